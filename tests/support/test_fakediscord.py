@@ -1,0 +1,231 @@
+"""The fake Discord speaks real discord.py: a real ``commands.Bot`` logs in, chats and hits the rules."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import discord
+import pytest
+from discord.ext import commands
+
+from tests.support.fakediscord import ATTACH_FILES, MIB, FakeDiscord
+
+pytestmark = pytest.mark.timeout(30)
+GUILD, CHANNEL, ALICE = 1001, 1002, 1003
+
+
+class Menu(discord.ui.View):
+    @discord.ui.button(label="Go", custom_id="menu:go")
+    async def go(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        await interaction.response.edit_message(content="clicked", view=None)
+
+
+class ProbeBot(commands.Bot):
+    """A tiny bot whose commands report what happened on ``outcomes``."""
+
+    def __init__(self) -> None:
+        intents = discord.Intents.default()
+        intents.message_content = True
+        # guild_ready_timeout: discord.py waits this long after the last GUILD_CREATE before on_ready.
+        super().__init__(command_prefix="!", intents=intents, guild_ready_timeout=0.05)
+        self.ready = asyncio.Event()
+        self.outcomes: asyncio.Queue[tuple[str, object]] = asyncio.Queue()
+        self.release = asyncio.Event()
+        self.slow_delay = 0.0
+
+    async def setup_hook(self) -> None:
+        @self.command(name="ping")
+        async def ping(ctx: commands.Context) -> None:
+            await ctx.reply("pong")
+
+        @self.command(name="size")
+        async def size(ctx: commands.Context, image: discord.Attachment) -> None:
+            await ctx.send(f"size={image.size} read={len(await image.read())}")
+
+        @self.command(name="menu")
+        async def menu(ctx: commands.Context) -> None:
+            await ctx.send("pick one", view=Menu())
+
+        tree = self.tree
+
+        @tree.command(name="stylize", description="Repaint an image")
+        async def stylize(interaction: discord.Interaction, image: discord.Attachment, steps: int = 1):
+            await interaction.response.defer(thinking=True)
+            painted = discord.File(io.BytesIO((await image.read())[::-1]), "out.png")
+            await interaction.followup.send(f"{steps} steps", file=painted)
+            await self.outcomes.put(("stylize", interaction.filesize_limit))
+
+        @tree.command(name="slow", description="Acknowledges late")
+        async def slow(interaction: discord.Interaction) -> None:
+            await asyncio.sleep(self.slow_delay)
+            await self._report("slow", interaction.response.defer())
+
+        @tree.command(name="ack", description="Acknowledges once")
+        async def ack(interaction: discord.Interaction) -> None:
+            await self._report("ack", interaction.response.defer())
+
+        @tree.command(name="hold", description="Defers, then answers when released")
+        async def hold(interaction: discord.Interaction) -> None:
+            await interaction.response.defer()
+            await self.release.wait()
+            await self._report("hold", interaction.followup.send("done"))
+
+    async def _report(self, name: str, call: object) -> None:
+        try:
+            await call  # type: ignore[misc]
+        except discord.HTTPException as exc:
+            await self.outcomes.put((name, exc))
+        else:
+            await self.outcomes.put((name, "ok"))
+
+    async def on_ready(self) -> None:
+        self.ready.set()
+
+
+@asynccontextmanager
+async def running(fake: FakeDiscord, bot: ProbeBot | None = None) -> AsyncIterator[ProbeBot]:
+    """Start ``bot`` against ``fake`` until on_ready; close it on exit."""
+    bot = bot or ProbeBot()
+    task = asyncio.create_task(bot.start(fake.token))
+    ready = asyncio.create_task(bot.ready.wait())
+    try:
+        done, _ = await asyncio.wait({task, ready}, timeout=5, return_when=asyncio.FIRST_COMPLETED)
+        if task in done:
+            task.result()  # login failed: raise it here
+        assert ready in done, "bot never became ready"
+        yield bot
+    finally:
+        ready.cancel()
+        await bot.close()
+        await asyncio.wait_for(task, 5)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeDiscord]:
+    async with FakeDiscord() as fake:
+        fake.add_guild("studio", guild_id=GUILD)
+        fake.add_channel(GUILD, "general", channel_id=CHANNEL)
+        fake.add_member(GUILD, fake.add_user("alice", user_id=ALICE))
+        yield fake
+        assert fake.unhandled == [], "bot hit routes the fake does not know"
+        assert fake.errors == []
+
+
+async def test_bot_logs_in_and_caches_the_guild(fake: FakeDiscord) -> None:
+    limited = fake.add_channel(GUILD, "no-files")
+    fake.restrict_bot(limited, ATTACH_FILES)
+    async with running(fake) as bot:
+        guild = bot.get_guild(GUILD)
+        assert guild is not None and guild.name == "studio"
+        assert bot.user.id == fake.bot_id
+        assert guild.filesize_limit == 10 * MIB
+        assert guild.get_channel(limited).permissions_for(guild.me).attach_files is False
+        assert guild.get_channel(CHANNEL).permissions_for(guild.me).attach_files is True
+        with pytest.raises(discord.Forbidden) as info:
+            await guild.get_channel(limited).send(file=discord.File(io.BytesIO(b"x"), "x.png"))
+        assert info.value.code == 50013
+
+
+async def test_prefix_command_reply_lands_in_the_channel(fake: FakeDiscord) -> None:
+    async with running(fake):
+        sent = await fake.send_message(CHANNEL, ALICE, "!ping")
+        reply = await fake.wait_for_message(CHANNEL, lambda m: m["content"] == "pong")
+        assert reply["message_reference"]["message_id"] == sent["id"]
+        assert [m["content"] for m in fake.messages(CHANNEL)] == ["!ping", "pong"]
+
+
+async def test_attachment_advertises_declared_size_and_serves_real_bytes(fake: FakeDiscord) -> None:
+    async with running(fake):
+        sent = await fake.send_message(
+            CHANNEL, ALICE, "!size", attachments=[("a.png", b"12345", "image/png")], declared_size=123)
+        await fake.wait_for_message(CHANNEL, lambda m: m["content"] == "size=123 read=5")
+        assert fake.downloads == [int(sent["attachments"][0]["id"])]
+
+
+async def test_upload_over_the_guild_limit_is_rejected_with_40005(fake: FakeDiscord) -> None:
+    async with running(fake) as bot:
+        channel = bot.get_channel(CHANNEL)
+        with pytest.raises(discord.HTTPException) as info:
+            await channel.send(file=discord.File(io.BytesIO(bytes(10 * MIB + 1)), "big.png"))
+        assert (info.value.status, info.value.code) == (413, 40005)
+        assert fake.messages(CHANNEL) == []
+
+
+async def test_rate_limited_send_is_retried_after_retry_after(fake: FakeDiscord) -> None:
+    async with running(fake) as bot:
+        fake.fail_next("POST", rf"^/channels/{CHANNEL}/messages$", status=429, retry_after=0.2)
+        await bot.get_channel(CHANNEL).send("hello")
+        hits = fake.hits("POST", rf"^/channels/{CHANNEL}/messages$")
+        assert [h.status for h in hits] == [429, 200]
+        assert hits[1].time - hits[0].time >= 0.19
+        assert [m["content"] for m in fake.messages(CHANNEL)] == ["hello"]
+
+
+async def test_slash_command_defers_and_follows_up_with_a_file(fake: FakeDiscord) -> None:
+    async with running(fake) as bot:
+        synced = await bot.tree.sync()
+        assert {c.name for c in synced} == {"stylize", "slow", "ack", "hold"}
+        payload = await fake.send_slash(
+            CHANNEL, ALICE, "stylize", {"steps": 3}, {"image": ("in.png", b"abc", "image/png")})
+        assert await asyncio.wait_for(bot.outcomes.get(), 5) == ("stylize", 10 * MIB)
+        [callback, followup] = fake.interaction_responses(payload["token"])
+        assert callback["type"] == 5 and followup["kind"] == "followup"
+        message = fake.messages(CHANNEL)[-1]
+        assert message["content"] == "3 steps" and message["flags"] == 0
+        assert fake.attachment_bytes(message["attachments"][0]) == b"cba"
+        assert message["id"] == callback["message"]["id"]  # the followup filled the "thinking" message
+
+
+async def test_late_acknowledgement_gets_unknown_interaction(fake: FakeDiscord) -> None:
+    async with running(fake) as bot:
+        fake.interaction_deadline = 0.2  # Discord's 3 s, shortened to keep the test fast
+        bot.slow_delay = 0.3
+        await fake.send_slash(CHANNEL, ALICE, "slow")
+        name, error = await asyncio.wait_for(bot.outcomes.get(), 5)
+        assert isinstance(error, discord.NotFound) and error.code == 10062
+        assert [h.status for h in fake.hits("POST", "/callback$")] == [404]
+
+
+async def test_second_acknowledgement_gets_already_acknowledged(fake: FakeDiscord) -> None:
+    # Two instances of the bot on one token both receive the interaction and both defer.
+    async with running(fake) as first, running(fake) as second:
+        await fake.send_slash(CHANNEL, ALICE, "ack")
+        results = [(await asyncio.wait_for(b.outcomes.get(), 5))[1] for b in (first, second)]
+        errors = [r for r in results if r != "ok"]
+        assert len(errors) == 1 and isinstance(errors[0], discord.HTTPException)
+        assert (errors[0].status, errors[0].code) == (400, 40060)
+
+
+async def test_followup_after_token_expiry_gets_invalid_webhook_token(fake: FakeDiscord) -> None:
+    async with running(fake) as bot:
+        payload = await fake.send_slash(CHANNEL, ALICE, "hold")
+        token = payload["token"]
+        await fake.wait_for(lambda e: e.kind == "interaction_callback" and e.data["token"] == token)
+        fake.expire_interaction(token)  # as if the job ran for 15 minutes
+        bot.release.set()
+        name, error = await asyncio.wait_for(bot.outcomes.get(), 5)
+        assert isinstance(error, discord.HTTPException)
+        assert (error.status, error.code) == (401, 50027)
+
+
+async def test_gateway_reconnect_resumes_the_session(fake: FakeDiscord) -> None:
+    async with running(fake):
+        await fake.disconnect_gateway()
+        await fake.wait_until_connected()
+        assert (fake.identifies, fake.resumes) == (1, 1)
+        await fake.send_message(CHANNEL, ALICE, "!ping")
+        await fake.wait_for_message(CHANNEL, lambda m: m["content"] == "pong")
+
+
+async def test_button_click_updates_the_message(fake: FakeDiscord) -> None:
+    async with running(fake):
+        await fake.send_message(CHANNEL, ALICE, "!menu")
+        menu = await fake.wait_for_message(CHANNEL, lambda m: m["content"] == "pick one")
+        custom_id = menu["components"][0]["components"][0]["custom_id"]
+        payload = await fake.click_button(CHANNEL, ALICE, menu["id"], custom_id)
+        await fake.wait_for_message(CHANNEL, lambda m: m["id"] == menu["id"] and m["content"] == "clicked")
+        assert fake.message(CHANNEL, menu["id"])["components"] == []
+        assert fake.interaction_responses(payload["token"])[0]["type"] == 7

@@ -141,7 +141,7 @@ _END = """
 local function finish(p, id, state, err, ttl, now)
   local job = p .. ':job:' .. id
   redis.call('HSET', job, 'state', state, 'error', err, 'finished_at', now)
-  redis.call('HDEL', job, 'owner')
+  redis.call('HDEL', job, 'owner', 'preview')
   redis.call('EXPIRE', job, ttl)
   redis.call('DEL', p .. ':in:' .. id)
   redis.call('ZREM', p .. ':queued', id)

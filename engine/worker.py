@@ -46,12 +46,13 @@ class _Run:
     job_id: str
     stop: threading.Event = field(default_factory=threading.Event)
     reason: str = "cancelled"
+    timed_out: bool = False
     latest: Progress | None = None
     preview: bytes | None = None
 
-    def cancel(self, reason: str) -> None:
+    def cancel(self, reason: str, timed_out: bool = False) -> None:
         if not self.stop.is_set():
-            self.reason = reason
+            self.reason, self.timed_out = reason, timed_out
             self.stop.set()
 
     def on_progress(self, p: Progress) -> None:  # engine thread
@@ -261,10 +262,10 @@ class StyleWorker:
             await asyncio.sleep(PUBLISH_EVERY_S)
             now = time.monotonic()
             if limit and now - start > limit:
-                run.cancel(f"took longer than {limit:g} s")
+                run.cancel(f"the job took longer than {limit:.0f} s and was stopped", timed_out=True)
                 if now - start > limit + STOP_GRACE_S:
                     log.error("job %s did not stop %g s after its time limit; abandoning it", run.job_id, STOP_GRACE_S)
-                    return _Outcome("cancelled", run.reason)
+                    return _Outcome("failed", run.reason)
             try:
                 if now >= renew_at:
                     owned, reason = await self.store.renew(run.job_id, token, int(self.lease_s * 1000))
@@ -293,8 +294,8 @@ class StyleWorker:
                 result = run_job(spec.content, spec.styles, options, on_progress=run.on_progress,
                                  should_cancel=run.stop.is_set, preview_every=spec.preview_every,
                                  device=self.device, max_pixels=self.max_pixels)
-            except JobCancelled:
-                return _Outcome("cancelled", run.reason)
+            except JobCancelled:  # a time limit is the job's failure, as in the local queue
+                return _Outcome("failed" if run.timed_out else "cancelled", run.reason)
             except (InputError, JobFailed) as exc:
                 return _Outcome("failed", str(exc))
             except Exception as exc:

@@ -1,0 +1,242 @@
+"""A real redis-server and real ``python -m engine.worker`` processes for the scale-out tests.
+
+One redis-server (append-only file, fsync always, so a restart keeps everything) and a pool of
+two CPU workers serve the whole session: starting a worker costs seconds (torch, weights, a
+warm-up job). Tests that kill a worker get a fresh one from ``workers`` before the next test.
+Workers run with short leases and heartbeats so the fault tests stay fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import redis
+from PIL import Image
+
+from engine.jobs import JobHandle, JobState, JobStatus
+from engine.redis_queue import RedisJobQueue
+
+ROOT = Path(__file__).resolve().parents[2]
+QUEUE = "scaleout"
+LEASE_S = 3.0
+TINY = {"size": 32, "steps": 3, "levels": 1}  # well under a second on a CPU
+MEDIUM = {"size": 32, "steps": 25, "levels": 1}  # a few seconds
+LONG = {"size": 32, "steps": 5000, "levels": 1}  # minutes: only ever cancelled, killed or timed out
+
+
+def png(seed: int = 0, width: int = 48, height: int = 40) -> bytes:
+    rng = np.random.default_rng(seed)
+    buf = io.BytesIO()
+    Image.fromarray((rng.random((height, width, 3)) * 255).astype("uint8")).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RedisServer:
+    """redis-server on 127.0.0.1, a free port and its own directory; restartable on the same data."""
+
+    def __init__(self, binary: str, directory: Path):
+        self.binary, self.dir, self.port = binary, directory, _free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.dir),
+             "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--logfile", "redis.log"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                if client.ping():
+                    return
+            except redis.RedisError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    raise RuntimeError(f"redis-server did not start; see {self.dir / 'redis.log'}") from None
+                time.sleep(0.05)
+            finally:
+                client.close()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()  # SIGTERM: redis flushes its append-only file and exits
+            self.proc.wait(timeout=10)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def client(self) -> redis.Redis:
+        return redis.Redis.from_url(self.url)
+
+
+class WorkerPool:
+    """``python -m engine.worker`` subprocesses on one queue, with their logs kept for failures."""
+
+    def __init__(self, server: RedisServer, log_dir: Path, size: int, queue: str = QUEUE):
+        self.server, self.log_dir, self.size, self.queue = server, log_dir, size, queue
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self._spawned = 0
+
+    def spawn(self, *extra: str) -> subprocess.Popen[bytes]:
+        self._spawned += 1
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        log = open(self.log_dir / f"worker-{self._spawned}.log", "wb")  # noqa: SIM115 - the child owns it
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "engine.worker", "--redis-url", self.server.url, "--queue", self.queue,
+             "--device", "cpu", "--lease", str(LEASE_S), "--grace", "1", "--poll-delay", "0.05",
+             "--heartbeat", "0.5", "--max-pixels", str(96 * 96), *extra],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        log.close()
+        self.procs.append(proc)
+        return proc
+
+    def alive(self) -> list[subprocess.Popen[bytes]]:
+        self.procs = [p for p in self.procs if p.poll() is None]
+        return self.procs
+
+    def ensure(self, timeout: float = 90.0) -> None:
+        """Top the pool up to ``size`` live workers and wait until each has registered in Redis."""
+        while len(self.alive()) < self.size:
+            self.spawn()
+        self.wait_registered([p.pid for p in self.procs], timeout)
+
+    def registered_pids(self) -> set[int]:
+        with self.server.client() as r:
+            ids = [w.decode() for w in r.smembers(f"{self.queue}:workers")]
+            return {int(w.split(":")[1]) for w in ids if r.exists(f"{self.queue}:worker:{w}")}
+
+    def wait_registered(self, pids: list[int], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not set(pids) <= self.registered_pids():
+            dead = [p for p in self.procs if p.poll() is not None]
+            if dead or time.monotonic() > deadline:
+                raise AssertionError(f"workers did not come up; logs:\n{self.logs()}")
+            time.sleep(0.1)
+
+    def proc_of(self, worker_id: str) -> subprocess.Popen[bytes]:
+        pid = int(worker_id.split(":")[1])
+        return next(p for p in self.procs if p.pid == pid)
+
+    def logs(self, tail: int = 3000) -> str:
+        return "\n".join(f"--- {f.name}\n{f.read_text(errors='replace')[-tail:]}"
+                         for f in sorted(self.log_dir.glob("worker-*.log")))
+
+    def stop(self) -> None:
+        for p in self.procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in self.procs:
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory):
+    binary = shutil.which("redis-server")
+    if binary is None:
+        message = "redis-server is not on PATH; the scale-out tests need a real Redis (apt-get install redis-server)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    server = RedisServer(binary, tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def worker_pool(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory):
+    pool = WorkerPool(redis_server, tmp_path_factory.mktemp("workers"), size=2)
+    yield pool
+    pool.stop()
+
+
+@pytest.fixture
+def workers(worker_pool: WorkerPool) -> WorkerPool:
+    """Two live, registered workers (replacing any a previous test killed)."""
+    worker_pool.ensure()
+    return worker_pool
+
+
+QueueMaker = Callable[..., Awaitable[RedisJobQueue]]
+
+
+@pytest.fixture
+async def make_queue(redis_server: RedisServer) -> AsyncIterator[QueueMaker]:
+    """Started RedisJobQueue instances (think: bot processes); at the end every job left is cancelled."""
+    queues: list[RedisJobQueue] = []
+
+    async def make(queue_name: str = QUEUE, **kwargs: Any) -> RedisJobQueue:
+        q = RedisJobQueue(redis_server.url, queue_name=queue_name, poll_interval_s=0.5, **kwargs)
+        await q.start()
+        queues.append(q)
+        return q
+
+    yield make
+    for q in queues:
+        await q.close()
+    for name in {q.queue_name for q in queues}:
+        cleaner = RedisJobQueue(redis_server.url, queue_name=name)
+        await cleaner.start()
+        try:
+            await drain(cleaner)
+        finally:
+            await cleaner.close()
+
+
+async def drain(q: RedisJobQueue, timeout: float = 30.0) -> None:
+    """Cancel and claim every job of the queue, then wait until no worker runs one of them."""
+    for h in await q.undelivered():
+        await h.cancel("test cleanup")
+        await h.claim_delivery()
+    await wait_until(lambda: _is_empty(q), timeout, "the queue to drain")
+
+
+async def _is_empty(q: RedisJobQueue) -> bool:
+    return await q.depth() == 0
+
+
+async def wait_until(predicate: Callable[[], Awaitable[Any]], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+async def wait_running(handle: JobHandle, timeout: float = 30.0, min_step: int = 1) -> JobStatus:
+    """Wait until the job runs and has made ``min_step`` steps (so it is really inside the engine)."""
+
+    async def running() -> JobStatus | None:
+        st = await handle.status()
+        assert not st.state.finished, f"job ended early: {st}"
+        return st if st.state is JobState.RUNNING and st.step >= min_step else None
+
+    return await wait_until(running, timeout, f"job {handle.job_id} to run")

@@ -1,0 +1,190 @@
+"""Behaviour every JobQueue owes the bot, whichever implementation is live.
+
+Each test takes ``queue_factory``: a way to make started queues plus how many jobs run at
+once (``slots``), so a test can occupy every worker before it looks at the queue. Add an
+implementation by adding a param to ``queue_factory``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from engine.errors import JobCancelled, JobFailed, ParamError, QueueFull, UserLimitReached
+from engine.jobs import JobHandle, JobQueue, JobSpec, JobState
+from engine.local_queue import LocalJobQueue
+from tests.scaleout.conftest import LONG, TINY, png, wait_running, wait_until
+
+
+@dataclass
+class QueueKit:
+    make: Callable[..., Awaitable[JobQueue]]  # make(per_user_limit=..., max_queue=...) -> started queue
+    slots: int  # jobs that run at the same time
+
+
+@pytest.fixture
+async def local_queues() -> AsyncIterator[list[LocalJobQueue]]:
+    queues: list[LocalJobQueue] = []
+    yield queues
+    for q in queues:
+        await q.close()
+
+
+@pytest.fixture(params=["redis", "local"])
+def queue_factory(request: pytest.FixtureRequest) -> QueueKit:
+    if request.param == "redis":
+        pool = request.getfixturevalue("workers")
+        make_queue = request.getfixturevalue("make_queue")
+        return QueueKit(make_queue, slots=pool.size)
+    queues = request.getfixturevalue("local_queues")
+
+    async def make_local(**kwargs: Any) -> JobQueue:
+        q = LocalJobQueue(workers=1, **kwargs)
+        await q.start()
+        queues.append(q)
+        return q
+
+    return QueueKit(make_local, slots=1)
+
+
+def spec(user: int, options: dict[str, Any] = TINY, **kwargs: Any) -> JobSpec:
+    return JobSpec(png(user), (png(1000 + user),), dict(options), user_id=user, **kwargs)
+
+
+async def occupy(q: JobQueue, slots: int) -> list[JobHandle]:
+    """Long jobs of their own users on every slot, all running: whatever comes next waits."""
+    blockers = [await q.submit(spec(900 + i, LONG)) for i in range(slots)]
+    for b in blockers:
+        await wait_running(b)
+    return blockers
+
+
+async def test_a_job_reports_progress_and_ends_with_a_png(queue_factory: QueueKit) -> None:
+    q = await queue_factory.make()
+    h = await q.submit(spec(1, {**TINY, "steps": 8}, meta={"channel": 5}))
+    seen = [st async for st in h.updates()]
+    order = [JobState.QUEUED, JobState.RUNNING, JobState.DONE]
+    assert [s.state for s in seen] == sorted((s.state for s in seen), key=order.index)
+    assert seen[-1].state is JobState.DONE
+    running = [s for s in seen if s.state is JobState.RUNNING and s.step > 0]
+    assert running, f"no progress was reported: {seen}"
+    assert all(s.total == 8 and "total" in s.losses for s in running)
+    assert [s.step for s in running] == sorted(s.step for s in running)
+    result = await h.result()
+    assert result.image.startswith(b"\x89PNG")
+    assert result.report["steps"] == 8
+    assert h.meta == {"channel": 5}
+
+
+async def test_bad_options_are_refused_before_anything_is_queued(queue_factory: QueueKit) -> None:
+    q = await queue_factory.make()
+    with pytest.raises(ParamError, match="size"):
+        await q.submit(spec(1, {"size": 5}))
+    with pytest.raises(ParamError, match="unknown option"):
+        await q.submit(spec(1, {"colour": "blue"}))
+    assert await q.depth() == 0
+    assert await q.undelivered() == []
+
+
+async def test_cancelling_a_queued_job_removes_it(queue_factory: QueueKit) -> None:
+    q = await queue_factory.make()
+    blockers = await occupy(q, queue_factory.slots)
+    h = await q.submit(spec(1))
+    assert (await h.status()).position == 0
+    assert await q.depth() == queue_factory.slots + 1
+    assert await h.cancel("changed my mind") is True
+    st = await h.status()
+    assert (st.state, st.error) == (JobState.CANCELLED, "changed my mind")
+    with pytest.raises(JobCancelled, match="changed my mind"):
+        await h.result()
+    assert await q.depth() == queue_factory.slots
+    assert await h.cancel() is False
+    for b in blockers:
+        assert (await b.status()).state is JobState.RUNNING
+        await b.cancel()
+
+
+async def test_cancelling_a_running_job_stops_it_at_the_next_step(queue_factory: QueueKit) -> None:
+    q = await queue_factory.make()
+    h = await q.submit(spec(1, LONG))
+    await wait_running(h)
+    t0 = time.monotonic()
+    assert await h.cancel("stop please") is True
+    with pytest.raises(JobCancelled, match="stop please"):
+        await asyncio.wait_for(h.result(), 20)
+    assert time.monotonic() - t0 < 10
+    assert (await h.status()).state is JobState.CANCELLED
+    assert await h.cancel() is False
+    await wait_until(lambda: _depth_is(q, 0), 10, "the queue to empty")
+
+
+async def _depth_is(q: JobQueue, n: int) -> bool:
+    return await q.depth() == n
+
+
+async def test_a_job_over_its_time_limit_fails_with_the_reason(queue_factory: QueueKit) -> None:
+    q = await queue_factory.make()
+    h = await q.submit(spec(1, LONG, time_limit_s=1.0))
+    with pytest.raises(JobFailed, match="took longer than 1 s"):
+        await asyncio.wait_for(h.result(), 30)
+    assert (await h.status()).state is JobState.FAILED
+
+
+async def test_per_user_and_global_caps(queue_factory: QueueKit) -> None:
+    q = await queue_factory.make(per_user_limit=2, max_queue=3)
+    first = await q.submit(spec(1, LONG))
+    await q.submit(spec(1, LONG))
+    with pytest.raises(UserLimitReached):
+        await q.submit(spec(1))
+    await q.submit(spec(2, LONG))
+    with pytest.raises(QueueFull):
+        await q.submit(spec(3))
+    assert await q.depth() == 3
+    await first.cancel()
+    with pytest.raises(JobCancelled):
+        await asyncio.wait_for(first.result(), 20)
+    await q.submit(spec(1, LONG))  # a slot of user 1 is free again
+    assert await q.depth() == 3
+
+
+async def test_users_take_turns_instead_of_first_come_first_served(queue_factory: QueueKit) -> None:
+    q = await queue_factory.make(per_user_limit=5, max_queue=20)
+    blockers = await occupy(q, queue_factory.slots)
+    a = [await q.submit(spec(1)) for _ in range(3)]
+    b = await q.submit(spec(2))
+    positions = [(await h.status()).position for h in (a[0], b, a[1], a[2])]
+    assert positions == [0, 1, 2, 3]  # B's only job runs second, not fourth
+    for h in blockers:
+        await h.cancel()
+
+
+async def test_claim_delivery_is_true_exactly_once(queue_factory: QueueKit) -> None:
+    q = await queue_factory.make()
+    h = await q.submit(spec(1))
+    await h.result()
+    again = await q.get(h.job_id)
+    assert again is not None
+    claims = await asyncio.gather(*(x.claim_delivery() for x in (h, again, h, again)))
+    assert sorted(claims) == [False, False, False, True]
+    assert await h.claim_delivery() is False
+
+
+async def test_undelivered_lists_jobs_until_they_are_claimed(queue_factory: QueueKit) -> None:
+    q = await queue_factory.make()
+    h1 = await q.submit(spec(1))
+    h2 = await q.submit(spec(2, guild_id=77, meta={"channel": 5, "message": 6}))
+    assert {h1.job_id, h2.job_id} <= {h.job_id for h in await q.undelivered()}
+    await h1.result()
+    assert await h1.claim_delivery()
+    pending = {h.job_id: h for h in await q.undelivered()}
+    assert h1.job_id not in pending
+    found = pending[h2.job_id]
+    assert (found.user_id, found.guild_id, found.meta) == (2, 77, {"channel": 5, "message": 6})
+    await found.result()
+    assert await found.claim_delivery()
+    assert h2.job_id not in {h.job_id for h in await q.undelivered()}

@@ -1,0 +1,220 @@
+"""Metrics as an operator sees them: scraped over HTTP from /metrics while real jobs run."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+import numpy as np
+import pytest
+from PIL import Image
+from prometheus_client.parser import text_string_to_metric_families
+
+from engine import health, metrics
+from engine.errors import JobCancelled, JobFailed, ParamError
+from engine.jobs import JobResult, JobSpec
+from engine.local_queue import LocalJobQueue
+
+TINY = {"size": 32, "steps": 2, "coarse_steps": 1}
+
+
+def noise_png(seed: int, size: int = 48) -> bytes:
+    img = Image.fromarray(np.random.default_rng(seed).integers(0, 256, (size, size, 3), dtype=np.uint8))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def scrape(port: int) -> dict[tuple[str, tuple], float]:
+    """Every sample of /metrics as {(name, sorted labels): value}."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def failed(reason: str) -> tuple[str, tuple]:
+    return "stylebot_jobs_failed_total", (("reason", reason),)
+
+
+STARTED = ("stylebot_jobs_started_total", ())
+FINISHED = ("stylebot_jobs_finished_total", ())
+SECONDS_COUNT = ("stylebot_job_seconds_count", ())
+STEPS_COUNT = ("stylebot_job_steps_per_second_count", ())
+DEPTH = ("stylebot_queue_depth", ())
+
+
+@pytest.fixture(scope="module")
+def port():
+    bound = metrics.start_metrics_server(0, addr="127.0.0.1")
+    yield bound
+    metrics.stop_metrics_server()
+
+
+async def read(port: int) -> dict[tuple[str, tuple], float]:
+    return await asyncio.to_thread(scrape, port)
+
+
+async def depth_settles_at_zero(port: int) -> float:
+    for _ in range(100):  # the worker lowers the depth just after result() resolves
+        if (await read(port))[DEPTH] == 0:
+            return 0.0
+        await asyncio.sleep(0.05)
+    return (await read(port))[DEPTH]
+
+
+async def run_one(queue_kwargs: dict, spec: JobSpec) -> None:
+    queue = LocalJobQueue(**queue_kwargs)
+    await queue.start()
+    try:
+        handle = await queue.submit(spec)
+        with pytest.raises((JobFailed, JobCancelled)):
+            await handle.result()
+    finally:
+        await queue.close()
+
+
+async def test_a_real_job_moves_started_finished_and_the_histograms_and_depth_returns_to_zero(port):
+    before = await read(port)
+    queue = LocalJobQueue(workers=1, device="cpu")
+    await queue.start()
+    try:
+        handle = await queue.submit(JobSpec(noise_png(1), (noise_png(2),), dict(TINY), user_id=1, guild_id=7))
+        assert (await read(port))[DEPTH] == 1
+        result = await asyncio.wait_for(handle.result(), timeout=120)
+        assert result.image.startswith(b"\x89PNG")
+        assert await depth_settles_at_zero(port) == 0
+    finally:
+        await queue.close()
+    after = await read(port)
+    assert after[STARTED] == before[STARTED] + 1
+    assert after[FINISHED] == before[FINISHED] + 1
+    assert after[SECONDS_COUNT] == before[SECONDS_COUNT] + 1
+    assert after[STEPS_COUNT] == before[STEPS_COUNT] + 1
+    assert after[failed("internal")] == before[failed("internal")]
+
+
+async def test_undecodable_image_bytes_count_as_an_input_failure(port):
+    before = await read(port)
+    await run_one({"workers": 1, "device": "cpu"}, JobSpec(b"this is not an image", (noise_png(3),), dict(TINY)))
+    after = await read(port)
+    assert after[failed("input")] == before[failed("input")] + 1
+    assert after[STARTED] == before[STARTED] + 1
+    assert after[FINISHED] == before[FINISHED]
+    assert after[DEPTH] == 0
+
+
+def param_error(*args, **kwargs) -> JobResult:
+    raise ParamError("style_blend has 2 weights for 1 style")
+
+
+def oom(*args, **kwargs) -> JobResult:
+    raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+
+def crash(*args, **kwargs) -> JobResult:
+    raise ZeroDivisionError("a bug")
+
+
+def slow(*args, should_cancel, **kwargs) -> JobResult:
+    while not should_cancel():
+        time.sleep(0.01)
+    raise JobCancelled("stopped")
+
+
+@pytest.mark.parametrize(("runner", "limit", "reason"), [
+    (param_error, None, "params"), (oom, None, "oom"), (crash, None, "internal"), (slow, 0.1, "timeout"),
+])
+async def test_each_failure_is_counted_under_its_reason(port, runner, limit, reason):
+    before = await read(port)
+    await run_one({"runner": runner}, JobSpec(b"c", (b"s",), time_limit_s=limit))
+    after = await read(port)
+    assert after[failed(reason)] == before[failed(reason)] + 1
+    others = [r for r in metrics.REASONS if r != reason]
+    assert [after[failed(r)] for r in others] == [before[failed(r)] for r in others]
+
+
+async def test_cancelling_running_and_waiting_jobs_counts_them_cancelled(port):
+    release = threading.Event()
+
+    def blocked(*args, should_cancel, **kwargs) -> JobResult:
+        while not (should_cancel() or release.is_set()):
+            time.sleep(0.01)
+        raise JobCancelled("stopped")
+
+    before = await read(port)
+    queue = LocalJobQueue(runner=blocked)
+    await queue.start()
+    try:
+        running = await queue.submit(JobSpec(b"c", (b"s",), user_id=1))
+        waiting = await queue.submit(JobSpec(b"c", (b"s",), user_id=2))
+        assert (await read(port))[DEPTH] == 2
+        assert await waiting.cancel()
+        assert await running.cancel()
+        for handle in (running, waiting):
+            with pytest.raises(JobCancelled):
+                await handle.result()
+        assert await depth_settles_at_zero(port) == 0
+    finally:
+        release.set()
+        await queue.close()
+    after = await read(port)
+    assert after[failed("cancelled")] == before[failed("cancelled")] + 2
+    assert after[STARTED] == before[STARTED] + 1  # the waiting one never started
+
+
+def test_discord_errors_are_counted_by_status_and_code(port):
+    key = ("stylebot_discord_api_errors_total", (("code", "50013"), ("status", "403")))
+    before = scrape(port).get(key, 0.0)
+    metrics.discord_error(403, 50013)
+    metrics.discord_error(403, 50013)
+    assert scrape(port)[key] == before + 2
+
+
+def test_an_unknown_failure_reason_is_counted_as_internal_so_labels_stay_bounded(port):
+    before = scrape(port)
+    metrics.job_failed("user typed something odd")
+    after = scrape(port)
+    assert after[failed("internal")] == before[failed("internal")] + 1
+    assert not [k for k in after if k[0] == "stylebot_jobs_failed_total" and dict(k[1])["reason"] not in metrics.REASONS]
+
+
+def test_starting_the_server_twice_keeps_the_first(port):
+    assert metrics.start_metrics_server(port, addr="127.0.0.1") == port
+    assert metrics.start_metrics_server(0, addr="127.0.0.1") == port
+
+
+def test_metrics_never_import_torch():
+    code = ("import sys; from engine import metrics; metrics.job_finished(1.0, 5); metrics.job_failed('oom'); "
+            "sys.exit(1 if 'torch' in sys.modules else 0)")
+    assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
+
+
+def test_health_check_passes_on_a_fresh_heartbeat_and_fails_on_a_stale_one_or_a_dead_port(port):
+    metrics.heartbeat()
+    assert health.check(port) is None
+    metrics.HEARTBEAT.set(time.time() - 1000)
+    try:
+        assert "stuck" in health.check(port, max_age_s=90)
+    finally:
+        metrics.heartbeat()
+    assert "did not answer" in health.check(1, timeout_s=1)
+    assert health.main(["--port", "0"]) == 0
+    assert health.main(["--port", str(port)]) == 0
+
+
+async def test_heartbeat_task_refreshes_the_queue_depth(port):
+    async def depth() -> int:
+        return 5
+
+    task = asyncio.create_task(metrics.heartbeat_forever(depth, interval=0.01))
+    try:
+        await asyncio.sleep(0.05)
+        assert (await read(port))[DEPTH] == 5
+    finally:
+        task.cancel()
+        metrics.set_queue_depth(0)

@@ -94,7 +94,7 @@ class SafeRecordFilter(logging.Filter):
 
 
 class HumanFormatter(logging.Formatter):
-    """``2026-01-01 12:00:00,000 INFO engine.local_queue [job=ab12 guild=42] job started``."""
+    """``2026-01-01 12:00:00,000 INFO engine.local_queue [job=ab12 guild=42 user_id=9] job started``."""
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s%(context)s %(message)s")
@@ -102,6 +102,7 @@ class HumanFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         parts = [f"{key}={getattr(record, field)}" for key, field in (("job", "job_id"), ("guild", "guild_id"))
                  if getattr(record, field, None) is not None]
+        parts += [f"{key}={_no_bytes(value)}" for key, value in _extras(record).items()]
         record.context = f" [{' '.join(parts)}]" if parts else ""
         return redact(super().format(record))  # again: tracebacks are rendered only here
 
@@ -118,14 +119,18 @@ class JsonFormatter(logging.Formatter):
         }
         for name in CONTEXT_FIELDS:
             entry[name] = getattr(record, name, None)
-        for key, value in vars(record).items():
-            if key not in _STANDARD_ATTRS and key not in entry and key != "context" and not key.startswith("_"):
-                entry[key] = value
+        entry.update(_extras(record))
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
         return jsonlib.dumps(_clean(entry), ensure_ascii=False, default=lambda v: redact(str(_no_bytes(v))))
+
+
+def _extras(record: logging.LogRecord) -> dict[str, Any]:
+    """Fields a call site passed in ``extra=`` beyond job_id/guild_id."""
+    return {key: value for key, value in vars(record).items()
+            if key not in _STANDARD_ATTRS and key not in CONTEXT_FIELDS and key != "context" and not key.startswith("_")}
 
 
 def _clean(value: Any) -> Any:

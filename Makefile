@@ -1,0 +1,30 @@
+# The two set-up commands: `make demo` and `make test`. Both create .venv on first use.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test venv bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test,demo]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## Stylize a bundled photo with a painting drawn by the project; writes out/demo.png (offline).
+demo: $(STAMP)
+	$(BIN)/python -m engine demo -o out/demo.png
+
+## The whole test suite (the Redis tests need redis-server on PATH: apt-get install redis-server).
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+## Engine vs the naive reference, side by side (needs ../shared; see bench/README.md).
+bench: $(STAMP)
+	$(BIN)/python -m bench.compare --device cpu --size 256
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

@@ -1,0 +1,91 @@
+"""Engine vs the naive reference (../shared/bench/naive_gatys.py), side by side, same device, one run.
+
+The engine is run the way a user runs it - the CLI with ``--preset classic`` and no
+``--steps`` - and its output file is scored with the naive script's fp32 ``evaluate``
+at the same size. "Reached" means the engine's loss is at or below the naive run's.
+
+    python -m bench.compare --device cpu --size 256            # naive: 300 iterations
+    python -m bench.compare --device cuda --size 512 1024      # naive: 500 iterations, fp32 and bf16
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def load_naive(path: Path):
+    spec = importlib.util.spec_from_file_location("naive_gatys", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_engine(content: Path, style: Path, size: int, device: str, out: Path) -> dict:
+    report = out.with_suffix(".json")
+    cmd = [sys.executable, "-m", "engine", "stylize", str(content), str(style), "-o", str(out),
+           "--size", str(size), "--preset", "classic", "--device", device, "--report", str(report), "--quiet"]
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - t
+    return {"wall_s": wall, **json.loads(report.read_text())}
+
+
+def score(naive, net, names, image_path: Path, content: Path, style: Path, size: int, device: str) -> float:
+    x = naive.load(image_path, size).to(device)
+    return naive.evaluate(net, names, x, naive.load(content, size).to(device), naive.load(style, size).to(device))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--size", type=int, nargs="+", default=[256])
+    ap.add_argument("--iters", type=int, help="naive iterations (default: 300 on cpu, 500 on cuda)")
+    ap.add_argument("--modes", nargs="+", help="naive modes (default: fp32 on cpu; fp32 bf16 on cuda)")
+    ap.add_argument("--content", type=Path, default=SHARED / "images" / "tubingen.jpg")
+    ap.add_argument("--style", type=Path, default=SHARED / "images" / "starry_night.jpg")
+    ap.add_argument("--naive", type=Path, default=SHARED / "bench" / "naive_gatys.py")
+    ap.add_argument("--json", type=Path, help="also write the rows here")
+    a = ap.parse_args()
+    cuda = a.device.startswith("cuda")
+    iters = a.iters or (500 if cuda else 300)
+    modes = a.modes or (["fp32", "bf16"] if cuda else ["fp32"])
+    naive = load_naive(a.naive)
+    net, names = naive.build()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in a.size:
+            engine = run_engine(a.content, a.style, size, a.device, Path(tmp) / f"engine{size}.png")
+            engine_loss = score(naive, net, names, Path(tmp) / f"engine{size}.png", a.content, a.style, size, a.device)
+            for mode in modes:
+                ref = naive.run(net, names, a.content, a.style, size, iters, mode, a.device)
+                rows.append({
+                    "device": a.device, "size": size, "naive_mode": mode, "naive_iters": iters,
+                    "naive_s": ref["seconds"], "naive_ms_per_iter": ref["ms_per_iter"], "naive_loss": ref["final_loss_fp32"],
+                    "engine_wall_s": round(engine["wall_s"], 2), "engine_opt_s": engine["seconds"],
+                    "engine_load_s": engine["model_load_seconds"], "engine_steps": engine["steps"],
+                    "engine_loss": engine_loss, "reached": engine_loss <= ref["final_loss_fp32"],
+                    "speedup_opt": round(ref["seconds"] / engine["seconds"], 2),
+                    "naive_peak_gb": ref["peak_mem_gb"],
+                })
+                print(json.dumps(rows[-1]), flush=True)
+    print(f"\n{'device':8} {'size':>5} {'naive':>14} {'naive s':>8} {'naive loss':>11} {'engine s (opt/wall)':>20} "
+          f"{'engine loss':>11} {'reached':>8} {'speed-up':>8}")
+    for r in rows:
+        print(f"{r['device']:8} {r['size']:>5} {r['naive_mode'] + ' x' + str(r['naive_iters']):>14} {r['naive_s']:>8.1f} "
+              f"{r['naive_loss']:>11.4g} {r['engine_opt_s']:>9.1f} / {r['engine_wall_s']:<8.1f} {r['engine_loss']:>11.4g} "
+              f"{str(r['reached']):>8} {r['speedup_opt']:>7.1f}x")
+    if a.json:
+        a.json.write_text(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    main()

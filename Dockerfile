@@ -22,7 +22,9 @@ FROM ${BASE_IMAGE} AS runtime
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1
-RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin stylebot
+# /data: the bot's SQLite file (DATABASE_PATH); a named volume mounted there inherits this owner.
+RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin stylebot \
+ && mkdir /data && chown stylebot:stylebot /data
 COPY --from=build /opt/venv /opt/venv
 USER stylebot
 WORKDIR /home/stylebot

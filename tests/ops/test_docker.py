@@ -183,3 +183,19 @@ def test_yaml_subset_parser_refuses_what_it_cannot_read():
     with pytest.raises(ValueError):
         parse_yaml("a: &anchor\n  b: 1\n")
     assert parse_yaml("a:\n  - x: 1\n    y: [p, 'q']\n  - z\n") == {"a": [{"x": "1", "y": ["p", "q"]}, "z"]}
+
+
+def test_bot_keeps_its_database_on_a_volume_and_outlasts_its_drain(compose):
+    from bot.settings import BotSettings
+
+    bot = compose["services"]["bot"]
+    directory = bot["environment"]["DATABASE_PATH"].rsplit("/", 1)[0]
+    assert f"bot-data:{directory}" in bot["volumes"] and "bot-data" in compose["volumes"]
+    drain = BotSettings.model_fields["drain_timeout_s"].default
+    assert drain < float(bot["stop_grace_period"].rstrip("s")), "SIGKILL would cut the drain short"
+
+
+def test_runtime_stage_prepares_a_data_dir_owned_by_the_app_user(dockerfile):
+    _, stages = dockerfile
+    user = stages[-1].all("USER")[-1].args
+    assert any(f"chown {user}" in r.args and "/data" in r.args for r in stages[-1].all("RUN"))

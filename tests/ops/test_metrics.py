@@ -218,3 +218,16 @@ async def test_heartbeat_task_refreshes_the_queue_depth(port):
     finally:
         task.cancel()
         metrics.set_queue_depth(0)
+
+
+def test_gpu_peak_is_read_only_from_a_torch_that_already_uses_cuda(port, monkeypatch):
+    from types import SimpleNamespace
+
+    key = ("stylebot_gpu_memory_peak_bytes", (("device", "cuda:0"),))
+    cuda = SimpleNamespace(is_initialized=lambda: False, device_count=lambda: 1, max_memory_allocated=lambda i: 7 << 30)
+    monkeypatch.setitem(sys.modules, "torch", SimpleNamespace(cuda=cuda))
+    metrics.job_finished(1.0, 2)
+    assert key not in scrape(port), "CUDA not initialised: nothing to report"
+    cuda.is_initialized = lambda: True
+    metrics.job_failed("oom")
+    assert scrape(port)[key] == 7 << 30

@@ -112,14 +112,15 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "ts": dt.datetime.fromtimestamp(record.created, dt.timezone.utc).isoformat(timespec="milliseconds"),
+            "ts": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
         }
         for name in CONTEXT_FIELDS:
             entry[name] = getattr(record, name, None)
-        entry.update(_extras(record))
+        for key, value in _extras(record).items():
+            entry.setdefault(key, value)  # an extra named like a core field must not replace it
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         if record.stack_info:

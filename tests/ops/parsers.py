@@ -90,7 +90,7 @@ def parse_dockerfile(text: str) -> tuple[dict[str, str], list[Stage]]:
 
 def healthcheck_command(ins: Instruction) -> list[str]:
     """The command of ``HEALTHCHECK [--opts] CMD ...`` as a list."""
-    options, sep, command = ins.args.partition("CMD ")
+    _, sep, command = ins.args.partition("CMD ")
     if not sep:
         raise ValueError(f"line {ins.line}: HEALTHCHECK without CMD")
     command = command.strip()

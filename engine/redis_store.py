@@ -46,11 +46,16 @@ def json_dumps(obj: Any) -> bytes:
 
 
 def connect(url: str, cls: type[aioredis.Redis] = aioredis.Redis) -> Any:
-    """A client that rides out a Redis restart: commands retry with backoff for about 10 s."""
+    """A client that rides out a Redis restart: commands retry with backoff for about 15 s.
+
+    OSError is listed because a refused (re)connect surfaces as one, and redis-py retries
+    connecting only on the Retry's own error list.
+    """
+    errors = (RedisConnectionError, RedisTimeoutError, OSError)
     return cls.from_url(
         url,
-        retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=10),
-        retry_on_error=[RedisConnectionError, RedisTimeoutError, ConnectionResetError],
+        retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=10, supported_errors=errors),
+        retry_on_error=list(errors),
         health_check_interval=30,
     )
 
@@ -259,6 +264,13 @@ class JobStore:
 
     async def claim(self, job_id: str, token: str) -> bool:
         return bool(await self.call("CLAIM", job_id, token))
+
+    async def depth(self) -> int:
+        """Jobs queued or running."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zcard(self.queued).zcard(self.running)
+            queued, running = await pipe.execute()
+        return queued + running
 
     async def live_workers(self) -> list[dict[str, str]]:
         """Capabilities of the workers whose heartbeat is fresh (dead ones are forgotten here)."""

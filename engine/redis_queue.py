@@ -37,7 +37,7 @@ class RedisJobQueue(JobQueue):
     """Jobs in Redis, run by ``engine.worker`` processes. Plain values in; the caller builds settings.
 
     ``per_user_limit`` and ``max_queue`` count queued plus running jobs (0 = no cap);
-    ``time_limit_s`` is the run-time limit of jobs whose spec gives none (None: no limit); results are kept
+    ``job_timeout_s`` is the run-time limit of jobs whose spec gives none (None: no limit); results are kept
     ``result_ttl_s`` after a job ends, input images at most ``input_ttl_s`` while it waits.
     """
 
@@ -50,14 +50,14 @@ class RedisJobQueue(JobQueue):
         max_queue: int = 100,
         result_ttl_s: int = 24 * 3600,
         input_ttl_s: int = 24 * 3600,
-        time_limit_s: float | None = 900.0,
+        job_timeout_s: float | None = 900.0,
         preview_every: int = 0,
         poll_interval_s: float = 1.0,
     ):
         self.redis_url, self.queue_name = redis_url, queue_name
         self.per_user_limit, self.max_queue = per_user_limit, max_queue
         self.result_ttl_s, self.input_ttl_s = int(result_ttl_s), int(input_ttl_s)
-        self.time_limit_s, self.preview_every = time_limit_s, preview_every
+        self.job_timeout_s, self.preview_every = job_timeout_s, preview_every
         self.poll_interval_s = poll_interval_s
         self._redis: Any = None
         self._store: JobStore | None = None
@@ -101,7 +101,7 @@ class RedisJobQueue(JobQueue):
             "meta": json.dumps(spec.meta),
             # Canonical values; None fields are defaults, and parse_options cannot read None back.
             "options": json.dumps({k: v for k, v in params.to_dict().items() if v is not None}),
-            "time_limit": str(spec.time_limit_s or self.time_limit_s or 0),  # 0: no limit
+            "time_limit": str(spec.time_limit_s or self.job_timeout_s or 0),  # 0: no limit
             "preview_every": str(self.preview_every),
             "result_ttl": str(self.result_ttl_s),
         }
@@ -133,10 +133,7 @@ class RedisJobQueue(JobQueue):
         return [RedisJobHandle.from_fields(self, job_id, *row) for job_id, row in zip(ids, rows) if row[0]]
 
     async def depth(self) -> int:
-        async with self.store.redis.pipeline(transaction=False) as pipe:
-            pipe.zcard(self.store.queued).zcard(self.store.running)
-            queued, running = await pipe.execute()
-        return queued + running
+        return await self.store.depth()
 
     async def workers(self) -> list[dict[str, str]]:
         """The live workers and what they advertise (device, max_pixels, concurrency, running, ...)."""

@@ -27,7 +27,9 @@ from arq.connections import ArqRedis
 from arq.worker import RetryJob, Worker, func
 from redis.exceptions import RedisError
 
+from engine import metrics
 from engine.errors import InputError, JobCancelled, JobFailed
+from engine.logs import JobLogAdapter, job_logger, setup_logging
 from engine.redis_store import ARQ_FUNCTION, JobStore, connect, json_dumps, subscribe_forever
 from engine.runner import run_job
 from engine.stylize import Progress, get_stylizer, resolve_device
@@ -44,6 +46,7 @@ class _Run:
     """One running job as its engine thread and the worker's async side share it."""
 
     job_id: str
+    log: JobLogAdapter
     stop: threading.Event = field(default_factory=threading.Event)
     reason: str = "cancelled"
     timed_out: bool = False
@@ -65,6 +68,7 @@ class _Run:
 class _Outcome:
     state: str  # a finished JobState value
     error: str = ""
+    reason: str = ""  # why it failed, as metrics.REASONS name it
     png: bytes = b""
     report: dict[str, Any] | None = None
     run_s: float | None = None
@@ -92,11 +96,11 @@ class StyleWorker:
     def __init__(self, redis_url: str, *, queue_name: str = "stylebot", device: str = "auto",
                  max_pixels: int | None = None, concurrency: int = 1, lease_s: float = 15.0,
                  grace_s: float = 20.0, poll_delay_s: float = 0.25, heartbeat_s: float = 2.0,
-                 max_attempts: int = 3):
+                 max_attempts: int = 3, metrics_port: int = 0):
         self.redis_url, self.queue_name, self.device = redis_url, queue_name, device
         self.max_pixels, self.concurrency = max_pixels, concurrency
         self.lease_s, self.grace_s, self.poll_delay_s = lease_s, grace_s, poll_delay_s
-        self.heartbeat_s, self.max_attempts = heartbeat_s, max_attempts
+        self.heartbeat_s, self.max_attempts, self.metrics_port = heartbeat_s, max_attempts, metrics_port
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="job")
         self._running: dict[str, _Run] = {}
@@ -135,6 +139,9 @@ class StyleWorker:
             asyncio.create_task(self._heartbeat()),
             asyncio.create_task(subscribe_forever(self.store.redis, self.store.cancels, self._on_cancel)),
         ]
+        if self.metrics_port:
+            metrics.start_metrics_server(self.metrics_port)
+            self._tasks.append(asyncio.create_task(metrics.heartbeat_forever(self.store.depth)))
         log.info("worker %s ready on %s (max_pixels=%s, concurrency=%d)",
                  self.worker_id, self.device, self.max_pixels, self.concurrency)
 
@@ -192,18 +199,19 @@ class StyleWorker:
         if started is None:
             log.info("job %s is finished already; dropping it from the queue", job_id)
             return
-        run = self._running[job_id] = _Run(job_id)
+        run = self._running[job_id] = _Run(job_id, job_logger(log, job_id))
+        metrics.job_started()
         try:
             await self._run_and_finish(run, token, *started)
         except asyncio.CancelledError:
             run.cancel("the worker is shutting down")
             if await asyncio.shield(self.store.hand_back(job_id, token)):
-                log.info("job %s handed back to the queue (worker shutting down)", job_id)
+                run.log.info("job %s handed back to the queue (worker shutting down)", job_id)
             raise
         except RetryJob:
             raise
         except Exception:  # Redis gone for good, or a bug here: let arq keep it queued (max_attempts bounds it)
-            log.exception("job %s: worker error; the job stays in the queue", job_id)
+            run.log.exception("job %s: worker error; the job stays in the queue", job_id)
             raise RetryJob from None
         finally:
             self._running.pop(job_id, None)
@@ -219,10 +227,14 @@ class StyleWorker:
         res = await self.store.finish(run.job_id, token, outcome.state, outcome.error, spec.result_ttl,
                                       outcome.report, outcome.run_s, outcome.png)
         if res == "not_owner":
-            log.warning("job %s: lease lost before the result was stored; discarding it", run.job_id)
+            run.log.warning("job %s: lease lost before the result was stored; discarding it", run.job_id)
             raise RetryJob
         self._done += 1
-        log.info("job %s %s%s", run.job_id, outcome.state, f": {outcome.error}" if outcome.error else "")
+        if outcome.state == "done":
+            metrics.job_finished(outcome.run_s or 0.0, (outcome.report or {}).get("steps"))
+        else:
+            metrics.job_failed(outcome.reason or "cancelled")
+        run.log.info("job %s %s%s", run.job_id, outcome.state, f": {outcome.error}" if outcome.error else "")
 
     async def _load(self, job_id: str) -> _Spec:
         async with self.store.redis.pipeline(transaction=False) as pipe:
@@ -236,11 +248,12 @@ class StyleWorker:
     async def _execute(self, run: _Run, token: str, attempt: int, spec: _Spec) -> _Outcome | None:
         if attempt > self.max_attempts:
             return _Outcome("failed", f"the job was interrupted {attempt - 1} times (a worker stopped while "
-                                      "running it); giving up")
+                                      "running it); giving up", "internal")
         if spec.cancel:
-            return _Outcome("cancelled", spec.cancel)
+            return _Outcome("cancelled", spec.cancel, "cancelled")
         if spec.content is None:
-            return _Outcome("failed", "the job's images expired before a worker was free; please submit it again")
+            return _Outcome("failed", "the job's images expired before a worker was free; please submit it again",
+                            "input")
         loop = asyncio.get_running_loop()
         thread = loop.run_in_executor(self._executor, self._run_blocking, run, spec)
         watch = asyncio.create_task(self._supervise(run, token, spec.time_limit))
@@ -264,13 +277,14 @@ class StyleWorker:
             if limit and now - start > limit:
                 run.cancel(f"the job took longer than {limit:.0f} s and was stopped", timed_out=True)
                 if now - start > limit + STOP_GRACE_S:
-                    log.error("job %s did not stop %g s after its time limit; abandoning it", run.job_id, STOP_GRACE_S)
-                    return _Outcome("failed", run.reason)
+                    run.log.error("job %s did not stop %g s after its time limit; abandoning it",
+                                  run.job_id, STOP_GRACE_S)
+                    return _Outcome("failed", run.reason, "timeout")
             try:
                 if now >= renew_at:
                     owned, reason = await self.store.renew(run.job_id, token, int(self.lease_s * 1000))
                     if not owned:
-                        log.warning("job %s: lease lost, another worker runs it now", run.job_id)
+                        run.log.warning("job %s: lease lost, another worker runs it now", run.job_id)
                         run.cancel("lease lost")
                         return None
                     if reason:
@@ -282,7 +296,7 @@ class StyleWorker:
                     await self.store.progress(run.job_id, token, p.step, p.total, p.losses, preview)
                     sent, sent_preview = p, run.preview
             except RedisError as exc:  # Redis restarting: the lease has some seconds left, keep going
-                log.warning("job %s: could not reach Redis (%s)", run.job_id, exc)
+                run.log.warning("job %s: could not reach Redis (%s)", run.job_id, exc)
 
     def _run_blocking(self, run: _Run, spec: _Spec) -> _Outcome:
         """The engine call, in a worker thread; every failure becomes an outcome with a user-facing reason."""
@@ -295,21 +309,23 @@ class StyleWorker:
                                  should_cancel=run.stop.is_set, preview_every=spec.preview_every,
                                  device=self.device, max_pixels=self.max_pixels)
             except JobCancelled:  # a time limit is the job's failure, as in the local queue
-                return _Outcome("failed" if run.timed_out else "cancelled", run.reason)
+                if run.timed_out:
+                    return _Outcome("failed", run.reason, "timeout")
+                return _Outcome("cancelled", run.reason, "cancelled")
             except (InputError, JobFailed) as exc:
-                return _Outcome("failed", str(exc))
+                return _Outcome("failed", str(exc), metrics.failure_reason(exc))
             except Exception as exc:
                 if not _is_oom(exc):
-                    log.exception("job %s: internal error", run.job_id)
-                    return _Outcome("failed", "the worker hit an internal error")
+                    run.log.exception("job %s: internal error", run.job_id)
+                    return _Outcome("failed", "the worker hit an internal error", "internal")
                 size = int(options.get("size", 512))
                 _free_gpu_memory()
                 if shrunk is not None or size <= 16:
-                    log.warning("job %s: out of GPU memory at size %d", run.job_id, size)
+                    run.log.warning("job %s: out of GPU memory at size %d", run.job_id, size)
                     return _Outcome("failed", f"the GPU ran out of memory even at size {size}; "
-                                              "try a smaller size")
+                                              "try a smaller size", "oom")
                 shrunk = (size, max(16, int(size * OOM_SHRINK)))
-                log.warning("job %s: out of GPU memory at size %d; retrying at %d", run.job_id, *shrunk)
+                run.log.warning("job %s: out of GPU memory at size %d; retrying at %d", run.job_id, *shrunk)
                 options["size"] = shrunk[1]
                 continue
             report = dict(result.report)
@@ -340,16 +356,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--poll-delay", type=float, default=0.25, help="seconds between queue polls (default: 0.25)")
     ap.add_argument("--heartbeat", type=float, default=2.0,
                     help="seconds between heartbeats; a worker silent for 3 of them counts as gone (default: 2)")
+    ap.add_argument("--metrics-port", type=int, default=int(os.environ.get("METRICS_PORT") or 0),
+                    help="serve Prometheus /metrics on this port (default: $METRICS_PORT; 0 = off)")
     ap.add_argument("--log-level", default="INFO")
+    ap.add_argument("--log-json", action="store_true", help="log JSON lines instead of readable ones")
     return ap.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(args.log_level, json=args.log_json)
     StyleWorker(args.redis_url, queue_name=args.queue, device=args.device, max_pixels=args.max_pixels,
                 concurrency=args.concurrency, lease_s=args.lease, grace_s=args.grace,
-                poll_delay_s=args.poll_delay, heartbeat_s=args.heartbeat).run()
+                poll_delay_s=args.poll_delay, heartbeat_s=args.heartbeat, metrics_port=args.metrics_port).run()
 
 
 if __name__ == "__main__":

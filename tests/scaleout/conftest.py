@@ -17,7 +17,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -96,30 +96,37 @@ class WorkerPool:
     def __init__(self, server: RedisServer, log_dir: Path, size: int, queue: str = QUEUE):
         self.server, self.log_dir, self.size, self.queue = server, log_dir, size, queue
         self.procs: list[subprocess.Popen[bytes]] = []
+        self.metrics_ports: dict[int, int] = {}  # pid -> port of its /metrics
         self._spawned = 0
 
     def spawn(self, *extra: str) -> subprocess.Popen[bytes]:
         self._spawned += 1
         env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
         log = open(self.log_dir / f"worker-{self._spawned}.log", "wb")  # noqa: SIM115 - the child owns it
+        port = _free_port()
         proc = subprocess.Popen(
             [sys.executable, "-m", "engine.worker", "--redis-url", self.server.url, "--queue", self.queue,
              "--device", "cpu", "--lease", str(LEASE_S), "--grace", "1", "--poll-delay", "0.05",
-             "--heartbeat", "0.5", "--max-pixels", str(96 * 96), *extra],
+             "--heartbeat", "0.5", "--max-pixels", str(96 * 96), "--metrics-port", str(port), *extra],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
         log.close()
         self.procs.append(proc)
+        self.metrics_ports[proc.pid] = port
         return proc
 
     def alive(self) -> list[subprocess.Popen[bytes]]:
         self.procs = [p for p in self.procs if p.poll() is None]
         return self.procs
 
-    def ensure(self, timeout: float = 90.0) -> None:
-        """Top the pool up to ``size`` live workers and wait until each has registered in Redis."""
+    def top_up(self) -> None:
+        """Start replacements for dead workers (they boot while the caller goes on)."""
         while len(self.alive()) < self.size:
             self.spawn()
+
+    def ensure(self, timeout: float = 90.0) -> None:
+        """Top the pool up to ``size`` live workers and wait until each has registered in Redis."""
+        self.top_up()
         self.wait_registered([p.pid for p in self.procs], timeout)
 
     def registered_pids(self) -> set[int]:
@@ -176,10 +183,11 @@ def worker_pool(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFact
 
 
 @pytest.fixture
-def workers(worker_pool: WorkerPool) -> WorkerPool:
-    """Two live, registered workers (replacing any a previous test killed)."""
+def workers(worker_pool: WorkerPool) -> Iterator[WorkerPool]:
+    """Two live, registered workers; any the test killed are replaced as soon as it ends."""
     worker_pool.ensure()
-    return worker_pool
+    yield worker_pool
+    worker_pool.top_up()
 
 
 QueueMaker = Callable[..., Awaitable[RedisJobQueue]]

@@ -1,0 +1,85 @@
+"""``python -m bot``: read the settings, build the queue and the store, run until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+import discord
+from pydantic import ValidationError
+
+from bot.client import StyleBot
+from bot.settings import BotSettings
+from bot.store import GuildStore
+from engine import logs, metrics
+from engine.jobs import JobQueue
+
+log = logging.getLogger("bot")
+
+NO_TOKEN = "stylebot: DISCORD_TOKEN is not set; set it in the environment or in .env (see .env.example)"
+
+
+def build_queue(settings: BotSettings) -> JobQueue:
+    """Redis workers when REDIS_URL is set, else jobs run in this process."""
+    preview_every = settings.preview_every if settings.preview else 0
+    if settings.redis_url:
+        from engine.redis_queue import RedisJobQueue  # only Redis deployments need arq/redis
+
+        return RedisJobQueue(settings.redis_url, per_user_limit=settings.per_user_limit, max_queue=settings.max_queue,
+                             job_timeout_s=settings.job_time_limit_s, preview_every=preview_every)
+    from engine.local_queue import LocalJobQueue
+
+    return LocalJobQueue(workers=settings.workers, per_user_limit=settings.per_user_limit,
+                         max_queue=settings.max_queue, time_limit_s=settings.job_time_limit_s,
+                         preview_every=preview_every, device=settings.device)
+
+
+async def run(settings: BotSettings) -> int:
+    """Run the bot; a signal starts :meth:`StyleBot.shutdown` and the process exits 0."""
+    assert settings.discord_token is not None
+    bot = StyleBot(settings, build_queue(settings), GuildStore(settings.database_path))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    runner = asyncio.create_task(bot.start(settings.discord_token.get_secret_value()), name="bot")
+    stopper = asyncio.create_task(stop.wait(), name="wait-for-signal")
+    done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    if stopper in done:
+        await bot.shutdown(settings.drain_timeout_s)
+        await asyncio.gather(runner, return_exceptions=True)
+        return 0
+    stopper.cancel()
+    try:
+        runner.result()
+    except discord.LoginFailure:
+        log.error("Discord refused DISCORD_TOKEN; check the token in the developer portal")
+        return 1
+    finally:
+        await bot.close()
+    return 0
+
+
+def main() -> int:
+    try:
+        settings = BotSettings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        print(f"stylebot: invalid setting {'.'.join(map(str, first['loc'])).upper()}: {first['msg']}", file=sys.stderr)
+        return 2
+    if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
+        print(NO_TOKEN, file=sys.stderr)
+        return 2
+    token = settings.discord_token.get_secret_value()
+    logs.register_secret(token)
+    logs.setup_logging(settings.log_level.upper(), json=settings.log_format == "json")
+    if settings.metrics_port is not None:
+        metrics.start_metrics_server(settings.metrics_port)
+    log.info("starting (queue: %s, database: %s)", "redis" if settings.redis_url else "local", settings.database_path)
+    return asyncio.run(run(settings))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""The bot: one ``commands.Bot`` that owns its queue, its settings store and its job tracker.
+
+Dependencies come in through the constructor (built in :mod:`bot.__main__`, or by a
+test); resources are started in :meth:`StyleBot.setup_hook` and released in
+:meth:`StyleBot.close`. Which :class:`~engine.jobs.JobQueue` is live is not this
+module's business.
+
+Events for metrics (listen with ``@commands.Cog.listener()``): ``on_style_job_submitted(handle)``,
+``on_style_job_refused(user_id, exc)``, ``on_style_job_finished(handle, outcome)`` with outcome
+"done"/"failed"/"cancelled", and ``on_style_result_delivered(handle, message)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.errors import explain
+from bot.intake import Intake
+from bot.settings import BotSettings
+from bot.store import GuildStore
+from bot.tracker import JobTracker, mention_only
+from bot.views import DYNAMIC_ITEMS
+from engine import metrics
+from engine.jobs import JobQueue
+
+log = logging.getLogger(__name__)
+
+
+class StyleTree(app_commands.CommandTree):
+    """Slash-command errors go through the same :func:`~bot.errors.explain` as everything else."""
+
+    async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        text = explain(error)
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(text, ephemeral=True)
+            else:
+                await interaction.response.send_message(text, ephemeral=True)
+        except discord.HTTPException as exc:
+            metrics.discord_error(exc.status, exc.code)
+            log.info("could not report an error to user %s: %s", interaction.user.id, exc)
+
+
+class StyleBot(commands.Bot):
+    def __init__(self, settings: BotSettings, queue: JobQueue, store: GuildStore, **options: Any) -> None:
+        intents = discord.Intents.default()
+        intents.message_content = True  # `!style key=value` needs the text of messages
+        options.setdefault("chunk_guilds_at_startup", False)
+        super().__init__(command_prefix=settings.command_prefix, intents=intents, tree_cls=StyleTree,
+                         allowed_mentions=discord.AllowedMentions.none(), **options)
+        self.settings, self.queue, self.store = settings, queue, store
+        self.tracker = JobTracker(self, queue)
+        self.intake = Intake(self)
+        self.accepting = False  # taking new jobs (false before start-up and during shutdown)
+        self._queue_open = False
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def setup_hook(self) -> None:
+        from bot.cogs.admin import AdminCog
+        from bot.cogs.help import HelpCog
+        from bot.cogs.style import StyleCog
+
+        await self.store.open()
+        await self.queue.start()
+        self._queue_open = True
+        for cog in (StyleCog(self), AdminCog(self), HelpCog(self)):
+            await self.add_cog(cog)
+        self.add_dynamic_items(*DYNAMIC_ITEMS)
+        if self.settings.sync_commands:
+            try:
+                await self.tree.sync()
+            except discord.HTTPException as exc:
+                metrics.discord_error(exc.status, exc.code)
+                log.warning("could not register the slash commands: %s", exc)
+        self.accepting = True
+        self._tasks = [asyncio.create_task(self._resume_when_ready(), name="resume-undelivered"),
+                       asyncio.create_task(metrics.heartbeat_forever(self.queue.depth), name="heartbeat")]
+
+    async def _resume_when_ready(self) -> None:
+        await self.wait_until_ready()
+        try:
+            await self.tracker.resume()
+        except Exception:  # noqa: BLE001 - the bot is still useful without the old jobs
+            log.exception("could not resume undelivered jobs")
+
+    async def on_command_error(self, ctx: commands.Context, error: commands.CommandError) -> None:  # type: ignore[override]
+        if isinstance(error, commands.CommandNotFound):
+            return
+        try:
+            await ctx.send(explain(error), ephemeral=True, allowed_mentions=mention_only(ctx.author.id))
+        except discord.HTTPException as exc:
+            metrics.discord_error(exc.status, exc.code)
+            log.info("could not report an error in channel %s: %s", ctx.channel.id, exc)
+
+    async def shutdown(self, drain_timeout: float) -> None:
+        """Stop taking jobs, tell waiting users, let running jobs finish up to ``drain_timeout``, close."""
+        log.info("shutting down (running jobs get %.0f s to finish)", drain_timeout)
+        self.accepting = False
+        await self._close_queue(drain_timeout)
+        await self.tracker.wait(timeout=10.0)  # followers post the last word on each job
+        await self.close()
+
+    async def _close_queue(self, drain_timeout: float) -> None:
+        if self._queue_open:
+            self._queue_open = False
+            await self.queue.close(drain_timeout)
+
+    async def close(self) -> None:
+        self.accepting = False
+        for task in self._tasks:
+            task.cancel()
+        await self._close_queue(0.0)
+        await self.tracker.close()
+        await self.store.close()
+        await super().close()

@@ -1,0 +1,84 @@
+"""``!styleconfig`` / ``/styleconfig``: per-guild limits, defaults, channels and gallery (Manage Server)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal, Optional
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.delivery import EMBED_COLOUR
+from bot.store import SETTABLE, GuildConfig, parse_setting
+
+if TYPE_CHECKING:
+    from bot.client import StyleBot
+
+
+def _show(value: object) -> str:
+    return "default" if value is None else str(value)
+
+
+class AdminCog(commands.Cog):
+    def __init__(self, bot: StyleBot) -> None:
+        self.bot = bot
+
+    async def cog_check(self, ctx: commands.Context) -> bool:  # type: ignore[override]
+        if ctx.guild is None:
+            raise commands.NoPrivateMessage()
+        if not ctx.permissions.manage_guild:
+            raise commands.MissingPermissions(["manage_guild"])
+        return True
+
+    def _embed(self, config: GuildConfig) -> discord.Embed:
+        s = self.bot.settings
+        embed = discord.Embed(title="Style settings of this server", colour=EMBED_COLOUR)
+        embed.add_field(name="max_size", value=f"{config.max_size or s.default_max_size} px")
+        embed.add_field(name="max_steps", value=str(config.max_steps or s.default_max_steps))
+        embed.add_field(name="user_limit", value=_show(config.user_limit))
+        embed.add_field(name="preset", value=_show(config.preset))
+        embed.add_field(name="size", value=_show(config.size))
+        embed.add_field(name="allow_dms", value="yes" if config.allow_dms else "no")
+        channels = ", ".join(f"<#{c}>" for c in config.channels) or "all channels"
+        embed.add_field(name="channels", value=channels, inline=False)
+        embed.add_field(name="gallery", value=f"<#{config.gallery_channel}>" if config.gallery_channel else "off")
+        embed.set_footer(text="Change with: styleconfig set <key> <value> (or 'default'); keys: " + ", ".join(SETTABLE))
+        return embed
+
+    @commands.hybrid_group(name="styleconfig", fallback="show", description="Show this server's style settings")
+    @app_commands.default_permissions(manage_guild=True)
+    @app_commands.guild_only()
+    async def styleconfig(self, ctx: commands.Context) -> None:
+        """Show this server's style settings (Manage Server)."""
+        await ctx.send(embed=self._embed(await self.bot.store.get(ctx.guild.id)), ephemeral=True)  # type: ignore[union-attr]
+
+    @styleconfig.command(name="set", description="Change a limit or default (value 'default' resets it)")
+    @app_commands.describe(key=", ".join(SETTABLE)[:100], value="the new value, or 'default'")
+    async def set_(self, ctx: commands.Context, key: str, value: str) -> None:
+        """Change a limit or default: max_size, max_steps, user_limit, preset, size, allow_dms."""
+        name, parsed = parse_setting(key, value)
+        config = await self.bot.store.update(ctx.guild.id, **{name: parsed})  # type: ignore[union-attr]
+        await ctx.send(f"✅ `{name}` is now {_show(getattr(config, name))}.", embed=self._embed(config), ephemeral=True)
+
+    @styleconfig.command(name="channels", description="Allow or disallow jobs in a channel")
+    async def channels(self, ctx: commands.Context, action: Literal["add", "remove", "clear"],
+                       channel: Optional[discord.TextChannel] = None) -> None:
+        """Only take jobs in listed channels: add/remove #channel, or clear (all channels)."""
+        config = await self.bot.store.get(ctx.guild.id)  # type: ignore[union-attr]
+        current = list(config.channels)
+        if action == "clear":
+            current = []
+        elif channel is None:
+            raise commands.BadArgument("name the channel, e.g. `styleconfig channels add #art`")
+        elif action == "add" and channel.id not in current:
+            current.append(channel.id)
+        elif action == "remove":
+            current = [c for c in current if c != channel.id]
+        config = await self.bot.store.update(ctx.guild.id, channels=tuple(current))  # type: ignore[union-attr]
+        await ctx.send("✅ Channels updated.", embed=self._embed(config), ephemeral=True)
+
+    @styleconfig.command(name="gallery", description="Also post every result in a gallery channel (none: off)")
+    async def gallery(self, ctx: commands.Context, channel: Optional[discord.TextChannel] = None) -> None:
+        """Also post every result in a gallery channel; without a channel, turn it off."""
+        config = await self.bot.store.update(ctx.guild.id, gallery_channel=channel.id if channel else None)  # type: ignore[union-attr]
+        await ctx.send("✅ Gallery updated.", embed=self._embed(config), ephemeral=True)

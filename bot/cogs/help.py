@@ -1,0 +1,94 @@
+"""``!stylehelp`` / ``/stylehelp``: what the weights mean, every option and preset, with examples.
+
+Everything listed is read from :mod:`engine.params`, so the help cannot drift from
+what the engine accepts.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord.ext import commands
+
+from bot.delivery import EMBED_COLOUR
+from bot.options import OPERATOR_ONLY
+from engine.params import FIELDS, PRESETS
+
+if TYPE_CHECKING:
+    from bot.client import StyleBot
+
+INTRO = (
+    "I repaint a photo with the textures and colours of a painting (Gatys et al., 2016) by minimising\n"
+    "**α·content + β·style + tv·smoothness**:\n"
+    "• **α** `alpha` (content_weight): how much of the photo's shapes survive.\n"
+    "• **β** `beta` (style_weight): how strongly the painting's textures pull. More β (or less α) = more style.\n"
+    "• **layers**: which VGG19 layers describe style; shallow (`relu1_1`) = fine brush texture, "
+    "deep (`relu5_1`) = large shapes.\n"
+    "• **λ** `layer_weights`: one weight per style layer, to favour fine or coarse style.\n"
+    "• **tv**: smooths noise; `size`/`steps`: resolution and effort; `seed`, `init`, `preserve_colors`."
+)
+EXAMPLES = (
+    "`!style` with two images attached: the photo first, then the painting\n"
+    "`!style beta=1000 size=384` — stronger style, smaller output\n"
+    "`!style bold preserve_colors=yes` — a preset, keeping the photo's colours\n"
+    "`!style layers=relu1_1,relu2_1,relu3_1 layer_weights=1,2,4 tv=0.001`\n"
+    "Reply `!style` to a message that has the images; attach 3+ images to blend several styles\n"
+    "`/style content:<photo> style:<painting> beta:1000`"
+)
+
+
+def _default(value: Any) -> str:
+    if isinstance(value, (tuple, list)):
+        return ",".join(str(v) for v in value)
+    return "equal" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def option_lines() -> list[str]:
+    """One line per user option: names, help, default (from the engine's StyleParams)."""
+    lines = []
+    for name, f in FIELDS.items():
+        if name in OPERATOR_ONLY:
+            continue
+        aliases = "/".join(f.metadata["aliases"])
+        names = f"`{name}`" + (f" ({aliases})" if aliases else "")
+        lines.append(f"{names}: {f.metadata['help']} [default {_default(f.default)}]")
+    return lines
+
+
+def _chunks(lines: list[str], limit: int = 1024) -> list[str]:
+    chunks, current = [], ""
+    for line in lines:
+        if current and len(current) + len(line) + 1 > limit:
+            chunks.append(current)
+            current = ""
+        current = f"{current}\n{line}" if current else line
+    return [*chunks, current] if current else chunks
+
+
+def preset_lines() -> list[str]:
+    return [f"`{name}`: " + (", ".join(f"{k}={_default(v)}" for k, v in values.items()) or "the defaults")
+            for name, values in PRESETS.items()]
+
+
+def help_embed(max_size: int, max_steps: int) -> discord.Embed:
+    embed = discord.Embed(title="🎨 How to style", description=INTRO, colour=EMBED_COLOUR)
+    for i, chunk in enumerate(_chunks(option_lines())):
+        embed.add_field(name="Options (key=value)" if i == 0 else "More options", value=chunk, inline=False)
+    embed.add_field(name="Presets", value="\n".join(preset_lines()), inline=False)
+    embed.add_field(name="Examples", value=EXAMPLES, inline=False)
+    embed.set_footer(text=f"Limits here: size ≤ {max_size}, steps ≤ {max_steps}")
+    return embed
+
+
+class HelpCog(commands.Cog):
+    def __init__(self, bot: StyleBot) -> None:
+        self.bot = bot
+
+    @commands.hybrid_command(name="stylehelp", description="What the style weights mean, with examples")
+    async def stylehelp(self, ctx: commands.Context) -> None:
+        """What the style weights mean, every option, the presets, and examples."""
+        config = await self.bot.store.get(ctx.guild.id if ctx.guild else None)
+        settings = self.bot.settings
+        embed = help_embed(config.max_size or settings.default_max_size, config.max_steps or settings.default_max_steps)
+        await ctx.send(embed=embed, ephemeral=True)

@@ -1,0 +1,83 @@
+"""``!style`` and ``/style``: two front doors to :meth:`bot.intake.Intake.request`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Optional
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.inputs import images_of
+from bot.intake import Inputs, Origin
+from bot.options import parse_args
+from engine.params import FIELDS, INITS, PRESETS
+
+if TYPE_CHECKING:
+    from bot.client import StyleBot
+
+
+def _bounded(kind: type, name: str) -> object:
+    """A Discord-validated option type with the engine's bounds for ``name``."""
+    meta = FIELDS[name].metadata
+    return app_commands.Range[kind, meta["lo"], meta["hi"]]  # type: ignore[valid-type]
+
+
+def _help(name: str) -> str:
+    return FIELDS[name].metadata["help"][:100]
+
+
+Alpha = _bounded(float, "content_weight")
+Beta = _bounded(float, "style_weight")
+TV = _bounded(float, "tv_weight")
+Size = _bounded(int, "size")
+Steps = _bounded(int, "steps")
+Seed = _bounded(int, "seed")
+
+
+class StyleCog(commands.Cog):
+    def __init__(self, bot: StyleBot) -> None:
+        self.bot = bot
+
+    @commands.command(name="style", usage="[key=value ...]  (attach a photo, then a painting)")
+    async def style_prefix(self, ctx: commands.Context, *, args: str = "") -> None:
+        """Repaint the first attached image in the style of the second (see !stylehelp)."""
+
+        async def gather() -> Inputs:
+            return Inputs(await images_of(ctx.message), parse_args(args), source=ctx.message)
+
+        await self.bot.intake.request(Origin.from_context(ctx), gather)
+
+    @app_commands.command(name="style", description="Repaint a photo in the style of a painting")
+    @app_commands.describe(
+        content="the photo to repaint", style="the painting whose style to use",
+        style2="another style image to blend in", style3="a third style image to blend in",
+        preset=_help("preset"), alpha=_help("content_weight"), beta=_help("style_weight"),
+        layers="style layers, comma-separated (e.g. relu1_1,relu2_1,relu3_1)",
+        layer_weights="lambda: one weight per style layer, comma-separated",
+        size=_help("size"), steps=_help("steps"), tv=_help("tv_weight"), seed=_help("seed"),
+        preserve_colors=_help("preserve_colors"), init=_help("init"),
+    )
+    @app_commands.choices(
+        preset=[app_commands.Choice(name=p, value=p) for p in PRESETS],
+        init=[app_commands.Choice(name=i, value=i) for i in INITS],
+    )
+    async def style_slash(
+        self, interaction: discord.Interaction, content: discord.Attachment, style: discord.Attachment,
+        style2: Optional[discord.Attachment] = None, style3: Optional[discord.Attachment] = None,
+        preset: Optional[str] = None, alpha: Optional[Alpha] = None, beta: Optional[Beta] = None,  # type: ignore[valid-type]
+        layers: Optional[str] = None, layer_weights: Optional[str] = None,
+        size: Optional[Size] = None, steps: Optional[Steps] = None, tv: Optional[TV] = None,  # type: ignore[valid-type]
+        seed: Optional[Seed] = None, preserve_colors: Optional[bool] = None,  # type: ignore[valid-type]
+        init: Optional[str] = None,
+    ) -> None:
+        await interaction.response.defer(thinking=True)  # first: the 3 s deadline; validation comes after
+        given = {"preset": preset, "content_weight": alpha, "style_weight": beta, "style_layers": layers,
+                 "layer_weights": layer_weights, "size": size, "steps": steps, "tv_weight": tv, "seed": seed,
+                 "preserve_colors": preserve_colors, "init": init}
+        attachments = [a for a in (content, style, style2, style3) if a is not None]
+
+        async def gather() -> Inputs:
+            return Inputs(attachments, {k: v for k, v in given.items() if v is not None})
+
+        await self.bot.intake.request(Origin.from_interaction(interaction), gather)

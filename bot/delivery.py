@@ -1,0 +1,110 @@
+"""Getting a result image into a channel: encode it to fit the upload limit, describe it, send it.
+
+Discord refuses uploads over the channel's limit (413 / code 40005); the default is
+10 MiB and a 4096 px PNG can exceed it. So the PNG is sent when it fits, else WebP or
+JPEG at decreasing quality, then smaller; and if Discord still says "too large", the
+budget shrinks and the upload is tried again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import discord
+from PIL import Image
+
+from bot.errors import UserError, truncate
+from bot.options import FOOTER_PREFIX, options_line, read_options_line
+from engine import metrics
+from engine.images import encode_image, fit_to_size
+from engine.params import parse_options
+
+log = logging.getLogger(__name__)
+
+# Lossy encodings tried in turn once the PNG is too large (format, quality).
+LADDER = (("WEBP", 90), ("WEBP", 75), ("JPEG", 80), ("WEBP", 60), ("WEBP", 45), ("JPEG", 50))
+MIN_SIDE = 64  # smaller than this is no longer worth sending
+MAX_SHRINKS = 4  # uploads refused as too large before giving up
+EMBED_COLOUR = 0x7A5CFA
+_EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "GIF": "gif", "BMP": "bmp", "TIFF": "tiff"}
+
+
+def upload_budget(limit: int) -> int:
+    """Bytes a file may have under an upload ``limit``, leaving room for the rest of the request."""
+    return max(1, limit - min(8192, limit // 16))
+
+
+def fit_image(png: bytes, budget: int, name: str = "stylized") -> tuple[bytes, str]:
+    """``(data, filename)`` of at most ``budget`` bytes: the file as is, or re-encoded, or smaller.
+
+    ``png`` is normally the engine's PNG, but any format Pillow reads will do.
+    """
+    with Image.open(io.BytesIO(png)) as source:
+        if len(png) <= budget:
+            return png, f"{name}.{_EXTENSIONS.get(source.format or '', 'png')}"
+        image = source.convert("RGB")
+    while True:
+        data = b""
+        for fmt, quality in LADDER:
+            data = encode_image(image, format=fmt, quality=quality)
+            if len(data) <= budget:
+                return data, f"{name}.{_EXTENSIONS[fmt]}"
+        side = max(image.size)
+        if side <= MIN_SIDE:
+            raise UserError("the result cannot be made small enough for this channel's upload limit")
+        # Bytes scale with the area, so aim the next size at the budget instead of halving blindly.
+        factor = min(0.8, math.sqrt(budget / len(data)) * 0.95)
+        image = fit_to_size(image, max(MIN_SIDE, int(side * factor)))
+
+
+async def send_fitted(send: Callable[[discord.File], Awaitable[discord.Message]], png: bytes, limit: int,
+                      name: str = "stylized") -> discord.Message:
+    """Call ``send`` with the image as a file fitting ``limit``; shrink and retry on 413/40005."""
+    budget = upload_budget(limit)
+    for _ in range(MAX_SHRINKS):
+        data, filename = await asyncio.to_thread(fit_image, png, budget, name)
+        try:
+            return await send(discord.File(io.BytesIO(data), filename))
+        except discord.HTTPException as exc:
+            metrics.discord_error(exc.status, exc.code)
+            if exc.status != 413 and exc.code != 40005:
+                raise
+            log.info("upload of %d bytes refused as too large; shrinking", len(data))
+            budget = int(len(data) * 0.6)
+    raise UserError("the result is too large for this channel's upload limit, even after shrinking it")
+
+
+def _number(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def result_embed(report: dict[str, Any], filename: str) -> discord.Embed:
+    """A short summary of the parameters used, with the options line that reproduces them in the footer."""
+    # None means "the default" (e.g. equal layer weights); parse_options does not take None back.
+    params = parse_options({k: v for k, v in report["params"].items() if v is not None})
+    embed = discord.Embed(title="🎨 Stylized", colour=EMBED_COLOUR)
+    embed.add_field(name="α content weight", value=_number(params.content_weight))
+    embed.add_field(name="β style weight", value=_number(params.style_weight))
+    embed.add_field(name="tv", value=_number(params.tv_weight))
+    layers = " · ".join(f"{n} {_number(w)}" for n, w in zip(params.style_layers, params.style_layer_weights()))
+    embed.add_field(name="λ per style layer", value=truncate(layers, 1024), inline=False)
+    steps = " → ".join(f"{size}px×{steps}" for size, steps in report.get("schedule", []))
+    embed.add_field(name="schedule", value=steps or str(params.steps))
+    embed.add_field(name="preset", value=params.preset)
+    embed.add_field(name="time", value=f"{report.get('seconds', 0):.1f} s")
+    embed.set_image(url=f"attachment://{filename}")
+    embed.set_footer(text=truncate(FOOTER_PREFIX + options_line(params), 2048))
+    return embed
+
+
+def options_from_message(message: discord.Message) -> dict[str, str]:
+    """The options of a posted result (from its embed), to run it again after a restart."""
+    for embed in message.embeds:
+        if embed.footer and embed.footer.text and embed.footer.text.startswith(FOOTER_PREFIX):
+            return read_options_line(embed.footer.text)
+    raise UserError("I can't find the parameters of this result any more")

@@ -1,0 +1,93 @@
+"""The input images of a request: find them, check them cheaply, then download and decode them.
+
+Everything that can be judged from the attachment's metadata (count, type, declared
+size) is judged before a byte is downloaded; the download is then decoded with the
+engine's :func:`engine.images.decode_image` (in a thread) so a corrupt file, a
+decompression bomb or a huge image is refused before it reaches the queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Sequence
+
+import discord
+
+from bot.errors import UserError
+from engine import metrics
+from engine.errors import InputError
+from engine.images import decode_image
+
+log = logging.getLogger(__name__)
+
+IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
+HOW = ("attach two images to `!style` (first the photo, then the painting), "
+       "or reply `!style` to a message that has them")
+
+
+def _mib(n: int) -> str:
+    return f"{n / 2**20:.1f} MB"
+
+
+async def images_of(message: discord.Message) -> list[discord.Attachment]:
+    """The message's attachments, or else those of the message it replies to."""
+    if message.attachments:
+        return list(message.attachments)
+    ref = message.reference
+    if ref is None or ref.message_id is None:
+        return []
+    target = ref.resolved
+    if not isinstance(target, discord.Message):
+        try:
+            target = await message.channel.fetch_message(ref.message_id)
+        except discord.HTTPException:
+            raise UserError("I can't see the message you replied to any more; please send the images again") from None
+    return list(target.attachments)
+
+
+def role(index: int) -> str:
+    """What the ``index``-th input is for: content, style, style 2, ..."""
+    return "content" if index == 0 else "style" if index == 1 else f"style {index}"
+
+
+def looks_like_image(attachment: discord.Attachment) -> bool:
+    ctype = (attachment.content_type or "").split(";")[0].strip().lower()
+    return ctype.startswith("image/") or os.path.splitext(attachment.filename)[1].lower() in IMAGE_EXTENSIONS
+
+
+def check(attachments: Sequence[discord.Attachment], *, max_styles: int, max_bytes: int) -> None:
+    """Refuse from metadata alone: how many, what type, declared size. Nothing is downloaded."""
+    if len(attachments) < 2:
+        found = "no image" if not attachments else "only one file"
+        raise UserError(f"I need two images and found {found}: {HOW}.")
+    if len(attachments) > 1 + max_styles:
+        raise UserError(f"that is {len(attachments)} files; send one photo and at most {max_styles} style images.")
+    for i, att in enumerate(attachments):
+        if not looks_like_image(att):
+            raise UserError(f"the {role(i)} file `{att.filename}` is not an image; "
+                            "please send PNG, JPEG, WebP, GIF, BMP or TIFF files.")
+        if att.size > max_bytes:
+            raise UserError(f"the {role(i)} image `{att.filename}` is {_mib(att.size)}; "
+                            f"the limit is {_mib(max_bytes)}.")
+
+
+async def _read(att: discord.Attachment, index: int) -> bytes:
+    try:
+        return await att.read()
+    except discord.HTTPException as exc:
+        metrics.discord_error(exc.status, exc.code)
+        log.info("download of attachment %s failed: %s", att.id, exc)
+        raise UserError(f"I couldn't download the {role(index)} image `{att.filename}`; please send it again.") from None
+
+
+async def download(attachments: Sequence[discord.Attachment], *, max_bytes: int) -> list[bytes]:
+    """Download and decode each file (decoding only to validate it); InputError says which one is bad."""
+    blobs = await asyncio.gather(*(_read(att, i) for i, att in enumerate(attachments)))
+    for i, (att, blob) in enumerate(zip(attachments, blobs)):
+        try:
+            await asyncio.to_thread(decode_image, blob, max_bytes=max_bytes)
+        except InputError as exc:
+            raise InputError(f"the {role(i)} image `{att.filename}`: {exc}") from None
+    return list(blobs)

@@ -1,0 +1,205 @@
+"""One code path from a request (``!style``, ``/style`` or a "More/Less style" click) to a queued job.
+
+Checks run cheapest first: where the request came from, the options, the attachments'
+metadata, the user's quota; only then are the images downloaded and decoded, a status
+message posted and the job submitted. Whatever goes wrong on the way becomes exactly
+one answer, through :func:`bot.errors.explain`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord.ext import commands
+
+from bot import inputs
+from bot.delivery import fit_image, options_from_message, upload_budget
+from bot.errors import UserError, explain
+from bot.options import resolve
+from bot.progress import describe
+from bot.store import GuildConfig
+from bot.tracker import Delivery, mention_only
+from bot.views import status_view
+from engine import metrics
+from engine.errors import UserLimitReached
+from engine.jobs import JobHandle, JobSpec
+from engine.params import parse_options
+
+if TYPE_CHECKING:
+    from bot.client import StyleBot
+
+log = logging.getLogger(__name__)
+
+NEEDED = ("send_messages", "attach_files", "embed_links", "read_message_history")
+
+
+@dataclass
+class Origin:
+    """Who asked, where, and how to answer: a command message, or an already deferred interaction."""
+
+    user: discord.abc.User
+    channel: Any  # a Messageable with an id (text channel, thread, DM, partial)
+    guild: discord.Guild | None
+    interaction: discord.Interaction | None = None
+    message: discord.Message | None = None
+
+    @classmethod
+    def from_context(cls, ctx: commands.Context) -> Origin:
+        return cls(ctx.author, ctx.channel, ctx.guild, message=ctx.message)
+
+    @classmethod
+    def from_interaction(cls, interaction: discord.Interaction) -> Origin:
+        return cls(interaction.user, interaction.channel, interaction.guild, interaction=interaction)
+
+    @property
+    def guild_id(self) -> int | None:
+        return self.guild.id if self.guild else None
+
+    @property
+    def upload_limit(self) -> int:
+        if self.interaction is not None:
+            return self.interaction.filesize_limit
+        return self.guild.filesize_limit if self.guild else discord.utils.DEFAULT_FILE_SIZE_LIMIT_BYTES
+
+    def bot_permissions(self) -> discord.Permissions:
+        if self.interaction is not None:
+            return self.interaction.app_permissions
+        return self.channel.permissions_for(self.guild.me)  # type: ignore[union-attr]
+
+
+@dataclass
+class Inputs:
+    """What a request asks for; ``source`` is the message carrying the images, when there is one."""
+
+    attachments: list[discord.Attachment]
+    options: dict[str, Any] = field(default_factory=dict)
+    source: discord.Message | None = None
+
+
+Gather = Callable[[], Awaitable[Inputs]]
+
+
+class Intake:
+    def __init__(self, bot: StyleBot) -> None:
+        self.bot = bot
+        self.settings = bot.settings
+
+    async def request(self, origin: Origin, gather: Gather) -> None:
+        """Validate, download, queue and follow one job; whatever goes wrong becomes one answer."""
+        status: discord.Message | None = None
+        try:
+            config = await self.bot.store.get(origin.guild_id)
+            self._check_place(origin, config)
+            wanted = await gather()
+            options, _ = resolve(wanted.options, config, max_size=self.settings.default_max_size,
+                                 max_steps=self.settings.default_max_steps)
+            inputs.check(wanted.attachments, max_styles=self.settings.max_styles,
+                         max_bytes=self.settings.max_attachment_bytes)
+            self._check_quota(origin, config)
+            blobs = await inputs.download(wanted.attachments, max_bytes=self.settings.max_attachment_bytes)
+            status = await self._post_status(origin, wanted, blobs)
+            where = self._delivery(origin, wanted, status)
+            handle = await self.bot.queue.submit(JobSpec(blobs[0], tuple(blobs[1:]), options, origin.user.id,
+                                                         origin.guild_id, meta=where.to_meta()))
+        except Exception as exc:  # noqa: BLE001 - every refusal is answered; explain() logs the unexpected
+            self.bot.dispatch("style_job_refused", origin.user.id, exc)
+            await self._refuse(origin, status, explain(exc))
+            return
+        log.info("job %s queued for user %s in channel %s", handle.job_id, origin.user.id, where.channel_id)
+        self.bot.dispatch("style_job_submitted", handle)
+        await self._show_queued(origin, status, handle)
+        self.bot.tracker.follow(handle)
+
+    async def restyle(self, interaction: discord.Interaction, factor: float) -> None:
+        """Run a posted result again with β × ``factor``, from its embed and the message it replies to."""
+        await interaction.response.defer(thinking=True)
+
+        async def gather() -> Inputs:
+            result = interaction.message
+            assert result is not None
+            options = options_from_message(result)
+            options["style_weight"] = parse_options(options).style_weight * factor
+            if result.reference is None or result.reference.message_id is None:
+                raise UserError("I can't find the images this result was made from.")
+            try:
+                source = await interaction.channel.fetch_message(result.reference.message_id)  # type: ignore[union-attr]
+            except discord.NotFound:
+                raise UserError("the message with the original images is gone, so I can't run it again.") from None
+            return Inputs(await inputs.images_of(source), options, source)
+
+        await self.request(Origin.from_interaction(interaction), gather)
+
+    # -- checks ------------------------------------------------------------------------------
+
+    def _check_place(self, origin: Origin, config: GuildConfig) -> None:
+        if not self.bot.accepting:
+            raise UserError("I'm restarting; please send that again in a minute.")
+        if origin.guild is None:
+            if not self.settings.allow_dms:
+                raise UserError("I don't take jobs in direct messages; please use me in a server.")
+            return
+        here = {origin.channel.id, getattr(origin.channel, "parent_id", None)}
+        if config.channels and not here & set(config.channels):
+            where = ", ".join(f"<#{c}>" for c in config.channels)
+            raise UserError(f"I don't take jobs in this channel; please use {where}.")
+        perms = origin.bot_permissions()
+        missing = [name.replace("_", " ").title() for name in NEEDED if not getattr(perms, name)]
+        if missing:
+            raise UserError(f"I need the {', '.join(missing)} permission{'s' if len(missing) > 1 else ''} "
+                            "in this channel to post results; please ask a server admin.")
+
+    def _check_quota(self, origin: Origin, config: GuildConfig) -> None:
+        limit = config.user_limit
+        if limit and self.bot.tracker.active(origin.user.id, origin.guild_id) >= limit:
+            raise UserLimitReached(f"this server allows {limit} job{'s' if limit > 1 else ''} per member at a time; "
+                                   "wait for yours to finish")
+
+    # -- answers -----------------------------------------------------------------------------
+
+    async def _send(self, origin: Origin, text: str, **kwargs: Any) -> discord.Message:
+        mentions = mention_only(origin.user.id)
+        if origin.interaction is not None:
+            return await origin.interaction.followup.send(text, wait=True, allowed_mentions=mentions, **kwargs)
+        assert origin.message is not None
+        return await origin.message.reply(text, allowed_mentions=mentions, **kwargs)
+
+    async def _post_status(self, origin: Origin, wanted: Inputs, blobs: list[bytes]) -> discord.Message:
+        """The message progress is shown on; for /style it also carries the inputs (for "More style")."""
+        files: list[discord.File] = []
+        if wanted.source is None:
+            budget = upload_budget(origin.upload_limit) // len(blobs)
+            for i, blob in enumerate(blobs):
+                data, name = await asyncio.to_thread(fit_image, blob, budget, inputs.role(i).replace(" ", ""))
+                files.append(discord.File(io.BytesIO(data), name))
+        return await self._send(origin, "⏳ Queuing…", **({"files": files} if files else {}))
+
+    def _delivery(self, origin: Origin, wanted: Inputs, status: discord.Message) -> Delivery:
+        source = wanted.source or status
+        return Delivery(channel_id=origin.channel.id, status_message_id=status.id, reply_to_id=source.id,
+                        reply_author_id=source.author.id, upload_limit=origin.upload_limit, guild_id=origin.guild_id)
+
+    async def _show_queued(self, origin: Origin, status: discord.Message, handle: JobHandle) -> None:
+        snapshot = await handle.status()
+        try:
+            await origin.channel.get_partial_message(status.id).edit(
+                content=describe(snapshot), view=status_view(handle.job_id, origin.user.id))
+        except discord.HTTPException as exc:
+            metrics.discord_error(exc.status, exc.code)
+            log.info("job %s: cannot show the queue position: %s", handle.job_id, exc)
+
+    async def _refuse(self, origin: Origin, status: discord.Message | None, text: str) -> None:
+        try:
+            if status is not None:
+                await origin.channel.get_partial_message(status.id).edit(content=text, view=None, attachments=[])
+            else:
+                await self._send(origin, text)
+        except discord.HTTPException as exc:
+            metrics.discord_error(exc.status, exc.code)
+            log.info("cannot answer user %s in channel %s (%s)", origin.user.id, origin.channel.id, exc)
+            await self.bot.tracker.notify_directly(origin.user.id, origin.guild_id, text)

@@ -1,0 +1,100 @@
+"""``key=value`` arguments of ``!style``, guild defaults and limits, and the options line of a result.
+
+The engine (:func:`engine.params.parse_options`) owns every name, alias, default and
+bound; this module only splits the user's text, adds what the guild chose, and checks
+the guild-level limits the engine cannot know about.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping
+from typing import Any
+
+from bot.store import GuildConfig
+from engine.errors import ParamError
+from engine.params import ALIASES, PRESETS, StyleParams, parse_options
+
+# Options users may not choose: where the weights come from (a file path!) and which device runs it.
+OPERATOR_ONLY = frozenset({"backbone", "device"})
+EXAMPLE = "`!style beta=1000 size=384`"
+FOOTER_PREFIX = "options: "
+
+
+def canonical(key: str) -> str:
+    """The engine's field name for an option name or alias (unknown names come back normalised)."""
+    norm = str(key).strip().lower().replace("-", "_")
+    return ALIASES.get(norm, norm)
+
+
+def parse_args(text: str) -> dict[str, str]:
+    """Split ``beta=1000 layers=relu1_1,relu2_1 bold`` into options; a bare preset name picks the preset."""
+    try:
+        tokens = shlex.split(text or "")
+    except ValueError:
+        raise ParamError(f"I could not read the options (an unclosed quote?); write them like {EXAMPLE}") from None
+    options: dict[str, str] = {}
+    for token in tokens:
+        key, sep, value = token.partition("=")
+        if not sep:
+            if token.lower() in PRESETS:
+                key, value = "preset", token.lower()
+            else:
+                raise ParamError(f"I don't understand `{token}`; options look like key=value, e.g. {EXAMPLE}")
+        if not key.strip() or not value.strip():
+            raise ParamError(f"`{token}` needs a name and a value, like {EXAMPLE}")
+        options[canonical(key)] = value
+    return options
+
+
+def resolve(options: Mapping[str, Any], guild: GuildConfig, *, max_size: int, max_steps: int) -> tuple[dict, StyleParams]:
+    """Options to submit (guild defaults added) and the params they give; ParamError if not allowed here.
+
+    ``max_size``/``max_steps`` are the bot-wide defaults; the guild's own limits replace them.
+    """
+    chosen = {canonical(k): v for k, v in options.items()}
+    blocked = sorted(OPERATOR_ONLY & chosen.keys())
+    if blocked:
+        raise ParamError(f"`{blocked[0]}` is set by the bot's operator and cannot be chosen in a command")
+    if guild.preset and "preset" not in chosen:
+        chosen["preset"] = guild.preset
+    if guild.size and "size" not in chosen:
+        chosen["size"] = guild.size
+    params = parse_options(chosen)
+    _check_limits(params, guild.max_size or max_size, guild.max_steps or max_steps)
+    return chosen, params
+
+
+def _check_limits(params: StyleParams, max_size: int, max_steps: int) -> None:
+    if params.size > max_size:
+        raise ParamError(f"`size` may be at most {max_size} on this server, not {params.size}")
+    if params.size * params.style_scale > max(max_size, params.size):
+        raise ParamError(f"`size` × `style_scale` may be at most {max_size} on this server")
+    for name in ("steps", "coarse_steps"):
+        if getattr(params, name) > max_steps:
+            raise ParamError(f"`{name}` may be at most {max_steps} on this server, not {getattr(params, name)}")
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ",".join(_text(v) for v in value)
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def options_line(params: StyleParams) -> str:
+    """The options that reproduce ``params`` (preset plus what differs from it), as ``key=value`` text."""
+    base = parse_options({"preset": params.preset}).to_dict()
+    items = {"preset": params.preset, "size": params.size}  # size too: a guild's default may change
+    for key, value in params.to_dict().items():
+        if key not in OPERATOR_ONLY and value != base[key]:
+            items[key] = value
+    return " ".join(f"{k}={_text(v)}" for k, v in items.items() if v is not None)
+
+
+def read_options_line(text: str) -> dict[str, str]:
+    """Options back from a result's footer (see :func:`options_line`); ParamError if it is not one."""
+    if not text.startswith(FOOTER_PREFIX):
+        raise ParamError("this message has no style options I can read")
+    return parse_args(text[len(FOOTER_PREFIX):])

@@ -1,0 +1,120 @@
+"""The one status message of a job: queue position, progress and ETA, edited at a bounded rate.
+
+Status snapshots can arrive many times a second; :class:`ProgressMessage` keeps only
+the latest and edits the message at most once per interval (and only when what it
+would show changed), so a busy queue cannot run into Discord's rate limits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import time
+
+import discord
+
+from engine import metrics
+from engine.jobs import JobState, JobStatus
+
+log = logging.getLogger(__name__)
+
+PREVIEW_NAME = "preview.jpg"
+
+
+def eta_text(seconds: float | None) -> str:
+    """A coarse, stable ETA (it should not change on every edit)."""
+    if seconds is None:
+        return "estimating time"
+    if seconds < 60:
+        return f"about {max(5, round(seconds / 5) * 5):.0f} s"
+    if seconds < 3600:
+        return f"about {round(seconds / 60):.0f} min"
+    return f"about {seconds / 3600:.1f} h"
+
+
+def describe(status: JobStatus) -> str:
+    """The status line of a queued or running job."""
+    if status.state is JobState.QUEUED:
+        ahead = status.position or 0
+        where = "you're next" if ahead == 0 else f"{ahead} job{'s' if ahead != 1 else ''} ahead of yours"
+        return f"⏳ Queued: {where} ({eta_text(status.eta_s)})."
+    if status.state is JobState.RUNNING:
+        return f"🎨 Painting… {status.fraction:.0%} ({eta_text(status.eta_s)} left)."
+    return f"… {status.state.value}"
+
+
+class ProgressMessage:
+    """Coalescing editor of one status message (which may carry the job's input images)."""
+
+    def __init__(self, message: discord.Message | discord.PartialMessage, *, interval: float,
+                 preview: bool = False) -> None:
+        self.message = message
+        self.interval = interval
+        self.preview = preview
+        self._latest: JobStatus | None = None
+        self._shown: tuple[str, bytes | None] = ("", None)
+        self._last_edit = -float("inf")
+        self._task: asyncio.Task[None] | None = None
+        self._dead = False  # the message is gone or not editable: stop trying
+
+    def update(self, status: JobStatus) -> None:
+        """Show ``status`` soon; never waits (the follower keeps reading updates)."""
+        self._latest = status
+        if not self._dead and (self._task is None or self._task.done()):
+            self._task = asyncio.create_task(self._flush(), name=f"progress-{self.message.id}")
+
+    async def _flush(self) -> None:
+        delay = self._last_edit + self.interval - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        status = self._latest
+        if status is None or status.state.finished:
+            return
+        preview = status.preview if self.preview else None
+        shown = (describe(status), preview)
+        if shown == self._shown:
+            return
+        self._shown = shown
+        self._last_edit = time.monotonic()
+        changes: dict = {"content": shown[0]}
+        if preview is not None:
+            try:
+                changes["attachments"] = [*await self._inputs(), discord.File(io.BytesIO(preview), PREVIEW_NAME)]
+            except discord.HTTPException as exc:
+                metrics.discord_error(exc.status, exc.code)
+                log.info("cannot read status message %s for a preview: %s", self.message.id, exc)
+        await self._edit(**changes)
+
+    async def finish(self, text: str) -> bool:
+        """The last edit: the outcome, no buttons, no preview. False if the message could not be edited."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        self._dead = True  # no progress edits after this one
+        changes: dict = {"content": text, "view": None}
+        try:
+            if self._shown[1] is not None:
+                changes["attachments"] = await self._inputs()
+            await self.message.edit(**changes)
+        except discord.HTTPException as exc:
+            metrics.discord_error(exc.status, exc.code)
+            log.info("cannot edit status message %s: %s", self.message.id, exc)
+            return False
+        return True
+
+    async def _inputs(self) -> list[discord.Attachment]:
+        """The message's own attachments except an earlier preview (kept on every edit)."""
+        if not isinstance(self.message, discord.Message):
+            self.message = await self.message.fetch()
+        return [a for a in self.message.attachments if a.filename != PREVIEW_NAME]
+
+    async def _edit(self, **changes) -> None:
+        if self._dead:
+            return
+        try:
+            await self.message.edit(**changes)
+        except discord.HTTPException as exc:  # deleted, or permissions changed: the job goes on
+            metrics.discord_error(exc.status, exc.code)
+            log.info("cannot edit status message %s: %s", self.message.id, exc)
+            self._dead = True

@@ -1,0 +1,55 @@
+"""Process-wide settings of the bot, read from the environment or a ``.env`` file.
+
+Built once in :mod:`bot.__main__` and passed into constructors; nothing here is
+instantiated at import time, so tests build a :class:`BotSettings` by hand.
+Per-guild settings (what server admins change) live in :mod:`bot.store`; the
+``default_*`` values below are what a guild gets until its admins change them.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from engine.params import FIELDS
+
+MIB = 2**20
+
+
+class BotSettings(BaseSettings):
+    """Every setting, its default and meaning (mirrored in ``.env.example``)."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    discord_token: SecretStr | None = Field(None, description="the bot token from the Discord developer portal")
+    command_prefix: str = Field("!", description="prefix of the text commands (!style, !stylehelp, ...)")
+    database_path: str = Field("stylebot.sqlite3", description="SQLite file holding per-guild settings")
+    sync_commands: bool = Field(True, description="register the slash commands with Discord once at start")
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
+    log_format: Literal["text", "json"] = Field("text", description="text lines, or JSON lines for log shippers")
+    metrics_port: int | None = Field(None, description="serve Prometheus metrics on this port (unset: off)")
+
+    redis_url: str | None = Field(None, description="when set, jobs go to Redis workers instead of this process")
+    workers: int = Field(1, ge=1, description="jobs run at once in this process (local queue)")
+    device: str | None = Field(None, description="torch device of the local workers (default: auto)")
+    per_user_limit: int = Field(3, ge=1, description="jobs one user may have queued or running, all guilds")
+    max_queue: int = Field(50, ge=1, description="jobs queued or running in total; more are refused as busy")
+    job_time_limit_s: float = Field(900.0, gt=0, description="a job running longer is stopped")
+    drain_timeout_s: float = Field(60.0, ge=0, description="on SIGTERM, how long running jobs may finish")
+
+    progress_interval_s: float = Field(2.0, ge=0.5, description="least time between edits of a status message")
+    preview: bool = Field(False, description="show a small preview image in the status message")
+    preview_every: int = Field(10, ge=1, description="steps between preview images (when preview is on)")
+
+    max_attachment_bytes: int = Field(25 * MIB, ge=1, description="largest input file accepted (declared size)")
+    max_styles: int = Field(3, ge=1, le=8, description="most style images one job may blend")
+    allow_dms: bool = Field(True, description="accept jobs in direct messages")
+    default_max_size: int = Field(
+        1024, ge=FIELDS["size"].metadata["lo"], le=FIELDS["size"].metadata["hi"],
+        description="largest output side, for guilds that set none",
+    )
+    default_max_steps: int = Field(
+        500, ge=1, le=FIELDS["steps"].metadata["hi"], description="most steps per level, for guilds that set none",
+    )

@@ -1,0 +1,189 @@
+"""Following submitted jobs to the end: progress on the status message, then exactly one answer.
+
+Everything delivery needs travels in the job's ``meta`` (:class:`Delivery`), so a bot
+that restarts finds its unfinished jobs with ``queue.undelivered()`` and follows them
+the same way; ``claim_delivery`` makes sure only one process answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.delivery import result_embed, send_fitted
+from bot.errors import explain
+from bot.progress import ProgressMessage
+from bot.views import result_view
+from engine import metrics
+from engine.errors import JobCancelled, JobFailed
+from engine.jobs import JobHandle, JobQueue, JobResult
+
+if TYPE_CHECKING:
+    from bot.client import StyleBot
+
+log = logging.getLogger(__name__)
+
+
+def mention_only(user_id: int, *, replied_user: bool = True) -> discord.AllowedMentions:
+    """Every answer may ping its requester, and nobody else."""
+    return discord.AllowedMentions(everyone=False, roles=False, users=[discord.Object(user_id)],
+                                   replied_user=replied_user)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where a job's answers go; stored in ``JobSpec.meta`` (plain ints only)."""
+
+    channel_id: int
+    status_message_id: int
+    reply_to_id: int  # the message that carries the inputs; the result replies to it
+    reply_author_id: int
+    upload_limit: int
+    guild_id: int | None = None
+
+    def to_meta(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_meta(cls, meta: dict[str, Any]) -> Delivery | None:
+        try:
+            return cls(**{k: meta[k] for k in cls.__dataclass_fields__ if k in meta})
+        except TypeError:
+            return None
+
+
+class JobTracker:
+    """Owns one follower task per job this process answers for."""
+
+    def __init__(self, bot: StyleBot, queue: JobQueue) -> None:
+        self.bot, self.queue = bot, queue
+        self._followers: dict[str, tuple[JobHandle, asyncio.Task[None]]] = {}
+
+    def follow(self, handle: JobHandle) -> None:
+        where = Delivery.from_meta(handle.meta)
+        if where is None:
+            log.warning("job %s has no delivery data in its meta; not following it", handle.job_id)
+            return
+        task = asyncio.create_task(self._follow(handle, where), name=f"follow-{handle.job_id}")
+        self._followers[handle.job_id] = (handle, task)
+        task.add_done_callback(lambda _: self._followers.pop(handle.job_id, None))
+
+    async def resume(self) -> int:
+        """Follow the jobs a previous run of the bot left unanswered; returns how many."""
+        handles = await self.queue.undelivered()
+        for handle in handles:
+            if handle.job_id not in self._followers:
+                self.follow(handle)
+        if handles:
+            log.info("resumed following %d undelivered job(s)", len(handles))
+        return len(handles)
+
+    def active(self, user_id: int, guild_id: int | None) -> int:
+        """Jobs of this user in this guild that are still being followed here."""
+        return sum(1 for h, _ in self._followers.values() if h.user_id == user_id and h.guild_id == guild_id)
+
+    async def cancel(self, job_id: str, by: discord.abc.User) -> bool:
+        handle = await self.queue.get(job_id)
+        return handle is not None and await handle.cancel(f"cancelled by {by.display_name}")
+
+    async def wait(self, timeout: float) -> None:
+        """Let followers finish their last edit (e.g. after a shutdown cancelled their jobs)."""
+        tasks = [t for _, t in self._followers.values()]
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout)
+
+    async def close(self) -> None:
+        tasks = [t for _, t in self._followers.values()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # -- following ---------------------------------------------------------------------------
+
+    def _channel(self, channel_id: int) -> discord.abc.Messageable:
+        return self.bot.get_channel(channel_id) or self.bot.get_partial_messageable(channel_id)  # type: ignore[return-value]
+
+    async def _follow(self, handle: JobHandle, where: Delivery) -> None:
+        channel = self._channel(where.channel_id)
+        progress = ProgressMessage(channel.get_partial_message(where.status_message_id),  # type: ignore[attr-defined]
+                                   interval=self.bot.settings.progress_interval_s, preview=self.bot.settings.preview)
+        try:
+            async for status in handle.updates():
+                if status.state.finished:
+                    break
+                progress.update(status)
+            await self._deliver(handle, where, channel, progress)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - one job's trouble must not reach the event loop
+            log.exception("job %s: following or delivering failed", handle.job_id)
+
+    async def _deliver(self, handle: JobHandle, where: Delivery, channel: Any, progress: ProgressMessage) -> None:
+        try:
+            result = await handle.result()
+        except (JobFailed, JobCancelled) as exc:
+            if await handle.claim_delivery():
+                self.bot.dispatch("style_job_finished", handle, "cancelled" if isinstance(exc, JobCancelled) else "failed")
+                await self._say(progress, handle, where, explain(exc, job_id=handle.job_id))
+            return
+        if not await handle.claim_delivery():
+            return  # another process answers
+        self.bot.dispatch("style_job_finished", handle, "done")
+        try:
+            message = await self._post_result(handle, where, channel, result)
+        except Exception as exc:  # noqa: BLE001 - explain() logs what is unexpected
+            await self._say(progress, handle, where, explain(exc, job_id=handle.job_id))
+            return
+        await progress.finish(f"✅ Done in {result.report.get('seconds', 0):.1f} s: {message.jump_url}")
+        await self._post_to_gallery(handle, where, result)
+
+    async def _say(self, progress: ProgressMessage, handle: JobHandle, where: Delivery, text: str) -> None:
+        if not await progress.finish(text):
+            await self.notify_directly(handle.user_id, where.guild_id, text)
+
+    async def _post_result(self, handle: JobHandle, where: Delivery, channel: Any, result: JobResult) -> discord.Message:
+        reference = channel.get_partial_message(where.reply_to_id).to_reference(fail_if_not_exists=False)
+        mentions = mention_only(handle.user_id, replied_user=where.reply_author_id == handle.user_id)
+
+        async def send(file: discord.File) -> discord.Message:
+            return await channel.send(f"<@{handle.user_id}>", file=file, embed=result_embed(result.report, file.filename),
+                                      view=result_view(handle.user_id), reference=reference, allowed_mentions=mentions)
+
+        message = await send_fitted(send, result.image, where.upload_limit)
+        self.bot.dispatch("style_result_delivered", handle, message)
+        log.info("job %s delivered as message %s", handle.job_id, message.id)
+        return message
+
+    async def _post_to_gallery(self, handle: JobHandle, where: Delivery, result: JobResult) -> None:
+        config = await self.bot.store.get(where.guild_id)
+        gallery = self.bot.get_channel(config.gallery_channel) if config.gallery_channel else None
+        if gallery is None or gallery.id == where.channel_id:
+            return
+        limit = gallery.guild.filesize_limit  # type: ignore[union-attr]
+
+        async def send(file: discord.File) -> discord.Message:
+            return await gallery.send(f"🖼️ by <@{handle.user_id}>", file=file,  # type: ignore[union-attr]
+                                      embed=result_embed(result.report, file.filename),
+                                      allowed_mentions=discord.AllowedMentions.none())
+
+        try:
+            await send_fitted(send, result.image, limit, name="gallery")
+        except discord.HTTPException as exc:
+            metrics.discord_error(exc.status, exc.code)
+            log.warning("job %s: cannot post to gallery channel %s: %s", handle.job_id, gallery.id, exc)
+
+    async def notify_directly(self, user_id: int, guild_id: int | None, text: str) -> None:
+        """Tell a user by DM what could not be said in the channel (if the guild allows DMs)."""
+        if guild_id is not None and not (await self.bot.store.get(guild_id)).allow_dms:
+            log.warning("could not tell user %s (guild %s disallows DMs): %s", user_id, guild_id, text)
+            return
+        try:
+            user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
+            await user.send(text, allowed_mentions=discord.AllowedMentions.none())
+        except discord.HTTPException as exc:
+            metrics.discord_error(exc.status, exc.code)
+            log.warning("could not tell user %s (%s): %s", user_id, exc, text)

@@ -1,0 +1,123 @@
+"""Buttons on status and result messages, as persistent dynamic items.
+
+Each button keeps its state in its ``custom_id`` (job id, owner) and finds the rest
+on the message it sits on, so it works after a restart: :class:`~bot.client.StyleBot`
+registers these classes with ``add_dynamic_items`` in ``setup_hook``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.errors import explain
+
+if TYPE_CHECKING:
+    from bot.client import StyleBot
+
+log = logging.getLogger(__name__)
+
+
+def _may_moderate(interaction: discord.Interaction) -> bool:
+    perms = interaction.permissions
+    return interaction.guild is not None and perms.manage_messages
+
+
+async def _refuse(interaction: discord.Interaction, text: str) -> bool:
+    await interaction.response.send_message(text, ephemeral=True)
+    return False
+
+
+class CancelButton(discord.ui.DynamicItem[discord.ui.Button], template=r"stylebot:cancel:(?P<job>[\w-]+):(?P<owner>\d+)"):
+    """Cancels a queued or running job: its owner, or a moderator (Manage Messages)."""
+
+    def __init__(self, job_id: str, owner_id: int) -> None:
+        self.job_id, self.owner_id = job_id, owner_id
+        super().__init__(discord.ui.Button(label="Cancel", emoji="✖️", style=discord.ButtonStyle.secondary,
+                                           custom_id=f"stylebot:cancel:{job_id}:{owner_id}"))
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+                             match: re.Match[str]) -> CancelButton:
+        return cls(match["job"], int(match["owner"]))
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if interaction.user.id == self.owner_id or _may_moderate(interaction):
+            return True
+        return await _refuse(interaction, "Only the person who asked for this job (or a moderator) can cancel it.")
+
+    async def callback(self, interaction: discord.Interaction[StyleBot]) -> None:  # type: ignore[override]
+        try:
+            cancelled = await interaction.client.tracker.cancel(self.job_id, interaction.user)
+        except Exception as exc:  # noqa: BLE001 - explain() logs what is unexpected
+            await interaction.response.send_message(explain(exc, job_id=self.job_id), ephemeral=True)
+            return
+        if cancelled:
+            await interaction.response.edit_message(content="🛑 Cancelling…", view=None)
+        else:
+            await interaction.response.send_message("That job has already finished.", ephemeral=True)
+
+
+class RestyleButton(discord.ui.DynamicItem[discord.ui.Button], template=r"stylebot:restyle:(?P<how>more|less)"):
+    """Runs a result again with β doubled ("more") or halved ("less"), for whoever clicks."""
+
+    FACTORS = {"more": 2.0, "less": 0.5}
+
+    def __init__(self, how: str) -> None:
+        self.how = how
+        label = "More style" if how == "more" else "Less style"
+        super().__init__(discord.ui.Button(label=label, emoji="🖌️" if how == "more" else "🫧",
+                                           style=discord.ButtonStyle.primary, custom_id=f"stylebot:restyle:{how}"))
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+                             match: re.Match[str]) -> RestyleButton:
+        return cls(match["how"])
+
+    async def callback(self, interaction: discord.Interaction[StyleBot]) -> None:  # type: ignore[override]
+        await interaction.client.intake.restyle(interaction, self.FACTORS[self.how])
+
+
+class DeleteButton(discord.ui.DynamicItem[discord.ui.Button], template=r"stylebot:delete:(?P<owner>\d+)"):
+    """Deletes a result: its owner, or a moderator (Manage Messages)."""
+
+    def __init__(self, owner_id: int) -> None:
+        self.owner_id = owner_id
+        super().__init__(discord.ui.Button(label="Delete", emoji="🗑️", style=discord.ButtonStyle.danger,
+                                           custom_id=f"stylebot:delete:{owner_id}"))
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+                             match: re.Match[str]) -> DeleteButton:
+        return cls(int(match["owner"]))
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if interaction.user.id == self.owner_id or _may_moderate(interaction):
+            return True
+        return await _refuse(interaction, "Only the person who asked for this image (or a moderator) can delete it.")
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer()
+        try:
+            await interaction.message.delete()  # type: ignore[union-attr]
+        except discord.HTTPException as exc:
+            await interaction.followup.send(explain(exc), ephemeral=True)
+
+
+DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (CancelButton, RestyleButton, DeleteButton)
+
+
+def status_view(job_id: str, owner_id: int) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(CancelButton(job_id, owner_id))
+    return view
+
+
+def result_view(owner_id: int) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for item in (RestyleButton("more"), RestyleButton("less"), DeleteButton(owner_id)):
+        view.add_item(item)
+    return view

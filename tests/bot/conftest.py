@@ -1,0 +1,194 @@
+"""Fixtures for end-to-end bot tests: the real bot, real discord.py, a real LocalJobQueue and engine,
+against :class:`tests.support.fakediscord.FakeDiscord` on 127.0.0.1.
+
+Jobs use a tiny engine setting (:data:`TINY`, 32 px, a few steps) so each runs in well under a
+second on a CPU; the first one in the session also loads torch and the VGG19 weights (seconds).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import discord
+import numpy as np
+import pytest
+from PIL import Image
+
+from bot.client import StyleBot
+from bot.settings import BotSettings
+from bot.store import GuildStore
+from engine.errors import JobCancelled
+from engine.jobs import JobSpec
+from engine.local_queue import LocalJobQueue
+from engine.runner import run_job
+from tests.support.fakediscord import MANAGE_MESSAGES, FakeDiscord
+
+GUILD, CHANNEL, OTHER_CHANNEL, GALLERY = 2001, 2002, 2003, 2004
+ALICE, BOB, ADMIN = 2101, 2102, 2103
+MANAGE_GUILD = 1 << 5
+TINY = "size=32 steps=2 coarse_steps=1"
+TINY_OPTIONS = {"size": 32, "steps": 2, "coarse_steps": 1}
+RESULT_TIMEOUT = 60.0  # the first job of the session imports torch and loads the weights
+
+
+def png(width: int = 64, height: int = 48, seed: int = 0) -> bytes:
+    """A small noisy RGB image (noise keeps PNGs from compressing to nothing)."""
+    rng = np.random.default_rng(seed)
+    pixels = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+CONTENT = ("photo.png", png(64, 48, 1), "image/png")
+STYLE = ("painting.png", png(48, 48, 2), "image/png")
+
+
+def tiny_runner(content: bytes, styles: Any, options: Any, **kwargs: Any):
+    """run_job forced to the tiny setting (for /style, which offers no `coarse_steps`)."""
+    return run_job(content, styles, {**options, **TINY_OPTIONS}, **kwargs)
+
+
+class RecordingQueue(LocalJobQueue):
+    """The real local queue, remembering every spec the bot tried to submit."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.submitted: list[JobSpec] = []
+
+    async def submit(self, spec: JobSpec):  # type: ignore[override]
+        self.submitted.append(spec)
+        return await super().submit(spec)
+
+
+class Gate:
+    """A runner that holds every job until :meth:`open` (cancellable while held), then runs it for real."""
+
+    def __init__(self) -> None:
+        self._open = threading.Event()
+        self.started = threading.Semaphore(0)
+
+    def open(self) -> None:
+        self._open.set()
+
+    def __call__(self, content: bytes, styles: Any, options: Any, *, should_cancel: Callable[[], bool],
+                 **kwargs: Any):
+        self.started.release()
+        while not self._open.wait(0.02):
+            if should_cancel():
+                raise JobCancelled("cancelled while waiting")
+        return run_job(content, styles, options, should_cancel=should_cancel, **kwargs)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeDiscord]:
+    async with FakeDiscord() as fake:
+        fake.add_guild("studio", guild_id=GUILD)
+        for cid, name in ((CHANNEL, "art"), (OTHER_CHANNEL, "chat"), (GALLERY, "gallery")):
+            fake.add_channel(GUILD, name, channel_id=cid)
+        admins = fake.add_role(GUILD, "admins", MANAGE_GUILD | MANAGE_MESSAGES)
+        fake.add_member(GUILD, fake.add_user("alice", user_id=ALICE))
+        fake.add_member(GUILD, fake.add_user("bob", user_id=BOB))
+        fake.add_member(GUILD, fake.add_user("admin", user_id=ADMIN), roles=(admins,))
+        yield fake
+        assert fake.unhandled == [], "the bot hit routes the fake does not know"
+        assert fake.errors == []
+
+
+@pytest.fixture
+def settings(tmp_path: Path, fake: FakeDiscord) -> BotSettings:
+    return BotSettings(_env_file=None, discord_token=fake.token, database_path=str(tmp_path / "guilds.sqlite3"),
+                       progress_interval_s=0.5)
+
+
+@pytest.fixture
+def make_bot(settings: BotSettings) -> Callable[..., StyleBot]:
+    def make(queue: LocalJobQueue | None = None, **changes: Any) -> StyleBot:
+        chosen = settings.model_copy(update=changes)
+        queue = queue or RecordingQueue(workers=1, per_user_limit=10, max_queue=50)
+        return StyleBot(chosen, queue, GuildStore(chosen.database_path), guild_ready_timeout=0.05)
+
+    return make
+
+
+@asynccontextmanager
+async def running(fake: FakeDiscord, bot: StyleBot) -> AsyncIterator[StyleBot]:
+    """Run ``bot`` against ``fake`` until it is ready; close it on exit."""
+    task = asyncio.create_task(bot.start(fake.token))
+    ready = asyncio.create_task(bot.wait_until_ready())
+    try:
+        done, _ = await asyncio.wait({task, ready}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
+        if task in done:
+            task.result()
+        assert ready in done, "bot never became ready"
+        yield bot
+    finally:
+        ready.cancel()
+        await bot.close()
+        await asyncio.wait_for(task, 10)
+
+
+@pytest.fixture
+async def bot(fake: FakeDiscord, make_bot: Callable[..., StyleBot]) -> AsyncIterator[StyleBot]:
+    async with running(fake, make_bot()) as bot:
+        yield bot
+
+
+def bot_messages(fake: FakeDiscord, channel: int) -> list[dict[str, Any]]:
+    return [m for m in fake.messages(channel) if int(m["author"]["id"]) == fake.bot_id]
+
+
+def is_result(message: dict[str, Any]) -> bool:
+    return bool(message["attachments"]) and bool(message["embeds"])
+
+
+async def wait_result(fake: FakeDiscord, channel: int = CHANNEL, timeout: float = RESULT_TIMEOUT,
+                      predicate: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:
+    """The next (or an already posted) result message in ``channel``."""
+    return await fake.wait_for_message(
+        channel, lambda m: is_result(m) and (predicate is None or predicate(m)), timeout, edits=False)
+
+
+async def wait_text(fake: FakeDiscord, channel: int, text: str, timeout: float = 10.0) -> dict[str, Any]:
+    """A bot message in ``channel`` (posted or edited) whose content contains ``text``."""
+    return await fake.wait_for_message(channel, lambda m: text in m["content"], timeout)
+
+
+def decode(blob: bytes) -> Image.Image:
+    with Image.open(io.BytesIO(blob)) as im:
+        im.load()
+        return im.copy()
+
+
+async def style_message(fake: FakeDiscord, user: int = ALICE, args: str = TINY, channel: int = CHANNEL,
+                        attachments: tuple = (CONTENT, STYLE), **kwargs: Any) -> dict[str, Any]:
+    return await fake.send_message(channel, user, f"!style {args}".strip(), attachments=list(attachments), **kwargs)
+
+
+class PayloadSpy:
+    """Records the JSON bodies the bot sends to Discord (what the fake does not store: allowed_mentions)."""
+
+    def __init__(self, bot: StyleBot) -> None:
+        self.bodies: list[tuple[str, dict[str, Any]]] = []
+        original = bot.http.request
+
+        async def request(route: Any, **kwargs: Any) -> Any:
+            body = kwargs.get("json")
+            for part in kwargs.get("form") or ():
+                if part.get("name") == "payload_json":
+                    body = json.loads(part["value"])
+            if isinstance(body, dict):
+                self.bodies.append((route.path, body))
+            return await original(route, **kwargs)
+
+        bot.http.request = request  # type: ignore[method-assign]
+
+    def with_files(self) -> list[dict[str, Any]]:
+        return [b for _, b in self.bodies if b.get("attachments")]

@@ -8,6 +8,7 @@ from several threads.
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 import math
@@ -167,8 +168,6 @@ class Stylizer:
 
 
 def _copy_to(net: torch.nn.Sequential, device: torch.device) -> torch.nn.Sequential:
-    import copy
-
     return copy.deepcopy(net).to(device)
 
 
@@ -222,12 +221,19 @@ class _Run:
         noise = torch.randn(level.content.shape, generator=gen) * 32.0 + 127.5
         return noise.to(self.device)
 
-    def optimize(self, levels: list[_Level], on_progress, should_cancel, preview_every: int, start: float):
+    def optimize(
+        self,
+        levels: list[_Level],
+        on_progress: Callable[[Progress], None] | None,
+        should_cancel: Callable[[], bool] | None,
+        preview_every: int,
+        start: float,
+    ) -> tuple[torch.Tensor, dict[str, float], dict[str, float], int]:
+        """Run the schedule; returns the image (RGB 0..255), the initial and final costs, and the step count."""
         torch.manual_seed(self.p.seed)
         total = sum(lv.steps for lv in levels)
         image = self._init(levels[0])
-        initial = self._evaluate(F.interpolate(image, size=levels[-1].content.shape[-2:], mode="bicubic")
-                                 if len(levels) > 1 else image, levels[-1])
+        initial = self._evaluate(self._init(levels[-1]), levels[-1])  # the starting point, at full size
         done = 0
         for i, level in enumerate(levels):
             if i:

@@ -358,14 +358,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     help="seconds between heartbeats; a worker silent for 3 of them counts as gone (default: 2)")
     ap.add_argument("--metrics-port", type=int, default=int(os.environ.get("METRICS_PORT") or 0),
                     help="serve Prometheus /metrics on this port (default: $METRICS_PORT; 0 = off)")
-    ap.add_argument("--log-level", default="INFO")
-    ap.add_argument("--log-json", action="store_true", help="log JSON lines instead of readable ones")
+    ap.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "INFO"), help="default: $LOG_LEVEL or INFO")
+    ap.add_argument("--log-format", choices=("text", "json"), default=os.environ.get("LOG_FORMAT", "text"),
+                    help="readable lines or JSON lines (default: $LOG_FORMAT or text)")
     return ap.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    setup_logging(args.log_level, json=args.log_json)
+    setup_logging(args.log_level, json=args.log_format == "json")
     StyleWorker(args.redis_url, queue_name=args.queue, device=args.device, max_pixels=args.max_pixels,
                 concurrency=args.concurrency, lease_s=args.lease, grace_s=args.grace,
                 poll_delay_s=args.poll_delay, heartbeat_s=args.heartbeat, metrics_port=args.metrics_port).run()

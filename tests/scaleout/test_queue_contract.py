@@ -65,7 +65,7 @@ async def occupy(q: JobQueue, slots: int) -> list[JobHandle]:
 
 
 async def test_a_job_reports_progress_and_ends_with_a_png(queue_factory: QueueKit) -> None:
-    q = await queue_factory.make()
+    q = await queue_factory.make(preview_every=2)
     h = await q.submit(spec(1, {**TINY, "steps": 8}, meta={"channel": 5}))
     seen = [st async for st in h.updates()]
     order = [JobState.QUEUED, JobState.RUNNING, JobState.DONE]
@@ -75,6 +75,8 @@ async def test_a_job_reports_progress_and_ends_with_a_png(queue_factory: QueueKi
     assert running, f"no progress was reported: {seen}"
     assert all(s.total == 8 and "total" in s.losses for s in running)
     assert [s.step for s in running] == sorted(s.step for s in running)
+    assert any(s.preview and s.preview.startswith(b"\xff\xd8") for s in running)  # small JPEGs
+    assert seen[-1].preview is None
     result = await h.result()
     assert result.image.startswith(b"\x89PNG")
     assert result.report["steps"] == 8

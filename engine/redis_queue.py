@@ -68,7 +68,7 @@ class RedisJobQueue(JobQueue):
     @property
     def store(self) -> JobStore:
         if self._store is None:
-            raise RuntimeError("RedisJobQueue.start() has not been called")
+            raise RuntimeError("this RedisJobQueue is not started, or closed already")
         return self._store
 
     async def start(self) -> None:

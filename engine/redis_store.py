@@ -228,10 +228,9 @@ class JobStore:
         self.events, self.cancels = f"{name}:events", f"{name}:cancel"
         self.queued, self.running = f"{name}:queued", f"{name}:running"
         self.undelivered, self.stats, self.workers = f"{name}:undelivered", f"{name}:stats", f"{name}:workers"
-        self._scripts = {
-            s: redis.register_script(globals()[s])
-            for s in ("SUBMIT", "START", "RENEW", "PROGRESS", "FINISH", "CANCEL", "HAND_BACK", "CLAIM")
-        }
+        scripts = {"SUBMIT": SUBMIT, "START": START, "RENEW": RENEW, "PROGRESS": PROGRESS, "FINISH": FINISH,
+                   "CANCEL": CANCEL, "HAND_BACK": HAND_BACK, "CLAIM": CLAIM}
+        self._scripts = {name: redis.register_script(lua) for name, lua in scripts.items()}
 
     def job(self, job_id: str) -> str:
         return f"{self.name}:job:{job_id}"

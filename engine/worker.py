@@ -85,11 +85,6 @@ class _Spec:
     styles: list[bytes]
 
 
-def _is_oom(exc: BaseException) -> bool:
-    """torch.cuda.OutOfMemoryError, or the RuntimeError older torch and other backends raise."""
-    return type(exc).__name__ == "OutOfMemoryError" or (isinstance(exc, RuntimeError) and "out of memory" in str(exc))
-
-
 class StyleWorker:
     """Runs jobs of one Redis queue on one device, ``concurrency`` at a time."""
 
@@ -315,7 +310,7 @@ class StyleWorker:
             except (InputError, JobFailed) as exc:
                 return _Outcome("failed", str(exc), metrics.failure_reason(exc))
             except Exception as exc:
-                if not _is_oom(exc):
+                if metrics.failure_reason(exc) != "oom":  # torch.cuda.OutOfMemoryError or "out of memory"
                     run.log.exception("job %s: internal error", run.job_id)
                     return _Outcome("failed", "the worker hit an internal error", "internal")
                 size = int(options.get("size", 512))

@@ -26,7 +26,7 @@ import pytest
 import redis
 from PIL import Image
 
-from engine.jobs import JobHandle, JobState, JobStatus
+from engine.jobs import JobHandle, JobQueue, JobSpec, JobState, JobStatus
 from engine.redis_queue import RedisJobQueue
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,6 +42,12 @@ def png(seed: int = 0, width: int = 48, height: int = 40) -> bytes:
     buf = io.BytesIO()
     Image.fromarray((rng.random((height, width, 3)) * 255).astype("uint8")).save(buf, format="PNG")
     return buf.getvalue()
+
+
+def spec(user: int, options: dict[str, Any] = TINY, content: bytes | None = None, **kwargs: Any) -> JobSpec:
+    """A job of ``user`` with images of their own (``content`` replaces the photo)."""
+    photo = png(user) if content is None else content
+    return JobSpec(photo, (png(1000 + user),), dict(options), user_id=user, **kwargs)
 
 
 def _free_port() -> int:
@@ -221,11 +227,11 @@ async def drain(q: RedisJobQueue, timeout: float = 30.0) -> None:
     for h in await q.undelivered():
         await h.cancel("test cleanup")
         await h.claim_delivery()
-    await wait_until(lambda: _is_empty(q), timeout, "the queue to drain")
+    await wait_until(lambda: depth_is(q, 0), timeout, "the queue to drain")
 
 
-async def _is_empty(q: RedisJobQueue) -> bool:
-    return await q.depth() == 0
+async def depth_is(q: JobQueue, n: int) -> bool:
+    return await q.depth() == n
 
 
 async def wait_until(predicate: Callable[[], Awaitable[Any]], timeout: float, what: str) -> Any:

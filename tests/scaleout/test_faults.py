@@ -14,14 +14,10 @@ import sys
 import textwrap
 
 from engine import health
-from engine.jobs import JobSpec, JobState
+from engine.jobs import JobState
 from engine.redis_queue import RedisJobHandle, RedisJobQueue
-from tests.scaleout.conftest import LONG, MEDIUM, ROOT, TINY, QueueMaker, RedisServer, WorkerPool, png, \
-    wait_running, wait_until
-
-
-def spec(user: int, options: dict = TINY, **kwargs) -> JobSpec:
-    return JobSpec(png(user), (png(1000 + user),), dict(options), user_id=user, **kwargs)
+from tests.scaleout.conftest import LONG, MEDIUM, ROOT, QueueMaker, RedisServer, WorkerPool, spec, wait_running, \
+    wait_until
 
 
 async def worker_running(q: RedisJobQueue, h: RedisJobHandle) -> str:

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from engine.errors import JobCancelled, JobFailed, ParamError, QueueFull, UserLimitReached
-from engine.jobs import JobHandle, JobQueue, JobSpec, JobState
+from engine.jobs import JobHandle, JobQueue, JobState
 from engine.local_queue import LocalJobQueue
-from tests.scaleout.conftest import LONG, TINY, png, wait_running, wait_until
+from tests.scaleout.conftest import LONG, TINY, depth_is, spec, wait_running, wait_until
 
 
 @dataclass
@@ -50,10 +50,6 @@ def queue_factory(request: pytest.FixtureRequest) -> QueueKit:
         return q
 
     return QueueKit(make_local, slots=1)
-
-
-def spec(user: int, options: dict[str, Any] = TINY, **kwargs: Any) -> JobSpec:
-    return JobSpec(png(user), (png(1000 + user),), dict(options), user_id=user, **kwargs)
 
 
 async def occupy(q: JobQueue, slots: int) -> list[JobHandle]:
@@ -122,11 +118,7 @@ async def test_cancelling_a_running_job_stops_it_at_the_next_step(queue_factory:
     assert time.monotonic() - t0 < 10
     assert (await h.status()).state is JobState.CANCELLED
     assert await h.cancel() is False
-    await wait_until(lambda: _depth_is(q, 0), 10, "the queue to empty")
-
-
-async def _depth_is(q: JobQueue, n: int) -> bool:
-    return await q.depth() == n
+    await wait_until(lambda: depth_is(q, 0), 10, "the queue to empty")
 
 
 async def test_a_job_over_its_time_limit_fails_with_the_reason(queue_factory: QueueKit) -> None:

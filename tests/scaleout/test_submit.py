@@ -8,14 +8,10 @@ import pytest
 
 from engine.errors import InputError, JobFailed, QueueFull, UserLimitReached
 from engine.images import decode_image
-from engine.jobs import JobHandle, JobSpec, JobState
-from tests.scaleout.conftest import TINY, QueueMaker, WorkerPool, png
+from engine.jobs import JobHandle, JobState
+from tests.scaleout.conftest import TINY, QueueMaker, WorkerPool, spec
 
 NO_WORKERS = "scaleout-idle"  # no worker serves this queue, so everything submitted stays queued
-
-
-def spec(user: int, content: bytes | None = None, options: dict = TINY) -> JobSpec:
-    return JobSpec(content if content is not None else png(user), (png(1000 + user),), dict(options), user_id=user)
 
 
 async def test_caps_hold_when_two_bot_processes_submit_at_once(make_queue: QueueMaker) -> None:

@@ -200,8 +200,11 @@ class StyleWorker:
             await self._run_and_finish(run, token, *started)
         except asyncio.CancelledError:
             run.cancel("the worker is shutting down")
-            if await asyncio.shield(self.store.hand_back(job_id, token)):
-                run.log.info("job %s handed back to the queue (worker shutting down)", job_id)
+            try:
+                if await asyncio.shield(self.store.hand_back(job_id, token)):
+                    run.log.info("job %s handed back to the queue (worker shutting down)", job_id)
+            except RedisError as exc:  # arq must still see the cancel, or it would drop the job from its queue
+                run.log.warning("job %s: could not hand it back (%s); it runs again when its lease ends", job_id, exc)
             raise
         except RetryJob:
             raise

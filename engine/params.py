@@ -140,6 +140,8 @@ _FALSE = {"0", "false", "no", "off", "n"}
 def _coerce(name: str, raw: Any) -> Any:
     """Turn user text (or an already-typed value) into the field's type; ParamError if it can't."""
     default = FIELDS[name].default
+    if raw is None and default is None:
+        return None
     try:
         if name in ("style_layers", "layer_weights", "style_blend"):
             items = raw.replace(";", ",").split(",") if isinstance(raw, str) else list(raw)

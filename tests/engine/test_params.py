@@ -41,8 +41,9 @@ def test_bad_options_raise_a_readable_error(options, message):
         parse_options(options)
 
 
-def test_to_dict_round_trips():
-    p = parse_options({"preset": "strokes", "size": 64, "style_blend": "1,2"})
+@pytest.mark.parametrize("options", [{"preset": "strokes", "size": 64, "style_blend": "1,2"}, {}])
+def test_to_dict_round_trips(options):
+    p = parse_options(options)
     assert parse_options(p.to_dict()) == p
 
 

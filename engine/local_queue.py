@@ -120,11 +120,15 @@ class LocalJobQueue(JobQueue):
         if self._running and drain_timeout > 0:
             running = [h._done for h in self._running]
             await asyncio.wait(running, timeout=drain_timeout)
-        for handle in list(self._running):
+        stopping = list(self._running)
+        for handle in stopping:
             self._cancel(handle, "the bot is shutting down; please send the command again later")
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        for handle in stopping:  # their worker task is gone: nobody else will report how they ended
+            if not handle._status.state.finished:
+                handle._finish(JobState.CANCELLED, error=handle._cancel_reason)
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
 

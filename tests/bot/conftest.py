@@ -161,6 +161,14 @@ async def wait_text(fake: FakeDiscord, channel: int, text: str, timeout: float =
     return await fake.wait_for_message(channel, lambda m: text in m["content"], timeout)
 
 
+async def wait_status(fake: FakeDiscord, request: dict[str, Any], text: str, timeout: float = 30.0) -> dict[str, Any]:
+    """The bot's reply to ``request`` (posted or edited) once its content contains ``text``."""
+    return await fake.wait_for_message(
+        int(request["channel_id"]),
+        lambda m: m.get("message_reference", {}).get("message_id") == request["id"] and text in m["content"],
+        timeout)
+
+
 def decode(blob: bytes) -> Image.Image:
     with Image.open(io.BytesIO(blob)) as im:
         im.load()

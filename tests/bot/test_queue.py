@@ -8,18 +8,12 @@ import pytest
 
 from bot.client import StyleBot
 from tests.bot.conftest import (
-    ADMIN, ALICE, BOB, CHANNEL, Gate, RecordingQueue, bot_messages, is_result, running, style_message, wait_result, wait_text,
+    ADMIN, ALICE, BOB, CHANNEL, Gate, RecordingQueue, bot_messages, is_result, running,
+    wait_status, style_message, wait_result, wait_text,
 )
 from tests.support.fakediscord import FakeDiscord
 
 pytestmark = pytest.mark.timeout(120)
-
-
-async def wait_status(fake: FakeDiscord, request: dict[str, Any], text: str) -> dict[str, Any]:
-    """The bot's status reply to ``request`` once it shows ``text`` (and its Cancel button, if any)."""
-    return await fake.wait_for_message(
-        CHANNEL, lambda m: m.get("message_reference", {}).get("message_id") == request["id"] and text in m["content"],
-        timeout=30)
 
 
 def results(fake: FakeDiscord) -> list[dict[str, Any]]:

@@ -1,0 +1,164 @@
+"""Start-up, restart, shutdown and secrets: the bot's life outside a single request."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.client import StyleBot
+from bot.settings import BotSettings
+from tests.bot.conftest import (
+    ALICE, BOB, CHANNEL, Gate, RecordingQueue, running, style_message, wait_result, wait_status,
+    wait_text,
+)
+from tests.support.fakediscord import FakeDiscord
+
+pytestmark = pytest.mark.timeout(120)
+REPO = Path(__file__).resolve().parents[2]
+
+
+class OutlivingQueue(RecordingQueue):
+    """A queue that outlives the bot process, as Redis does: the bot's close() leaves it running."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.started = False
+
+    async def start(self) -> None:
+        if not self.started:
+            self.started = True
+            await super().start()
+
+    async def close(self, drain_timeout: float = 0.0) -> None:
+        pass
+
+    async def really_close(self) -> None:
+        await super().close(0.0)
+
+
+def status_of(fake: FakeDiscord, request: dict[str, Any]) -> dict[str, Any]:
+    [status] = [m for m in fake.messages(CHANNEL)
+                if m.get("message_reference", {}).get("message_id") == request["id"] and not m["embeds"]]
+    return status
+
+
+async def test_restarted_bot_delivers_jobs_that_were_running(fake: FakeDiscord, make_bot) -> None:
+    gate = Gate()
+    queue = OutlivingQueue(runner=gate)
+    try:
+        async with running(fake, make_bot(queue)):
+            request = await style_message(fake)
+            await wait_status(fake, request, "Painting")
+        # the first bot is gone; the job is still held in the queue, unanswered
+        async with running(fake, make_bot(queue)) as second:
+            gate.open()
+            result = await wait_result(fake)
+            await wait_text(fake, CHANNEL, "✅ Done")
+            assert result["message_reference"]["message_id"] == request["id"]
+            assert "Done" in status_of(fake, request)["content"]
+            assert second.queue is queue and len(queue.submitted) == 1
+            assert sum(1 for m in fake.messages(CHANNEL) if m["embeds"]) == 1  # delivered exactly once
+    finally:
+        await queue.really_close()
+
+
+async def test_shutdown_tells_waiting_users_and_lets_the_running_job_finish(fake: FakeDiscord, make_bot) -> None:
+    gate = Gate()
+    bot = make_bot(RecordingQueue(runner=gate))
+    async with running(fake, bot):
+        first = await style_message(fake, ALICE)
+        await wait_status(fake, first, "Painting")
+        second = await style_message(fake, BOB)
+        await wait_status(fake, second, "Queued")
+        stopping = asyncio.create_task(bot.shutdown(drain_timeout=30))
+        await wait_status(fake, second, "🛑 Cancelled: the bot is shutting down; please send the command again later")
+        assert not bot.accepting
+        gate.open()  # the running job may finish within the drain time
+        result = await wait_result(fake)
+        await asyncio.wait_for(stopping, 30)
+        assert result["message_reference"]["message_id"] == first["id"]
+        assert bot.is_closed()
+
+
+async def test_shutdown_stops_a_job_that_outlasts_the_drain(fake: FakeDiscord, make_bot) -> None:
+    gate = Gate()
+    bot = make_bot(RecordingQueue(runner=gate))
+    async with running(fake, bot):
+        request = await style_message(fake, ALICE)
+        await wait_status(fake, request, "Painting")
+        await asyncio.wait_for(bot.shutdown(drain_timeout=0.2), 30)
+        assert "the bot is shutting down" in status_of(fake, request)["content"]
+        assert bot.is_closed()
+
+
+async def test_preview_images_appear_on_the_status_message_when_enabled(fake: FakeDiscord, make_bot) -> None:
+    queue = RecordingQueue(preview_every=1)
+    async with running(fake, make_bot(queue, preview=True)):
+        request = await style_message(fake, args="size=48 steps=150 coarse_steps=1")
+        with_preview = await fake.wait_for_message(
+            CHANNEL, lambda m: any(a["filename"] == "preview.jpg" for a in m["attachments"]), timeout=60)
+        assert with_preview["message_reference"]["message_id"] == request["id"]
+        await wait_result(fake)
+        await wait_text(fake, CHANNEL, "✅ Done")
+        assert status_of(fake, request)["attachments"] == []  # the last edit drops the preview
+
+
+async def test_the_token_never_reaches_the_logs(fake: FakeDiscord, tmp_path: Path, caplog) -> None:
+    token = "MTk4NjIyNDgzNDcxOTI1MjQ4.Cl2FMQ.ZnCjm1XVW7vRze4b7Cq4se7kKWs"
+    fake.token = token
+    settings = BotSettings(_env_file=None, discord_token=token, database_path=str(tmp_path / "db.sqlite3"))
+    caplog.set_level(logging.DEBUG)
+    from bot.store import GuildStore
+
+    bot = StyleBot(settings, RecordingQueue(), GuildStore(settings.database_path), guild_ready_timeout=0.05)
+    async with running(fake, bot):
+        logging.getLogger("tests").info("settings: %s / %r", settings, settings)
+        await style_message(fake, args="size=32 steps=2 coarse_steps=1")
+        await wait_result(fake)
+    assert "logging in using static token" in caplog.text  # discord.py's own debug/info logs were captured
+    assert "**********" in caplog.text  # the settings were logged, masked
+    assert token not in caplog.text
+    assert token.split(".")[0] not in caplog.text
+
+
+def run_module(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bot"], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=60)
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
+    return {**env, "PYTHONPATH": str(REPO), **extra}
+
+
+def test_missing_token_exits_2_with_one_line(tmp_path: Path) -> None:
+    done = run_module(clean_env(), tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "stylebot: DISCORD_TOKEN is not set; set it in the environment or in .env (see .env.example)"]
+    assert "Traceback" not in done.stderr and done.stdout == ""
+
+
+def test_invalid_setting_exits_2_with_one_line(tmp_path: Path) -> None:
+    done = run_module(clean_env(DISCORD_TOKEN="x", WORKERS="many"), tmp_path)
+    assert done.returncode == 2
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("stylebot: invalid setting WORKERS:")
+
+
+def test_token_from_dotenv_is_read(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("DISCORD_TOKEN=from-dotenv\nCOMMAND_PREFIX=?\n")
+    os.chdir(tmp_path)  # pydantic-settings reads .env from the working directory
+    try:
+        settings = BotSettings()
+    finally:
+        os.chdir(REPO)
+    assert settings.discord_token is not None and settings.discord_token.get_secret_value() == "from-dotenv"
+    assert settings.command_prefix == "?" and "from-dotenv" not in repr(settings)

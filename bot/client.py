@@ -93,7 +93,7 @@ class StyleBot(commands.Bot):
         if isinstance(error, commands.CommandNotFound):
             return
         try:
-            await ctx.send(explain(error), ephemeral=True, allowed_mentions=mention_only(ctx.author.id))
+            await ctx.reply(explain(error), ephemeral=True, allowed_mentions=mention_only(ctx.author.id))
         except discord.HTTPException as exc:
             metrics.discord_error(exc.status, exc.code)
             log.info("could not report an error in channel %s: %s", ctx.channel.id, exc)

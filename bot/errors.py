@@ -32,8 +32,12 @@ def truncate(text: str, limit: int = MAX_MESSAGE) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _permissions(missing: list[str]) -> str:
-    return ", ".join(p.replace("_", " ").title() for p in missing)
+_PERMISSION_NAMES = {"manage_guild": "Manage Server"}  # what Discord's UI calls them
+
+
+def permission_names(missing: list[str]) -> str:
+    """``["manage_guild", "attach_files"]`` -> "Manage Server, Attach Files"."""
+    return ", ".join(_PERMISSION_NAMES.get(p, p.replace("_", " ").title()) for p in missing)
 
 
 def explain(exc: BaseException, *, job_id: str | None = None) -> str:
@@ -51,9 +55,9 @@ def explain(exc: BaseException, *, job_id: str | None = None) -> str:
     if isinstance(exc, JobFailed):
         return truncate(f"❌ That didn't work: {exc}")
     if isinstance(exc, (commands.MissingPermissions, app_commands.MissingPermissions)):
-        return f"⛔ You need the {_permissions(exc.missing_permissions)} permission to do that."
+        return f"⛔ You need the {permission_names(exc.missing_permissions)} permission to do that."
     if isinstance(exc, (commands.BotMissingPermissions, app_commands.BotMissingPermissions)):
-        return f"⛔ I need the {_permissions(exc.missing_permissions)} permission here."
+        return f"⛔ I need the {permission_names(exc.missing_permissions)} permission here."
     if isinstance(exc, (commands.NoPrivateMessage, app_commands.NoPrivateMessage)):
         return "⛔ That only works in a server."
     if isinstance(exc, (commands.UserInputError, commands.CheckFailure, app_commands.CheckFailure)):

@@ -20,7 +20,7 @@ from discord.ext import commands
 
 from bot import inputs
 from bot.delivery import fit_image, options_from_message, upload_budget
-from bot.errors import UserError, explain
+from bot.errors import UserError, explain, permission_names
 from bot.options import resolve
 from bot.progress import describe
 from bot.store import GuildConfig
@@ -149,9 +149,9 @@ class Intake:
             where = ", ".join(f"<#{c}>" for c in config.channels)
             raise UserError(f"I don't take jobs in this channel; please use {where}.")
         perms = origin.bot_permissions()
-        missing = [name.replace("_", " ").title() for name in NEEDED if not getattr(perms, name)]
+        missing = [name for name in NEEDED if not getattr(perms, name)]
         if missing:
-            raise UserError(f"I need the {', '.join(missing)} permission{'s' if len(missing) > 1 else ''} "
+            raise UserError(f"I need the {permission_names(missing)} permission{'s' if len(missing) > 1 else ''} "
                             "in this channel to post results; please ask a server admin.")
 
     def _check_quota(self, origin: Origin, config: GuildConfig) -> None:

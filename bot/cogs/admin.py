@@ -50,7 +50,7 @@ class AdminCog(commands.Cog):
     @app_commands.guild_only()
     async def styleconfig(self, ctx: commands.Context) -> None:
         """Show this server's style settings (Manage Server)."""
-        await ctx.send(embed=self._embed(await self.bot.store.get(ctx.guild.id)), ephemeral=True)  # type: ignore[union-attr]
+        await ctx.reply(embed=self._embed(await self.bot.store.get(ctx.guild.id)), ephemeral=True)  # type: ignore[union-attr]
 
     @styleconfig.command(name="set", description="Change a limit or default (value 'default' resets it)")
     @app_commands.describe(key=", ".join(SETTABLE)[:100], value="the new value, or 'default'")
@@ -58,7 +58,7 @@ class AdminCog(commands.Cog):
         """Change a limit or default: max_size, max_steps, user_limit, preset, size, allow_dms."""
         name, parsed = parse_setting(key, value)
         config = await self.bot.store.update(ctx.guild.id, **{name: parsed})  # type: ignore[union-attr]
-        await ctx.send(f"✅ `{name}` is now {_show(getattr(config, name))}.", embed=self._embed(config), ephemeral=True)
+        await ctx.reply(f"✅ `{name}` is now {_show(getattr(config, name))}.", embed=self._embed(config), ephemeral=True)
 
     @styleconfig.command(name="channels", description="Allow or disallow jobs in a channel")
     async def channels(self, ctx: commands.Context, action: Literal["add", "remove", "clear"],
@@ -75,10 +75,10 @@ class AdminCog(commands.Cog):
         elif action == "remove":
             current = [c for c in current if c != channel.id]
         config = await self.bot.store.update(ctx.guild.id, channels=tuple(current))  # type: ignore[union-attr]
-        await ctx.send("✅ Channels updated.", embed=self._embed(config), ephemeral=True)
+        await ctx.reply("✅ Channels updated.", embed=self._embed(config), ephemeral=True)
 
     @styleconfig.command(name="gallery", description="Also post every result in a gallery channel (none: off)")
     async def gallery(self, ctx: commands.Context, channel: Optional[discord.TextChannel] = None) -> None:
         """Also post every result in a gallery channel; without a channel, turn it off."""
         config = await self.bot.store.update(ctx.guild.id, gallery_channel=channel.id if channel else None)  # type: ignore[union-attr]
-        await ctx.send("✅ Gallery updated.", embed=self._embed(config), ephemeral=True)
+        await ctx.reply("✅ Gallery updated.", embed=self._embed(config), ephemeral=True)

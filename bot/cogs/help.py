@@ -40,7 +40,7 @@ EXAMPLES = (
 
 def _default(value: Any) -> str:
     if isinstance(value, (tuple, list)):
-        return ",".join(str(v) for v in value)
+        return ",".join(_default(v) for v in value)
     return "equal" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
 
 
@@ -91,4 +91,4 @@ class HelpCog(commands.Cog):
         config = await self.bot.store.get(ctx.guild.id if ctx.guild else None)
         settings = self.bot.settings
         embed = help_embed(config.max_size or settings.default_max_size, config.max_steps or settings.default_max_steps)
-        await ctx.send(embed=embed, ephemeral=True)
+        await ctx.reply(embed=embed, ephemeral=True)

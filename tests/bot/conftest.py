@@ -30,8 +30,9 @@ from engine.local_queue import LocalJobQueue
 from engine.runner import run_job
 from tests.support.fakediscord import MANAGE_MESSAGES, FakeDiscord
 
-GUILD, CHANNEL, OTHER_CHANNEL, GALLERY = 2001, 2002, 2003, 2004
-ALICE, BOB, ADMIN = 2101, 2102, 2103
+# Snowflake-sized ids: discord.py's converters only recognise mentions of 15-20 digits.
+GUILD, CHANNEL, OTHER_CHANNEL, GALLERY = (900000000000002000 + i for i in range(1, 5))
+ALICE, BOB, ADMIN = (900000000000002100 + i for i in range(1, 4))
 MANAGE_GUILD = 1 << 5
 TINY = "size=32 steps=2 coarse_steps=1"
 TINY_OPTIONS = {"size": 32, "steps": 2, "coarse_steps": 1}

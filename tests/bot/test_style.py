@@ -8,7 +8,7 @@ import pytest
 
 from bot.client import StyleBot
 from tests.bot.conftest import (
-    ALICE, CHANNEL, CONTENT, STYLE, TINY, PayloadSpy, RecordingQueue, decode, running, style_message,
+    ALICE, CHANNEL, CONTENT, STYLE, TINY, Gate, PayloadSpy, RecordingQueue, decode, running, style_message,
     tiny_runner, wait_result,
 )
 from tests.support.fakediscord import FakeDiscord
@@ -122,3 +122,19 @@ async def test_rate_limited_upload_still_delivers_exactly_once(fake: FakeDiscord
                if m["attachments"] and m.get("message_reference", {}).get("message_id") == request["id"]]
     assert len(results) == 1
     await asyncio.sleep(0)  # let any stray duplicate land before the fixture checks the fake
+
+
+async def test_slash_result_arrives_after_the_interaction_token_expired(fake: FakeDiscord, make_bot) -> None:
+    gate = Gate(tiny_runner)
+    async with running(fake, make_bot(RecordingQueue(runner=gate))):
+        await fake.wait_for(lambda e: e.kind == "commands_sync")
+        payload = await fake.send_slash(CHANNEL, ALICE, "style", {"size": 32, "steps": 2},
+                                        {"content": CONTENT, "style": STYLE})
+        await fake.wait_for_message(CHANNEL, lambda m: "Painting" in m["content"], timeout=30)
+        fake.expire_interaction(payload["token"])  # as if the job had waited 15 minutes
+        gate.open()
+        result = await wait_result(fake)
+        await fake.wait_for_message(CHANNEL, lambda m: "✅ Done" in m["content"])
+        webhook_calls = [h for h in fake.requests if h.path.startswith("/webhooks/")]
+        assert webhook_calls and all(h.status < 400 for h in webhook_calls)  # nothing relied on the dead token
+        assert result["attachments"]

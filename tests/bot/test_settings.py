@@ -1,0 +1,44 @@
+"""Settings are documented and parsed the way .env.example says."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from bot.options import options_line, parse_args, read_options_line, resolve
+from bot.settings import BotSettings
+from bot.store import GuildConfig
+from engine.params import parse_options
+
+EXAMPLE = Path(__file__).resolve().parents[2] / ".env.example"
+
+
+def example_values(*, commented: bool = True) -> dict[str, str]:
+    pattern = r"^#?([A-Z_]+)=(.*)$" if commented else r"^([A-Z_]+)=(.*)$"
+    found = re.findall(pattern, EXAMPLE.read_text(), flags=re.MULTILINE)
+    return {name.lower(): value for name, value in found}
+
+
+def test_every_setting_is_documented_in_env_example() -> None:
+    assert set(example_values()) == set(BotSettings.model_fields)
+
+
+def test_env_example_shows_the_real_defaults(monkeypatch) -> None:
+    for name in BotSettings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    shown = {k: v for k, v in example_values(commented=False).items() if v}  # uncommented lines are defaults
+    defaults = BotSettings(_env_file=None).model_dump()
+    assert BotSettings(_env_file=None, **shown).model_dump() == defaults
+
+
+def test_options_line_reproduces_the_params() -> None:
+    params = parse_options({"preset": "strokes", "beta": "250", "layers": "relu1_1,relu2_1", "seed": 7, "tv": 0.5})
+    again = parse_options(read_options_line("options: " + options_line(params)))
+    assert again == params
+
+
+def test_guild_defaults_do_not_override_what_the_user_chose() -> None:
+    guild = GuildConfig(preset="bold", size=40)
+    options, params = resolve(parse_args("size=64 beta=10"), guild, max_size=1024, max_steps=500)
+    assert (params.preset, params.size, params.style_weight) == ("bold", 64, 10.0)
+    assert options == {"size": "64", "style_weight": "10", "preset": "bold"}

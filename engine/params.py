@@ -50,7 +50,7 @@ class StyleParams:
     tv_weight: float = _opt(0.0, "total-variation weight (smooths noise; 0 = off)", "tv", lo=0.0, hi=1e9)
     size: int = _opt(512, "longest side of the output in pixels", lo=16, hi=4096)
     steps: int = _opt(60, "optimizer steps at the full size (L-BFGS: function evaluations)", "iters", lo=1, hi=5000)
-    coarse_steps: int = _opt(150, "steps on each coarser level of the coarse-to-fine schedule", lo=0, hi=5000)
+    coarse_steps: int = _opt(50, "steps on each coarser level of the coarse-to-fine schedule", lo=0, hi=5000)
     levels: int = _opt(2, "coarse-to-fine levels (each half the size of the next); 1 = single scale", lo=1, hi=6)
     optimizer: str = _opt("lbfgs", "lbfgs or adam")
     learning_rate: float = _opt(10.0, "Adam step size, in 0-255 pixel units", "lr", lo=1e-6, hi=1e4)
@@ -80,8 +80,8 @@ class StyleParams:
 
 # Presets: named sets of defaults. `classic` is jcjohnson/neural-style's objective exactly
 # (content 5 on relu4_2, style 100 on relu1_1..relu5_1, Gram / (C*H*W), L-BFGS from the content).
-# Its schedule (150 L-BFGS steps at half size, then 60 at full size) reaches the loss of
-# 300 plain full-size L-BFGS iterations in a fraction of the time (see bench/).
+# Its schedule (50 L-BFGS steps at half size, then 60 at full size) reaches the loss of
+# 300 plain full-size L-BFGS iterations in a fraction of the time (see bench/compare.py).
 PRESETS: dict[str, dict[str, Any]] = {
     "classic": {},
     # Softer: more of the photo survives; good for portraits.

@@ -27,8 +27,9 @@ def build_queue(settings: BotSettings) -> JobQueue:
     if settings.redis_url:
         from engine.redis_queue import RedisJobQueue  # only Redis deployments need arq/redis
 
-        return RedisJobQueue(settings.redis_url, per_user_limit=settings.per_user_limit, max_queue=settings.max_queue,
-                             job_timeout_s=settings.job_time_limit_s, preview_every=preview_every)
+        return RedisJobQueue(settings.redis_url, per_user_limit=settings.per_user_limit,
+                             max_queue=settings.max_queue, job_timeout_s=settings.job_time_limit_s,
+                             preview_every=preview_every)
     from engine.local_queue import LocalJobQueue
 
     return LocalJobQueue(workers=settings.workers, per_user_limit=settings.per_user_limit,
@@ -67,7 +68,8 @@ def main() -> int:
         settings = BotSettings()
     except ValidationError as exc:
         first = exc.errors()[0]
-        print(f"stylebot: invalid setting {'.'.join(map(str, first['loc'])).upper()}: {first['msg']}", file=sys.stderr)
+        name = ".".join(map(str, first["loc"])).upper()
+        print(f"stylebot: invalid setting {name}: {first['msg']}", file=sys.stderr)
         return 2
     if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
         print(NO_TOKEN, file=sys.stderr)
@@ -77,7 +79,8 @@ def main() -> int:
     logs.setup_logging(settings.log_level.upper(), json=settings.log_format == "json")
     if settings.metrics_port is not None:
         metrics.start_metrics_server(settings.metrics_port)
-    log.info("starting (queue: %s, database: %s)", "redis" if settings.redis_url else "local", settings.database_path)
+    log.info("starting (queue: %s, database: %s)", "redis" if settings.redis_url else "local",
+             settings.database_path)
     return asyncio.run(run(settings))
 
 

@@ -89,7 +89,9 @@ class StyleBot(commands.Bot):
         except Exception:  # noqa: BLE001 - the bot is still useful without the old jobs
             log.exception("could not resume undelivered jobs")
 
-    async def on_command_error(self, ctx: commands.Context, error: commands.CommandError) -> None:  # type: ignore[override]
+    async def on_command_error(  # type: ignore[override]
+        self, ctx: commands.Context, error: commands.CommandError
+    ) -> None:
         if isinstance(error, commands.CommandNotFound):
             return
         try:

@@ -20,7 +20,10 @@ from engine.errors import InputError, JobCancelled, JobFailed, QueueFull, UserLi
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE = 2000
-SOMETHING_WRONG = "Something went wrong on my side; the admins can find it in the logs. Please try again later."
+# discord.py's wrappers around the exception a command raised
+_WRAPPERS = (commands.CommandInvokeError, commands.HybridCommandError, app_commands.CommandInvokeError)
+SOMETHING_WRONG = ("Something went wrong on my side; the admins can find it in the logs. "
+                   "Please try again later.")
 
 
 class UserError(Exception):
@@ -42,7 +45,7 @@ def permission_names(missing: list[str]) -> str:
 
 def explain(exc: BaseException, *, job_id: str | None = None) -> str:
     """A user-facing message for ``exc``; unexpected errors are logged here (with ``job_id``)."""
-    while isinstance(exc, (commands.CommandInvokeError, commands.HybridCommandError, app_commands.CommandInvokeError)):
+    while isinstance(exc, _WRAPPERS):
         exc = exc.original
     if isinstance(exc, (UserError, InputError)):
         return truncate(f"⚠️ {exc}")

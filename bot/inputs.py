@@ -43,7 +43,8 @@ async def images_of(message: discord.Message) -> list[discord.Attachment]:
         try:
             target = await message.channel.fetch_message(ref.message_id)
         except discord.HTTPException:
-            raise UserError("I can't see the message you replied to any more; please send the images again") from None
+            raise UserError("I can't see the message you replied to any more; "
+                            "please send the images again") from None
     return list(target.attachments)
 
 
@@ -63,7 +64,8 @@ def check(attachments: Sequence[discord.Attachment], *, max_styles: int, max_byt
         found = "no image" if not attachments else "only one file"
         raise UserError(f"I need two images and found {found}: {HOW}.")
     if len(attachments) > 1 + max_styles:
-        raise UserError(f"that is {len(attachments)} files; send one photo and at most {max_styles} style images.")
+        raise UserError(f"that is {len(attachments)} files; "
+                        f"send one photo and at most {max_styles} style images.")
     for i, att in enumerate(attachments):
         if not looks_like_image(att):
             raise UserError(f"the {role(i)} file `{att.filename}` is not an image; "
@@ -79,7 +81,8 @@ async def _read(att: discord.Attachment, index: int) -> bytes:
     except discord.HTTPException as exc:
         metrics.discord_error(exc.status, exc.code)
         log.info("download of attachment %s failed: %s", att.id, exc)
-        raise UserError(f"I couldn't download the {role(index)} image `{att.filename}`; please send it again.") from None
+        raise UserError(f"I couldn't download the {role(index)} image `{att.filename}`; "
+                        "please send it again.") from None
 
 
 async def download(attachments: Sequence[discord.Attachment], *, max_bytes: int) -> list[bytes]:

@@ -128,9 +128,11 @@ class Intake:
             if result.reference is None or result.reference.message_id is None:
                 raise UserError("I can't find the images this result was made from.")
             try:
-                source = await interaction.channel.fetch_message(result.reference.message_id)  # type: ignore[union-attr]
+                channel: Any = interaction.channel
+                source = await channel.fetch_message(result.reference.message_id)
             except discord.NotFound:
-                raise UserError("the message with the original images is gone, so I can't run it again.") from None
+                raise UserError("the message with the original images is gone, "
+                                "so I can't run it again.") from None
             return Inputs(await inputs.images_of(source), options, source)
 
         await self.request(Origin.from_interaction(interaction), gather)
@@ -151,13 +153,15 @@ class Intake:
         perms = origin.bot_permissions()
         missing = [name for name in NEEDED if not getattr(perms, name)]
         if missing:
-            raise UserError(f"I need the {permission_names(missing)} permission{'s' if len(missing) > 1 else ''} "
+            plural = "s" if len(missing) > 1 else ""
+            raise UserError(f"I need the {permission_names(missing)} permission{plural} "
                             "in this channel to post results; please ask a server admin.")
 
     def _check_quota(self, origin: Origin, config: GuildConfig) -> None:
         limit = config.user_limit
         if limit and self.bot.tracker.active(origin.user.id, origin.guild_id) >= limit:
-            raise UserLimitReached(f"this server allows {limit} job{'s' if limit > 1 else ''} per member at a time; "
+            plural = "s" if limit > 1 else ""
+            raise UserLimitReached(f"this server allows {limit} job{plural} per member at a time; "
                                    "wait for yours to finish")
 
     # -- answers -----------------------------------------------------------------------------
@@ -165,7 +169,8 @@ class Intake:
     async def _send(self, origin: Origin, text: str, **kwargs: Any) -> discord.Message:
         mentions = mention_only(origin.user.id)
         if origin.interaction is not None:
-            return await origin.interaction.followup.send(text, wait=True, allowed_mentions=mentions, **kwargs)
+            followup = origin.interaction.followup
+            return await followup.send(text, wait=True, allowed_mentions=mentions, **kwargs)
         assert origin.message is not None
         return await origin.message.reply(text, allowed_mentions=mentions, **kwargs)
 
@@ -182,7 +187,8 @@ class Intake:
     def _delivery(self, origin: Origin, wanted: Inputs, status: discord.Message) -> Delivery:
         source = wanted.source or status
         return Delivery(channel_id=origin.channel.id, status_message_id=status.id, reply_to_id=source.id,
-                        reply_author_id=source.author.id, upload_limit=origin.upload_limit, guild_id=origin.guild_id)
+                        reply_author_id=source.author.id, upload_limit=origin.upload_limit,
+                        guild_id=origin.guild_id)
 
     async def _show_queued(self, origin: Origin, status: discord.Message, handle: JobHandle) -> None:
         snapshot = await handle.status()
@@ -196,7 +202,8 @@ class Intake:
     async def _refuse(self, origin: Origin, status: discord.Message | None, text: str) -> None:
         try:
             if status is not None:
-                await origin.channel.get_partial_message(status.id).edit(content=text, view=None, attachments=[])
+                status_message = origin.channel.get_partial_message(status.id)
+                await status_message.edit(content=text, view=None, attachments=[])
             else:
                 await self._send(origin, text)
         except discord.HTTPException as exc:

@@ -32,7 +32,8 @@ def parse_args(text: str) -> dict[str, str]:
     try:
         tokens = shlex.split(text or "")
     except ValueError:
-        raise ParamError(f"I could not read the options (an unclosed quote?); write them like {EXAMPLE}") from None
+        raise ParamError(
+            f"I could not read the options (an unclosed quote?); write them like {EXAMPLE}") from None
     options: dict[str, str] = {}
     for token in tokens:
         key, sep, value = token.partition("=")
@@ -47,7 +48,9 @@ def parse_args(text: str) -> dict[str, str]:
     return options
 
 
-def resolve(options: Mapping[str, Any], guild: GuildConfig, *, max_size: int, max_steps: int) -> tuple[dict, StyleParams]:
+def resolve(
+    options: Mapping[str, Any], guild: GuildConfig, *, max_size: int, max_steps: int
+) -> tuple[dict[str, Any], StyleParams]:
     """Options to submit (guild defaults added) and the params they give; ParamError if not allowed here.
 
     ``max_size``/``max_steps`` are the bot-wide defaults; the guild's own limits replace them.
@@ -72,7 +75,8 @@ def _check_limits(params: StyleParams, max_size: int, max_steps: int) -> None:
         raise ParamError(f"`size` × `style_scale` may be at most {max_size} on this server")
     for name in ("steps", "coarse_steps"):
         if getattr(params, name) > max_steps:
-            raise ParamError(f"`{name}` may be at most {max_steps} on this server, not {getattr(params, name)}")
+            value = getattr(params, name)
+            raise ParamError(f"`{name}` may be at most {max_steps} on this server, not {value}")
 
 
 def _text(value: Any) -> str:

@@ -80,7 +80,8 @@ class ProgressMessage:
         changes: dict = {"content": shown[0]}
         if preview is not None:
             try:
-                changes["attachments"] = [*await self._inputs(), discord.File(io.BytesIO(preview), PREVIEW_NAME)]
+                preview_file = discord.File(io.BytesIO(preview), PREVIEW_NAME)
+                changes["attachments"] = [*await self._inputs(), preview_file]
             except discord.HTTPException as exc:
                 metrics.discord_error(exc.status, exc.code)
                 log.info("cannot read status message %s for a preview: %s", self.message.id, exc)

@@ -23,15 +23,15 @@ class BotSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
-    discord_token: SecretStr | None = Field(None, description="the bot token from the Discord developer portal")
+    discord_token: SecretStr | None = Field(None, description="the bot token (Discord developer portal)")
     command_prefix: str = Field("!", description="prefix of the text commands (!style, !stylehelp, ...)")
     database_path: str = Field("stylebot.sqlite3", description="SQLite file holding per-guild settings")
     sync_commands: bool = Field(True, description="register the slash commands with Discord once at start")
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
-    log_format: Literal["text", "json"] = Field("text", description="text lines, or JSON lines for log shippers")
+    log_format: Literal["text", "json"] = Field("text", description="text lines, or JSON for log shippers")
     metrics_port: int | None = Field(None, description="serve Prometheus metrics on this port (unset: off)")
 
-    redis_url: str | None = Field(None, description="when set, jobs go to Redis workers instead of this process")
+    redis_url: str | None = Field(None, description="set: jobs run on Redis workers, not in this process")
     workers: int = Field(1, ge=1, description="jobs run at once in this process (local queue)")
     device: str | None = Field(None, description="torch device of the local workers (default: auto)")
     per_user_limit: int = Field(3, ge=1, description="jobs one user may have queued or running, all guilds")
@@ -39,11 +39,11 @@ class BotSettings(BaseSettings):
     job_time_limit_s: float = Field(900.0, gt=0, description="a job running longer is stopped")
     drain_timeout_s: float = Field(60.0, ge=0, description="on SIGTERM, how long running jobs may finish")
 
-    progress_interval_s: float = Field(2.0, ge=0.5, description="least time between edits of a status message")
+    progress_interval_s: float = Field(2.0, ge=0.5, description="least time between two status edits")
     preview: bool = Field(False, description="show a small preview image in the status message")
     preview_every: int = Field(10, ge=1, description="steps between preview images (when preview is on)")
 
-    max_attachment_bytes: int = Field(25 * MIB, ge=1, description="largest input file accepted (declared size)")
+    max_attachment_bytes: int = Field(25 * MIB, ge=1, description="largest input file (declared size)")
     max_styles: int = Field(3, ge=1, le=8, description="most style images one job may blend")
     allow_dms: bool = Field(True, description="accept jobs in direct messages")
     default_max_size: int = Field(
@@ -51,5 +51,6 @@ class BotSettings(BaseSettings):
         description="largest output side, for guilds that set none",
     )
     default_max_steps: int = Field(
-        500, ge=1, le=FIELDS["steps"].metadata["hi"], description="most steps per level, for guilds that set none",
+        500, ge=1, le=FIELDS["steps"].metadata["hi"],
+        description="most steps per level, for guilds that set none",
     )

@@ -139,7 +139,8 @@ class GuildStore:
 
     def _connect(self) -> None:
         self._db = sqlite3.connect(self.path)
-        self._db.execute("CREATE TABLE IF NOT EXISTS guild_settings (guild_id INTEGER PRIMARY KEY, data TEXT NOT NULL)")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS guild_settings (guild_id INTEGER PRIMARY KEY, data TEXT NOT NULL)")
         self._db.commit()
 
     def _disconnect(self) -> None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.delivery import result_embed, send_fitted
-from bot.errors import explain
+from bot.errors import UserError, explain
 from bot.progress import ProgressMessage
 from bot.views import result_view
 from engine import metrics
@@ -104,13 +104,15 @@ class JobTracker:
 
     # -- following ---------------------------------------------------------------------------
 
-    def _channel(self, channel_id: int) -> discord.abc.Messageable:
-        return self.bot.get_channel(channel_id) or self.bot.get_partial_messageable(channel_id)  # type: ignore[return-value]
+    def _channel(self, channel_id: int) -> Any:
+        """The cached channel, else a partial one (enough to send and edit; e.g. before READY)."""
+        return self.bot.get_channel(channel_id) or self.bot.get_partial_messageable(channel_id)
 
     async def _follow(self, handle: JobHandle, where: Delivery) -> None:
         channel = self._channel(where.channel_id)
-        progress = ProgressMessage(channel.get_partial_message(where.status_message_id),  # type: ignore[attr-defined]
-                                   interval=self.bot.settings.progress_interval_s, preview=self.bot.settings.preview)
+        settings = self.bot.settings
+        progress = ProgressMessage(channel.get_partial_message(where.status_message_id),
+                                   interval=settings.progress_interval_s, preview=settings.preview)
         try:
             async for status in handle.updates():
                 if status.state.finished:
@@ -122,12 +124,15 @@ class JobTracker:
         except Exception:  # noqa: BLE001 - one job's trouble must not reach the event loop
             log.exception("job %s: following or delivering failed", handle.job_id)
 
-    async def _deliver(self, handle: JobHandle, where: Delivery, channel: Any, progress: ProgressMessage) -> None:
+    async def _deliver(self, handle: JobHandle, where: Delivery, channel: Any,
+                       progress: ProgressMessage) -> None:
+        """Exactly one answer per job: the result, or why there is none (on the status message)."""
         try:
             result = await handle.result()
         except (JobFailed, JobCancelled) as exc:
             if await handle.claim_delivery():
-                self.bot.dispatch("style_job_finished", handle, "cancelled" if isinstance(exc, JobCancelled) else "failed")
+                outcome = "cancelled" if isinstance(exc, JobCancelled) else "failed"
+                self.bot.dispatch("style_job_finished", handle, outcome)
                 await self._say(progress, handle, where, explain(exc, job_id=handle.job_id))
             return
         if not await handle.claim_delivery():
@@ -145,13 +150,15 @@ class JobTracker:
         if not await progress.finish(text):
             await self.notify_directly(handle.user_id, where.guild_id, text)
 
-    async def _post_result(self, handle: JobHandle, where: Delivery, channel: Any, result: JobResult) -> discord.Message:
+    async def _post_result(self, handle: JobHandle, where: Delivery, channel: Any,
+                           result: JobResult) -> discord.Message:
         reference = channel.get_partial_message(where.reply_to_id).to_reference(fail_if_not_exists=False)
         mentions = mention_only(handle.user_id, replied_user=where.reply_author_id == handle.user_id)
 
         async def send(file: discord.File) -> discord.Message:
-            return await channel.send(f"<@{handle.user_id}>", file=file, embed=result_embed(result.report, file.filename),
-                                      view=result_view(handle.user_id), reference=reference, allowed_mentions=mentions)
+            return await channel.send(f"<@{handle.user_id}>", file=file, reference=reference,
+                                      embed=result_embed(result.report, file.filename),
+                                      view=result_view(handle.user_id), allowed_mentions=mentions)
 
         message = await send_fitted(send, result.image, where.upload_limit)
         self.bot.dispatch("style_result_delivered", handle, message)
@@ -160,20 +167,20 @@ class JobTracker:
 
     async def _post_to_gallery(self, handle: JobHandle, where: Delivery, result: JobResult) -> None:
         config = await self.bot.store.get(where.guild_id)
-        gallery = self.bot.get_channel(config.gallery_channel) if config.gallery_channel else None
+        gallery: Any = self.bot.get_channel(config.gallery_channel) if config.gallery_channel else None
         if gallery is None or gallery.id == where.channel_id:
             return
-        limit = gallery.guild.filesize_limit  # type: ignore[union-attr]
 
         async def send(file: discord.File) -> discord.Message:
-            return await gallery.send(f"🖼️ by <@{handle.user_id}>", file=file,  # type: ignore[union-attr]
+            return await gallery.send(f"🖼️ by <@{handle.user_id}>", file=file,
                                       embed=result_embed(result.report, file.filename),
                                       allowed_mentions=discord.AllowedMentions.none())
 
         try:
-            await send_fitted(send, result.image, limit, name="gallery")
-        except discord.HTTPException as exc:
-            metrics.discord_error(exc.status, exc.code)
+            await send_fitted(send, result.image, gallery.guild.filesize_limit, name="gallery")
+        except (discord.HTTPException, UserError) as exc:
+            if isinstance(exc, discord.HTTPException):
+                metrics.discord_error(exc.status, exc.code)
             log.warning("job %s: cannot post to gallery channel %s: %s", handle.job_id, gallery.id, exc)
 
     async def notify_directly(self, user_id: int, guild_id: int | None, text: str) -> None:

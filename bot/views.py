@@ -31,12 +31,14 @@ async def _refuse(interaction: discord.Interaction, text: str) -> bool:
     return False
 
 
-class CancelButton(discord.ui.DynamicItem[discord.ui.Button], template=r"stylebot:cancel:(?P<job>[\w-]+):(?P<owner>\d+)"):
+class CancelButton(discord.ui.DynamicItem[discord.ui.Button],
+                   template=r"stylebot:cancel:(?P<job>[\w-]+):(?P<owner>\d+)"):
     """Cancels a queued or running job: its owner, or a moderator (Manage Messages)."""
 
     def __init__(self, job_id: str, owner_id: int) -> None:
         self.job_id, self.owner_id = job_id, owner_id
-        super().__init__(discord.ui.Button(label="Cancel", emoji="✖️", style=discord.ButtonStyle.secondary,
+        super().__init__(discord.ui.Button(label="Cancel", emoji="✖️",
+                                           style=discord.ButtonStyle.secondary,
                                            custom_id=f"stylebot:cancel:{job_id}:{owner_id}"))
 
     @classmethod
@@ -47,7 +49,8 @@ class CancelButton(discord.ui.DynamicItem[discord.ui.Button], template=r"stylebo
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if interaction.user.id == self.owner_id or _may_moderate(interaction):
             return True
-        return await _refuse(interaction, "Only the person who asked for this job (or a moderator) can cancel it.")
+        return await _refuse(interaction,
+                             "Only the person who asked for this job (or a moderator) can cancel it.")
 
     async def callback(self, interaction: discord.Interaction[StyleBot]) -> None:  # type: ignore[override]
         try:
@@ -61,7 +64,8 @@ class CancelButton(discord.ui.DynamicItem[discord.ui.Button], template=r"stylebo
             await interaction.response.send_message("That job has already finished.", ephemeral=True)
 
 
-class RestyleButton(discord.ui.DynamicItem[discord.ui.Button], template=r"stylebot:restyle:(?P<how>more|less)"):
+class RestyleButton(discord.ui.DynamicItem[discord.ui.Button],
+                    template=r"stylebot:restyle:(?P<how>more|less)"):
     """Runs a result again with β doubled ("more") or halved ("less"), for whoever clicks."""
 
     FACTORS = {"more": 2.0, "less": 0.5}
@@ -70,7 +74,8 @@ class RestyleButton(discord.ui.DynamicItem[discord.ui.Button], template=r"styleb
         self.how = how
         label = "More style" if how == "more" else "Less style"
         super().__init__(discord.ui.Button(label=label, emoji="🖌️" if how == "more" else "🫧",
-                                           style=discord.ButtonStyle.primary, custom_id=f"stylebot:restyle:{how}"))
+                                           style=discord.ButtonStyle.primary,
+                                           custom_id=f"stylebot:restyle:{how}"))
 
     @classmethod
     async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
@@ -97,7 +102,8 @@ class DeleteButton(discord.ui.DynamicItem[discord.ui.Button], template=r"stylebo
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if interaction.user.id == self.owner_id or _may_moderate(interaction):
             return True
-        return await _refuse(interaction, "Only the person who asked for this image (or a moderator) can delete it.")
+        return await _refuse(interaction,
+                             "Only the person who asked for this image (or a moderator) can delete it.")
 
     async def callback(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer()

@@ -41,16 +41,20 @@ class AdminCog(commands.Cog):
         embed.add_field(name="allow_dms", value="yes" if config.allow_dms else "no")
         channels = ", ".join(f"<#{c}>" for c in config.channels) or "all channels"
         embed.add_field(name="channels", value=channels, inline=False)
-        embed.add_field(name="gallery", value=f"<#{config.gallery_channel}>" if config.gallery_channel else "off")
-        embed.set_footer(text="Change with: styleconfig set <key> <value> (or 'default'); keys: " + ", ".join(SETTABLE))
+        gallery = f"<#{config.gallery_channel}>" if config.gallery_channel else "off"
+        embed.add_field(name="gallery", value=gallery)
+        keys = ", ".join(SETTABLE)
+        embed.set_footer(text=f"Change with: styleconfig set <key> <value> (or 'default'); keys: {keys}")
         return embed
 
-    @commands.hybrid_group(name="styleconfig", fallback="show", description="Show this server's style settings")
+    @commands.hybrid_group(name="styleconfig", fallback="show",
+                           description="Show this server's style settings")
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.guild_only()
     async def styleconfig(self, ctx: commands.Context) -> None:
         """Show this server's style settings (Manage Server)."""
-        await ctx.reply(embed=self._embed(await self.bot.store.get(ctx.guild.id)), ephemeral=True)  # type: ignore[union-attr]
+        config = await self.bot.store.get(ctx.guild.id)  # type: ignore[union-attr]
+        await ctx.reply(embed=self._embed(config), ephemeral=True)
 
     @styleconfig.command(name="set", description="Change a limit or default (value 'default' resets it)")
     @app_commands.describe(key=", ".join(SETTABLE)[:100], value="the new value, or 'default'")
@@ -58,7 +62,8 @@ class AdminCog(commands.Cog):
         """Change a limit or default: max_size, max_steps, user_limit, preset, size, allow_dms."""
         name, parsed = parse_setting(key, value)
         config = await self.bot.store.update(ctx.guild.id, **{name: parsed})  # type: ignore[union-attr]
-        await ctx.reply(f"✅ `{name}` is now {_show(getattr(config, name))}.", embed=self._embed(config), ephemeral=True)
+        await ctx.reply(f"✅ `{name}` is now {_show(getattr(config, name))}.", embed=self._embed(config),
+                        ephemeral=True)
 
     @styleconfig.command(name="channels", description="Allow or disallow jobs in a channel")
     async def channels(self, ctx: commands.Context, action: Literal["add", "remove", "clear"],
@@ -74,11 +79,13 @@ class AdminCog(commands.Cog):
             current.append(channel.id)
         elif action == "remove":
             current = [c for c in current if c != channel.id]
-        config = await self.bot.store.update(ctx.guild.id, channels=tuple(current))  # type: ignore[union-attr]
+        config = await self.bot.store.update(ctx.guild.id,  # type: ignore[union-attr]
+                                             channels=tuple(current))
         await ctx.reply("✅ Channels updated.", embed=self._embed(config), ephemeral=True)
 
-    @styleconfig.command(name="gallery", description="Also post every result in a gallery channel (none: off)")
+    @styleconfig.command(name="gallery", description="Also post results in a gallery channel (none: off)")
     async def gallery(self, ctx: commands.Context, channel: Optional[discord.TextChannel] = None) -> None:
         """Also post every result in a gallery channel; without a channel, turn it off."""
-        config = await self.bot.store.update(ctx.guild.id, gallery_channel=channel.id if channel else None)  # type: ignore[union-attr]
+        config = await self.bot.store.update(ctx.guild.id,  # type: ignore[union-attr]
+                                             gallery_channel=channel.id if channel else None)
         await ctx.reply("✅ Gallery updated.", embed=self._embed(config), ephemeral=True)

@@ -22,7 +22,8 @@ INTRO = (
     "I repaint a photo with the textures and colours of a painting (Gatys et al., 2016) by minimising\n"
     "**α·content + β·style + tv·smoothness**:\n"
     "• **α** `alpha` (content_weight): how much of the photo's shapes survive.\n"
-    "• **β** `beta` (style_weight): how strongly the painting's textures pull. More β (or less α) = more style.\n"
+    "• **β** `beta` (style_weight): how strongly the painting's textures pull. "
+    "More β (or less α) = more style.\n"
     "• **layers**: which VGG19 layers describe style; shallow (`relu1_1`) = fine brush texture, "
     "deep (`relu5_1`) = large shapes.\n"
     "• **λ** `layer_weights`: one weight per style layer, to favour fine or coarse style.\n"
@@ -90,5 +91,6 @@ class HelpCog(commands.Cog):
         """What the style weights mean, every option, the presets, and examples."""
         config = await self.bot.store.get(ctx.guild.id if ctx.guild else None)
         settings = self.bot.settings
-        embed = help_embed(config.max_size or settings.default_max_size, config.max_steps or settings.default_max_steps)
+        embed = help_embed(config.max_size or settings.default_max_size,
+                           config.max_steps or settings.default_max_steps)
         await ctx.reply(embed=embed, ephemeral=True)

@@ -65,9 +65,11 @@ class StyleCog(commands.Cog):
     async def style_slash(
         self, interaction: discord.Interaction, content: discord.Attachment, style: discord.Attachment,
         style2: Optional[discord.Attachment] = None, style3: Optional[discord.Attachment] = None,
-        preset: Optional[str] = None, alpha: Optional[Alpha] = None, beta: Optional[Beta] = None,  # type: ignore[valid-type]
+        preset: Optional[str] = None,
+        alpha: Optional[Alpha] = None, beta: Optional[Beta] = None,  # type: ignore[valid-type]
         layers: Optional[str] = None, layer_weights: Optional[str] = None,
-        size: Optional[Size] = None, steps: Optional[Steps] = None, tv: Optional[TV] = None,  # type: ignore[valid-type]
+        size: Optional[Size] = None, steps: Optional[Steps] = None,  # type: ignore[valid-type]
+        tv: Optional[TV] = None,  # type: ignore[valid-type]
         seed: Optional[Seed] = None, preserve_colors: Optional[bool] = None,  # type: ignore[valid-type]
         init: Optional[str] = None,
     ) -> None:

@@ -16,7 +16,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import discord
 import numpy as np
 import pytest
 from PIL import Image
@@ -104,8 +103,8 @@ async def fake() -> AsyncIterator[FakeDiscord]:
 
 @pytest.fixture
 def settings(tmp_path: Path, fake: FakeDiscord) -> BotSettings:
-    return BotSettings(_env_file=None, discord_token=fake.token, database_path=str(tmp_path / "guilds.sqlite3"),
-                       progress_interval_s=0.5)
+    return BotSettings(_env_file=None, discord_token=fake.token,
+                       database_path=str(tmp_path / "guilds.sqlite3"), progress_interval_s=0.5)
 
 
 @pytest.fixture
@@ -161,7 +160,8 @@ async def wait_text(fake: FakeDiscord, channel: int, text: str, timeout: float =
     return await fake.wait_for_message(channel, lambda m: text in m["content"], timeout)
 
 
-async def wait_status(fake: FakeDiscord, request: dict[str, Any], text: str, timeout: float = 30.0) -> dict[str, Any]:
+async def wait_status(fake: FakeDiscord, request: dict[str, Any], text: str,
+                      timeout: float = 30.0) -> dict[str, Any]:
     """The bot's reply to ``request`` (posted or edited) once its content contains ``text``."""
     return await fake.wait_for_message(
         int(request["channel_id"]),
@@ -177,7 +177,8 @@ def decode(blob: bytes) -> Image.Image:
 
 async def style_message(fake: FakeDiscord, user: int = ALICE, args: str = TINY, channel: int = CHANNEL,
                         attachments: tuple = (CONTENT, STYLE), **kwargs: Any) -> dict[str, Any]:
-    return await fake.send_message(channel, user, f"!style {args}".strip(), attachments=list(attachments), **kwargs)
+    return await fake.send_message(channel, user, f"!style {args}".strip(), attachments=list(attachments),
+                                   **kwargs)
 
 
 class PayloadSpy:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.bot.conftest import (
-    ADMIN, ALICE, CHANNEL, GALLERY, GUILD, OTHER_CHANNEL, TINY, running, style_message, wait_result, wait_status,
+    ADMIN, ALICE, CHANNEL, GALLERY, GUILD, OTHER_CHANNEL, TINY, running, style_message, wait_result,
+    wait_status,
 )
 from tests.support.fakediscord import FakeDiscord
 
@@ -72,7 +73,8 @@ async def test_show_lists_the_settings(fake: FakeDiscord, bot) -> None:
     shown = await fake.wait_for_message(
         CHANNEL, lambda m: m.get("message_reference", {}).get("message_id") == request["id"] and m["embeds"])
     fields = {f["name"]: f["value"] for f in shown["embeds"][0]["fields"]}
-    assert fields["max_size"] == "1024 px" and fields["channels"] == "all channels" and fields["gallery"] == "off"
+    assert fields["max_size"] == "1024 px" and fields["gallery"] == "off"
+    assert fields["channels"] == "all channels"
 
 
 async def test_stylehelp_explains_the_weights_and_presets(fake: FakeDiscord, bot) -> None:

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from tests.bot.conftest import (
-    ALICE, BOB, CHANNEL, CONTENT, STYLE, RecordingQueue, running, style_message, tiny_runner, wait_result, wait_text,
+    ALICE, BOB, CHANNEL, CONTENT, STYLE, RecordingQueue, running, style_message, tiny_runner, wait_result,
+    wait_text,
 )
 from tests.support.fakediscord import FakeDiscord
 
@@ -35,7 +36,8 @@ async def test_less_style_after_a_restart_reruns_with_half_the_beta(fake: FakeDi
         [spec] = again.queue.submitted
         assert spec.options["style_weight"] == 150.0
         assert spec.options["steps"] == "2" and spec.options["coarse_steps"] == "1"
-        assert (spec.content, spec.styles) == (CONTENT[1], (STYLE[1],))  # the original images, downloaded again
+        # the original images, downloaded again from the message the result replies to
+        assert (spec.content, spec.styles) == (CONTENT[1], (STYLE[1],))
         assert "style_weight=150.0" in second["embeds"][0]["footer"]["text"]
         assert second["message_reference"]["message_id"] == request["id"]  # chained to the same inputs
 
@@ -52,7 +54,8 @@ async def test_more_style_from_someone_else_runs_as_their_job(fake: FakeDiscord,
 async def test_more_style_works_on_a_slash_result(fake: FakeDiscord, make_bot) -> None:
     async with running(fake, make_bot(RecordingQueue(runner=tiny_runner))) as bot:
         await fake.wait_for(lambda e: e.kind == "commands_sync")
-        await fake.send_slash(CHANNEL, ALICE, "style", {"size": 32, "steps": 2}, {"content": CONTENT, "style": STYLE})
+        await fake.send_slash(CHANNEL, ALICE, "style", {"size": 32, "steps": 2},
+                              {"content": CONTENT, "style": STYLE})
         first = await wait_result(fake)
         await fake.click_button(CHANNEL, ALICE, first["id"], button(first, "More style"))
         await wait_result(fake, predicate=lambda m: m["id"] != first["id"])

@@ -69,7 +69,8 @@ async def test_restarted_bot_delivers_jobs_that_were_running(fake: FakeDiscord, 
         await queue.really_close()
 
 
-async def test_shutdown_tells_waiting_users_and_lets_the_running_job_finish(fake: FakeDiscord, make_bot) -> None:
+async def test_shutdown_tells_waiting_users_and_lets_the_running_job_finish(fake: FakeDiscord,
+                                                                           make_bot) -> None:
     gate = Gate()
     bot = make_bot(RecordingQueue(runner=gate))
     async with running(fake, bot):
@@ -78,7 +79,8 @@ async def test_shutdown_tells_waiting_users_and_lets_the_running_job_finish(fake
         second = await style_message(fake, BOB)
         await wait_status(fake, second, "Queued")
         stopping = asyncio.create_task(bot.shutdown(drain_timeout=30))
-        await wait_status(fake, second, "🛑 Cancelled: the bot is shutting down; please send the command again later")
+        await wait_status(fake, second,
+                          "🛑 Cancelled: the bot is shutting down; please send the command again later")
         assert not bot.accepting
         gate.open()  # the running job may finish within the drain time
         result = await wait_result(fake)

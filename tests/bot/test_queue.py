@@ -86,7 +86,8 @@ async def test_cancel_button_works_for_the_owner_only(fake: FakeDiscord, make_bo
         request = await style_message(fake, ALICE)
         status = await wait_status(fake, request, "Painting")
         refused = await fake.click_button(CHANNEL, BOB, status["id"], cancel_id(status))
-        await fake.wait_for(lambda e: e.kind == "interaction_callback" and e.data["token"] == refused["token"])
+        await fake.wait_for(
+            lambda e: e.kind == "interaction_callback" and e.data["token"] == refused["token"])
         [answer] = fake.interaction_responses(refused["token"])
         assert answer["type"] == 4 and answer["data"]["flags"] == 64
         assert answer["data"]["content"].startswith("Only the person who asked for this job")

@@ -32,7 +32,8 @@ def test_env_example_shows_the_real_defaults(monkeypatch) -> None:
 
 
 def test_options_line_reproduces_the_params() -> None:
-    params = parse_options({"preset": "strokes", "beta": "250", "layers": "relu1_1,relu2_1", "seed": 7, "tv": 0.5})
+    params = parse_options(
+        {"preset": "strokes", "beta": "250", "layers": "relu1_1,relu2_1", "seed": 7, "tv": 0.5})
     again = parse_options(read_options_line("options: " + options_line(params)))
     assert again == params
 

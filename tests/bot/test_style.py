@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from bot.client import StyleBot
 from tests.bot.conftest import (
-    ALICE, CHANNEL, CONTENT, STYLE, TINY, Gate, PayloadSpy, RecordingQueue, decode, running, style_message,
-    tiny_runner, wait_result,
+    ALICE, CHANNEL, CONTENT, GUILD, STYLE, TINY, Gate, PayloadSpy, RecordingQueue, decode, running,
+    style_message, tiny_runner, wait_result,
 )
 from tests.support.fakediscord import FakeDiscord
 
@@ -25,7 +23,7 @@ async def test_style_command_replies_with_an_image_and_the_params_embed(fake: Fa
 
         assert result["message_reference"]["message_id"] == request["id"]
         image = decode(fake.attachment_bytes(result["attachments"][0]))
-        assert 32 <= max(image.size) <= 64 and image.mode == "RGB"  # size=32 (the engine keeps ≥ 32 px sides)
+        assert 32 <= max(image.size) <= 64 and image.mode == "RGB"  # the engine keeps sides ≥ 32 px
         embed = result["embeds"][0]
         fields = {f["name"]: f["value"] for f in embed["fields"]}
         assert fields["β style weight"] == "250" and fields["α content weight"] == "5"
@@ -41,7 +39,8 @@ async def test_style_command_replies_with_an_image_and_the_params_embed(fake: Fa
 async def test_status_message_shows_progress_then_done(fake: FakeDiscord, bot: StyleBot) -> None:
     request = await style_message(fake)
     status = await fake.wait_for_message(
-        CHANNEL, lambda m: m.get("message_reference", {}).get("message_id") == request["id"] and not m["attachments"])
+        CHANNEL,
+        lambda m: m.get("message_reference", {}).get("message_id") == request["id"] and not m["attachments"])
     await wait_result(fake)
     final = await fake.wait_for_message(CHANNEL, lambda m: m["id"] == status["id"] and "Done" in m["content"])
     assert final["components"] == []  # the Cancel button is gone
@@ -51,7 +50,8 @@ async def test_status_message_shows_progress_then_done(fake: FakeDiscord, bot: S
 
 async def test_style_as_a_reply_to_a_message_with_the_images(fake: FakeDiscord, bot: StyleBot) -> None:
     images = await fake.send_message(CHANNEL, ALICE, "look at these", attachments=[CONTENT, STYLE])
-    request = await fake.send_message(CHANNEL, ALICE, f"!style {TINY}", reference_message_id=int(images["id"]))
+    request = await fake.send_message(CHANNEL, ALICE, f"!style {TINY}",
+                                      reference_message_id=int(images["id"]))
     result = await wait_result(fake)
     assert result["message_reference"]["message_id"] == request["id"]
     assert bot.queue.submitted[0].styles == (STYLE[1],)
@@ -99,7 +99,7 @@ async def test_blended_styles_are_all_submitted(fake: FakeDiscord, bot: StyleBot
 
 async def test_upload_limit_reencodes_to_fit(fake: FakeDiscord, make_bot) -> None:
     limit = 6000
-    fake.guilds[next(iter(fake.guilds))]["upload_limit"] = limit  # discord.py still believes 10 MiB: a 413 first
+    fake.guilds[GUILD]["upload_limit"] = limit  # discord.py still believes 10 MiB: a 413 comes first
     async with running(fake, make_bot()):
         await style_message(fake, args="size=96 steps=2 coarse_steps=1")
         result = await wait_result(fake)
@@ -121,7 +121,6 @@ async def test_rate_limited_upload_still_delivers_exactly_once(fake: FakeDiscord
     results = [m for m in fake.messages(CHANNEL)
                if m["attachments"] and m.get("message_reference", {}).get("message_id") == request["id"]]
     assert len(results) == 1
-    await asyncio.sleep(0)  # let any stray duplicate land before the fixture checks the fake
 
 
 async def test_slash_result_arrives_after_the_interaction_token_expired(fake: FakeDiscord, make_bot) -> None:
@@ -136,5 +135,5 @@ async def test_slash_result_arrives_after_the_interaction_token_expired(fake: Fa
         result = await wait_result(fake)
         await fake.wait_for_message(CHANNEL, lambda m: "✅ Done" in m["content"])
         webhook_calls = [h for h in fake.requests if h.path.startswith("/webhooks/")]
-        assert webhook_calls and all(h.status < 400 for h in webhook_calls)  # nothing relied on the dead token
+        assert webhook_calls and all(h.status < 400 for h in webhook_calls)  # none used the dead token
         assert result["attachments"]

@@ -65,27 +65,21 @@ class ProgressMessage:
             self._task = asyncio.create_task(self._flush(), name=f"progress-{self.message.id}")
 
     async def _flush(self) -> None:
-        delay = self._last_edit + self.interval - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        status = self._latest
-        if status is None or status.state.finished:
-            return
-        preview = status.preview if self.preview else None
-        shown = (describe(status), preview)
-        if shown == self._shown:
-            return
-        self._shown = shown
-        self._last_edit = time.monotonic()
-        changes: dict = {"content": shown[0]}
-        if preview is not None:
-            try:
-                preview_file = discord.File(io.BytesIO(preview), PREVIEW_NAME)
-                changes["attachments"] = [*await self._inputs(), preview_file]
-            except discord.HTTPException as exc:
-                metrics.discord_error(exc.status, exc.code)
-                log.info("cannot read status message %s for a preview: %s", self.message.id, exc)
-        await self._edit(**changes)
+        while True:
+            delay = self._last_edit + self.interval - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            status = self._latest
+            if self._dead or status is None or status.state.finished:
+                return
+            preview = status.preview if self.preview else None
+            shown = (describe(status), preview)
+            if shown != self._shown:
+                self._shown = shown
+                self._last_edit = time.monotonic()
+                await self._edit(content=shown[0], preview=preview)
+            if self._latest is status:  # nothing newer arrived while this edit was on its way
+                return
 
     async def finish(self, text: str) -> bool:
         """The last edit: the outcome, no buttons, no preview. False if the message could not be edited."""
@@ -93,11 +87,10 @@ class ProgressMessage:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         self._dead = True  # no progress edits after this one
-        changes: dict = {"content": text, "view": None}
         try:
-            if self._shown[1] is not None:
-                changes["attachments"] = await self._inputs()
-            await self.message.edit(**changes)
+            # with previews on, drop the last one (maybe left by an earlier run of the bot)
+            extra = {"attachments": await self._inputs()} if self.preview else {}
+            await self.message.edit(content=text, view=None, **extra)
         except discord.HTTPException as exc:
             metrics.discord_error(exc.status, exc.code)
             log.info("cannot edit status message %s: %s", self.message.id, exc)
@@ -110,11 +103,13 @@ class ProgressMessage:
             self.message = await self.message.fetch()
         return [a for a in self.message.attachments if a.filename != PREVIEW_NAME]
 
-    async def _edit(self, **changes) -> None:
-        if self._dead:
-            return
+    async def _edit(self, content: str, preview: bytes | None) -> None:
         try:
-            await self.message.edit(**changes)
+            if preview is None:
+                await self.message.edit(content=content)
+            else:
+                files = [*await self._inputs(), discord.File(io.BytesIO(preview), PREVIEW_NAME)]
+                await self.message.edit(content=content, attachments=files)
         except discord.HTTPException as exc:  # deleted, or permissions changed: the job goes on
             metrics.discord_error(exc.status, exc.code)
             log.info("cannot edit status message %s: %s", self.message.id, exc)

@@ -7,6 +7,7 @@ import logging
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 
 from bot.client import StyleBot
 from bot.settings import BotSettings
+from engine.runner import run_job
 from tests.bot.conftest import (
     ALICE, BOB, CHANNEL, Gate, RecordingQueue, running, style_message, wait_result, wait_status,
     wait_text,
@@ -164,3 +166,24 @@ def test_token_from_dotenv_is_read(tmp_path: Path) -> None:
         os.chdir(REPO)
     assert settings.discord_token is not None and settings.discord_token.get_secret_value() == "from-dotenv"
     assert settings.command_prefix == "?" and "from-dotenv" not in repr(settings)
+
+
+def paced_runner(content: bytes, styles: Any, options: Any, *, on_progress: Any, **kwargs: Any):
+    """The real engine, held 20 ms per step, so a job lasts long enough to show progress on any CPU."""
+    def slow(progress: Any) -> None:
+        time.sleep(0.02)
+        on_progress(progress)
+
+    return run_job(content, styles, options, on_progress=slow, **kwargs)
+
+
+async def test_progress_edits_are_coalesced_to_the_interval(fake: FakeDiscord, make_bot) -> None:
+    async with running(fake, make_bot(RecordingQueue(runner=paced_runner))) as bot:
+        request = await style_message(fake, args="size=32 steps=100 coarse_steps=1")
+        await wait_result(fake)
+        done = await wait_status(fake, request, "✅ Done")
+    edits = [h.time for h in fake.hits("PATCH", rf"^/channels/{CHANNEL}/messages/{done['id']}$")]
+    progress = edits[1:-1]  # the first shows the queue position, the last the outcome
+    assert len(progress) >= 2, "the job was too short to show progress"
+    gaps = [b - a for a, b in zip(progress, progress[1:])]
+    assert min(gaps) >= bot.settings.progress_interval_s * 0.9

@@ -105,7 +105,7 @@ class StyleBot(commands.Bot):
         log.info("shutting down (running jobs get %.0f s to finish)", drain_timeout)
         self.accepting = False
         await self._close_queue(drain_timeout)
-        await self.tracker.wait(timeout=10.0)  # followers post the last word on each job
+        await self.tracker.settle(timeout=10.0)  # followers post the last word on each ended job
         await self.close()
 
     async def _close_queue(self, drain_timeout: float) -> None:

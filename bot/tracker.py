@@ -90,9 +90,13 @@ class JobTracker:
         handle = await self.queue.get(job_id)
         return handle is not None and await handle.cancel(f"cancelled by {by.display_name}")
 
-    async def wait(self, timeout: float) -> None:
-        """Let followers finish their last edit (e.g. after a shutdown cancelled their jobs)."""
-        tasks = [t for _, t in self._followers.values()]
+    async def settle(self, timeout: float) -> None:
+        """Let the followers of finished jobs post their last word (e.g. after a shutdown cancelled them).
+
+        Jobs that go on without this process (Redis workers) are not waited for: the next
+        start of the bot resumes them.
+        """
+        tasks = [t for h, t in list(self._followers.values()) if (await h.status()).state.finished]
         if tasks:
             await asyncio.wait(tasks, timeout=timeout)
 

@@ -1,0 +1,73 @@
+"""The bot on the Redis queue (REDIS_URL), with a real redis-server and a real `python -m engine.worker`.
+
+The queue comes from ``bot.__main__.build_queue``, the code `python -m bot` runs, so this also
+proves the wiring; the bot code itself does not know which queue is live. Skipped when
+redis-server is not installed (the scale-out suite explains how to get it).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.__main__ import build_queue
+from bot.client import StyleBot
+from bot.settings import BotSettings
+from bot.store import GuildStore
+from engine.redis_queue import RedisJobQueue
+from tests.bot.conftest import ALICE, CHANNEL, running, style_message, wait_result, wait_status
+from tests.scaleout.conftest import RedisServer, WorkerPool
+from tests.support.fakediscord import FakeDiscord
+
+pytestmark = [pytest.mark.timeout(180), pytest.mark.redis]
+QUEUE = "stylebot"  # RedisJobQueue's default, which build_queue keeps
+
+
+@pytest.fixture(scope="module")
+def redis_worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not on PATH (apt-get install redis-server)")
+    server = RedisServer(binary, tmp_path_factory.mktemp("bot-redis"))
+    server.start()
+    pool = WorkerPool(server, tmp_path_factory.mktemp("bot-workers"), size=1, queue=QUEUE)
+    try:
+        pool.ensure()
+        yield server
+    finally:
+        pool.stop()
+        server.stop()
+
+
+def redis_bot(server: RedisServer, settings: BotSettings) -> StyleBot:
+    chosen = settings.model_copy(update={"redis_url": server.url})
+    queue = build_queue(chosen)
+    assert isinstance(queue, RedisJobQueue)
+    return StyleBot(chosen, queue, GuildStore(chosen.database_path), guild_ready_timeout=0.05)
+
+
+async def test_style_runs_on_a_redis_worker(fake: FakeDiscord, settings: BotSettings,
+                                            redis_worker: RedisServer) -> None:
+    async with running(fake, redis_bot(redis_worker, settings)):
+        request = await style_message(fake, ALICE, args="size=32 steps=3 levels=1")
+        result = await wait_result(fake)
+        assert result["message_reference"]["message_id"] == request["id"]
+        await wait_status(fake, request, "✅ Done")
+
+
+async def test_a_restarted_bot_delivers_what_the_worker_finished_meanwhile(
+        fake: FakeDiscord, settings: BotSettings, redis_worker: RedisServer, tmp_path: Path) -> None:
+    async with running(fake, redis_bot(redis_worker, settings)):
+        request = await style_message(fake, ALICE, args="size=32 steps=150 levels=1")  # a few seconds
+        await wait_status(fake, request, "Queued")
+    assert not [m for m in fake.messages(CHANNEL) if m["embeds"]], "finished before the bot stopped"
+    # the bot is down; the worker goes on. A new bot process picks the job up from Redis.
+    async with running(fake, redis_bot(redis_worker, settings)):
+        result = await wait_result(fake)
+        assert result["message_reference"]["message_id"] == request["id"]
+        await wait_status(fake, request, "✅ Done")
+        results = [m for m in fake.messages(CHANNEL) if m["embeds"] and m["attachments"]]
+        assert len(results) == 1

@@ -38,13 +38,23 @@ def build_queue(settings: BotSettings) -> JobQueue:
 
 
 async def run(settings: BotSettings) -> int:
-    """Run the bot; a signal starts :meth:`StyleBot.shutdown` and the process exits 0."""
+    """Run the bot until SIGTERM/SIGINT, which start :meth:`StyleBot.shutdown`; the exit status."""
     assert settings.discord_token is not None
     bot = StyleBot(settings, build_queue(settings), GuildStore(settings.database_path))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    signals = (signal.SIGTERM, signal.SIGINT)
+    for sig in signals:
         loop.add_signal_handler(sig, stop.set)
+    try:
+        return await _run_until(bot, stop, settings)
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+
+
+async def _run_until(bot: StyleBot, stop: asyncio.Event, settings: BotSettings) -> int:
+    assert settings.discord_token is not None
     runner = asyncio.create_task(bot.start(settings.discord_token.get_secret_value()), name="bot")
     stopper = asyncio.create_task(stop.wait(), name="wait-for-signal")
     done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -187,3 +188,14 @@ async def test_progress_edits_are_coalesced_to_the_interval(fake: FakeDiscord, m
     assert len(progress) >= 2, "the job was too short to show progress"
     gaps = [b - a for a, b in zip(progress, progress[1:])]
     assert min(gaps) >= bot.settings.progress_interval_s * 0.9
+
+
+async def test_sigterm_shuts_the_bot_down_and_run_returns_0(fake: FakeDiscord, settings: BotSettings) -> None:
+    from bot.__main__ import run
+
+    task = asyncio.create_task(run(settings))
+    await fake.wait_until_connected(timeout=10)
+    await fake.wait_for(lambda e: e.kind == "commands_sync")  # setup_hook is done: the queue is open
+    os.kill(os.getpid(), signal.SIGTERM)
+    assert await asyncio.wait_for(task, 30) == 0
+    assert fake.identifies == 1

@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 
+import aiohttp
 import discord
 from pydantic import ValidationError
 
@@ -67,6 +68,9 @@ async def _run_until(bot: StyleBot, stop: asyncio.Event, settings: BotSettings) 
         runner.result()
     except discord.LoginFailure:
         log.error("Discord refused DISCORD_TOKEN; check the token in the developer portal")
+        return 1
+    except (OSError, aiohttp.ClientError) as exc:
+        log.error("cannot reach Discord: %s", exc)
         return 1
     finally:
         await bot.close()

@@ -86,6 +86,8 @@ Gather = Callable[[], Awaitable[Inputs]]
 
 
 class Intake:
+    """Turns requests into queued jobs (or into one clear refusal each)."""
+
     def __init__(self, bot: StyleBot) -> None:
         self.bot = bot
         self.settings = bot.settings

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -199,3 +200,19 @@ async def test_sigterm_shuts_the_bot_down_and_run_returns_0(fake: FakeDiscord, s
     os.kill(os.getpid(), signal.SIGTERM)
     assert await asyncio.wait_for(task, 30) == 0
     assert fake.identifies == 1
+
+
+async def test_unreachable_discord_is_one_log_line_and_status_1(settings: BotSettings, caplog) -> None:
+    import discord.http
+
+    from bot.__main__ import run
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    old, discord.http.Route.BASE = discord.http.Route.BASE, f"http://127.0.0.1:{port}/api/v10"
+    try:
+        assert await asyncio.wait_for(run(settings), 30) == 1
+    finally:
+        discord.http.Route.BASE = old
+    assert "cannot reach Discord" in caplog.text

@@ -85,8 +85,7 @@ def _number(value: Any) -> str:
 
 def result_embed(report: dict[str, Any], filename: str) -> discord.Embed:
     """A short summary of the parameters used, with the options line that reproduces them in the footer."""
-    # None means "the default" (e.g. equal layer weights); parse_options does not take None back.
-    params = parse_options({k: v for k, v in report["params"].items() if v is not None})
+    params = parse_options(report["params"])
     embed = discord.Embed(title="🎨 Stylized", colour=EMBED_COLOUR)
     embed.add_field(name="α content weight", value=_number(params.content_weight))
     embed.add_field(name="β style weight", value=_number(params.style_weight))

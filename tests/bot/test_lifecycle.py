@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import os
+import secrets
 import signal
 import socket
+import string
 import subprocess
 import sys
 import time
@@ -116,8 +119,15 @@ async def test_preview_images_appear_on_the_status_message_when_enabled(fake: Fa
         assert status_of(fake, request)["attachments"] == []  # the last edit drops the preview
 
 
+def token_shaped() -> str:
+    """A random string shaped like a Discord bot token (base64 user id . timestamp . HMAC)."""
+    alphabet = string.ascii_letters + string.digits + "-_"
+    user_id = base64.b64encode(str(secrets.randbelow(10**18) + 10**17).encode()).decode().rstrip("=")
+    return ".".join([user_id, *("".join(secrets.choice(alphabet) for _ in range(n)) for n in (6, 27))])
+
+
 async def test_the_token_never_reaches_the_logs(fake: FakeDiscord, tmp_path: Path, caplog) -> None:
-    token = "MTk4NjIyNDgzNDcxOTI1MjQ4.Cl2FMQ.ZnCjm1XVW7vRze4b7Cq4se7kKWs"
+    token = token_shaped()
     fake.token = token
     settings = BotSettings(_env_file=None, discord_token=token, database_path=str(tmp_path / "db.sqlite3"))
     caplog.set_level(logging.DEBUG)

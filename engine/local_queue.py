@@ -8,13 +8,14 @@ not first-come-first-served, so one user queueing five jobs cannot starve the re
 from __future__ import annotations
 
 import asyncio
+import bisect
 import itertools
 import logging
 import threading
 import time
 import uuid
-from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Callable
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
@@ -42,6 +43,7 @@ class LocalJobHandle(JobHandle):
         self._cancel_reason = "cancelled"
         self._claimed = False
         self.started_at: float | None = None
+        self.round = self.arrival = 0  # place in the fair order, set by the queue
 
     async def status(self) -> JobStatus:
         return self._queue._with_position(self)
@@ -99,7 +101,13 @@ class LocalJobQueue(JobQueue):
         self.time_limit_s, self.preview_every, self.device = time_limit_s, preview_every, device
         self._runner = runner
         self._keep_finished = keep_finished
-        self._waiting: OrderedDict[int, deque[LocalJobHandle]] = OrderedDict()
+        # Start-time fair queueing: a job's round is one past its owner's previous job's round, but
+        # never behind the round now being served; jobs run by (round, arrival). So users take turns,
+        # and a user whose job just started does not jump ahead of someone who has had none.
+        self._waiting: list[LocalJobHandle] = []  # sorted by (round, arrival)
+        self._last_round: dict[int, int] = {}
+        self._round = 0  # round of the job started last
+        self._arrivals = itertools.count()
         self._running: set[LocalJobHandle] = set()
         self._jobs: OrderedDict[str, LocalJobHandle] = OrderedDict()
         self._wakeup = asyncio.Event()
@@ -144,8 +152,11 @@ class LocalJobQueue(JobQueue):
         if sum(1 for _ in self._active()) >= self.max_queue:
             raise QueueFull("the queue is full right now; please try again in a few minutes")
         handle = LocalJobHandle(self, spec)
+        handle.round = max(self._round, self._last_round.get(spec.user_id, -1) + 1)
+        handle.arrival = next(self._arrivals)
+        self._last_round[spec.user_id] = handle.round
         self._jobs[handle.job_id] = handle
-        self._waiting.setdefault(spec.user_id, deque()).append(handle)
+        bisect.insort(self._waiting, handle, key=lambda h: (h.round, h.arrival))
         self._changed()
         return handle
 
@@ -161,30 +172,27 @@ class LocalJobQueue(JobQueue):
     # -- scheduling -------------------------------------------------------------------------
 
     def _queued(self) -> list[LocalJobHandle]:
-        """Waiting jobs in the order they will run: round-robin over users, oldest user first."""
-        lanes = [list(q) for q in self._waiting.values()]
-        return [h for row in itertools.zip_longest(*lanes) for h in row if h is not None]
+        """Waiting jobs in the order they will run."""
+        return list(self._waiting)
 
-    def _active(self):
+    def _active(self) -> Iterator[LocalJobHandle]:
         yield from self._running
-        for q in self._waiting.values():
-            yield from q
+        yield from self._waiting
 
     def _pop_next(self) -> LocalJobHandle | None:
-        for user, lane in self._waiting.items():
-            handle = lane.popleft()
-            del self._waiting[user]
-            if lane:  # the user goes to the back of the round
-                self._waiting[user] = lane
-            return handle
-        return None
+        if not self._waiting:
+            return None
+        handle = self._waiting.pop(0)
+        self._round = handle.round
+        # users whose last round is behind the current one get the current round anyway: forget them
+        self._last_round = {u: r for u, r in self._last_round.items() if r >= self._round}
+        return handle
 
     def _with_position(self, handle: LocalJobHandle) -> JobStatus:
         status = handle._status
         if status.state is not JobState.QUEUED:
             return status
-        order = self._queued()
-        position = order.index(handle) if handle in order else 0
+        position = self._waiting.index(handle) if handle in self._waiting else 0
         eta = self._avg_job_s * (position // self.workers + 1 + (1 if len(self._running) >= self.workers else 0))
         return replace(status, position=position, eta_s=round(eta, 1))
 
@@ -197,11 +205,8 @@ class LocalJobQueue(JobQueue):
     def _cancel(self, handle: LocalJobHandle, reason: str) -> bool:
         if handle._status.state.finished:
             return False
-        lane = self._waiting.get(handle.user_id)
-        if lane is not None and handle in lane:
-            lane.remove(handle)
-            if not lane:
-                del self._waiting[handle.user_id]
+        if handle in self._waiting:
+            self._waiting.remove(handle)
             handle._finish(JobState.CANCELLED, error=reason)
             metrics.job_failed("cancelled")
             self._changed()

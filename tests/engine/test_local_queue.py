@@ -44,6 +44,18 @@ async def test_users_are_served_round_robin(queue):
     assert started.index(other) == 1
 
 
+async def test_a_newcomer_goes_before_the_rest_of_a_user_whose_job_is_running(queue):
+    first = await queue.submit(spec(1, steps=30, size=64))
+    async for status in first.updates():
+        if status.state is JobState.RUNNING:
+            break
+    more = [await queue.submit(spec(1)) for _ in range(2)]
+    newcomer = await queue.submit(spec(2))
+    assert [(await h.status()).position for h in (*more, newcomer)] == [1, 2, 0]
+    await asyncio.gather(*(h.result() for h in (first, *more, newcomer)))
+    assert sorted((first, *more, newcomer), key=lambda h: h.started_at).index(newcomer) == 1
+
+
 async def test_per_user_and_global_caps_refuse_before_queueing(queue):
     for _ in range(3):
         await queue.submit(spec(1))

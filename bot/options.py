@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.store import GuildConfig
 from engine.errors import ParamError
-from engine.params import ALIASES, PRESETS, StyleParams, parse_options
+from engine.params import PRESETS, StyleParams, canonical_name, parse_options
 
 # Options users may not choose: where the weights come from (a file path!) and which device runs it.
 OPERATOR_ONLY = frozenset({"backbone", "device"})
@@ -21,10 +21,6 @@ EXAMPLE = "`!style beta=1000 size=384`"
 FOOTER_PREFIX = "options: "
 
 
-def canonical(key: str) -> str:
-    """The engine's field name for an option name or alias (unknown names come back normalised)."""
-    norm = str(key).strip().lower().replace("-", "_")
-    return ALIASES.get(norm, norm)
 
 
 def parse_args(text: str) -> dict[str, str]:
@@ -44,7 +40,7 @@ def parse_args(text: str) -> dict[str, str]:
                 raise ParamError(f"I don't understand `{token}`; options look like key=value, e.g. {EXAMPLE}")
         if not key.strip() or not value.strip():
             raise ParamError(f"`{token}` needs a name and a value, like {EXAMPLE}")
-        options[canonical(key)] = value
+        options[canonical_name(key)] = value
     return options
 
 
@@ -55,7 +51,7 @@ def resolve(
 
     ``max_size``/``max_steps`` are the bot-wide defaults; the guild's own limits replace them.
     """
-    chosen = {canonical(k): v for k, v in options.items()}
+    chosen = {canonical_name(k): v for k, v in options.items()}
     blocked = sorted(OPERATOR_ONLY & chosen.keys())
     if blocked:
         raise ParamError(f"`{blocked[0]}` is set by the bot's operator and cannot be chosen in a command")

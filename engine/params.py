@@ -167,6 +167,12 @@ def _coerce(name: str, raw: Any) -> Any:
         raise ParamError(f"`{name}` must be {kind}, not `{raw}`") from None
 
 
+def canonical_name(key: str) -> str:
+    """The field name for an option name or alias (``Alpha`` -> content_weight); unknown names come back normalised."""
+    norm = str(key).strip().lower().replace("-", "_")
+    return ALIASES.get(norm, norm)
+
+
 def parse_options(options: Mapping[str, Any], base: StyleParams | None = None) -> StyleParams:
     """Build validated params from user options (names or aliases; text or typed values).
 
@@ -175,8 +181,8 @@ def parse_options(options: Mapping[str, Any], base: StyleParams | None = None) -
     """
     values: dict[str, Any] = {}
     for key, raw in options.items():
-        name = ALIASES.get(str(key).strip().lower().replace("-", "_"))
-        if name is None:
+        name = canonical_name(key)
+        if name not in FIELDS:
             raise ParamError(f"unknown option `{key}`; known options: {', '.join(FIELDS)}")
         values[name] = _coerce(name, raw)
     preset = values.get("preset", base.preset if base else "classic")

@@ -7,12 +7,10 @@ second on a CPU; the first one in the session also loads torch and the VGG19 wei
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import threading
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +25,7 @@ from engine.errors import JobCancelled
 from engine.jobs import JobSpec
 from engine.local_queue import LocalJobQueue
 from engine.runner import run_job
-from tests.support.fakediscord import MANAGE_MESSAGES, FakeDiscord
+from tests.support.fakediscord import MANAGE_MESSAGES, FakeDiscord, running
 
 # Snowflake-sized ids: discord.py's converters only recognise mentions of 15-20 digits.
 GUILD, CHANNEL, OTHER_CHANNEL, GALLERY = (900000000000002000 + i for i in range(1, 5))
@@ -115,23 +113,6 @@ def make_bot(settings: BotSettings) -> Callable[..., StyleBot]:
         return StyleBot(chosen, queue, GuildStore(chosen.database_path), guild_ready_timeout=0.05)
 
     return make
-
-
-@asynccontextmanager
-async def running(fake: FakeDiscord, bot: StyleBot) -> AsyncIterator[StyleBot]:
-    """Run ``bot`` against ``fake`` until it is ready; close it on exit."""
-    task = asyncio.create_task(bot.start(fake.token))
-    ready = asyncio.create_task(bot.wait_until_ready())
-    try:
-        done, _ = await asyncio.wait({task, ready}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
-        if task in done:
-            task.result()
-        assert ready in done, "bot never became ready"
-        yield bot
-    finally:
-        ready.cancel()
-        await bot.close()
-        await asyncio.wait_for(task, 10)
 
 
 @pytest.fixture

@@ -1063,3 +1063,23 @@ class FakeDiscord:
         await self._dispatch_to(session, "GUILD_MEMBERS_CHUNK", {
             "guild_id": str(guild["id"]), "members": members[: d.get("limit") or None], "chunk_index": 0,
             "chunk_count": 1, "nonce": d.get("nonce"), "not_found": []})
+
+
+@contextlib.asynccontextmanager
+async def running(fake: FakeDiscord, bot: Any, timeout: float = 10.0) -> Any:
+    """Run a discord.py client against ``fake`` until it is ready; close it on exit.
+
+    A login failure is raised here rather than left in a background task.
+    """
+    task = asyncio.create_task(bot.start(fake.token))
+    ready = asyncio.create_task(bot.wait_until_ready())
+    try:
+        done, _ = await asyncio.wait({task, ready}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        if task in done:
+            task.result()
+        assert ready in done, "bot never became ready"
+        yield bot
+    finally:
+        ready.cancel()
+        await bot.close()
+        await asyncio.wait_for(task, timeout)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import discord
 import pytest
 from discord.ext import commands
 
 from tests.support.fakediscord import ATTACH_FILES, MIB, FakeDiscord
+from tests.support.fakediscord import running as run_bot
 
 pytestmark = pytest.mark.timeout(30)
 GUILD, CHANNEL, ALICE = 1001, 1002, 1003
@@ -85,22 +85,9 @@ class ProbeBot(commands.Bot):
         self.ready.set()
 
 
-@asynccontextmanager
-async def running(fake: FakeDiscord, bot: ProbeBot | None = None) -> AsyncIterator[ProbeBot]:
-    """Start ``bot`` against ``fake`` until on_ready; close it on exit."""
-    bot = bot or ProbeBot()
-    task = asyncio.create_task(bot.start(fake.token))
-    ready = asyncio.create_task(bot.ready.wait())
-    try:
-        done, _ = await asyncio.wait({task, ready}, timeout=5, return_when=asyncio.FIRST_COMPLETED)
-        if task in done:
-            task.result()  # login failed: raise it here
-        assert ready in done, "bot never became ready"
-        yield bot
-    finally:
-        ready.cancel()
-        await bot.close()
-        await asyncio.wait_for(task, 5)
+def running(fake: FakeDiscord, bot: ProbeBot | None = None):
+    """Start ``bot`` (a fresh ProbeBot by default) against ``fake`` until ready; close it on exit."""
+    return run_bot(fake, bot or ProbeBot(), timeout=5)
 
 
 @pytest.fixture

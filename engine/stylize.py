@@ -111,7 +111,7 @@ class Stylizer:
     def _on(self, device: torch.device) -> Backbone:
         with self._lock:
             if device not in self._nets:
-                net = self.backbone.net if device.type == "cpu" else _copy_to(self.backbone.net, device)
+                net = _copy_to(self.backbone.net, device).to(memory_format=torch.channels_last)
                 self._nets[device] = Backbone(self.backbone.name, net, self.backbone.caffe)
             return self._nets[device]
 
@@ -180,7 +180,7 @@ class _Run:
         self.layers = frozenset({params.content_layer, *params.style_layers})
 
     def features(self, rgb255: torch.Tensor, layers: frozenset[str]) -> dict[str, torch.Tensor]:
-        x = self.backbone.preprocess(rgb255)
+        x = self.backbone.preprocess(rgb255).contiguous(memory_format=torch.channels_last)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
             return extract(self.backbone, x, layers)
 

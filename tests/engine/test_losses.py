@@ -53,3 +53,15 @@ def test_blended_style_target_is_the_weighted_mean_of_grams():
     b = {"relu1_1": torch.ones(1, 2, 2)}
     blended = losses.blend_grams([a, b], [1.0, 3.0])
     assert torch.allclose(blended["relu1_1"], torch.full((1, 2, 2), 0.75))
+
+
+def test_gram_gradient_matches_autograd_of_the_plain_product():
+    torch.manual_seed(2)
+    f = torch.rand(2, 3, 4, 5, dtype=torch.double, requires_grad=True)
+    target = torch.rand(2, 3, 3, dtype=torch.double)
+    ((losses.gram(f) - target) ** 2).sum().backward()
+    ours = f.grad.clone()
+    f.grad = None
+    flat = f.reshape(2, 3, 20)
+    (((torch.bmm(flat, flat.transpose(1, 2)) / 60 - target) ** 2).sum()).backward()
+    assert torch.allclose(ours, f.grad)

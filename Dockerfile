@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# One image, two roles (see docs/deploy.md):
+# One image, two roles (see "Deploy" in README.md):
 #   bot (default CMD):  docker run --env-file .env stylebot
 #   GPU worker:         docker run --gpus 1 --env-file .env stylebot python -m engine.worker --device cuda
 #

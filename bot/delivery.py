@@ -71,9 +71,9 @@ async def send_fitted(send: Callable[[discord.File], Awaitable[discord.Message]]
         try:
             return await send(discord.File(io.BytesIO(data), filename))
         except discord.HTTPException as exc:
-            metrics.discord_error(exc.status, exc.code)
             if exc.status != 413 and exc.code != 40005:
-                raise
+                raise  # counted by whoever catches it, once
+            metrics.discord_error(exc.status, exc.code)
             log.info("upload of %d bytes refused as too large; shrinking", len(data))
             budget = int(len(data) * 0.6)
     raise UserError("the result is too large for this channel's upload limit, even after shrinking it")

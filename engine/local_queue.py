@@ -137,6 +137,7 @@ class LocalJobQueue(JobQueue):
         for handle in stopping:  # their worker task is gone: nobody else will report how they ended
             if not handle._status.state.finished:
                 handle._finish(JobState.CANCELLED, error=handle._cancel_reason)
+                metrics.job_failed("cancelled")
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
 

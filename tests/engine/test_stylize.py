@@ -169,3 +169,17 @@ def test_asking_for_a_missing_gpu_is_a_param_error():
         pytest.skip("this machine has CUDA")
     with pytest.raises(ParamError, match="no CUDA"):
         resolve_device("cuda")
+
+
+def test_default_fast_schedule_is_at_least_as_good_as_the_plain_path(stylizer, pair):
+    """Coarse-to-fine + bf16 (the default) against single-scale fp32 L-BFGS with as many steps."""
+    from engine.stylize import Stylizer
+
+    content, style = pair
+    fast = parse_options({"size": 96})
+    _, fast_report = stylizer.stylize(content, [style], fast)
+    steps = fast.steps + fast.coarse_steps
+    _, plain_report = Stylizer(stylizer.backbone, autocast=False).stylize(
+        content, [style], fast.replace(levels=1, steps=steps))
+    assert fast_report["steps"] == plain_report["steps"] == steps
+    assert fast_report["final_loss"]["total"] <= 1.05 * plain_report["final_loss"]["total"]

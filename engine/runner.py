@@ -40,8 +40,6 @@ def run_job(
         params = params.replace(device=device)
     if max_pixels is not None and params.size * params.size > max_pixels:
         raise ParamError(f"size {params.size} is larger than this worker allows ({int(max_pixels ** 0.5)} px)")
-    if not styles:
-        raise ParamError("give at least one style image")
     content_img = decode_image(content)
     style_imgs = [decode_image(s) for s in styles]
     stylizer = stylizer or get_stylizer(params.backbone)

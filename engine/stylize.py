@@ -111,7 +111,8 @@ class Stylizer:
     def _on(self, device: torch.device) -> Backbone:
         with self._lock:
             if device not in self._nets:
-                net = _copy_to(self.backbone.net, device).to(memory_format=torch.channels_last)
+                # a private copy: the shared, cached backbone keeps its device and memory layout
+                net = copy.deepcopy(self.backbone.net).to(device, memory_format=torch.channels_last)
                 self._nets[device] = Backbone(self.backbone.name, net, self.backbone.caffe)
             return self._nets[device]
 
@@ -141,7 +142,7 @@ class Stylizer:
         image, initial, final, steps = run.optimize(levels, on_progress, should_cancel, preview_every, start)
         result = to_image(image / 255.0)
         if params.preserve_colors:
-            result = keep_colors(result, fit_to_size(content, max(result.size)))
+            result = keep_colors(result, content)
         report = {
             "seconds": round(time.perf_counter() - start, 3),
             "steps": steps,
@@ -167,10 +168,6 @@ class Stylizer:
         return device.type == "cpu" and bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
-def _copy_to(net: torch.nn.Sequential, device: torch.device) -> torch.nn.Sequential:
-    return copy.deepcopy(net).to(device)
-
-
 class _Run:
     """One job's state: targets per level, the objective and the optimizer loop."""
 
@@ -185,7 +182,8 @@ class _Run:
             return extract(self.backbone, x, layers)
 
     def _tensor(self, image: Image.Image, size: int) -> torch.Tensor:
-        return to_tensor(image.resize(level_shape(image.size, size), Image.Resampling.LANCZOS)).to(self.device) * 255.0
+        resized = image.resize(level_shape(image.size, size), Image.Resampling.LANCZOS)
+        return to_tensor(resized).to(self.device) * 255.0
 
     @torch.no_grad()
     def level(self, content: Image.Image, styles: Sequence[Image.Image], blend: Sequence[float],
@@ -230,7 +228,6 @@ class _Run:
         start: float,
     ) -> tuple[torch.Tensor, dict[str, float], dict[str, float], int]:
         """Run the schedule; returns the image (RGB 0..255), the initial and final costs, and the step count."""
-        torch.manual_seed(self.p.seed)
         total = sum(lv.steps for lv in levels)
         image = self._init(levels[0])
         initial = self._evaluate(self._init(levels[-1]), levels[-1])  # the starting point, at full size

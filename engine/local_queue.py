@@ -41,6 +41,7 @@ class LocalJobHandle(JobHandle):
         self._done = asyncio.get_running_loop().create_future()
         self._cancel = threading.Event()
         self._cancel_reason = "cancelled"
+        self._timed_out = False
         self._claimed = False
         self.started_at: float | None = None
         self.round = self.arrival = 0  # place in the fair order, set by the queue
@@ -242,6 +243,7 @@ class LocalJobQueue(JobQueue):
 
         def should_cancel() -> bool:
             if time.monotonic() > deadline and not handle._cancel.is_set():
+                handle._timed_out = True
                 handle._cancel_reason = f"the job took longer than {deadline - handle.started_at:.0f} s and was stopped"
                 handle._cancel.set()
             return handle._cancel.is_set()
@@ -259,19 +261,20 @@ class LocalJobQueue(JobQueue):
         try:
             result = await loop.run_in_executor(self._executor, job)
         except JobCancelled:
-            timed_out = "longer than" in handle._cancel_reason
+            timed_out = handle._timed_out
             handle._finish(JobState.FAILED if timed_out else JobState.CANCELLED, error=handle._cancel_reason)
             metrics.job_failed("timeout" if timed_out else "cancelled")
         except EngineError as exc:  # InputError, ParamError, JobFailed, BackboneUnavailable: say why
             handle._finish(JobState.FAILED, error=str(exc))
             metrics.job_failed(metrics.failure_reason(exc))
-        except Exception as exc:  # noqa: BLE001 - a bug must not take the queue down
-            if _is_oom(exc):
+        except Exception as exc:  # a bug must not take the queue down
+            if metrics.failure_reason(exc) == "oom":
                 handle._finish(JobState.FAILED, error="the GPU ran out of memory; try a smaller size")
                 metrics.job_failed("oom")
             else:
                 log.exception("job %s crashed", handle.job_id)
-                handle._finish(JobState.FAILED, error="the engine hit an internal error; the admins can see it in the logs")
+                handle._finish(JobState.FAILED,
+                               error="the engine hit an internal error; the admins can see it in the logs")
                 metrics.job_failed("internal")
         else:
             seconds = time.monotonic() - handle.started_at
@@ -292,7 +295,3 @@ class LocalJobQueue(JobQueue):
         finished = [k for k, h in self._jobs.items() if h._status.state.finished]
         for key in finished[: max(0, len(finished) - self._keep_finished)]:
             del self._jobs[key]
-
-
-def _is_oom(exc: BaseException) -> bool:
-    return "out of memory" in str(exc).lower()

@@ -27,19 +27,20 @@ def _add_param_options(parser: argparse.ArgumentParser) -> None:
         default = getattr(_DEFAULTS, name)
         shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
         extra = f"; one of: {', '.join(PRESETS)}" if name == "preset" else ""
+        # fields whose default is None say what None means in their help text already
+        text = f"{f.metadata['help']}{extra}" + ("" if default is None else f" (default: {shown})")
         if isinstance(default, bool):
-            group.add_argument(*flags, dest=name, action=argparse.BooleanOptionalAction, default=None,
-                               help=f"{f.metadata['help']} (default: {shown})")
+            group.add_argument(*flags, dest=name, action=argparse.BooleanOptionalAction, default=None, help=text)
         else:
-            group.add_argument(*flags, dest=name, metavar=name.upper(), default=None,
-                               help=f"{f.metadata['help']}{extra} (default: {shown})")
+            group.add_argument(*flags, dest=name, metavar=name.upper(), default=None, help=text)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m engine", description="Gatys et al. neural style transfer.")
     sub = parser.add_subparsers(dest="command", required=True)
-    st = sub.add_parser("stylize", help="paint a photo in the style of one or more images",
-                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    # Parameter options write their own "(default: ...)" from StyleParams: they default to None
+    # so that only what the user typed overrides the preset.
+    st = sub.add_parser("stylize", help="paint a photo in the style of one or more images")
     st.add_argument("content", type=Path, help="content photo")
     st.add_argument("styles", type=Path, nargs="+", help="style image(s); several are blended")
     st.add_argument("-o", "--output", type=Path, required=True, help="where to write the result (PNG/JPEG/WebP)")

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
+from bench.compare import load_naive
 from engine import losses
 from engine.errors import InputError, JobCancelled, ParamError
 from engine.images import decode_image, to_tensor
 from engine.params import DEFAULT_STYLE_LAYERS, parse_options
 from engine.runner import run_job
-from engine.stylize import _Run, get_stylizer, resolve_device
+from engine.stylize import Stylizer, _Level, _Run, get_stylizer, resolve_device
 from engine.vgg import extract
 from tests.conftest import SHARED_BENCH, png_bytes
 
@@ -66,9 +65,7 @@ def test_real_run_lowers_the_cost_and_moves_towards_the_style(stylizer, pair):
 
 @pytest.mark.skipif(not (SHARED_BENCH / "naive_gatys.py").is_file(), reason="../shared/bench is not present")
 def test_classic_objective_matches_the_naive_reference(stylizer, pair):
-    spec = importlib.util.spec_from_file_location("naive_gatys", SHARED_BENCH / "naive_gatys.py")
-    naive = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(naive)
+    naive = load_naive(SHARED_BENCH / "naive_gatys.py")
     content, style = pair
     size = 64
     c, s = to_tensor(content.resize((64, 48), Image.LANCZOS)), to_tensor(style.resize((64, 40), Image.LANCZOS))
@@ -80,8 +77,6 @@ def test_classic_objective_matches_the_naive_reference(stylizer, pair):
     with torch.no_grad():
         target = run.features(c * 255, frozenset({"relu4_2"}))["relu4_2"]
         grams = {k: losses.gram(v) for k, v in run.features(s * 255, frozenset(DEFAULT_STYLE_LAYERS)).items()}
-        from engine.stylize import _Level
-
         got = run.objective(x * 255, _Level(size, 1, c * 255, target, grams))["total"].item()
     assert got == pytest.approx(expected, rel=1e-4)
 
@@ -173,8 +168,6 @@ def test_asking_for_a_missing_gpu_is_a_param_error():
 
 def test_default_fast_schedule_is_at_least_as_good_as_the_plain_path(stylizer, pair):
     """Coarse-to-fine + bf16 (the default) against single-scale fp32 L-BFGS with as many steps."""
-    from engine.stylize import Stylizer
-
     content, style = pair
     fast = parse_options({"size": 96})
     _, fast_report = stylizer.stylize(content, [style], fast)

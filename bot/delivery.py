@@ -20,9 +20,9 @@ from PIL import Image
 
 from bot.errors import UserError, truncate
 from bot.options import FOOTER_PREFIX, options_line, read_options_line
-from engine import metrics
-from engine.images import encode_image, fit_to_size
-from engine.params import parse_options
+from engine.ops import metrics
+from engine.nst.images import encode_image, fit_to_size
+from engine.nst.params import parse_options
 
 log = logging.getLogger(__name__)
 

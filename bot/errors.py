@@ -14,7 +14,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from engine import metrics
+from engine.ops import metrics
 from engine.errors import InputError, JobCancelled, JobFailed, QueueFull, UserLimitReached
 
 log = logging.getLogger(__name__)

@@ -2,7 +2,7 @@
 
 Everything that can be judged from the attachment's metadata (count, type, declared
 size) is judged before a byte is downloaded; the download is then decoded with the
-engine's :func:`engine.images.decode_image` (in a thread) so a corrupt file, a
+engine's :func:`engine.nst.images.decode_image` (in a thread) so a corrupt file, a
 decompression bomb or a huge image is refused before it reaches the queue.
 """
 
@@ -16,9 +16,9 @@ from collections.abc import Sequence
 import discord
 
 from bot.errors import UserError
-from engine import metrics
+from engine.ops import metrics
 from engine.errors import InputError
-from engine.images import decode_image
+from engine.nst.images import decode_image
 
 log = logging.getLogger(__name__)
 

@@ -26,10 +26,10 @@ from bot.progress import describe
 from bot.store import GuildConfig
 from bot.tracker import Delivery, mention_only
 from bot.views import status_view
-from engine import metrics
+from engine.ops import metrics
 from engine.errors import UserLimitReached
 from engine.jobs import JobHandle, JobSpec
-from engine.params import parse_options
+from engine.nst.params import parse_options
 
 if TYPE_CHECKING:
     from bot.client import StyleBot

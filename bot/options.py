@@ -1,6 +1,6 @@
 """``key=value`` arguments of ``!style``, guild defaults and limits, and the options line of a result.
 
-The engine (:func:`engine.params.parse_options`) owns every name, alias, default and
+The engine (:func:`engine.nst.params.parse_options`) owns every name, alias, default and
 bound; this module only splits the user's text, adds what the guild chose, and checks
 the guild-level limits the engine cannot know about.
 """
@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.store import GuildConfig
 from engine.errors import ParamError
-from engine.params import PRESETS, StyleParams, canonical_name, parse_options
+from engine.nst.params import PRESETS, StyleParams, canonical_name, parse_options
 
 # Options users may not choose: where the weights come from (a file path!) and which device runs it.
 OPERATOR_ONLY = frozenset({"backbone", "device"})

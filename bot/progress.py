@@ -14,7 +14,7 @@ import time
 
 import discord
 
-from engine import metrics
+from engine.ops import metrics
 from engine.jobs import JobState, JobStatus
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from engine.params import FIELDS
+from engine.nst.params import FIELDS
 
 MIB = 2**20
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, TypeVar
 
 from engine.errors import ParamError
-from engine.params import parse_options
+from engine.nst.params import parse_options
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

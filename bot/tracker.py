@@ -18,7 +18,7 @@ from bot.delivery import result_embed, send_fitted
 from bot.errors import UserError, explain
 from bot.progress import ProgressMessage
 from bot.views import result_view
-from engine import metrics
+from engine.ops import metrics
 from engine.errors import JobCancelled, JobFailed
 from engine.jobs import JobHandle, JobQueue, JobResult
 

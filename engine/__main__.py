@@ -1,6 +1,6 @@
 """Command line: ``python -m engine stylize CONTENT STYLE [STYLE ...] -o OUT``.
 
-Every option comes from :class:`engine.params.StyleParams` (defaults and help text
+Every option comes from :class:`engine.nst.params.StyleParams` (defaults and help text
 included), so the CLI can never drift from the library.
 """
 
@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from engine.errors import BackboneUnavailable, EngineError, InputError, JobCancelled
-from engine.params import FIELDS, PRESETS, StyleParams, parse_options
+from engine.nst.params import FIELDS, PRESETS, StyleParams, parse_options
 
 log = logging.getLogger("engine")
 _DEFAULTS = StyleParams()
@@ -76,8 +76,8 @@ class ProgressBar:
 
 
 def stylize_files(args: argparse.Namespace) -> dict:
-    from engine.images import decode_image
-    from engine.stylize import get_stylizer
+    from engine.nst.images import decode_image
+    from engine.nst.stylize import get_stylizer
 
     options = {name: getattr(args, name) for name in FIELDS if getattr(args, name) is not None}
     params = parse_options(options)

@@ -16,7 +16,7 @@ from typing import Any
 from PIL import Image, ImageDraw, ImageFilter
 
 from engine.errors import InputError
-from engine.params import parse_options
+from engine.nst.params import parse_options
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def demo_photo() -> Image.Image:
 
 
 def run_demo(output: Path, size: str | int = 256) -> dict[str, Any]:
-    from engine.stylize import get_stylizer
+    from engine.nst.stylize import get_stylizer
 
     params = parse_options({"size": size})
     content, style = demo_photo(), draw_painting()

@@ -1,6 +1,6 @@
 """``!stylehelp`` / ``/stylehelp``: what the weights mean, every option and preset, with examples.
 
-Everything listed is read from :mod:`engine.params`, so the help cannot drift from
+Everything listed is read from :mod:`engine.nst.params`, so the help cannot drift from
 what the engine accepts.
 """
 
@@ -13,7 +13,7 @@ from discord.ext import commands
 
 from bot.delivery import EMBED_COLOUR
 from bot.options import OPERATOR_ONLY
-from engine.params import FIELDS, PRESETS
+from engine.nst.params import FIELDS, PRESETS
 
 if TYPE_CHECKING:
     from bot.client import StyleBot

@@ -11,7 +11,7 @@ from discord.ext import commands
 from bot.inputs import images_of
 from bot.intake import Inputs, Origin
 from bot.options import parse_args
-from engine.params import FIELDS, INITS, PRESETS
+from engine.nst.params import FIELDS, INITS, PRESETS
 
 if TYPE_CHECKING:
     from bot.client import StyleBot

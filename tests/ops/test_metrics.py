@@ -15,10 +15,10 @@ import pytest
 from PIL import Image
 from prometheus_client.parser import text_string_to_metric_families
 
-from engine import health, metrics
+from engine.ops import health, metrics
 from engine.errors import JobCancelled, JobFailed, ParamError
 from engine.jobs import JobResult, JobSpec
-from engine.local_queue import LocalJobQueue
+from engine.jobs.local import LocalJobQueue
 
 TINY = {"size": 32, "steps": 2, "coarse_steps": 1}
 
@@ -189,7 +189,7 @@ def test_starting_the_server_twice_keeps_the_first(port):
 
 
 def test_metrics_never_import_torch():
-    code = ("import sys; from engine import metrics; metrics.job_finished(1.0, 5); metrics.job_failed('oom'); "
+    code = ("import sys; from engine.ops import metrics; metrics.job_finished(1.0, 5); metrics.job_failed('oom'); "
             "sys.exit(1 if 'torch' in sys.modules else 0)")
     assert subprocess.run([sys.executable, "-c", code], check=False, timeout=60).returncode == 0
 

@@ -27,7 +27,7 @@ import redis
 from PIL import Image
 
 from engine.jobs import JobHandle, JobQueue, JobSpec, JobState, JobStatus
-from engine.redis_queue import RedisJobQueue
+from engine.jobs.redis.queue import RedisJobQueue
 
 ROOT = Path(__file__).resolve().parents[2]
 QUEUE = "scaleout"

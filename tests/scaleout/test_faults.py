@@ -13,9 +13,9 @@ import subprocess
 import sys
 import textwrap
 
-from engine import health
+from engine.ops import health
 from engine.jobs import JobState
-from engine.redis_queue import RedisJobHandle, RedisJobQueue
+from engine.jobs.redis.queue import RedisJobHandle, RedisJobQueue
 from tests.scaleout.conftest import LONG, MEDIUM, ROOT, QueueMaker, RedisServer, WorkerPool, spec, wait_running, \
     wait_until
 
@@ -68,7 +68,7 @@ async def test_a_cancel_from_another_process_stops_the_worker(workers: WorkerPoo
     # Another bot process, started from scratch: it must not need torch to follow or cancel a job.
     script = textwrap.dedent(f"""
         import asyncio, sys
-        from engine.redis_queue import RedisJobQueue
+        from engine.jobs.redis.queue import RedisJobQueue
         async def main():
             q = RedisJobQueue({redis_server.url!r}, queue_name={q.queue_name!r})
             await q.start()

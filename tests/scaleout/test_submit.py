@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from engine.errors import InputError, JobFailed, QueueFull, UserLimitReached
-from engine.images import decode_image
+from engine.nst.images import decode_image
 from engine.jobs import JobHandle, JobState
 from tests.scaleout.conftest import TINY, QueueMaker, WorkerPool, spec
 

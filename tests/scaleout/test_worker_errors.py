@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from engine import worker
+from engine.jobs.redis import worker
 from engine.errors import InputError
 from engine.jobs import JobResult
 
@@ -69,7 +69,7 @@ def test_an_unexpected_error_is_logged_with_the_job_id_and_hidden_from_the_user(
     def fake(size: int) -> JobResult:
         raise KeyError("secret internals")
 
-    with caplog.at_level(logging.ERROR, logger="engine.worker"):
+    with caplog.at_level(logging.ERROR, logger="engine.jobs.redis.worker"):
         outcome, _ = outcome_of(monkeypatch, fake)
     assert (outcome.state, outcome.error) == ("failed", "the worker hit an internal error")
     record = next(r for r in caplog.records if "job-42" in r.getMessage())

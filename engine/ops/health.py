@@ -1,7 +1,7 @@
-"""Container health check: ``python -m engine.health`` exits 0 when the process in this container is alive.
+"""Container health check: ``python -m engine.ops.health`` exits 0 when the process in this container is alive.
 
 It reads the process's own ``/metrics`` (``METRICS_PORT``): the endpoint must answer, and
-if the process runs :func:`engine.metrics.heartbeat_forever`, the last beat must be recent,
+if the process runs :func:`engine.ops.metrics.heartbeat_forever`, the last beat must be recent,
 so a wedged event loop shows as unhealthy rather than only a dead process. With metrics
 off there is nothing to ask, and the check passes (Docker still sees the process exit).
 Standard library only, so it starts in well under a second.
@@ -38,7 +38,7 @@ def check(port: int, host: str = "127.0.0.1", max_age_s: float = 90.0, timeout_s
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m engine.health", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m engine.ops.health", description=__doc__.split("\n")[0])
     ap.add_argument("--port", type=int, default=int(os.environ.get("METRICS_PORT") or 0),
                     help="metrics port of the process to check (default: $METRICS_PORT; 0 = metrics off, pass)")
     ap.add_argument("--max-age", type=float, default=90.0, help="seconds a heartbeat may be old (default: 90)")

@@ -94,7 +94,7 @@ class SafeRecordFilter(logging.Filter):
 
 
 class HumanFormatter(logging.Formatter):
-    """``2026-01-01 12:00:00,000 INFO engine.local_queue [job=ab12 guild=42 user_id=9] job started``."""
+    """``2026-01-01 12:00:00,000 INFO engine.jobs.local [job=ab12 guild=42 user_id=9] job started``."""
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s%(context)s %(message)s")

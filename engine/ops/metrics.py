@@ -146,7 +146,7 @@ def discord_error(status: int | None, code: int | None = None) -> None:
 
 
 def heartbeat() -> None:
-    """Mark the event loop alive; ``python -m engine.health`` fails when this goes stale."""
+    """Mark the event loop alive; ``python -m engine.ops.health`` fails when this goes stale."""
     HEARTBEAT.set(time.time())
 
 

@@ -1,7 +1,7 @@
 """The job-queue contract the bot talks to; two implementations plug in behind it.
 
-* :class:`engine.local_queue.LocalJobQueue` - in-process executor (default).
-* :class:`engine.redis_queue.RedisJobQueue` - arq/Redis, workers anywhere.
+* :class:`engine.jobs.local.LocalJobQueue` - in-process executor (default).
+* :class:`engine.jobs.redis.queue.RedisJobQueue` - arq/Redis, workers anywhere.
 
 Everything that crosses the queue is bytes and plain dicts (no pickled objects),
 so a job can be stored in Redis and run by a worker on another machine. The bot
@@ -35,7 +35,7 @@ class JobState(str, enum.Enum):
 class JobSpec:
     """One stylization request, as the bot hands it over.
 
-    ``options`` are raw user options (validated by :func:`engine.params.parse_options`
+    ``options`` are raw user options (validated by :func:`engine.nst.params.parse_options`
     at submit time, so a bad value fails before anything is queued). ``meta`` is opaque
     to the engine: the bot keeps there what it needs to deliver the result after a
     restart (channel id, message id, status message id, ...). JSON-able values only.

@@ -1,6 +1,6 @@
 """The Redis side of the scale-out queue: key layout and the atomic state changes of a job.
 
-Both ends use it: :mod:`engine.redis_queue` (the bot: submit, follow, cancel, claim) and
+Both ends use it: :mod:`engine.jobs.redis.queue` (the bot: submit, follow, cancel, claim) and
 :mod:`engine.worker` (GPU workers: start, progress, finish, hand back). Every state change
 is one Lua script, so caps, fairness and "exactly one reply" hold across any number of
 processes. Only bytes and plain JSON go into Redis. Standalone Redis (scripts build key

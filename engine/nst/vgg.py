@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from engine.errors import BackboneUnavailable
-from engine.params import VGG19_LAYERS
+from engine.nst.params import VGG19_LAYERS
 
 log = logging.getLogger(__name__)
 

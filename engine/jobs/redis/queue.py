@@ -25,8 +25,8 @@ from arq.jobs import serialize_job
 
 from engine.errors import JobCancelled, JobFailed, ParamError, QueueFull, UserLimitReached
 from engine.jobs import JobHandle, JobQueue, JobResult, JobSpec, JobState, JobStatus
-from engine.params import parse_options
-from engine.redis_store import ARQ_FUNCTION, JobStore, connect, json_dumps, subscribe_forever
+from engine.nst.params import parse_options
+from engine.jobs.redis.store import ARQ_FUNCTION, JobStore, connect, json_dumps, subscribe_forever
 
 log = logging.getLogger(__name__)
 

@@ -12,10 +12,10 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from engine.errors import ParamError
-from engine.images import decode_image
+from engine.nst.images import decode_image
 from engine.jobs import JobResult
-from engine.params import parse_options
-from engine.stylize import Progress, Stylizer, get_stylizer
+from engine.nst.params import parse_options
+from engine.nst.stylize import Progress, Stylizer, get_stylizer
 
 
 def run_job(

@@ -22,11 +22,11 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from engine import losses
+from engine.nst import losses
 from engine.errors import InputError, JobCancelled, JobFailed, ParamError
-from engine.images import encode_image, fit_to_size, to_image, to_tensor
-from engine.params import StyleParams
-from engine.vgg import Backbone, extract, load_backbone
+from engine.nst.images import encode_image, fit_to_size, to_image, to_tensor
+from engine.nst.params import StyleParams
+from engine.nst.vgg import Backbone, extract, load_backbone
 
 log = logging.getLogger(__name__)
 

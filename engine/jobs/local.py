@@ -20,10 +20,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
-from engine import metrics
+from engine.ops import metrics
 from engine.errors import EngineError, InputError, JobCancelled, JobFailed, QueueFull, UserLimitReached
 from engine.jobs import JobHandle, JobQueue, JobResult, JobSpec, JobState, JobStatus
-from engine.params import parse_options
+from engine.nst.params import parse_options
 
 log = logging.getLogger(__name__)
 
@@ -284,7 +284,7 @@ class LocalJobQueue(JobQueue):
             log.info("job %s done in %.1fs", handle.job_id, seconds)
 
     def _job_callable(self, handle: LocalJobHandle, on_progress, should_cancel) -> Callable[[], JobResult]:
-        from engine.runner import run_job  # torch is imported only once a job runs
+        from engine.jobs.runtime import run_job  # torch is imported only once a job runs
 
         runner = self._runner or run_job
         spec = handle.spec

@@ -24,3 +24,7 @@ def png_bytes(image: Image.Image) -> bytes:
     buf = io.BytesIO()
     image.save(buf, format="PNG")
     return buf.getvalue()
+
+
+# The real redis-server and worker processes (fixtures redis_server, worker_pool, workers, make_queue).
+pytest_plugins = ["tests.support.redis"]

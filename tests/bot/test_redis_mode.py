@@ -19,7 +19,7 @@ from bot.settings import BotSettings
 from bot.store import GuildStore
 from engine.jobs.redis.queue import RedisJobQueue
 from tests.bot.conftest import ALICE, CHANNEL, running, style_message, wait_result, wait_status
-from tests.scaleout.conftest import RedisServer, WorkerPool
+from tests.support.redis import RedisServer, WorkerPool
 from tests.support.fakediscord import FakeDiscord
 
 pytestmark = [pytest.mark.timeout(180), pytest.mark.redis]

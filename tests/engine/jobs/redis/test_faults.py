@@ -16,7 +16,7 @@ import textwrap
 from engine.ops import health
 from engine.jobs import JobState
 from engine.jobs.redis.queue import RedisJobHandle, RedisJobQueue
-from tests.scaleout.conftest import LONG, MEDIUM, ROOT, QueueMaker, RedisServer, WorkerPool, spec, wait_running, \
+from tests.support.redis import LONG, MEDIUM, ROOT, QueueMaker, RedisServer, WorkerPool, spec, wait_running, \
     wait_until
 
 

@@ -9,7 +9,7 @@ import pytest
 from engine.errors import InputError, JobFailed, QueueFull, UserLimitReached
 from engine.nst.images import decode_image
 from engine.jobs import JobHandle, JobState
-from tests.scaleout.conftest import TINY, QueueMaker, WorkerPool, spec
+from tests.support.redis import TINY, QueueMaker, WorkerPool, spec
 
 NO_WORKERS = "scaleout-idle"  # no worker serves this queue, so everything submitted stays queued
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.ops.parsers import dockerignore_excludes, healthcheck_command, parse_dockerfile, parse_yaml
+from tests.support.deploy_parsers import dockerignore_excludes, healthcheck_command, parse_dockerfile, parse_yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ import pytest
 from engine.errors import JobCancelled, JobFailed, ParamError, QueueFull, UserLimitReached
 from engine.jobs import JobHandle, JobQueue, JobState
 from engine.jobs.local import LocalJobQueue
-from tests.scaleout.conftest import LONG, TINY, depth_is, spec, wait_running, wait_until
+from tests.support.redis import LONG, TINY, depth_is, spec, wait_running, wait_until
 
 
 @dataclass

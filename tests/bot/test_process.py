@@ -36,7 +36,7 @@ from tests.bot.conftest import (
     wait_result,
     wait_status,
 )
-from tests.ops.test_metrics import DEPTH, FINISHED, SECONDS_COUNT, STARTED, failed, read
+from tests.engine.ops.test_metrics import DEPTH, FINISHED, SECONDS_COUNT, STARTED, failed, read
 from tests.support.fakediscord import FakeDiscord, running
 
 pytestmark = pytest.mark.timeout(120)

@@ -21,7 +21,7 @@ from engine.errors import InputError
 from engine.nst.images import MAX_SIDE, decode_image, encode_image, fit_to_size, to_image, to_tensor
 
 RED, GREEN, BLUE, WHITE = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
 
 def save(img: Image.Image, fmt: str = "PNG", **options) -> bytes:

@@ -67,7 +67,7 @@ class ProgressBar:
         self.last = now
         width = 30
         filled = int(width * p.step / p.total)
-        eta = p.elapsed / p.step * (p.total - p.step) if p.step else 0.0
+        eta = p.remaining_s or 0.0
         sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {p.step}/{p.total} "
                          f"loss {p.losses['total']:.4g}  {p.elapsed:.1f}s elapsed, ~{eta:.0f}s left ")
         if p.step == p.total:
@@ -76,17 +76,15 @@ class ProgressBar:
 
 
 def stylize_files(args: argparse.Namespace) -> dict:
-    from engine.nst.images import decode_image
-    from engine.nst.stylize import get_stylizer
+    from engine.nst.stylize import get_stylizer, render
 
     options = {name: getattr(args, name) for name in FIELDS if getattr(args, name) is not None}
     params = parse_options(options)
-    content = decode_image(_read(args.content))
-    styles = [decode_image(_read(p)) for p in args.styles]
+    content, styles = _read(args.content), [_read(p) for p in args.styles]
     t0 = time.perf_counter()
     stylizer = get_stylizer(params.backbone)
     load_s = time.perf_counter() - t0
-    image, report = stylizer.stylize(content, styles, params, on_progress=ProgressBar(not args.quiet))
+    image, report = render(content, styles, params, stylizer=stylizer, on_progress=ProgressBar(not args.quiet))
     args.output.parent.mkdir(parents=True, exist_ok=True)
     image.save(args.output)
     report = {"output": str(args.output), "model_load_seconds": round(load_s, 3), **report}

@@ -59,13 +59,14 @@ def demo_photo() -> Image.Image:
 
 
 def run_demo(output: Path, size: str | int = 256) -> dict[str, Any]:
-    from engine.nst.stylize import get_stylizer
+    from engine.nst.images import encode_image
+    from engine.nst.stylize import render
 
     params = parse_options({"size": size})
     content, style = demo_photo(), draw_painting()
     output.parent.mkdir(parents=True, exist_ok=True)
     style.save(output.with_name(output.stem + "-style.png"))
     log.info("stylizing the astronaut photo (scikit-image) with a drawn painting at %d px", params.size)
-    image, report = get_stylizer(params.backbone).stylize(content, [style], params)
+    image, report = render(encode_image(content), [encode_image(style)], params)
     image.save(output)
     return {"output": str(output), **report}

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import io
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from PIL import Image
@@ -18,6 +20,19 @@ def shared_images() -> Path:
     if not SHARED_IMAGES.is_dir():
         pytest.skip("../shared/images is not present on this machine")
     return SHARED_IMAGES
+
+
+@pytest.fixture(scope="session")
+def naive() -> ModuleType:
+    """../shared/bench/naive_gatys.py, the reference implementation and its fp32 ``evaluate``."""
+    path = SHARED_BENCH / "naive_gatys.py"
+    if not path.is_file():
+        pytest.skip("../shared/bench is not present on this machine")
+    spec = importlib.util.spec_from_file_location("naive_gatys", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def png_bytes(image: Image.Image) -> bytes:

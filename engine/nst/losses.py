@@ -1,15 +1,27 @@
-"""The costs of Gatys et al. (2015), as small pure functions.
+"""The costs of Gatys et al. (2015), as small pure functions, and where they depart from the paper.
 
-Departures from the paper, all as in jcjohnson/neural-style (our ``classic`` preset):
+Notation of the paper: layer l has N_l channels (filters) and M_l = H*W positions, F its
+activations, G = F F^T its Gram matrix, A the Gram matrix of the painting.
 
-* Gram matrices are divided by C*H*W (the paper leaves them unnormalised and puts
-  1/(4 N^2 M^2) into the style cost). With this, a Gram is a mean over positions, so
-  the same weights work at any image size and across a coarse-to-fine schedule.
-* Costs are mean squared errors (the paper's 1/2 * sum of squares), a constant
-  factor that the weights alpha and beta absorb.
+* Content: the paper's L_content = 1/2 sum (F - P)^2. We use the mean, sum / (N_l M_l), as
+  jcjohnson/neural-style does: a constant factor per content layer, absorbed by alpha.
+* Style, per layer: the paper's E_l = 1/(4 N_l^2 M_l^2) sum (G - A)^2 on unnormalised Grams.
+  We divide each Gram by N_l*M_l (so a Gram is a mean over positions, independent of the image
+  size, which the coarse-to-fine schedule and the bot's varying sizes need) and take the mean
+  of the squared differences over the N_l^2 entries:
 
-Grams and costs are always computed in float32: in fp16 a Gram of 0..255 Caffe
-activations overflows.
+      mse(G/(N M), A/(N M)) = sum (G - A)^2 / (N_l^4 M_l^2) = (4 / N_l^2) * E_l
+
+  That factor is not a constant beta absorbs: it differs per layer. With VGG19's 64, 128, 256,
+  512, 512 channels, relu1_1 weighs (512/64)^2 = 64 times more than relu5_1 at equal lambda,
+  compared with the paper. We keep it because it is neural-style's cost (our ``classic``
+  preset) and the one ../shared/bench/naive_gatys.py scores; to weigh layers as the paper does,
+  scale lambda_l by N_l^2 / 4 (e.g. ``layer_weights=1024,4096,16384,65536,65536`` with a
+  correspondingly smaller beta).
+* Total variation is not in the paper; it is off by default (``tv_weight`` 0).
+
+Grams and costs are always computed in float32: in fp16 a Gram of 0..255 Caffe activations
+overflows.
 """
 
 from __future__ import annotations
@@ -46,7 +58,7 @@ def gram(features: torch.Tensor) -> torch.Tensor:
 
 
 def content_cost(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Mean squared difference of activations on the content layer (Gatys: 1/2 sum of squares)."""
+    """Mean squared difference of activations on the content layer (Gatys: 1/2 sum of squares; see above)."""
     return F.mse_loss(features.float(), target.float())
 
 
@@ -55,7 +67,7 @@ def style_cost(
     targets: Mapping[str, torch.Tensor],
     layer_weights: Mapping[str, float],
 ) -> torch.Tensor:
-    """Sum over style layers of lambda_l * mean squared difference of Gram matrices."""
+    """Sum over style layers of lambda_l * mse of normalised Grams, i.e. lambda_l * 4/N_l^2 * E_l (see above)."""
     total = torch.zeros((), device=next(iter(targets.values())).device)
     for layer, weight in layer_weights.items():
         total = total + weight * F.mse_loss(gram(features[layer]), targets[layer].expand(features[layer].shape[0], -1, -1))

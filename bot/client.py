@@ -20,7 +20,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.errors import explain
+from bot.errors import discord_call, explain
 from bot.intake import Intake
 from bot.settings import BotSettings
 from bot.store import GuildStore
@@ -37,14 +37,11 @@ class StyleTree(app_commands.CommandTree):
 
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         text = explain(error)
-        try:
+        with discord_call(log, "could not report an error to user %s", interaction.user.id):
             if interaction.response.is_done():
                 await interaction.followup.send(text, ephemeral=True)
             else:
                 await interaction.response.send_message(text, ephemeral=True)
-        except discord.HTTPException as exc:
-            metrics.discord_error(exc.status, exc.code)
-            log.info("could not report an error to user %s: %s", interaction.user.id, exc)
 
 
 class StyleBot(commands.Bot):
@@ -73,11 +70,8 @@ class StyleBot(commands.Bot):
             await self.add_cog(cog)
         self.add_dynamic_items(*DYNAMIC_ITEMS)
         if self.settings.sync_commands:
-            try:
+            with discord_call(log, "could not register the slash commands", level=logging.WARNING):
                 await self.tree.sync()
-            except discord.HTTPException as exc:
-                metrics.discord_error(exc.status, exc.code)
-                log.warning("could not register the slash commands: %s", exc)
         self.accepting = True
         self._tasks = [asyncio.create_task(self._resume_when_ready(), name="resume-undelivered"),
                        asyncio.create_task(metrics.heartbeat_forever(self.queue.depth), name="heartbeat")]
@@ -94,11 +88,8 @@ class StyleBot(commands.Bot):
     ) -> None:
         if isinstance(error, commands.CommandNotFound):
             return
-        try:
+        with discord_call(log, "could not report an error in channel %s", ctx.channel.id):
             await ctx.reply(explain(error), ephemeral=True, allowed_mentions=mention_only(ctx.author.id))
-        except discord.HTTPException as exc:
-            metrics.discord_error(exc.status, exc.code)
-            log.info("could not report an error in channel %s: %s", ctx.channel.id, exc)
 
     async def shutdown(self, drain_timeout: float) -> None:
         """Stop taking jobs, tell waiting users, let running jobs finish up to ``drain_timeout``, close."""

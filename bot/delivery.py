@@ -18,9 +18,8 @@ from typing import Any
 import discord
 from PIL import Image
 
-from bot.errors import UserError, truncate
+from bot.errors import UserError, count_discord_error, truncate
 from bot.options import FOOTER_PREFIX, options_line, read_options_line
-from engine.ops import metrics
 from engine.nst.images import encode_image, fit_to_size
 from engine.nst.params import parse_options
 
@@ -73,7 +72,7 @@ async def send_fitted(send: Callable[[discord.File], Awaitable[discord.Message]]
         except discord.HTTPException as exc:
             if exc.status != 413 and exc.code != 40005:
                 raise  # counted by whoever catches it, once
-            metrics.discord_error(exc.status, exc.code)
+            count_discord_error(exc)
             log.info("upload of %d bytes refused as too large; shrinking", len(data))
             budget = int(len(data) * 0.6)
     raise UserError("the result is too large for this channel's upload limit, even after shrinking it")

@@ -15,8 +15,7 @@ from collections.abc import Sequence
 
 import discord
 
-from bot.errors import UserError
-from engine.ops import metrics
+from bot.errors import UserError, discord_call
 from engine.errors import InputError
 from engine.nst.images import decode_image
 
@@ -76,13 +75,9 @@ def check(attachments: Sequence[discord.Attachment], *, max_styles: int, max_byt
 
 
 async def _read(att: discord.Attachment, index: int) -> bytes:
-    try:
+    with discord_call(log, "download of attachment %s failed", att.id):
         return await att.read()
-    except discord.HTTPException as exc:
-        metrics.discord_error(exc.status, exc.code)
-        log.info("download of attachment %s failed: %s", att.id, exc)
-        raise UserError(f"I couldn't download the {role(index)} image `{att.filename}`; "
-                        "please send it again.") from None
+    raise UserError(f"I couldn't download the {role(index)} image `{att.filename}`; please send it again.")
 
 
 async def download(attachments: Sequence[discord.Attachment], *, max_bytes: int) -> list[bytes]:

@@ -20,13 +20,12 @@ from discord.ext import commands
 
 from bot import inputs
 from bot.delivery import fit_image, options_from_message, upload_budget
-from bot.errors import UserError, explain, permission_names
+from bot.errors import UserError, discord_call, explain, permission_names
 from bot.options import resolve
 from bot.progress import describe
 from bot.store import GuildConfig
 from bot.tracker import Delivery, mention_only
 from bot.views import status_view
-from engine.ops import metrics
 from engine.errors import UserLimitReached
 from engine.jobs import JobHandle, JobSpec
 from engine.nst.params import parse_options
@@ -194,21 +193,16 @@ class Intake:
 
     async def _show_queued(self, origin: Origin, status: discord.Message, handle: JobHandle) -> None:
         snapshot = await handle.status()
-        try:
+        with discord_call(log, "job %s: cannot show the queue position", handle.job_id):
             await origin.channel.get_partial_message(status.id).edit(
                 content=describe(snapshot), view=status_view(handle.job_id, origin.user.id))
-        except discord.HTTPException as exc:
-            metrics.discord_error(exc.status, exc.code)
-            log.info("job %s: cannot show the queue position: %s", handle.job_id, exc)
 
     async def _refuse(self, origin: Origin, status: discord.Message | None, text: str) -> None:
-        try:
+        with discord_call(log, "cannot answer user %s in channel %s", origin.user.id, origin.channel.id) as call:
             if status is not None:
                 status_message = origin.channel.get_partial_message(status.id)
                 await status_message.edit(content=text, view=None, attachments=[])
             else:
                 await self._send(origin, text)
-        except discord.HTTPException as exc:
-            metrics.discord_error(exc.status, exc.code)
-            log.info("cannot answer user %s in channel %s (%s)", origin.user.id, origin.channel.id, exc)
+        if call.failed:
             await self.bot.tracker.notify_directly(origin.user.id, origin.guild_id, text)

@@ -14,7 +14,7 @@ import time
 
 import discord
 
-from engine.ops import metrics
+from bot.errors import discord_call
 from engine.jobs import JobState, JobStatus
 
 log = logging.getLogger(__name__)
@@ -87,15 +87,11 @@ class ProgressMessage:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         self._dead = True  # no progress edits after this one
-        try:
+        with discord_call(log, "cannot edit status message %s", self.message.id) as call:
             # with previews on, drop the last one (maybe left by an earlier run of the bot)
             extra = {"attachments": await self._inputs()} if self.preview else {}
             await self.message.edit(content=text, view=None, **extra)
-        except discord.HTTPException as exc:
-            metrics.discord_error(exc.status, exc.code)
-            log.info("cannot edit status message %s: %s", self.message.id, exc)
-            return False
-        return True
+        return not call.failed
 
     async def _inputs(self) -> list[discord.Attachment]:
         """The message's own attachments except an earlier preview (kept on every edit)."""
@@ -104,13 +100,11 @@ class ProgressMessage:
         return [a for a in self.message.attachments if a.filename != PREVIEW_NAME]
 
     async def _edit(self, content: str, preview: bytes | None) -> None:
-        try:
+        # deleted, or permissions changed: the job goes on, without progress edits
+        with discord_call(log, "cannot edit status message %s", self.message.id) as call:
             if preview is None:
                 await self.message.edit(content=content)
             else:
                 files = [*await self._inputs(), discord.File(io.BytesIO(preview), PREVIEW_NAME)]
                 await self.message.edit(content=content, attachments=files)
-        except discord.HTTPException as exc:  # deleted, or permissions changed: the job goes on
-            metrics.discord_error(exc.status, exc.code)
-            log.info("cannot edit status message %s: %s", self.message.id, exc)
-            self._dead = True
+        self._dead = self._dead or call.failed is not None

@@ -15,10 +15,9 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.delivery import result_embed, send_fitted
-from bot.errors import UserError, explain
+from bot.errors import UserError, discord_call, explain
 from bot.progress import ProgressMessage
 from bot.views import result_view
-from engine.ops import metrics
 from engine.errors import JobCancelled, JobFailed
 from engine.jobs import JobHandle, JobQueue, JobResult
 
@@ -180,21 +179,18 @@ class JobTracker:
                                       embed=result_embed(result.report, file.filename),
                                       allowed_mentions=discord.AllowedMentions.none())
 
-        try:
-            await send_fitted(send, result.image, gallery.guild.filesize_limit, name="gallery")
-        except (discord.HTTPException, UserError) as exc:
-            if isinstance(exc, discord.HTTPException):
-                metrics.discord_error(exc.status, exc.code)
-            log.warning("job %s: cannot post to gallery channel %s: %s", handle.job_id, gallery.id, exc)
+        with discord_call(log, "job %s: cannot post to gallery channel %s", handle.job_id, gallery.id,
+                          level=logging.WARNING):
+            try:
+                await send_fitted(send, result.image, gallery.guild.filesize_limit, name="gallery")
+            except UserError as exc:  # too large even when shrunk
+                log.warning("job %s: cannot post to gallery channel %s: %s", handle.job_id, gallery.id, exc)
 
     async def notify_directly(self, user_id: int, guild_id: int | None, text: str) -> None:
         """Tell a user by DM what could not be said in the channel (if the guild allows DMs)."""
         if guild_id is not None and not (await self.bot.store.get(guild_id)).allow_dms:
             log.warning("could not tell user %s (guild %s disallows DMs): %s", user_id, guild_id, text)
             return
-        try:
+        with discord_call(log, "could not tell user %s %r", user_id, text, level=logging.WARNING):
             user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
             await user.send(text, allowed_mentions=discord.AllowedMentions.none())
-        except discord.HTTPException as exc:
-            metrics.discord_error(exc.status, exc.code)
-            log.warning("could not tell user %s (%s): %s", user_id, exc, text)

@@ -41,5 +41,6 @@ def png_bytes(image: Image.Image) -> bytes:
     return buf.getvalue()
 
 
-# The real redis-server and worker processes (fixtures redis_server, worker_pool, workers, make_queue).
-pytest_plugins = ["tests.support.redis"]
+# Shared fixtures: a real redis-server and workers (redis_server, workers, make_queue), and /metrics on a
+# free port (port).
+pytest_plugins = ["tests.support.redis", "tests.support.scrape"]

@@ -2,13 +2,15 @@
 
 Call :func:`setup_logging` once in ``__main__``. Every record then
 
-* carries ``job_id`` and ``guild_id`` (``None`` unless given), shown in both formats::
+* carries ``job_id`` (``None`` unless given) and whatever else a call site adds, shown in both
+  formats::
 
-      log.info("job %s started", job.id, extra={"job_id": job.id, "guild_id": guild.id})
-      jlog = job_logger(log, job.id, guild.id); jlog.info("started")   # the same, shorter
+      log.info("job %s started", job.id, extra={"job_id": job.id})
+      jlog = job_logger(log, job.id, guild_id=42); jlog.info("started")   # [job=ab12 guild_id=42]
 
-* has Discord-token-shaped strings, registered secrets (:func:`register_secret`) and
-  passwords in URLs (``redis://:pw@host``) replaced by ``[REDACTED]``;
+* has registered secrets (:func:`register_secret`), strings matching registered patterns
+  (:func:`register_pattern`; the bot registers the shape of a Discord token) and passwords in
+  URLs (``redis://:pw@host``) replaced by ``[REDACTED]``;
 * never contains raw bytes: a bytes argument is shown as ``<N bytes>`` (an image
   logged by mistake must not flood the log or leak the picture).
 """
@@ -25,12 +27,12 @@ from collections.abc import Mapping, MutableMapping
 from typing import Any, TextIO
 
 REDACTED = "[REDACTED]"
-CONTEXT_FIELDS = ("job_id", "guild_id")
-DISCORD_TOKEN = re.compile(r"[MN][A-Za-z0-9_-]{23,25}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38}")
+CONTEXT_FIELDS = ("job_id",)
 URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s/]+(?=@)", re.IGNORECASE)
 MIN_SECRET_LEN = 4  # shorter "secrets" would blank out ordinary words
 
 _secrets: set[str] = set()
+_patterns: list[re.Pattern[str]] = []
 _secrets_lock = threading.Lock()
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
@@ -42,12 +44,20 @@ def register_secret(value: str | None) -> None:
             _secrets.add(value)
 
 
+def register_pattern(pattern: re.Pattern[str]) -> None:
+    """Never log anything matching ``pattern`` (the shape of a credential, e.g. a Discord token)."""
+    with _secrets_lock:
+        if pattern not in _patterns:
+            _patterns.append(pattern)
+
+
 def redact(text: str) -> str:
-    """``text`` with registered secrets, Discord tokens and URL passwords replaced by ``[REDACTED]``."""
+    """``text`` with registered secrets and patterns, and URL passwords, replaced by ``[REDACTED]``."""
     for secret in sorted(_secrets, key=len, reverse=True):  # longest first: a secret may contain another
         if secret in text:
             text = text.replace(secret, REDACTED)
-    text = DISCORD_TOKEN.sub(REDACTED, text)
+    for pattern in _patterns:
+        text = pattern.sub(REDACTED, text)
     return URL_PASSWORD.sub(lambda m: m.group("head") + REDACTED, text)
 
 
@@ -94,21 +104,20 @@ class SafeRecordFilter(logging.Filter):
 
 
 class HumanFormatter(logging.Formatter):
-    """``2026-01-01 12:00:00,000 INFO engine.jobs.local [job=ab12 guild=42 user_id=9] job started``."""
+    """``2026-01-01 12:00:00,000 INFO engine.jobs.runtime [job=ab12 guild_id=42] started``."""
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s%(context)s %(message)s")
 
     def format(self, record: logging.LogRecord) -> str:
-        parts = [f"{key}={getattr(record, field)}" for key, field in (("job", "job_id"), ("guild", "guild_id"))
-                 if getattr(record, field, None) is not None]
+        parts = [f"job={record.job_id}"] if getattr(record, "job_id", None) is not None else []
         parts += [f"{key}={_no_bytes(value)}" for key, value in _extras(record).items()]
         record.context = f" [{' '.join(parts)}]" if parts else ""
         return redact(super().format(record))  # again: tracebacks are rendered only here
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: ts, level, logger, message, job_id, guild_id, any other extra, exc."""
+    """One JSON object per line: ts, level, logger, message, job_id, any extra (e.g. guild_id), exc."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -129,7 +138,7 @@ class JsonFormatter(logging.Formatter):
 
 
 def _extras(record: logging.LogRecord) -> dict[str, Any]:
-    """Fields a call site passed in ``extra=`` beyond job_id/guild_id."""
+    """Fields a call site passed in ``extra=`` beyond job_id."""
     return {key: value for key, value in vars(record).items()
             if key not in _STANDARD_ATTRS and key not in CONTEXT_FIELDS and key != "context" and not key.startswith("_")}
 
@@ -148,15 +157,16 @@ def _clean(value: Any) -> Any:
 
 
 class JobLogAdapter(logging.LoggerAdapter):
-    """A logger that stamps ``job_id``/``guild_id`` on every record, merged with any call-site ``extra``."""
+    """A logger that stamps ``job_id`` (and more context) on every record, merged with any call-site ``extra``."""
 
     def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, MutableMapping[str, Any]]:
         kwargs["extra"] = {**(self.extra or {}), **kwargs.get("extra", {})}
         return msg, kwargs
 
 
-def job_logger(logger: logging.Logger, job_id: str | None, guild_id: int | None = None) -> JobLogAdapter:
-    return JobLogAdapter(logger, {"job_id": job_id, "guild_id": guild_id})
+def job_logger(logger: logging.Logger | logging.LoggerAdapter, job_id: str | None, **context: Any) -> JobLogAdapter:
+    """``logger`` stamping ``job_id`` and ``context`` (e.g. ``guild_id=42``) on every record."""
+    return JobLogAdapter(logger, {"job_id": job_id, **{k: v for k, v in context.items() if v is not None}})
 
 
 class _StylebotHandler(logging.StreamHandler):

@@ -8,10 +8,10 @@ are on; :func:`start_metrics_server` (``METRICS_PORT``) is what turns them on by
     metrics.job_finished(seconds, report["steps"])
     metrics.job_failed("timeout")            # one of REASONS
     metrics.set_queue_depth(n)
-    metrics.discord_error(exc.status, exc.code)
 
-Label values come from small fixed sets (failure reasons, HTTP status, Discord error
-code), never from users, so the number of series stays bounded.
+Label values come from small fixed sets (failure reasons), never from users, so the number
+of series stays bounded. Front ends add their own metrics to :data:`REGISTRY` (the bot counts
+failed Discord API calls, see ``bot/errors.py``).
 """
 
 from __future__ import annotations
@@ -59,8 +59,6 @@ STEPS_PER_SECOND = Histogram("stylebot_job_steps_per_second", "Optimiser steps p
                              buckets=(0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500), registry=REGISTRY)
 GPU_MEMORY_PEAK = Gauge("stylebot_gpu_memory_peak_bytes", "Peak GPU memory allocated by torch in this process",
                         ["device"], registry=REGISTRY)
-DISCORD_ERRORS = Counter("stylebot_discord_api_errors", "Failed Discord API calls, by HTTP status and Discord code",
-                         ["status", "code"], registry=REGISTRY)
 HEARTBEAT = Gauge("stylebot_heartbeat_timestamp_seconds", "Unix time the event loop last ran the heartbeat",
                   registry=REGISTRY)
 
@@ -138,11 +136,6 @@ def failure_reason(exc: BaseException) -> str:
 
 def set_queue_depth(n: int) -> None:
     QUEUE_DEPTH.set(n)
-
-
-def discord_error(status: int | None, code: int | None = None) -> None:
-    """A Discord API call failed with HTTP ``status`` and Discord JSON error ``code`` (0 when none)."""
-    DISCORD_ERRORS.labels(status=str(status or 0), code=str(code or 0)).inc()
 
 
 def heartbeat() -> None:

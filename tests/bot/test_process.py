@@ -11,7 +11,7 @@ import asyncio
 import os
 import signal
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,6 @@ from bot.__main__ import build_queue, run
 from bot.client import StyleBot
 from bot.settings import BotSettings
 from bot.store import GuildStore
-from engine.ops import metrics
 from engine.errors import JobCancelled
 from engine.jobs.local import LocalJobQueue
 from engine.jobs.runtime import run_job
@@ -36,21 +35,13 @@ from tests.bot.conftest import (
     wait_result,
     wait_status,
 )
-from tests.engine.ops.test_metrics import DEPTH, FINISHED, SECONDS_COUNT, STARTED, failed, read
+from tests.support.scrape import DEPTH, FINISHED, SECONDS_COUNT, STARTED, delta, depth_settles_at_zero, failed, read
 from tests.support.fakediscord import FakeDiscord, running
 
 pytestmark = pytest.mark.timeout(120)
 
 MISSING_PERMISSIONS = ("stylebot_discord_api_errors_total", (("code", "50013"), ("status", "403")))
 SHUTTING_DOWN = "🛑 Cancelled: the bot is shutting down; please send the command again later"
-
-
-@pytest.fixture(scope="module")
-def port() -> Iterator[int]:
-    """/metrics served the way ``python -m bot`` serves it with METRICS_PORT set (here: a free port)."""
-    bound = metrics.start_metrics_server(0, addr="127.0.0.1")
-    yield bound
-    metrics.stop_metrics_server()
 
 
 @pytest.fixture
@@ -85,19 +76,6 @@ class Valve:
         return run_job(content, styles, options, should_cancel=should_cancel, **kwargs)
 
 
-async def depth_settles(port: int) -> float:
-    for _ in range(100):  # the worker lowers the depth just after the result is out
-        depth = (await read(port))[DEPTH]
-        if depth == 0:
-            return depth
-        await asyncio.sleep(0.05)
-    return depth
-
-
-def delta(before: dict, after: dict, key: tuple) -> float:
-    return after.get(key, 0.0) - before.get(key, 0.0)
-
-
 async def test_a_request_moves_the_job_counters_and_a_refused_upload_counts_one_discord_error(
     fake: FakeDiscord, settings: BotSettings, port: int,
 ) -> None:
@@ -110,7 +88,7 @@ async def test_a_request_moves_the_job_counters_and_a_refused_upload_counts_one_
         result = await wait_result(fake)
         await wait_status(fake, request, "✅ Done")
         assert result["message_reference"]["message_id"] == request["id"]
-        assert await depth_settles(port) == 0
+        assert await depth_settles_at_zero(port) == 0
         after = await read(port)
         assert delta(before, after, STARTED) == 1
         assert delta(before, after, FINISHED) == 1
@@ -133,7 +111,7 @@ async def test_a_request_moves_the_job_counters_and_a_refused_upload_counts_one_
 
         again = await style_message(fake, ALICE)
         await wait_result(fake, predicate=lambda m: m["message_reference"]["message_id"] == again["id"])
-        assert await depth_settles(port) == 0
+        assert await depth_settles_at_zero(port) == 0
 
 
 async def test_sigterm_during_a_job_tells_the_running_and_the_waiting_user_and_run_returns_0(

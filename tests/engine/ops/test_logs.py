@@ -5,14 +5,16 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import uuid
 
 import pytest
 
-from engine.ops.logs import REDACTED, job_logger, register_secret, setup_logging
+from engine.ops.logs import REDACTED, job_logger, register_pattern, register_secret, setup_logging
 
-# Token-shaped, built in pieces so no scanner mistakes this file for a leaked token.
-TOKEN = "M" + "T" * 23 + "." + "Gx_9-a" + "." + "k" * 30
+# A credential of some service, and its shape (the bot registers the shape of a Discord token).
+TOKEN = "sk-" + "T" * 8 + "." + "k" * 30
+register_pattern(re.compile(r"sk-[A-Za-z0-9]{8}\.[A-Za-z0-9]{30}"))
 
 
 @pytest.fixture
@@ -40,7 +42,7 @@ def json_lines(buf: io.StringIO) -> list[dict]:
 def test_json_lines_carry_job_id_and_guild_id(capture):
     buf, log = capture(json_lines=True)
     log.info("job %s started", "ab12", extra={"job_id": "ab12", "guild_id": 42})
-    job_logger(log, "cd34", 7).warning("queued at %d", 3, extra={"user_id": 9})
+    job_logger(log, "cd34", guild_id=7).warning("queued at %d", 3, extra={"user_id": 9})
     first, second = json_lines(buf)
     assert (first["job_id"], first["guild_id"], first["message"]) == ("ab12", 42, "job ab12 started")
     assert (second["job_id"], second["guild_id"], second["user_id"]) == ("cd34", 7, 9)
@@ -56,15 +58,15 @@ def test_lines_without_a_job_have_null_context_in_json_and_none_shown_in_text(ca
     assert "[" not in text.getvalue() and text.getvalue().rstrip().endswith("ready")
 
 
-def test_human_lines_show_job_and_guild(capture):
+def test_human_lines_show_the_job_and_its_context(capture):
     buf, log = capture()
-    job_logger(log, "ab12", 42).info("done in %.1fs", 3.14)
+    job_logger(log, "ab12", guild_id=42).info("done in %.1fs", 3.14)
     line = buf.getvalue()
-    assert "[job=ab12 guild=42]" in line and line.rstrip().endswith("done in 3.1s")
+    assert "[job=ab12 guild_id=42]" in line and line.rstrip().endswith("done in 3.1s")
 
 
 @pytest.mark.parametrize("as_json", [False, True])
-def test_discord_tokens_and_registered_secrets_are_redacted(capture, as_json):
+def test_registered_patterns_and_secrets_are_redacted(capture, as_json):
     secret = f"s3cr3t-{uuid.uuid4().hex}"
     register_secret(secret)
     buf, log = capture(json_lines=as_json)

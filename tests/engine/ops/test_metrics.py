@@ -8,17 +8,17 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 
 import numpy as np
 import pytest
 from PIL import Image
-from prometheus_client.parser import text_string_to_metric_families
 
 from engine.ops import health, metrics
 from engine.errors import JobCancelled, JobFailed, ParamError
 from engine.jobs import JobResult, JobSpec
 from engine.jobs.local import LocalJobQueue
+from tests.support.scrape import (DEPTH, FINISHED, SECONDS_COUNT, STARTED, STEPS_COUNT, depth_settles_at_zero,
+                                  failed, read, scrape)
 
 TINY = {"size": 32, "steps": 2, "coarse_steps": 1}
 
@@ -28,43 +28,6 @@ def noise_png(seed: int, size: int = 48) -> bytes:
     buf = io.BytesIO()
     img.save(buf, format="PNG")
     return buf.getvalue()
-
-
-def scrape(port: int) -> dict[tuple[str, tuple], float]:
-    """Every sample of /metrics as {(name, sorted labels): value}."""
-    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
-
-
-def failed(reason: str) -> tuple[str, tuple]:
-    return "stylebot_jobs_failed_total", (("reason", reason),)
-
-
-STARTED = ("stylebot_jobs_started_total", ())
-FINISHED = ("stylebot_jobs_finished_total", ())
-SECONDS_COUNT = ("stylebot_job_seconds_count", ())
-STEPS_COUNT = ("stylebot_job_steps_per_second_count", ())
-DEPTH = ("stylebot_queue_depth", ())
-
-
-@pytest.fixture(scope="module")
-def port():
-    bound = metrics.start_metrics_server(0, addr="127.0.0.1")
-    yield bound
-    metrics.stop_metrics_server()
-
-
-async def read(port: int) -> dict[tuple[str, tuple], float]:
-    return await asyncio.to_thread(scrape, port)
-
-
-async def depth_settles_at_zero(port: int) -> float:
-    for _ in range(100):  # the worker lowers the depth just after result() resolves
-        if (await read(port))[DEPTH] == 0:
-            return 0.0
-        await asyncio.sleep(0.05)
-    return (await read(port))[DEPTH]
 
 
 async def run_one(queue_kwargs: dict, spec: JobSpec) -> None:
@@ -165,14 +128,6 @@ async def test_cancelling_running_and_waiting_jobs_counts_them_cancelled(port):
     after = await read(port)
     assert after[failed("cancelled")] == before[failed("cancelled")] + 2
     assert after[STARTED] == before[STARTED] + 1  # the waiting one never started
-
-
-def test_discord_errors_are_counted_by_status_and_code(port):
-    key = ("stylebot_discord_api_errors_total", (("code", "50013"), ("status", "403")))
-    before = scrape(port).get(key, 0.0)
-    metrics.discord_error(403, 50013)
-    metrics.discord_error(403, 50013)
-    assert scrape(port)[key] == before + 2
 
 
 def test_an_unknown_failure_reason_is_counted_as_internal_so_labels_stay_bounded(port):

@@ -1,0 +1,45 @@
+"""The bot's one helper for Discord API calls that may fail, its counter, and the token pattern it redacts."""
+
+from __future__ import annotations
+
+import logging
+from types import SimpleNamespace
+
+import discord
+import pytest
+
+from bot.errors import DISCORD_TOKEN, discord_call
+from engine.ops import logs
+from tests.support.scrape import scrape
+
+MISSING_PERMISSIONS = ("stylebot_discord_api_errors_total", (("code", "50013"), ("status", "403")))
+
+
+def forbidden() -> discord.HTTPException:
+    response = SimpleNamespace(status=403, reason="Forbidden")
+    return discord.Forbidden(response, {"code": 50013, "message": "Missing Permissions"})
+
+
+async def test_a_failed_call_is_counted_logged_and_does_not_stop_the_caller(port, caplog) -> None:
+    before = scrape(port).get(MISSING_PERMISSIONS, 0.0)
+    with caplog.at_level(logging.INFO, logger="tests.bot"):
+        with discord_call(logging.getLogger("tests.bot"), "cannot edit status message %s", 42) as call:
+            raise forbidden()
+    assert isinstance(call.failed, discord.Forbidden)
+    assert scrape(port)[MISSING_PERMISSIONS] == before + 1
+    assert "cannot edit status message 42: 403 Forbidden (error code: 50013)" in caplog.text
+
+
+def test_a_call_that_succeeds_is_not_failed_and_other_errors_go_through() -> None:
+    with discord_call(logging.getLogger("tests.bot"), "fine") as call:
+        pass
+    assert call.failed is None
+    with pytest.raises(KeyError), discord_call(logging.getLogger("tests.bot"), "a bug is not a Discord error"):
+        raise KeyError("bug")
+
+
+def test_anything_shaped_like_a_discord_token_is_redacted_once_the_bot_registers_the_pattern() -> None:
+    token = "M" + "T" * 23 + "." + "Gx_9-a" + "." + "k" * 30  # built in pieces: no scanner takes it for a leak
+    assert DISCORD_TOKEN.fullmatch(token)
+    logs.register_pattern(DISCORD_TOKEN)
+    assert logs.redact(f"login with {token} failed") == f"login with {logs.REDACTED} failed"

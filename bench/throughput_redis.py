@@ -65,8 +65,8 @@ def start_redis(directory: str) -> tuple[subprocess.Popen[bytes], str]:
 def start_workers(n: int, url: str, queue: str, args: argparse.Namespace) -> list[subprocess.Popen[bytes]]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": str(args.threads),
            "MKL_NUM_THREADS": str(args.threads)}
-    cmd = [sys.executable, "-m", "engine.worker", "--redis-url", url, "--queue", queue, "--device", args.device,
-           "--poll-delay", str(args.poll_delay), "--log-level", "WARNING"]
+    cmd = [sys.executable, "-m", "engine.worker", "--redis-url", url, "--queue-name", queue, "--device", args.device,
+           "--poll-delay-s", str(args.poll_delay), "--log-level", "WARNING"]
     return [subprocess.Popen(cmd, cwd=ROOT, env=env) for _ in range(n)]
 
 

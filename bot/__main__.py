@@ -9,14 +9,14 @@ import sys
 
 import aiohttp
 import discord
-from pydantic import ValidationError
 
 from bot.client import StyleBot
 from bot.errors import DISCORD_TOKEN
 from bot.settings import BotSettings
 from bot.store import GuildStore
-from engine.ops import logs, metrics
 from engine.jobs import JobQueue
+from engine.ops import logs, metrics
+from engine.ops.settings import load_settings
 
 log = logging.getLogger("bot")
 
@@ -24,7 +24,7 @@ NO_TOKEN = "stylebot: DISCORD_TOKEN is not set; set it in the environment or in 
 
 
 def build_queue(settings: BotSettings) -> JobQueue:
-    """Redis workers when REDIS_URL is set, else jobs run in this process."""
+    """Redis workers when REDIS_URL is set, else jobs run in this process (kept in DATABASE_PATH)."""
     preview_every = settings.preview_every if settings.preview else 0
     if settings.redis_url:
         from engine.jobs.redis.queue import RedisJobQueue  # only Redis deployments need arq/redis
@@ -36,7 +36,8 @@ def build_queue(settings: BotSettings) -> JobQueue:
 
     return LocalJobQueue(workers=settings.workers, per_user_limit=settings.per_user_limit,
                          max_queue=settings.max_queue, time_limit_s=settings.job_time_limit_s,
-                         preview_every=preview_every, device=settings.device)
+                         preview_every=preview_every, device=settings.device,
+                         database_path=settings.database_path)
 
 
 async def run(settings: BotSettings) -> int:
@@ -80,19 +81,16 @@ async def _run_until(bot: StyleBot, stop: asyncio.Event, settings: BotSettings) 
 
 def main() -> int:
     try:
-        settings = BotSettings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        name = ".".join(map(str, first["loc"])).upper()
-        print(f"stylebot: invalid setting {name}: {first['msg']}", file=sys.stderr)
-        return 2
+        settings = load_settings(BotSettings)
+    except SystemExit as exc:  # the bad setting is named on stderr already
+        return int(exc.code or 2)
     if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
         print(NO_TOKEN, file=sys.stderr)
         return 2
     token = settings.discord_token.get_secret_value()
     logs.register_secret(token)
     logs.register_pattern(DISCORD_TOKEN)  # any token, not only ours, e.g. one pasted into a message
-    logs.setup_logging(settings.log_level.upper(), json=settings.log_format == "json")
+    logs.setup_logging(settings.log_level, json=settings.log_format == "json")
     if settings.metrics_port is not None:
         metrics.start_metrics_server(settings.metrics_port)
     log.info("starting (queue: %s, database: %s)", "redis" if settings.redis_url else "local",

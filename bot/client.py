@@ -26,8 +26,8 @@ from bot.settings import BotSettings
 from bot.store import GuildStore
 from bot.tracker import JobTracker, mention_only
 from bot.views import DYNAMIC_ITEMS
-from engine.ops import metrics
 from engine.jobs import JobQueue
+from engine.ops import metrics
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ class StyleBot(commands.Bot):
             await ctx.reply(explain(error), ephemeral=True, allowed_mentions=mention_only(ctx.author.id))
 
     async def shutdown(self, drain_timeout: float) -> None:
-        """Stop taking jobs, tell waiting users, let running jobs finish up to ``drain_timeout``, close."""
+        """Stop taking jobs, let running jobs finish up to ``drain_timeout``, tell users whose jobs are kept, close."""
         log.info("shutting down (running jobs get %.0f s to finish)", drain_timeout)
         self.accepting = False
         await self._close_queue(drain_timeout)

@@ -8,28 +8,22 @@ Per-guild settings (what server admins change) live in :mod:`bot.store`; the
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from engine.nst.params import FIELDS
+from engine.ops.settings import ProcessSettings
 
 MIB = 2**20
 
 
-class BotSettings(BaseSettings):
-    """Every setting, its default and meaning (mirrored in ``.env.example``)."""
-
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+class BotSettings(ProcessSettings):
+    """Every setting, its default and meaning (mirrored in ``.env.example``); logs and metrics are inherited."""
 
     discord_token: SecretStr | None = Field(None, description="the bot token (Discord developer portal)")
     command_prefix: str = Field("!", description="prefix of the text commands (!style, !stylehelp, ...)")
-    database_path: str = Field("stylebot.sqlite3", description="SQLite file holding per-guild settings")
+    database_path: str = Field("stylebot.sqlite3",
+                               description="SQLite file of per-guild settings and of the local queue's jobs")
     sync_commands: bool = Field(True, description="register the slash commands with Discord once at start")
-    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
-    log_format: Literal["text", "json"] = Field("text", description="text lines, or JSON for log shippers")
-    metrics_port: int | None = Field(None, description="serve Prometheus metrics on this port (unset: off)")
 
     redis_url: str | None = Field(None, description="set: jobs run on Redis workers, not in this process")
     workers: int = Field(1, ge=1, description="jobs run at once in this process (local queue)")

@@ -1,28 +1,27 @@
 """Per-guild settings that server admins change with ``!styleconfig``, kept in SQLite.
 
-One JSON row per guild, so adding a setting needs no migration. sqlite3 is
-blocking, so every query runs on one dedicated thread (one connection, used by
-one thread only); reads are served from a small in-memory copy afterwards.
+One JSON row per guild, so adding a setting needs no migration. Queries run on the
+store's own SQLite thread (:class:`engine.ops.sqlite.SqliteThread`); reads are served
+from a small in-memory copy afterwards. The local queue keeps its jobs in the same file.
 """
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 import logging
 import sqlite3
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, TypeVar
+from typing import Any
 
 from engine.errors import ParamError
-from engine.nst.params import parse_options
+from engine.nst.params import parse_bool, parse_options
+from engine.ops.sqlite import SqliteThread
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
-_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+SCHEMA = "CREATE TABLE IF NOT EXISTS guild_settings (guild_id INTEGER PRIMARY KEY, data TEXT NOT NULL);"
 
 
 @dataclass(frozen=True)
@@ -69,9 +68,10 @@ def _positive_int(text: str) -> int:
 
 
 def _bool(text: str) -> bool:
-    if text.strip().lower() not in _TRUE | _FALSE:
-        raise ParamError(f"expected yes or no, not `{text}`")
-    return text.strip().lower() in _TRUE
+    try:
+        return parse_bool(text)
+    except ValueError:
+        raise ParamError(f"expected yes or no, not `{text}`") from None
 
 
 # What `!styleconfig set KEY VALUE` accepts: key -> (parser of the text, help).
@@ -101,63 +101,36 @@ class GuildStore:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._executor: ThreadPoolExecutor | None = None
-        self._db: sqlite3.Connection | None = None
+        self._db = SqliteThread(path, SCHEMA, name="guild-store")
         self._cache: dict[int, GuildConfig] = {}
 
     async def open(self) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="guild-store")
-        await self._run(self._connect)
+        await self._db.open()
 
     async def close(self) -> None:
-        if self._executor is None:
-            return
-        await self._run(self._disconnect)
-        self._executor.shutdown(wait=True)
-        self._executor = None
+        await self._db.close()
 
     async def get(self, guild_id: int | None) -> GuildConfig:
         if guild_id is None:
             return GuildConfig()
         if guild_id not in self._cache:
-            self._cache[guild_id] = await self._run(self._load, guild_id)
+            self._cache[guild_id] = await self._db.run(_load, guild_id)
         return self._cache[guild_id]
 
     async def update(self, guild_id: int, **changes: Any) -> GuildConfig:
         config = dataclasses.replace(await self.get(guild_id), **changes)
-        await self._run(self._save, guild_id, config)
+        await self._db.run(_save, guild_id, config)
         self._cache[guild_id] = config
         log.info("guild %s settings changed: %s", guild_id, sorted(changes))
         return config
 
-    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        if self._executor is None:
-            raise RuntimeError("GuildStore.open() has not been called")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
-    # -- on the store's thread -----------------------------------------------------------
+def _load(db: sqlite3.Connection, guild_id: int) -> GuildConfig:
+    row = db.execute("SELECT data FROM guild_settings WHERE guild_id = ?", (guild_id,)).fetchone()
+    return GuildConfig.from_json(row[0]) if row else GuildConfig()
 
-    def _connect(self) -> None:
-        self._db = sqlite3.connect(self.path)
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS guild_settings (guild_id INTEGER PRIMARY KEY, data TEXT NOT NULL)")
-        self._db.commit()
 
-    def _disconnect(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
-
-    def _load(self, guild_id: int) -> GuildConfig:
-        assert self._db is not None
-        row = self._db.execute("SELECT data FROM guild_settings WHERE guild_id = ?", (guild_id,)).fetchone()
-        return GuildConfig.from_json(row[0]) if row else GuildConfig()
-
-    def _save(self, guild_id: int, config: GuildConfig) -> None:
-        assert self._db is not None
-        self._db.execute(
-            "INSERT INTO guild_settings (guild_id, data) VALUES (?, ?) "
-            "ON CONFLICT(guild_id) DO UPDATE SET data = excluded.data",
-            (guild_id, config.to_json()),
-        )
-        self._db.commit()
+def _save(db: sqlite3.Connection, guild_id: int, config: GuildConfig) -> None:
+    with db:
+        db.execute("INSERT INTO guild_settings (guild_id, data) VALUES (?, ?) "
+                   "ON CONFLICT(guild_id) DO UPDATE SET data = excluded.data", (guild_id, config.to_json()))

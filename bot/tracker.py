@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+PAUSED = "⏸️ I'm restarting. Your job is kept, and I'll post the result here when I'm back."
+
 
 def mention_only(user_id: int, *, replied_user: bool = True) -> discord.AllowedMentions:
     """Every answer may ping its requester, and nobody else."""
@@ -90,14 +92,28 @@ class JobTracker:
         return handle is not None and await handle.cancel(f"cancelled by {by.display_name}")
 
     async def settle(self, timeout: float) -> None:
-        """Let the followers of finished jobs post their last word (e.g. after a shutdown cancelled them).
+        """On shutdown: let the followers of finished jobs post their last word, and tell the others' users.
 
-        Jobs that go on without this process (Redis workers) are not waited for: the next
-        start of the bot resumes them.
+        Unfinished jobs are kept (in SQLite or in Redis, where workers may even finish them
+        meanwhile): their status message says so, and the next start of the bot resumes them.
         """
-        tasks = [t for h, t in list(self._followers.values()) if (await h.status()).state.finished]
-        if tasks:
-            await asyncio.wait(tasks, timeout=timeout)
+        followers = list(self._followers.values())
+        finished = [t for h, t in followers if (await h.status()).state.finished]
+        if finished:
+            await asyncio.wait(finished, timeout=timeout)
+        for handle, task in followers:
+            if task not in finished and not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+                await self._say_paused(handle)
+
+    async def _say_paused(self, handle: JobHandle) -> None:
+        where = Delivery.from_meta(handle.meta)
+        if where is None:
+            return
+        status = self._channel(where.channel_id).get_partial_message(where.status_message_id)
+        with discord_call(log, "job %s: cannot say the bot is restarting", handle.job_id):
+            await status.edit(content=PAUSED)
 
     async def close(self) -> None:
         tasks = [t for _, t in self._followers.values()]

@@ -41,6 +41,6 @@ def png_bytes(image: Image.Image) -> bytes:
     return buf.getvalue()
 
 
-# Shared fixtures: a real redis-server and workers (redis_server, workers, make_queue), and /metrics on a
-# free port (port).
+# Shared fixtures: a real redis-server and workers (redis_server, workers, make_queue, inprocess_worker),
+# and /metrics on a free port (port).
 pytest_plugins = ["tests.support.redis", "tests.support.scrape"]

@@ -169,7 +169,7 @@ def test_app_services_read_env_file_reach_redis_restart_and_check_health(compose
 def test_worker_grace_fits_inside_its_stop_grace_period(compose):
     worker = compose["services"]["worker"]
     command = worker["command"]
-    grace = float(command[command.index("--grace") + 1])
+    grace = float(command[command.index("--grace-s") + 1])
     assert grace < float(worker["stop_grace_period"].rstrip("s"))
 
 

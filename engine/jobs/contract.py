@@ -75,6 +75,20 @@ class JobStatus:
         return self.step / self.total if self.total else 0.0
 
 
+def queued_eta(position: int, slots: int, avg_job_s: float | None, all_busy: bool) -> float | None:
+    """Seconds until a waiting job is finished: the jobs ahead run ``slots`` at a time, then this one."""
+    if avg_job_s is None:
+        return None
+    return round(avg_job_s * (position // max(1, slots) + 1 + (1 if all_busy else 0)), 1)
+
+
+def running_eta(elapsed: float, step: int, total: int, avg_job_s: float | None) -> float | None:
+    """Seconds until a running job is finished: its pace so far, or the average before its first step."""
+    if step:
+        return elapsed / step * (total - step)
+    return max(avg_job_s - elapsed, 0.0) if avg_job_s is not None else None
+
+
 class JobHandle(abc.ABC):
     """A submitted job, followed from the submitting process (or any other)."""
 
@@ -112,7 +126,11 @@ class JobQueue(abc.ABC):
 
     @abc.abstractmethod
     async def close(self, drain_timeout: float = 0.0) -> None:
-        """Stop taking jobs; wait up to ``drain_timeout`` for running ones (local mode), then cancel the rest."""
+        """Stop taking jobs; running ones get ``drain_timeout`` to finish (local mode: then they are stopped).
+
+        No job is lost: waiting and stopped jobs are kept (SQLite or Redis) and run, or are answered
+        for, after the next ``start`` - see :meth:`undelivered`.
+        """
 
     @abc.abstractmethod
     async def submit(self, spec: JobSpec) -> JobHandle:

@@ -1,58 +1,64 @@
-"""The default JobQueue: jobs run in a bounded thread pool inside this process.
+"""The default JobQueue: jobs run in a bounded thread pool inside this process, and are kept on disk.
 
-One worker per GPU (or one on the CPU): the optimisation saturates a device on its
-own, so running two at once only makes both slower. Users are served round-robin,
-not first-come-first-served, so one user queueing five jobs cannot starve the rest.
+One worker per GPU (or one on the CPU): the optimisation saturates a device on its own, so
+running two at once only makes both slower. Users are served in turn (start-time fair
+queueing), so one user queueing five jobs cannot starve the rest. Every job is written to
+the :class:`~engine.jobs.journal.Journal` (SQLite) before anything happens to it, so a
+restart - even after SIGKILL - loses none: see :meth:`LocalJobQueue.start`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import bisect
-import itertools
 import logging
-import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
+from engine.errors import JobCancelled, JobFailed, QueueFull, UserLimitReached
+from engine.jobs import runtime
+from engine.jobs.contract import (
+    JobHandle,
+    JobQueue,
+    JobResult,
+    JobSpec,
+    JobState,
+    JobStatus,
+    queued_eta,
+    running_eta,
+)
+from engine.jobs.journal import Journal, StoredJob
 from engine.ops import metrics
-from engine.errors import EngineError, InputError, JobCancelled, JobFailed, QueueFull, UserLimitReached
-from engine.jobs import JobHandle, JobQueue, JobResult, JobSpec, JobState, JobStatus
-from engine.nst.params import parse_options
 
 log = logging.getLogger(__name__)
 
-Runner = Callable[..., JobResult]
+STOP_WAIT_S = 10.0  # on close, how long a stopped job may take to reach its next step
 
 
 class LocalJobHandle(JobHandle):
-    def __init__(self, queue: LocalJobQueue, spec: JobSpec):
-        self.job_id = uuid.uuid4().hex[:12]
-        self.user_id, self.guild_id, self.meta = spec.user_id, spec.guild_id, dict(spec.meta)
-        self.spec = spec
+    def __init__(self, queue: LocalJobQueue, stored: StoredJob):
+        self.job_id, self.spec = stored.job_id, stored.spec
+        self.user_id, self.guild_id, self.meta = self.spec.user_id, self.spec.guild_id, dict(self.spec.meta)
+        self.round, self.arrival = stored.round, stored.arrival  # place in the fair order
         self._queue = queue
         self._status = JobStatus(self.job_id, JobState.QUEUED)
         self._changed = asyncio.Condition()
-        self._done = asyncio.get_running_loop().create_future()
-        self._cancel = threading.Event()
-        self._cancel_reason = "cancelled"
-        self._timed_out = False
+        self._done: asyncio.Future[JobResult] = asyncio.get_running_loop().create_future()
+        self.control: runtime.Control | None = None  # while running
         self._claimed = False
-        self.started_at: float | None = None
-        self.round = self.arrival = 0  # place in the fair order, set by the queue
 
     async def status(self) -> JobStatus:
-        return self._queue._with_position(self)
+        return self._queue._with_eta(self)
 
     async def updates(self) -> AsyncIterator[JobStatus]:
         last = None
         while True:
-            current = self._queue._with_position(self)
+            current = self._queue._with_eta(self)
             if current != last:
                 last = current
                 yield current
@@ -65,11 +71,13 @@ class LocalJobHandle(JobHandle):
         return await asyncio.shield(self._done)
 
     async def cancel(self, reason: str = "cancelled") -> bool:
-        return self._queue._cancel(self, reason)
+        return await self._queue._cancel(self, reason)
 
     async def claim_delivery(self) -> bool:
-        first, self._claimed = not self._claimed, True
-        return first
+        if self._claimed:
+            return False
+        self._claimed = True
+        return await self._queue.journal.claim(self.job_id)
 
     def _set(self, **changes: Any) -> None:
         """Update the snapshot and wake every follower (event-loop thread only)."""
@@ -93,14 +101,19 @@ class LocalJobHandle(JobHandle):
 
 
 class LocalJobQueue(JobQueue):
-    """In-process queue. ``workers`` jobs run at once, each in its own thread."""
+    """In-process queue. ``workers`` jobs run at once, each in its own thread.
+
+    ``database_path`` is the SQLite file jobs are kept in (None: memory only, nothing survives
+    the process); ``stylizer`` replaces the engine's shared one (tests inject faults with it).
+    """
 
     def __init__(self, *, workers: int = 1, per_user_limit: int = 3, max_queue: int = 50,
                  time_limit_s: float | None = 900.0, preview_every: int = 0, device: str | None = None,
-                 runner: Runner | None = None, keep_finished: int = 500):
+                 database_path: str | None = None, stylizer: Any = None, keep_finished: int = 500):
         self.workers, self.per_user_limit, self.max_queue = workers, per_user_limit, max_queue
         self.time_limit_s, self.preview_every, self.device = time_limit_s, preview_every, device
-        self._runner = runner
+        self.journal = Journal(database_path)
+        self._stylizer = stylizer
         self._keep_finished = keep_finished
         # Start-time fair queueing: a job's round is one past its owner's previous job's round, but
         # never behind the round now being served; jobs run by (round, arrival). So users take turns,
@@ -108,57 +121,58 @@ class LocalJobQueue(JobQueue):
         self._waiting: list[LocalJobHandle] = []  # sorted by (round, arrival)
         self._last_round: dict[int, int] = {}
         self._round = 0  # round of the job started last
-        self._arrivals = itertools.count()
+        self._next_arrival = 0
         self._running: set[LocalJobHandle] = set()
+        self._idle = asyncio.Event()  # set while no job runs
         self._jobs: OrderedDict[str, LocalJobHandle] = OrderedDict()
         self._wakeup = asyncio.Event()
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: list[asyncio.Task[None]] = []
         self._executor: ThreadPoolExecutor | None = None
         self._accepting = False
         self._avg_job_s = 30.0  # first guess for ETAs; learned from finished jobs
 
     async def start(self) -> None:
+        """Open the journal and take back every job a previous process left: waiting, running or unanswered."""
+        await self.journal.open()
+        for stored in await self.journal.load():
+            self._restore(stored)
+        if self._waiting:
+            self._round = self._waiting[0].round
+        self._idle.set()
+        self._accepting = True
         self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="stylize")
         self._tasks = [asyncio.create_task(self._work(), name=f"stylize-worker-{i}") for i in range(self.workers)]
-        self._accepting = True
+        self._changed()
 
     async def close(self, drain_timeout: float = 0.0) -> None:
-        self._accepting = False
-        for handle in list(self._queued()):
-            self._cancel(handle, "the bot is shutting down; please send the command again later")
-        if self._running and drain_timeout > 0:
-            running = [h._done for h in self._running]
-            await asyncio.wait(running, timeout=drain_timeout)
-        stopping = list(self._running)
-        for handle in stopping:
-            self._cancel(handle, "the bot is shutting down; please send the command again later")
+        """Stop taking jobs; running ones get ``drain_timeout`` s, then stop and wait again at the next start."""
+        self._accepting = False  # no new job starts either: waiting jobs wait for the next start
+        if drain_timeout > 0:
+            await self._until_idle(drain_timeout)
+        for handle in list(self._running):
+            if handle.control is not None:
+                handle.control.cancel("the bot restarted", interrupted=True)
+        await self._until_idle(STOP_WAIT_S)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        for handle in stopping:  # their worker task is gone: nobody else will report how they ended
-            if not handle._status.state.finished:
-                handle._finish(JobState.CANCELLED, error=handle._cancel_reason)
-                metrics.job_failed("cancelled")
         if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor.shutdown(wait=False, cancel_futures=True)
+        await self.journal.close()
 
     async def submit(self, spec: JobSpec) -> LocalJobHandle:
         if not self._accepting:
             raise QueueFull("the bot is shutting down; please try again in a minute")
-        parse_options(spec.options)  # ParamError now, not after waiting in the queue
-        if not spec.styles:
-            raise InputError("give at least one style image")
+        runtime.check_submission(spec)  # ParamError/InputError now, not after waiting in the queue
         mine = sum(1 for h in self._active() if h.user_id == spec.user_id)
         if mine >= self.per_user_limit:
             raise UserLimitReached(f"you already have {mine} jobs waiting; wait for one to finish")
         if sum(1 for _ in self._active()) >= self.max_queue:
             raise QueueFull("the queue is full right now; please try again in a few minutes")
-        handle = LocalJobHandle(self, spec)
-        handle.round = max(self._round, self._last_round.get(spec.user_id, -1) + 1)
-        handle.arrival = next(self._arrivals)
-        self._last_round[spec.user_id] = handle.round
-        self._jobs[handle.job_id] = handle
-        bisect.insort(self._waiting, handle, key=lambda h: (h.round, h.arrival))
+        rnd = max(self._round, self._last_round.get(spec.user_id, -1) + 1)
+        stored = StoredJob(uuid.uuid4().hex[:12], spec, rnd, self._next_arrival, "queued")
+        await self.journal.add(stored)  # on disk before anyone hears of it
+        handle = self._restore(stored)
         self._changed()
         return handle
 
@@ -173,16 +187,24 @@ class LocalJobQueue(JobQueue):
 
     # -- scheduling -------------------------------------------------------------------------
 
-    def _queued(self) -> list[LocalJobHandle]:
-        """Waiting jobs in the order they will run."""
-        return list(self._waiting)
+    def _restore(self, stored: StoredJob) -> LocalJobHandle:
+        """Track a job (new, or read back from the journal) in its place in the fair order."""
+        handle = LocalJobHandle(self, stored)
+        self._jobs[handle.job_id] = handle
+        self._next_arrival = max(self._next_arrival, stored.arrival + 1)
+        if stored.state in ("queued", "running"):  # running: its process died; it runs again
+            self._last_round[handle.user_id] = max(self._last_round.get(handle.user_id, -1), stored.round)
+            bisect.insort(self._waiting, handle, key=lambda h: (h.round, h.arrival))
+        else:
+            handle._finish(JobState(stored.state), result=stored.result, error=stored.error)
+        return handle
 
     def _active(self) -> Iterator[LocalJobHandle]:
         yield from self._running
         yield from self._waiting
 
     def _pop_next(self) -> LocalJobHandle | None:
-        if not self._waiting:
+        if not self._waiting or not self._accepting:
             return None
         handle = self._waiting.pop(0)
         self._round = handle.round
@@ -190,31 +212,32 @@ class LocalJobQueue(JobQueue):
         self._last_round = {u: r for u, r in self._last_round.items() if r >= self._round}
         return handle
 
-    def _with_position(self, handle: LocalJobHandle) -> JobStatus:
+    def _with_eta(self, handle: LocalJobHandle) -> JobStatus:
         status = handle._status
-        if status.state is not JobState.QUEUED:
-            return status
-        position = self._waiting.index(handle) if handle in self._waiting else 0
-        eta = self._avg_job_s * (position // self.workers + 1 + (1 if len(self._running) >= self.workers else 0))
-        return replace(status, position=position, eta_s=round(eta, 1))
+        if status.state is JobState.QUEUED:
+            position = self._waiting.index(handle) if handle in self._waiting else 0
+            busy = len(self._running) >= self.workers
+            return replace(status, position=position,
+                           eta_s=queued_eta(position, self.workers, self._avg_job_s, busy))
+        return status
 
     def _changed(self) -> None:
         self._wakeup.set()
         metrics.set_queue_depth(sum(1 for _ in self._active()))
-        for handle in self._queued():
+        for handle in self._waiting:
             asyncio.ensure_future(handle._notify())
 
-    def _cancel(self, handle: LocalJobHandle, reason: str) -> bool:
+    async def _cancel(self, handle: LocalJobHandle, reason: str) -> bool:
         if handle._status.state.finished:
             return False
         if handle in self._waiting:
             self._waiting.remove(handle)
+            await self.journal.finish(handle.job_id, JobState.CANCELLED.value, reason, None)
             handle._finish(JobState.CANCELLED, error=reason)
             metrics.job_failed("cancelled")
             self._changed()
-        else:
-            handle._cancel_reason = reason
-            handle._cancel.set()
+        elif handle.control is not None:
+            handle.control.cancel(reason)
         return True
 
     # -- running ----------------------------------------------------------------------------
@@ -227,71 +250,52 @@ class LocalJobQueue(JobQueue):
                 await self._wakeup.wait()
                 continue
             self._running.add(handle)
+            self._idle.clear()
             self._changed()
             try:
                 await self._run(handle)
             finally:
                 self._running.discard(handle)
+                if not self._running:
+                    self._idle.set()
                 self._prune()
                 self._changed()
 
-    async def _run(self, handle: LocalJobHandle) -> None:
-        loop = asyncio.get_running_loop()
-        handle.started_at = time.monotonic()
-        handle._set(state=JobState.RUNNING)
-        deadline = handle.started_at + (handle.spec.time_limit_s or self.time_limit_s or float("inf"))
-
-        def should_cancel() -> bool:
-            if time.monotonic() > deadline and not handle._cancel.is_set():
-                handle._timed_out = True
-                handle._cancel_reason = f"the job took longer than {deadline - handle.started_at:.0f} s and was stopped"
-                handle._cancel.set()
-            return handle._cancel.is_set()
-
-        def on_progress(p) -> None:
-            eta = p.elapsed / p.step * (p.total - p.step) if p.step else None
-            changes = {"step": p.step, "total": p.total, "losses": p.losses, "eta_s": eta}
-            if p.preview is not None:
-                changes["preview"] = p.preview
-            loop.call_soon_threadsafe(lambda: handle._status.state.finished or handle._set(**changes))
-
-        job = self._job_callable(handle, on_progress, should_cancel)
-        log.info("job %s started (user %s, guild %s)", handle.job_id, handle.user_id, handle.guild_id)
-        metrics.job_started()
+    async def _until_idle(self, timeout: float) -> None:
         try:
-            result = await loop.run_in_executor(self._executor, job)
-        except JobCancelled:
-            timed_out = handle._timed_out
-            handle._finish(JobState.FAILED if timed_out else JobState.CANCELLED, error=handle._cancel_reason)
-            metrics.job_failed("timeout" if timed_out else "cancelled")
-        except EngineError as exc:  # InputError, ParamError, JobFailed, BackboneUnavailable: say why
-            handle._finish(JobState.FAILED, error=str(exc))
-            metrics.job_failed(metrics.failure_reason(exc))
-        except Exception as exc:  # a bug must not take the queue down
-            if metrics.failure_reason(exc) == "oom":
-                handle._finish(JobState.FAILED, error="the GPU ran out of memory; try a smaller size")
-                metrics.job_failed("oom")
-            else:
-                log.exception("job %s crashed", handle.job_id)
-                handle._finish(JobState.FAILED,
-                               error="the engine hit an internal error; the admins can see it in the logs")
-                metrics.job_failed("internal")
-        else:
-            seconds = time.monotonic() - handle.started_at
-            self._avg_job_s = 0.7 * self._avg_job_s + 0.3 * seconds
-            handle._finish(JobState.DONE, result=result)
-            metrics.job_finished(seconds, result.report.get("steps"))
-            log.info("job %s done in %.1fs", handle.job_id, seconds)
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except asyncio.TimeoutError:
+            log.warning("%d job(s) still running after %.1f s", len(self._running), timeout)
 
-    def _job_callable(self, handle: LocalJobHandle, on_progress, should_cancel) -> Callable[[], JobResult]:
-        from engine.jobs.runtime import run_job  # torch is imported only once a job runs
+    async def _run(self, handle: LocalJobHandle) -> None:
+        attempts = await self.journal.started(handle.job_id)
+        control = handle.control = runtime.Control(handle.spec.time_limit_s or self.time_limit_s)
+        handle._set(state=JobState.RUNNING)
+        outcome = await runtime.execute(
+            handle.spec, control, job_id=handle.job_id, attempts=attempts, executor=self._executor,
+            publish=self._publisher(handle), device=self.device, preview_every=self.preview_every,
+            stylizer=self._stylizer)
+        handle.control = None
+        if control.interrupted:  # a shutdown stopped it: back in line, to run after the next start
+            await self.journal.requeue(handle.job_id)
+            handle._set(state=JobState.QUEUED, step=0, total=0, losses={}, preview=None)
+            bisect.insort(self._waiting, handle, key=lambda h: (h.round, h.arrival))
+            return
+        await self.journal.finish(handle.job_id, outcome.state.value, outcome.error, outcome.result)
+        if outcome.state is JobState.DONE:
+            self._avg_job_s = 0.7 * self._avg_job_s + 0.3 * outcome.seconds
+        handle._finish(outcome.state, result=outcome.result, error=outcome.error)
 
-        runner = self._runner or run_job
-        spec = handle.spec
-        return lambda: runner(spec.content, spec.styles, spec.options, on_progress=on_progress,
-                              should_cancel=should_cancel, preview_every=self.preview_every, device=self.device)
+    def _publisher(self, handle: LocalJobHandle) -> runtime.Publish:
+        async def publish(control: runtime.Control) -> None:
+            p = control.latest
+            if p is not None and not handle._status.state.finished:
+                eta = running_eta(time.monotonic() - control.started, p.step, p.total, self._avg_job_s)
+                handle._set(step=p.step, total=p.total, losses=p.losses, eta_s=eta, preview=control.preview)
+
+        return publish
 
     def _prune(self) -> None:
-        finished = [k for k, h in self._jobs.items() if h._status.state.finished]
+        finished = [k for k, h in self._jobs.items() if h._status.state.finished and h._claimed]
         for key in finished[: max(0, len(finished) - self._keep_finished)]:
             del self._jobs[key]

@@ -4,17 +4,18 @@ It reads the process's own ``/metrics`` (``METRICS_PORT``): the endpoint must an
 if the process runs :func:`engine.ops.metrics.heartbeat_forever`, the last beat must be recent,
 so a wedged event loop shows as unhealthy rather than only a dead process. With metrics
 off there is nothing to ask, and the check passes (Docker still sees the process exit).
-Standard library only, so it starts in well under a second.
+Settings (``METRICS_PORT``, ``MAX_AGE_S``, or ``--metrics-port``/``--max-age-s``) come from
+:class:`engine.ops.settings.HealthSettings`, like every other process's.
 """
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 import time
 import urllib.error
 import urllib.request
+
+from engine.ops.settings import HealthSettings, load_settings
 
 HEARTBEAT_METRIC = "stylebot_heartbeat_timestamp_seconds"
 
@@ -38,15 +39,11 @@ def check(port: int, host: str = "127.0.0.1", max_age_s: float = 90.0, timeout_s
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m engine.ops.health", description=__doc__.split("\n")[0])
-    ap.add_argument("--port", type=int, default=int(os.environ.get("METRICS_PORT") or 0),
-                    help="metrics port of the process to check (default: $METRICS_PORT; 0 = metrics off, pass)")
-    ap.add_argument("--max-age", type=float, default=90.0, help="seconds a heartbeat may be old (default: 90)")
-    args = ap.parse_args(argv)
-    if not args.port:
+    settings = load_settings(HealthSettings, _cli_parse_args=argv if argv is not None else True)
+    if not settings.metrics_port:
         print("metrics are off (METRICS_PORT unset): nothing to check")
         return 0
-    problem = check(args.port, max_age_s=args.max_age)
+    problem = check(settings.metrics_port, max_age_s=settings.max_age_s)
     print(problem or "healthy")
     return 1 if problem else 0
 

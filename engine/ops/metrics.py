@@ -119,21 +119,6 @@ def job_failed(reason: str) -> None:
     _record_gpu_peak()
 
 
-def failure_reason(exc: BaseException) -> str:
-    """The :data:`REASONS` entry for an exception a job raised (a time limit is told apart by the caller)."""
-    from engine.errors import InputError, JobCancelled, ParamError
-
-    if isinstance(exc, ParamError):
-        return "params"
-    if isinstance(exc, InputError):
-        return "input"
-    if isinstance(exc, JobCancelled):
-        return "cancelled"
-    if type(exc).__name__ == "OutOfMemoryError" or "out of memory" in str(exc).lower():
-        return "oom"
-    return "internal"
-
-
 def set_queue_depth(n: int) -> None:
     QUEUE_DEPTH.set(n)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -21,10 +20,8 @@ from PIL import Image
 from bot.client import StyleBot
 from bot.settings import BotSettings
 from bot.store import GuildStore
-from engine.errors import JobCancelled
 from engine.jobs import JobSpec
 from engine.jobs.local import LocalJobQueue
-from engine.jobs.runtime import run_job
 from tests.support.fakediscord import MANAGE_MESSAGES, FakeDiscord, running
 
 # Snowflake-sized ids: discord.py's converters only recognise mentions of 15-20 digits.
@@ -32,7 +29,6 @@ GUILD, CHANNEL, OTHER_CHANNEL, GALLERY = (900000000000002000 + i for i in range(
 ALICE, BOB, ADMIN = (900000000000002100 + i for i in range(1, 4))
 MANAGE_GUILD = 1 << 5
 TINY = "size=32 steps=2 coarse_steps=1"
-TINY_OPTIONS = {"size": 32, "steps": 2, "coarse_steps": 1}
 RESULT_TIMEOUT = 60.0  # the first job of the session imports torch and loads the weights
 
 
@@ -49,11 +45,6 @@ CONTENT = ("photo.png", png(64, 48, 1), "image/png")
 STYLE = ("painting.png", png(48, 48, 2), "image/png")
 
 
-def tiny_runner(content: bytes, styles: Any, options: Any, **kwargs: Any):
-    """run_job forced to the tiny setting (for /style, which offers no `coarse_steps`)."""
-    return run_job(content, styles, {**options, **TINY_OPTIONS}, **kwargs)
-
-
 class RecordingQueue(LocalJobQueue):
     """The real local queue, remembering every spec the bot tried to submit."""
 
@@ -64,24 +55,6 @@ class RecordingQueue(LocalJobQueue):
     async def submit(self, spec: JobSpec):  # type: ignore[override]
         self.submitted.append(spec)
         return await super().submit(spec)
-
-
-class Gate:
-    """A runner that holds every job until :meth:`open` (cancellable while held), then runs it for real."""
-
-    def __init__(self, inner: Callable[..., Any] = run_job) -> None:
-        self._open = threading.Event()
-        self.inner = inner
-
-    def open(self) -> None:
-        self._open.set()
-
-    def __call__(self, content: bytes, styles: Any, options: Any, *, should_cancel: Callable[[], bool],
-                 **kwargs: Any):
-        while not self._open.wait(0.02):
-            if should_cancel():
-                raise JobCancelled("cancelled while waiting")
-        return self.inner(content, styles, options, should_cancel=should_cancel, **kwargs)
 
 
 @pytest.fixture
@@ -109,7 +82,8 @@ def settings(tmp_path: Path, fake: FakeDiscord) -> BotSettings:
 def make_bot(settings: BotSettings) -> Callable[..., StyleBot]:
     def make(queue: LocalJobQueue | None = None, **changes: Any) -> StyleBot:
         chosen = settings.model_copy(update=changes)
-        queue = queue or RecordingQueue(workers=1, per_user_limit=10, max_queue=50)
+        queue = queue or RecordingQueue(workers=1, per_user_limit=10, max_queue=50,
+                                        database_path=chosen.database_path)
         return StyleBot(chosen, queue, GuildStore(chosen.database_path), guild_ready_timeout=0.05)
 
     return make

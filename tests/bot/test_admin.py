@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 
 from tests.bot.conftest import (
-    ADMIN, ALICE, CHANNEL, GALLERY, GUILD, OTHER_CHANNEL, TINY, running, style_message, wait_result,
+    ADMIN,
+    ALICE,
+    CHANNEL,
+    GALLERY,
+    GUILD,
+    OTHER_CHANNEL,
+    TINY,
+    running,
+    style_message,
+    wait_result,
     wait_status,
 )
 from tests.support.fakediscord import FakeDiscord

@@ -11,7 +11,16 @@ from PIL import Image
 
 from bot.client import StyleBot
 from tests.bot.conftest import (
-    ALICE, CHANNEL, CONTENT, STYLE, TINY, png, running, style_message, wait_result, wait_text,
+    ALICE,
+    CHANNEL,
+    CONTENT,
+    STYLE,
+    TINY,
+    png,
+    running,
+    style_message,
+    wait_result,
+    wait_text,
 )
 from tests.support.fakediscord import ATTACH_FILES, MIB, SEND_MESSAGES, FakeDiscord
 

@@ -7,9 +7,18 @@ from typing import Any
 import pytest
 
 from tests.bot.conftest import (
-    ALICE, BOB, CHANNEL, CONTENT, STYLE, RecordingQueue, running, style_message, tiny_runner, wait_result,
+    ALICE,
+    BOB,
+    CHANNEL,
+    CONTENT,
+    STYLE,
+    RecordingQueue,
+    running,
+    style_message,
+    wait_result,
     wait_text,
 )
+from tests.support.engines import Tiny
 from tests.support.fakediscord import FakeDiscord
 
 pytestmark = pytest.mark.timeout(120)
@@ -52,7 +61,7 @@ async def test_more_style_from_someone_else_runs_as_their_job(fake: FakeDiscord,
 
 
 async def test_more_style_works_on_a_slash_result(fake: FakeDiscord, make_bot) -> None:
-    async with running(fake, make_bot(RecordingQueue(runner=tiny_runner))) as bot:
+    async with running(fake, make_bot(RecordingQueue(stylizer=Tiny()))) as bot:
         await fake.wait_for(lambda e: e.kind == "commands_sync")
         await fake.send_slash(CHANNEL, ALICE, "style", {"size": 32, "steps": 2},
                               {"content": CONTENT, "style": STYLE})

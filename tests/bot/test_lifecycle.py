@@ -12,7 +12,6 @@ import socket
 import string
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +19,19 @@ import pytest
 
 from bot.client import StyleBot
 from bot.settings import BotSettings
-from engine.jobs.runtime import run_job
+from bot.tracker import PAUSED
 from tests.bot.conftest import (
-    ALICE, BOB, CHANNEL, Gate, RecordingQueue, running, style_message, wait_result, wait_status,
+    ALICE,
+    BOB,
+    CHANNEL,
+    RecordingQueue,
+    running,
+    style_message,
+    wait_result,
+    wait_status,
     wait_text,
 )
+from tests.support.engines import Paced, Tap
 from tests.support.fakediscord import FakeDiscord
 
 pytestmark = pytest.mark.timeout(120)
@@ -57,8 +64,8 @@ def status_of(fake: FakeDiscord, request: dict[str, Any]) -> dict[str, Any]:
 
 
 async def test_restarted_bot_delivers_jobs_that_were_running(fake: FakeDiscord, make_bot) -> None:
-    gate = Gate()
-    queue = OutlivingQueue(runner=gate)
+    gate = Tap()
+    queue = OutlivingQueue(stylizer=gate)
     try:
         async with running(fake, make_bot(queue)):
             request = await style_message(fake)
@@ -76,35 +83,50 @@ async def test_restarted_bot_delivers_jobs_that_were_running(fake: FakeDiscord, 
         await queue.really_close()
 
 
-async def test_shutdown_tells_waiting_users_and_lets_the_running_job_finish(fake: FakeDiscord,
-                                                                           make_bot) -> None:
-    gate = Gate()
-    bot = make_bot(RecordingQueue(runner=gate))
+def queue_on_disk(settings: BotSettings, **kwargs: Any) -> RecordingQueue:
+    """The local queue as ``python -m bot`` builds it: its jobs in the bot's own database."""
+    return RecordingQueue(database_path=settings.database_path, **kwargs)
+
+
+async def test_shutdown_lets_the_running_job_finish_and_keeps_the_waiting_one(
+        fake: FakeDiscord, make_bot, settings: BotSettings) -> None:
+    gate = Tap()
+    bot = make_bot(queue_on_disk(settings, stylizer=gate))
     async with running(fake, bot):
         first = await style_message(fake, ALICE)
         await wait_status(fake, first, "Painting")
         second = await style_message(fake, BOB)
         await wait_status(fake, second, "Queued")
         stopping = asyncio.create_task(bot.shutdown(drain_timeout=30))
-        await wait_status(fake, second,
-                          "🛑 Cancelled: the bot is shutting down; please send the command again later")
+        await asyncio.sleep(0.2)
         assert not bot.accepting
         gate.open()  # the running job may finish within the drain time
         result = await wait_result(fake)
         await asyncio.wait_for(stopping, 30)
         assert result["message_reference"]["message_id"] == first["id"]
         assert bot.is_closed()
+    assert status_of(fake, second)["content"] == PAUSED
+
+    async with running(fake, make_bot()):  # the next start runs the kept job, once
+        later = await wait_result(fake, predicate=lambda m: m["message_reference"]["message_id"] == second["id"])
+        await wait_status(fake, second, "✅ Done")
+    assert [m["id"] for m in fake.messages(CHANNEL) if m["embeds"]] == [result["id"], later["id"]]
 
 
-async def test_shutdown_stops_a_job_that_outlasts_the_drain(fake: FakeDiscord, make_bot) -> None:
-    gate = Gate()
-    bot = make_bot(RecordingQueue(runner=gate))
+async def test_a_job_that_outlasts_the_drain_is_stopped_kept_and_finished_after_the_restart(
+        fake: FakeDiscord, make_bot, settings: BotSettings) -> None:
+    bot = make_bot(queue_on_disk(settings, stylizer=Tap()))
     async with running(fake, bot):
         request = await style_message(fake, ALICE)
         await wait_status(fake, request, "Painting")
         await asyncio.wait_for(bot.shutdown(drain_timeout=0.2), 30)
-        assert "the bot is shutting down" in status_of(fake, request)["content"]
+        assert status_of(fake, request)["content"] == PAUSED
         assert bot.is_closed()
+    async with running(fake, make_bot()):
+        result = await wait_result(fake)
+        await wait_status(fake, request, "✅ Done")
+    assert result["message_reference"]["message_id"] == request["id"]
+    assert sum(1 for m in fake.messages(CHANNEL) if m["embeds"]) == 1
 
 
 async def test_preview_images_appear_on_the_status_message_when_enabled(fake: FakeDiscord, make_bot) -> None:
@@ -180,17 +202,8 @@ def test_token_from_dotenv_is_read(tmp_path: Path) -> None:
     assert settings.command_prefix == "?" and "from-dotenv" not in repr(settings)
 
 
-def paced_runner(content: bytes, styles: Any, options: Any, *, on_progress: Any, **kwargs: Any):
-    """The real engine, held 20 ms per step, so a job lasts long enough to show progress on any CPU."""
-    def slow(progress: Any) -> None:
-        time.sleep(0.02)
-        on_progress(progress)
-
-    return run_job(content, styles, options, on_progress=slow, **kwargs)
-
-
 async def test_progress_edits_are_coalesced_to_the_interval(fake: FakeDiscord, make_bot) -> None:
-    async with running(fake, make_bot(RecordingQueue(runner=paced_runner))) as bot:
+    async with running(fake, make_bot(RecordingQueue(stylizer=Paced()))) as bot:
         request = await style_message(fake, args="size=32 steps=100 coarse_steps=1")
         await wait_result(fake)
         done = await wait_status(fake, request, "✅ Done")

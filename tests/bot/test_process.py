@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import threading
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -21,9 +22,8 @@ from bot.__main__ import build_queue, run
 from bot.client import StyleBot
 from bot.settings import BotSettings
 from bot.store import GuildStore
-from engine.errors import JobCancelled
+from bot.tracker import PAUSED
 from engine.jobs.local import LocalJobQueue
-from engine.jobs.runtime import run_job
 from tests.bot.conftest import (
     ALICE,
     BOB,
@@ -35,13 +35,23 @@ from tests.bot.conftest import (
     wait_result,
     wait_status,
 )
-from tests.support.scrape import DEPTH, FINISHED, SECONDS_COUNT, STARTED, delta, depth_settles_at_zero, failed, read
+from tests.support.engines import Tap
 from tests.support.fakediscord import FakeDiscord, running
+from tests.support.scrape import (
+    DEPTH,
+    FINISHED,
+    SECONDS_COUNT,
+    STARTED,
+    delta,
+    depth_settles_at_zero,
+    failed,
+    read,
+)
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = pytest.mark.timeout(240)
+REPO = Path(__file__).resolve().parents[2]
 
 MISSING_PERMISSIONS = ("stylebot_discord_api_errors_total", (("code", "50013"), ("status", "403")))
-SHUTTING_DOWN = "🛑 Cancelled: the bot is shutting down; please send the command again later"
 
 
 @pytest.fixture
@@ -62,25 +72,11 @@ def settings(tmp_path: Path, fake: FakeDiscord) -> BotSettings:
                        progress_interval_s=0.5, drain_timeout_s=0.5)
 
 
-class Valve:
-    """The real engine behind a tap the test can close, to hold a job at "Painting" (open at first)."""
-
-    def __init__(self) -> None:
-        self.flowing = threading.Event()
-        self.flowing.set()
-
-    def __call__(self, content: bytes, styles: Any, options: Any, *, should_cancel: Any, **kwargs: Any):
-        while not self.flowing.wait(0.02):
-            if should_cancel():
-                raise JobCancelled("cancelled while held")
-        return run_job(content, styles, options, should_cancel=should_cancel, **kwargs)
-
-
 async def test_a_request_moves_the_job_counters_and_a_refused_upload_counts_one_discord_error(
     fake: FakeDiscord, settings: BotSettings, port: int,
 ) -> None:
-    valve = Valve()
-    queue = LocalJobQueue(workers=1, per_user_limit=10, max_queue=50, runner=valve)
+    valve = Tap(is_open=True)  # closed below, to hold a job at "Painting"
+    queue = LocalJobQueue(workers=1, per_user_limit=10, max_queue=50, stylizer=valve)
     async with running(fake, StyleBot(settings, queue, GuildStore(settings.database_path),
                                       guild_ready_timeout=0.05)):
         before = await read(port)
@@ -98,11 +94,11 @@ async def test_a_request_moves_the_job_counters_and_a_refused_upload_counts_one_
         # The next result's upload is refused (403 Missing Permissions): the user is told on the
         # status message, the failed call is counted once, and the bot goes on serving.
         before = after
-        valve.flowing.clear()
+        valve.close()
         refused = await style_message(fake, ALICE)
         await wait_status(fake, refused, "Painting")
         fake.fail_next("POST", rf"^/channels/{CHANNEL}/messages$", status=403, code=50013)
-        valve.flowing.set()
+        valve.open()
         await wait_status(fake, refused, "⛔ I'm missing a permission in this channel")
         after = await read(port)
         assert delta(before, after, MISSING_PERMISSIONS) == 1
@@ -114,7 +110,7 @@ async def test_a_request_moves_the_job_counters_and_a_refused_upload_counts_one_
         assert await depth_settles_at_zero(port) == 0
 
 
-async def test_sigterm_during_a_job_tells_the_running_and_the_waiting_user_and_run_returns_0(
+async def test_sigterm_during_a_job_keeps_both_jobs_and_the_next_start_answers_each_once(
     fake: FakeDiscord, settings: BotSettings, port: int,
 ) -> None:
     assert isinstance(build_queue(settings), LocalJobQueue)  # what run() builds: the real engine in-process
@@ -122,12 +118,12 @@ async def test_sigterm_during_a_job_tells_the_running_and_the_waiting_user_and_r
     bot = asyncio.create_task(run(settings))
     try:
         await fake.wait_until_connected(timeout=10)
-        painting = await style_message(fake, ALICE, args="size=64 steps=400")  # tens of seconds on a CPU
+        painting = await style_message(fake, ALICE, args="size=48 steps=150 coarse_steps=1")  # ~10 s on a CPU
         await wait_status(fake, painting, "🎨 Painting", timeout=60)
         waiting = await style_message(fake, BOB, args="size=32 steps=2 coarse_steps=1")
         await wait_status(fake, waiting, "⏳ Queued")
         os.kill(os.getpid(), signal.SIGTERM)
-        # the drain is 0.5 s: the running job is stopped, not waited for
+        # the drain is 0.5 s: the running job is stopped, not waited for, and kept with the other
         assert await asyncio.wait_for(asyncio.shield(bot), 20) == 0
     finally:
         if not bot.done():  # a failed step above: still shut the bot down, not leave it running
@@ -135,13 +131,60 @@ async def test_sigterm_during_a_job_tells_the_running_and_the_waiting_user_and_r
             await asyncio.wait({bot}, timeout=30)
 
     for request in (painting, waiting):
-        [status] = [m for m in bot_messages(fake, CHANNEL)
-                    if m.get("message_reference", {}).get("message_id") == request["id"]]
-        assert status["content"] == SHUTTING_DOWN
-        assert status["components"] == []  # no Cancel button left on a finished job
+        assert status_of(fake, request)["content"] == PAUSED
     assert not [m for m in bot_messages(fake, CHANNEL) if is_result(m)]
     after = await read(port)
-    assert delta(before, after, failed("cancelled")) == 2
+    assert delta(before, after, failed("cancelled")) == 0  # stopped, not cancelled
     assert delta(before, after, STARTED) == 1  # Bob's job never started
-    assert delta(before, after, FINISHED) == 0
-    assert after[DEPTH] == 0
+    assert after[DEPTH] == 2  # both kept
+
+    again = asyncio.create_task(run(settings.model_copy(update={"drain_timeout_s": 60})))
+    try:
+        for request in (waiting, painting):
+            await wait_result(fake, timeout=120,
+                              predicate=lambda m, r=request: m["message_reference"]["message_id"] == r["id"])
+            await wait_status(fake, request, "✅ Done")
+    finally:
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert await asyncio.wait_for(again, 30) == 0
+    assert len([m for m in bot_messages(fake, CHANNEL) if is_result(m)]) == 2
+
+
+def status_of(fake: FakeDiscord, request: dict[str, Any]) -> dict[str, Any]:
+    [status] = [m for m in bot_messages(fake, CHANNEL)
+                if m.get("message_reference", {}).get("message_id") == request["id"] and not is_result(m)]
+    return status
+
+
+def bot_process(fake: FakeDiscord, tmp_path: Path, log: str) -> subprocess.Popen[bytes]:
+    """``python -m bot`` in a process of its own, configured by its environment as an operator would."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "DISCORD_TOKEN": fake.token, "OMP_NUM_THREADS": "1",
+           "DATABASE_PATH": str(tmp_path / "stylebot.sqlite3"), "PROGRESS_INTERVAL_S": "0.5"}
+    with open(tmp_path / log, "wb") as out:
+        return subprocess.Popen([sys.executable, "-m", "tests.support.botprocess", fake.base_url, fake.gateway_url],
+                                cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+async def test_a_sigkilled_bot_runs_its_jobs_again_after_a_restart_and_answers_each_once(
+        fake: FakeDiscord, tmp_path: Path) -> None:
+    first = bot_process(fake, tmp_path, "first.log")
+    try:
+        await fake.wait_until_connected(timeout=60)
+        painting = await style_message(fake, ALICE, args="size=48 steps=150 coarse_steps=1")
+        waiting = await style_message(fake, BOB, args="size=32 steps=2 coarse_steps=1")
+        await wait_status(fake, painting, "🎨 Painting", timeout=60)
+        await wait_status(fake, waiting, "⏳ Queued")
+    finally:
+        first.kill()  # SIGKILL: no shutdown code runs at all
+        first.wait(timeout=10)
+    second = bot_process(fake, tmp_path, "second.log")
+    try:
+        for request in (painting, waiting):
+            await wait_result(fake, timeout=120,
+                              predicate=lambda m, r=request: m["message_reference"]["message_id"] == r["id"])
+            await wait_status(fake, request, "✅ Done")
+    finally:
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(timeout=30) == 0, (tmp_path / "second.log").read_text()
+    results = [m for m in bot_messages(fake, CHANNEL) if is_result(m)]
+    assert sorted(m["message_reference"]["message_id"] for m in results) == sorted([painting["id"], waiting["id"]])

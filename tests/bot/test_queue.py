@@ -8,9 +8,20 @@ import pytest
 
 from bot.client import StyleBot
 from tests.bot.conftest import (
-    ADMIN, ALICE, BOB, CHANNEL, Gate, RecordingQueue, bot_messages, is_result, running,
-    wait_status, style_message, wait_result, wait_text,
+    ADMIN,
+    ALICE,
+    BOB,
+    CHANNEL,
+    RecordingQueue,
+    bot_messages,
+    is_result,
+    running,
+    style_message,
+    wait_result,
+    wait_status,
+    wait_text,
 )
+from tests.support.engines import Tap
 from tests.support.fakediscord import FakeDiscord
 
 pytestmark = pytest.mark.timeout(120)
@@ -28,8 +39,8 @@ def cancel_id(status: dict[str, Any]) -> str:
 
 
 async def test_per_user_limit_refuses_clearly(fake: FakeDiscord, make_bot) -> None:
-    gate = Gate()
-    async with running(fake, make_bot(RecordingQueue(per_user_limit=1, runner=gate))) as bot:
+    gate = Tap()
+    async with running(fake, make_bot(RecordingQueue(per_user_limit=1, stylizer=gate))) as bot:
         first = await style_message(fake)
         await wait_status(fake, first, "Painting")
         second = await style_message(fake)
@@ -41,8 +52,8 @@ async def test_per_user_limit_refuses_clearly(fake: FakeDiscord, make_bot) -> No
 
 
 async def test_guild_user_limit_refuses_before_downloading(fake: FakeDiscord, make_bot) -> None:
-    gate = Gate()
-    async with running(fake, make_bot(RecordingQueue(runner=gate))) as bot:
+    gate = Tap()
+    async with running(fake, make_bot(RecordingQueue(stylizer=gate))) as bot:
         await bot.store.update(next(iter(fake.guilds)), user_limit=1)
         first = await style_message(fake)
         await wait_status(fake, first, "Painting")
@@ -54,8 +65,8 @@ async def test_guild_user_limit_refuses_before_downloading(fake: FakeDiscord, ma
 
 
 async def test_full_queue_says_busy(fake: FakeDiscord, make_bot) -> None:
-    gate = Gate()
-    async with running(fake, make_bot(RecordingQueue(max_queue=1, runner=gate))):
+    gate = Tap()
+    async with running(fake, make_bot(RecordingQueue(max_queue=1, stylizer=gate))):
         first = await style_message(fake, ALICE)
         await wait_status(fake, first, "Painting")
         second = await style_message(fake, BOB)
@@ -64,8 +75,8 @@ async def test_full_queue_says_busy(fake: FakeDiscord, make_bot) -> None:
 
 
 async def test_two_users_are_served_in_turn(fake: FakeDiscord, make_bot) -> None:
-    gate = Gate()
-    async with running(fake, make_bot(RecordingQueue(runner=gate))):
+    gate = Tap()
+    async with running(fake, make_bot(RecordingQueue(stylizer=gate))):
         blocker = await style_message(fake, ADMIN)  # keeps the worker busy while A and B queue up
         await wait_status(fake, blocker, "Painting")
         for _ in range(3):
@@ -81,8 +92,8 @@ async def test_two_users_are_served_in_turn(fake: FakeDiscord, make_bot) -> None
 
 
 async def test_cancel_button_works_for_the_owner_only(fake: FakeDiscord, make_bot) -> None:
-    gate = Gate()
-    async with running(fake, make_bot(RecordingQueue(runner=gate))) as bot:
+    gate = Tap()
+    async with running(fake, make_bot(RecordingQueue(stylizer=gate))) as bot:
         request = await style_message(fake, ALICE)
         status = await wait_status(fake, request, "Painting")
         refused = await fake.click_button(CHANNEL, BOB, status["id"], cancel_id(status))
@@ -101,8 +112,8 @@ async def test_cancel_button_works_for_the_owner_only(fake: FakeDiscord, make_bo
 
 
 async def test_moderator_can_cancel_a_queued_job(fake: FakeDiscord, make_bot) -> None:
-    gate = Gate()
-    async with running(fake, make_bot(RecordingQueue(runner=gate))):
+    gate = Tap()
+    async with running(fake, make_bot(RecordingQueue(stylizer=gate))):
         running_job = await style_message(fake, BOB)
         await wait_status(fake, running_job, "Painting")
         request = await style_message(fake, ALICE)

@@ -19,8 +19,8 @@ from bot.settings import BotSettings
 from bot.store import GuildStore
 from engine.jobs.redis.queue import RedisJobQueue
 from tests.bot.conftest import ALICE, CHANNEL, running, style_message, wait_result, wait_status
-from tests.support.redis import RedisServer, WorkerPool
 from tests.support.fakediscord import FakeDiscord
+from tests.support.redis import RedisServer, WorkerPool
 
 pytestmark = [pytest.mark.timeout(180), pytest.mark.redis]
 QUEUE = "stylebot"  # RedisJobQueue's default, which build_queue keeps

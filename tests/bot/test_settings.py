@@ -8,6 +8,7 @@ from pathlib import Path
 from bot.options import options_line, parse_args, read_options_line, resolve
 from bot.settings import BotSettings
 from bot.store import GuildConfig
+from engine.jobs.redis.worker import WorkerSettings
 from engine.nst.params import parse_options
 
 EXAMPLE = Path(__file__).resolve().parents[2] / ".env.example"
@@ -19,8 +20,8 @@ def example_values(*, commented: bool = True) -> dict[str, str]:
     return {name.lower(): value for name, value in found}
 
 
-def test_every_setting_is_documented_in_env_example() -> None:
-    assert set(example_values()) == set(BotSettings.model_fields)
+def test_every_setting_of_the_bot_and_the_workers_is_documented_in_env_example() -> None:
+    assert set(example_values()) == set(BotSettings.model_fields) | set(WorkerSettings.model_fields)
 
 
 def test_env_example_shows_the_real_defaults(monkeypatch) -> None:

@@ -6,9 +6,20 @@ import pytest
 
 from bot.client import StyleBot
 from tests.bot.conftest import (
-    ALICE, CHANNEL, CONTENT, GUILD, STYLE, TINY, Gate, PayloadSpy, RecordingQueue, decode, running,
-    style_message, tiny_runner, wait_result,
+    ALICE,
+    CHANNEL,
+    CONTENT,
+    GUILD,
+    STYLE,
+    TINY,
+    PayloadSpy,
+    RecordingQueue,
+    decode,
+    running,
+    style_message,
+    wait_result,
 )
+from tests.support.engines import Tap, Tiny
 from tests.support.fakediscord import FakeDiscord
 
 pytestmark = pytest.mark.timeout(120)
@@ -72,7 +83,7 @@ async def test_animated_gif_uses_its_first_frame(fake: FakeDiscord, bot: StyleBo
 
 async def test_slash_style_defers_within_the_deadline_and_delivers(fake: FakeDiscord, make_bot) -> None:
     fake.interaction_deadline = 1.0  # stricter than Discord's 3 s
-    async with running(fake, make_bot(RecordingQueue(runner=tiny_runner))) as bot:
+    async with running(fake, make_bot(RecordingQueue(stylizer=Tiny()))) as bot:
         await fake.wait_for(lambda e: e.kind == "commands_sync")
         payload = await fake.send_slash(CHANNEL, ALICE, "style", {"size": 32, "steps": 2, "beta": 300.0},
                                         {"content": CONTENT, "style": STYLE})
@@ -124,8 +135,8 @@ async def test_rate_limited_upload_still_delivers_exactly_once(fake: FakeDiscord
 
 
 async def test_slash_result_arrives_after_the_interaction_token_expired(fake: FakeDiscord, make_bot) -> None:
-    gate = Gate(tiny_runner)
-    async with running(fake, make_bot(RecordingQueue(runner=gate))):
+    gate = Tap(Tiny())
+    async with running(fake, make_bot(RecordingQueue(stylizer=gate))):
         await fake.wait_for(lambda e: e.kind == "commands_sync")
         payload = await fake.send_slash(CHANNEL, ALICE, "style", {"size": 32, "steps": 2},
                                         {"content": CONTENT, "style": STYLE})

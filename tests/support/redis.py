@@ -28,6 +28,7 @@ from PIL import Image
 
 from engine.jobs import JobHandle, JobQueue, JobSpec, JobState, JobStatus
 from engine.jobs.redis.queue import RedisJobQueue
+from engine.jobs.redis.worker import StyleWorker, WorkerSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 QUEUE = "scaleout"
@@ -111,9 +112,9 @@ class WorkerPool:
         log = open(self.log_dir / f"worker-{self._spawned}.log", "wb")  # noqa: SIM115 - the child owns it
         port = _free_port()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "engine.worker", "--redis-url", self.server.url, "--queue", self.queue,
-             "--device", "cpu", "--lease", str(LEASE_S), "--grace", "1", "--poll-delay", "0.05",
-             "--heartbeat", "0.5", "--max-pixels", str(96 * 96), "--metrics-port", str(port), *extra],
+            [sys.executable, "-m", "engine.worker", "--redis-url", self.server.url, "--queue-name", self.queue,
+             "--device", "cpu", "--lease-s", str(LEASE_S), "--grace-s", "1", "--poll-delay-s", "0.05",
+             "--heartbeat-s", "0.5", "--max-pixels", str(96 * 96), "--metrics-port", str(port), *extra],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
         log.close()
@@ -197,6 +198,36 @@ def workers(worker_pool: WorkerPool) -> Iterator[WorkerPool]:
 
 
 QueueMaker = Callable[..., Awaitable[RedisJobQueue]]
+WorkerMaker = Callable[..., Awaitable[StyleWorker]]
+
+
+@pytest.fixture
+async def inprocess_worker(redis_server: RedisServer) -> AsyncIterator[WorkerMaker]:
+    """Workers running inside the test's own event loop, so a test can hand them a faulty engine.
+
+    ``await inprocess_worker(queue_name, stylizer=...)`` returns a registered worker; all are
+    stopped at the end. Fault injection is why these exist: everything else uses real processes.
+    """
+    running: list[tuple[StyleWorker, asyncio.Task[None]]] = []
+
+    async def start(queue_name: str, stylizer: Any = None, **settings: Any) -> StyleWorker:
+        config = WorkerSettings(redis_url=redis_server.url, queue_name=queue_name, device="cpu", lease_s=LEASE_S,
+                                grace_s=1, poll_delay_s=0.05, heartbeat_s=0.5, **settings)
+        worker = StyleWorker(config, stylizer=stylizer, handle_signals=False)
+        running.append((worker, asyncio.create_task(worker.serve())))
+        with redis_server.client() as r:
+            await wait_until(lambda: _async(r.sismember(f"{queue_name}:workers", worker.worker_id)), 60,
+                             "the in-process worker to start")
+        return worker
+
+    yield start
+    for worker, task in running:
+        await worker.stop()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def _async(value: Any) -> Any:
+    return value
 
 
 @pytest.fixture

@@ -1,10 +1,9 @@
-"""The Redis implementation of :class:`engine.jobs.JobQueue`: GPU workers anywhere, via arq.
+"""The Redis implementation of :class:`engine.jobs.JobQueue`: workers anywhere (see :mod:`engine.jobs.redis`).
 
-The bot submits into Redis; ``python -m engine.worker`` processes on any machine run the
-jobs. arq executes pessimistically: a job leaves its queue only when a worker finished it,
-and a dead worker's job is run again by another one once its lease runs out. Progress,
-cancels and results travel through Redis, so a handle behaves the same from any process,
-and ``claim_delivery`` lets exactly one of them reply. This module imports no torch.
+The bot submits into Redis - the job in our keys, a wake-up token into arq's queue - and
+``python -m engine.worker`` processes on any machine run the jobs. Progress, cancels and
+results travel through Redis, so a handle behaves the same from any process, and
+``claim_delivery`` lets exactly one of them reply. This module imports no torch.
 
 Closing the queue does not stop jobs: they belong to the workers, and a bot that starts
 again finds them through :meth:`RedisJobQueue.undelivered`.
@@ -21,12 +20,20 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Any
 
-from arq.jobs import serialize_job
-
-from engine.errors import JobCancelled, JobFailed, ParamError, QueueFull, UserLimitReached
-from engine.jobs import JobHandle, JobQueue, JobResult, JobSpec, JobState, JobStatus
-from engine.nst.params import parse_options
-from engine.jobs.redis.store import ARQ_FUNCTION, JobStore, connect, json_dumps, subscribe_forever
+from engine.errors import JobCancelled, JobFailed, QueueFull, UserLimitReached
+from engine.jobs.contract import (
+    JobHandle,
+    JobQueue,
+    JobResult,
+    JobSpec,
+    JobState,
+    JobStatus,
+    queued_eta,
+    running_eta,
+)
+from engine.jobs.redis.store import TOKEN_FUNCTION, JobStore, connect, subscribe_forever
+from engine.jobs.runtime import check_submission
+from engine.ops import metrics
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +79,7 @@ class RedisJobQueue(JobQueue):
         return self._store
 
     async def start(self) -> None:
-        self._redis = connect(self.redis_url)
+        self._redis = connect(self.redis_url, self.queue_name)
         await self._redis.ping()
         self._store = JobStore(self._redis, self.queue_name)
         self._listener = asyncio.create_task(
@@ -91,9 +98,7 @@ class RedisJobQueue(JobQueue):
         self._wake_all()
 
     async def submit(self, spec: JobSpec) -> RedisJobHandle:
-        params = parse_options(spec.options)  # ParamError before anything is queued
-        if not spec.styles:
-            raise ParamError("give at least one style image")
+        params = check_submission(spec)  # ParamError/InputError before anything is queued
         job_id = uuid.uuid4().hex
         fields = {
             "user": str(spec.user_id),
@@ -106,14 +111,14 @@ class RedisJobQueue(JobQueue):
             "result_ttl": str(self.result_ttl_s),
         }
         inputs = {"content": spec.content, **{f"style:{i}": s for i, s in enumerate(spec.styles)}}
-        payload = serialize_job(ARQ_FUNCTION, (job_id,), {}, None, int(time.time() * 1000), serializer=json_dumps)
-        res = await self.store.submit(job_id, str(spec.user_id), self.per_user_limit, self.max_queue,
-                                      self.input_ttl_s, payload, fields, inputs)
+        res = await self.store.submit(job_id, spec.user_id, fields, inputs, user_limit=self.per_user_limit,
+                                      max_queue=self.max_queue, input_ttl_s=self.input_ttl_s)
         if res == "user_limit":
             raise UserLimitReached(f"you already have {self.per_user_limit} jobs in the queue; "
                                    "wait for one to finish or cancel one")
         if res == "queue_full":
             raise QueueFull(f"the queue is full ({self.max_queue} jobs); try again in a few minutes")
+        await self._redis.enqueue_job(TOKEN_FUNCTION)  # wakes one worker; it takes the first job in line
         log.info("job %s queued for user %s", job_id, spec.user_id)
         return RedisJobHandle(self, job_id, spec.user_id, spec.guild_id, dict(spec.meta))
 
@@ -164,9 +169,9 @@ class RedisJobQueue(JobQueue):
 
     async def _status(self, job_id: str) -> JobStatus:
         async with self.store.redis.pipeline(transaction=False) as pipe:
-            pipe.hgetall(self.store.job(job_id)).zrank(self.store.queued, job_id)
+            pipe.hgetall(self.store.job(job_id)).zrank(self.store.queued, job_id).zcard(self.store.running)
             pipe.hget(self.store.stats, "avg_run_s").time()
-            h, rank, avg, (sec, usec) = await pipe.execute()
+            h, rank, running, avg, (sec, usec) = await pipe.execute()
         if not h:
             return JobStatus(job_id, JobState.FAILED, error=GONE)
         f = {k.decode(): v for k, v in h.items()}
@@ -175,11 +180,11 @@ class RedisJobQueue(JobQueue):
         avg_s = float(avg) if avg else None
         now_ms = sec * 1000 + usec // 1000
         eta = 0.0 if state.finished else None
-        if state is JobState.QUEUED and rank is not None and avg_s is not None:
-            eta = avg_s * (rank // await self._slots() + 1)
+        if state is JobState.QUEUED and rank is not None:
+            slots = await self._slots()
+            eta = queued_eta(rank, slots, avg_s, running >= slots)
         elif state is JobState.RUNNING:
-            elapsed = max(0.0, (now_ms - int(f.get("started_at", now_ms))) / 1000)
-            eta = elapsed / step * (total - step) if step else (max(avg_s - elapsed, 0.0) if avg_s else None)
+            eta = running_eta(max(0.0, (now_ms - int(f.get("started_at", now_ms))) / 1000), step, total, avg_s)
         return JobStatus(
             job_id=job_id,
             state=state,
@@ -254,7 +259,12 @@ class RedisJobHandle(JobHandle):
         return JobResult(image=png, report=json.loads(report))
 
     async def cancel(self, reason: str = "cancelled") -> bool:
-        return await self._queue.store.cancel(self.job_id, reason, self._queue.result_ttl_s) > 0
+        res = await self._queue.store.finish(self.job_id, self.user_id, JobState.CANCELLED.value, reason,
+                                             self._queue.result_ttl_s)
+        if res == "ended":  # nobody ran it: count it here (a worker counts the jobs it stops)
+            metrics.job_failed("cancelled")
+        return res in ("ended", "signalled")
 
     async def claim_delivery(self) -> bool:
         return await self._queue.store.claim(self.job_id, uuid.uuid4().hex)
+

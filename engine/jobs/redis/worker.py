@@ -1,154 +1,153 @@
-"""A GPU worker of the Redis queue: ``python -m engine.worker --redis-url redis://host:6379/0 --device cuda:0``.
+"""A worker of the Redis queue: takes jobs in the fair order and runs them through the job runtime.
 
-Runs on any machine that reaches Redis; needs nothing else (the images travel in Redis).
-arq polls the fair queue that :mod:`engine.jobs.redis.queue` fills and holds each job under a lease
-(arq's in-progress key, renewed every ``lease/3`` s while the job runs): if this process dies,
-the lease runs out and another worker runs the job again. On SIGTERM the worker stops taking
-jobs, lets the running ones finish for up to ``--grace`` seconds, then hands them back.
+Started by ``python -m engine.worker`` (see :mod:`engine.worker`) on any machine that reaches
+Redis; it needs nothing else (the images travel in Redis). arq runs the worker loop (polling,
+concurrency, signals, graceful stop) on wake-up tokens; each token takes the first job in line
+and holds it under a lease that this worker renews while the job runs. If the process dies,
+the lease runs out, a live worker puts the job back in line (``reap``) and wakes a worker for
+it. On SIGTERM the worker stops taking jobs, lets the running ones finish for up to
+``grace_s``, then gives them back, first in line again.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import io
 import json
 import logging
 import os
+import signal
 import socket
-import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from arq.connections import ArqRedis
-from arq.worker import RetryJob, Worker, func
+from arq.worker import Worker, func
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
 from redis.exceptions import RedisError
 
+from engine.jobs import runtime
+from engine.jobs.contract import JobSpec, JobState
+from engine.jobs.redis.store import TOKEN_FUNCTION, JobStore, connect, json_dumps, subscribe_forever
 from engine.ops import metrics
-from engine.errors import InputError, JobCancelled, JobFailed
-from engine.ops.logs import JobLogAdapter, job_logger, setup_logging
-from engine.jobs.redis.store import ARQ_FUNCTION, JobStore, connect, json_dumps, subscribe_forever
-from engine.jobs.runtime import run_job
-from engine.nst.stylize import Progress, get_stylizer, resolve_device
+from engine.ops.logs import job_logger
+from engine.ops.settings import ProcessSettings, load_settings
 
 log = logging.getLogger(__name__)
 
-PUBLISH_EVERY_S = 0.2  # progress goes to Redis at most this often per job
-STOP_GRACE_S = 30.0  # a job past its time limit that has not stopped by then is given up on
-OOM_SHRINK = 0.7  # after running out of GPU memory, try once more at this fraction of the size
+MAX_RUN_S = 24 * 3600  # arq's own limit per token; jobs have their own (runtime), far shorter
+
+
+class WorkerSettings(ProcessSettings):
+    """Every setting of a worker: environment (``REDIS_URL=...``) or flags (``--redis-url ...``), flags win."""
+
+    model_config = SettingsConfigDict(cli_kebab_case=True, cli_prog_name="python -m engine.worker")
+
+    redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis of the queue (REDIS_URL)")
+    queue_name: str = Field("stylebot", description="queue name, the same as the bot's")
+    device: str = Field("auto", description="torch device: auto, cpu, cuda or cuda:N")
+    max_pixels: int | None = Field(None, ge=256, description="refuse jobs whose output has more pixels")
+    concurrency: int = Field(1, ge=1, le=64, description="jobs at a time on this device")
+    lease_s: float = Field(15.0, gt=0, description="seconds after which a vanished worker's job runs elsewhere")
+    grace_s: float = Field(20.0, ge=0, description="on SIGTERM, seconds running jobs may finish before they "
+                                                   "are handed back")
+    poll_delay_s: float = Field(0.25, gt=0, description="seconds between polls of the queue")
+    heartbeat_s: float = Field(2.0, gt=0, description="seconds between advertisements; a worker silent for "
+                                                      "3 of them counts as gone")
 
 
 @dataclass
-class _Run:
-    """One running job as its engine thread and the worker's async side share it."""
+class _Job:
+    """One taken job, as read back from Redis."""
 
     job_id: str
-    log: JobLogAdapter
-    stop: threading.Event = field(default_factory=threading.Event)
-    reason: str = "cancelled"
-    timed_out: bool = False
-    latest: Progress | None = None
-    preview: bytes | None = None
-
-    def cancel(self, reason: str, timed_out: bool = False) -> None:
-        if not self.stop.is_set():
-            self.reason, self.timed_out = reason, timed_out
-            self.stop.set()
-
-    def on_progress(self, p: Progress) -> None:  # engine thread
-        if p.preview is not None:
-            self.preview = p.preview
-        self.latest = p
-
-
-@dataclass
-class _Outcome:
-    state: str  # a finished JobState value
-    error: str = ""
-    reason: str = ""  # why it failed, as metrics.REASONS name it
-    png: bytes = b""
-    report: dict[str, Any] | None = None
-    run_s: float | None = None
-
-
-@dataclass
-class _Spec:
-    options: dict[str, Any]
-    time_limit: float
+    user: int
+    spec: JobSpec
     preview_every: int
     result_ttl: int
     cancel: str
-    content: bytes | None
-    styles: list[bytes]
 
 
 class StyleWorker:
-    """Runs jobs of one Redis queue on one device, ``concurrency`` at a time."""
+    """Runs jobs of one Redis queue on one device, ``concurrency`` at a time.
 
-    def __init__(self, redis_url: str, *, queue_name: str = "stylebot", device: str = "auto",
-                 max_pixels: int | None = None, concurrency: int = 1, lease_s: float = 15.0,
-                 grace_s: float = 20.0, poll_delay_s: float = 0.25, heartbeat_s: float = 2.0,
-                 max_attempts: int = 3, metrics_port: int = 0):
-        self.redis_url, self.queue_name, self.device = redis_url, queue_name, device
-        self.max_pixels, self.concurrency = max_pixels, concurrency
-        self.lease_s, self.grace_s, self.poll_delay_s = lease_s, grace_s, poll_delay_s
-        self.heartbeat_s, self.max_attempts, self.metrics_port = heartbeat_s, max_attempts, metrics_port
+    ``stylizer`` replaces the engine's shared one (tests inject faults with it);
+    ``handle_signals=False`` lets a test run the worker inside its own event loop.
+    """
+
+    def __init__(self, settings: WorkerSettings, *, stylizer: Any = None, handle_signals: bool = True):
+        self.settings = s = settings
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self._executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="job")
-        self._running: dict[str, _Run] = {}
+        self.device = s.device
+        self._stylizer = stylizer
+        self._executor = ThreadPoolExecutor(max_workers=s.concurrency, thread_name_prefix="job")
+        self._running: dict[str, runtime.Control] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._done = 0
         self.store: JobStore
+        self.arq = Worker(
+            functions=[func(self._next_job, name=TOKEN_FUNCTION, keep_result=0, timeout=MAX_RUN_S,
+                            max_tries=1_000_000)],  # a token retried after a shutdown is still good
+            queue_name=f"{s.queue_name}:arq",
+            redis_pool=connect(s.redis_url, s.queue_name),
+            max_jobs=s.concurrency,
+            keep_result=0,
+            job_serializer=json_dumps,  # tokens are JSON, never pickle
+            job_deserializer=json.loads,
+            poll_delay=s.poll_delay_s,
+            on_startup=self._startup,
+            on_shutdown=self._shutdown,
+            job_completion_wait=int(s.grace_s),
+            handle_signals=handle_signals,
+            health_check_interval=60,
+        )
+
+    @property
+    def _lease_ms(self) -> int:
+        return int(self.settings.lease_s * 1000)
 
     def run(self) -> None:
         """Blocks until SIGTERM/SIGINT (arq installs the handlers)."""
-        pool = connect(self.redis_url, ArqRedis)
-        pool.job_serializer, pool.job_deserializer = json_dumps, json.loads
-        worker = Worker(
-            functions=[func(self._job, name=ARQ_FUNCTION, keep_result=0)],
-            queue_name=f"{self.queue_name}:arq",
-            redis_pool=pool,
-            max_jobs=self.concurrency,
-            job_timeout=None,  # time limits are per job, enforced in _supervise
-            keep_result=0,
-            poll_delay=self.poll_delay_s,
-            max_tries=1_000_000,  # crashes are counted in the job itself (max_attempts)
-            job_serializer=json_dumps,
-            job_deserializer=json.loads,
-            on_startup=self._startup,
-            on_shutdown=self._shutdown,
-            job_completion_wait=self.grace_s,  # type: ignore[arg-type]
-            health_check_interval=60,
-        )
-        # arq's in-progress key is our lease: short, and renewed while the job runs.
-        worker.in_progress_timeout_s = self.lease_s
-        worker.run()
+        self.arq.run()
+
+    async def serve(self) -> None:
+        """Run inside the caller's event loop until :meth:`stop`."""
+        await self.arq.async_run()
+
+    async def stop(self) -> None:
+        self.arq.handle_sig(signal.SIGTERM)
+        await self.arq.close()
 
     async def _startup(self, ctx: dict[str, Any]) -> None:
-        self.store = JobStore(ctx["redis"], self.queue_name)
+        self.store = JobStore(ctx["redis"], self.settings.queue_name)
         self.device = await asyncio.get_running_loop().run_in_executor(self._executor, self._warm_up)
         self._tasks = [
-            asyncio.create_task(self._heartbeat()),
+            asyncio.create_task(self._advertise()),
+            asyncio.create_task(self._maintain()),
             asyncio.create_task(subscribe_forever(self.store.redis, self.store.cancels, self._on_cancel)),
         ]
-        if self.metrics_port:
-            metrics.start_metrics_server(self.metrics_port)
+        if self.settings.metrics_port is not None:
+            metrics.start_metrics_server(self.settings.metrics_port)
             self._tasks.append(asyncio.create_task(metrics.heartbeat_forever(self.store.depth)))
         log.info("worker %s ready on %s (max_pixels=%s, concurrency=%d)",
-                 self.worker_id, self.device, self.max_pixels, self.concurrency)
+                 self.worker_id, self.device, self.settings.max_pixels, self.settings.concurrency)
 
     def _warm_up(self) -> str:
-        """Load the weights and run one tiny job, so the first user does not wait for either."""
-        device = str(resolve_device(self.device))
-        get_stylizer("pastiche")
+        """Load the weights and run one tiny job, so the first user waits for neither."""
         from PIL import Image  # the engine's own dependency; only needed for this dummy image
 
+        from engine.nst.stylize import resolve_device
+
+        device = str(resolve_device(self.device))
         buf = io.BytesIO()
         Image.new("RGB", (16, 16), (128, 96, 64)).save(buf, format="PNG")
-        run_job(buf.getvalue(), [buf.getvalue()], {"size": 16, "steps": 1}, device=device)
+        spec = JobSpec(buf.getvalue(), (buf.getvalue(),), {"size": 16, "steps": 1, "levels": 1})
+        outcome = runtime.run(spec, runtime.Control(), device=device, stylizer=self._stylizer)
+        if outcome.state is not JobState.DONE:
+            log.error("warm-up job failed: %s", outcome.error)
         return device
 
     async def _shutdown(self, ctx: dict[str, Any]) -> None:
@@ -163,212 +162,167 @@ class StyleWorker:
         self._executor.shutdown(wait=False, cancel_futures=True)
         log.info("worker %s stopped after %d jobs", self.worker_id, self._done)
 
-    async def _heartbeat(self) -> None:
+    async def _advertise(self) -> None:
         """Advertise this worker (a hash with TTL) so operators and ETAs see the live ones."""
-        key, started = self.store.worker(self.worker_id), time.time()
+        key, started, s = self.store.worker(self.worker_id), time.time(), self.settings
         while True:
             info = {"id": self.worker_id, "host": socket.gethostname(), "pid": os.getpid(),
-                    "device": self.device, "max_pixels": self.max_pixels or "", "concurrency": self.concurrency,
+                    "device": self.device, "max_pixels": s.max_pixels or "", "concurrency": s.concurrency,
                     "running": ",".join(self._running), "jobs_done": self._done,
                     "started_at": started, "heartbeat": time.time()}
             try:
                 async with self.store.redis.pipeline(transaction=True) as pipe:
-                    pipe.hset(key, mapping=info).expire(key, int(self.heartbeat_s * 3) + 1)
+                    pipe.hset(key, mapping=info).expire(key, int(s.heartbeat_s * 3) + 1)
                     pipe.sadd(self.store.workers, self.worker_id)
                     await pipe.execute()
             except RedisError as exc:
                 log.warning("heartbeat of worker %s failed: %s", self.worker_id, exc)
-            await asyncio.sleep(self.heartbeat_s)
+            await asyncio.sleep(s.heartbeat_s)
+
+    async def _maintain(self) -> None:
+        """Every half lease: put back the jobs of vanished workers, and wake a worker for each.
+
+        Also wakes one when this worker sat idle for two rounds while jobs waited: a token can
+        go missing if a bot dies between queueing a job and enqueueing its token.
+        """
+        starved = False
+        while True:
+            try:
+                for job_id in await self.store.reap():
+                    log.warning("job %s lost its worker; it waits again", job_id)
+                    await self.arq.pool.enqueue_job(TOKEN_FUNCTION)
+                waiting, _ = await self.store.sizes()
+                idle = waiting > 0 and len(self._running) < self.settings.concurrency
+                if idle and starved:
+                    await self.arq.pool.enqueue_job(TOKEN_FUNCTION)
+                starved = idle
+            except RedisError as exc:
+                log.warning("queue maintenance failed: %s", exc)
+            await asyncio.sleep(self.settings.lease_s / 2)
 
     def _on_cancel(self, msg: dict[str, Any]) -> None:
-        run = self._running.get(msg.get("id", ""))
-        if run is not None:
-            run.cancel(msg.get("reason") or "cancelled")
+        control = self._running.get(msg.get("id", ""))
+        if control is not None:
+            control.cancel(msg.get("reason") or "cancelled")
 
     # -- one job -------------------------------------------------------------------------
 
-    async def _job(self, ctx: dict[str, Any], job_id: str) -> None:
-        """arq's job function: run the job, or hand it back to the queue if this worker stops first."""
+    async def _next_job(self, ctx: dict[str, Any]) -> None:
+        """arq's job function: take the first job in line, run it, store its outcome."""
         token = uuid.uuid4().hex
-        started = await self.store.start(job_id, token, self.worker_id, int(self.lease_s * 1000))
-        if started is None:
-            log.info("job %s is finished already; dropping it from the queue", job_id)
-            return
-        run = self._running[job_id] = _Run(job_id, job_logger(log, job_id))
-        metrics.job_started()
+        taken = await self.store.take(token, self.worker_id, self._lease_ms)
+        if taken is None:
+            return  # another token took it first
+        job_id, attempts, now_ms, submitted_ms = taken
+        jlog = job_logger(log, job_id)
+        job = await self._load(job_id)
+        control = self._running[job_id] = runtime.Control(job.spec.time_limit_s)
+        if job.cancel:
+            control.cancel(job.cancel)
         try:
-            await self._run_and_finish(run, token, *started)
-        except asyncio.CancelledError:
-            run.cancel("the worker is shutting down")
-            try:
-                if await asyncio.shield(self.store.hand_back(job_id, token)):
-                    run.log.info("job %s handed back to the queue (worker shutting down)", job_id)
-            except RedisError as exc:  # arq must still see the cancel, or it would drop the job from its queue
-                run.log.warning("job %s: could not hand it back (%s); it runs again when its lease ends", job_id, exc)
+            outcome = await self._execute(job, control, token, attempts)
+            if outcome is not None:
+                await self._store_outcome(job, token, outcome, {
+                    "id": self.worker_id, "device": self.device, "attempt": attempts,
+                    "queued_s": (now_ms - submitted_ms) / 1000, "started_at_ms": now_ms})
+        except asyncio.CancelledError:  # the worker is stopping: give the job back, first in line
+            control.cancel("the worker is shutting down", interrupted=True)
+            await asyncio.shield(self._give_back(job_id, token, jlog))
             raise
-        except RetryJob:
-            raise
-        except Exception:  # Redis gone for good, or a bug here: let arq keep it queued (max_attempts bounds it)
-            run.log.exception("job %s: worker error; the job stays in the queue", job_id)
-            raise RetryJob from None
+        except Exception:  # noqa: BLE001 - Redis gone for good, or a bug here: the lease runs out, it runs again
+            jlog.exception("worker error; the job runs again once its lease runs out")
         finally:
             self._running.pop(job_id, None)
 
-    async def _run_and_finish(self, run: _Run, token: str, attempt: int, now_ms: int, submitted_ms: int) -> None:
-        spec = await self._load(run.job_id)
-        outcome = await self._execute(run, token, attempt, spec)
-        if outcome is None:
-            raise RetryJob  # lease lost: another worker owns the job now; leave it queued in arq
-        if outcome.report is not None:
-            outcome.report["worker"] = {"id": self.worker_id, "device": self.device, "attempt": attempt,
-                                        "queued_s": (now_ms - submitted_ms) / 1000, "started_at_ms": now_ms}
-        res = await self.store.finish(run.job_id, token, outcome.state, outcome.error, spec.result_ttl,
-                                      outcome.report, outcome.run_s, outcome.png)
-        if res == "not_owner":
-            run.log.warning("job %s: lease lost before the result was stored; discarding it", run.job_id)
-            raise RetryJob
-        self._done += 1
-        if outcome.state == "done":
-            metrics.job_finished(outcome.run_s or 0.0, (outcome.report or {}).get("steps"))
-        else:
-            metrics.job_failed(outcome.reason or "cancelled")
-        run.log.info("job %s %s%s", run.job_id, outcome.state, f": {outcome.error}" if outcome.error else "")
-
-    async def _load(self, job_id: str) -> _Spec:
+    async def _load(self, job_id: str) -> _Job:
         async with self.store.redis.pipeline(transaction=False) as pipe:
-            pipe.hmget(self.store.job(job_id), "options", "time_limit", "preview_every", "result_ttl", "cancel")
+            pipe.hmget(self.store.job(job_id), "user", "options", "time_limit", "preview_every", "result_ttl",
+                       "cancel")
             pipe.hgetall(self.store.inputs(job_id))
-            (options, limit, preview_every, ttl, cancel), inputs = await pipe.execute()
+            (user, options, limit, preview_every, ttl, cancel), inputs = await pipe.execute()
         styles = sorted((int(k.split(b":")[1]), v) for k, v in inputs.items() if k.startswith(b"style:"))
-        return _Spec(json.loads(options or b"{}"), float(limit or 0), int(preview_every or 0), int(ttl or 86400),
-                     (cancel or b"").decode(), inputs.get(b"content"), [v for _, v in styles])
+        spec = JobSpec(inputs.get(b"content", b""), tuple(v for _, v in styles), json.loads(options or b"{}"),
+                       int(user or 0), time_limit_s=float(limit or 0) or None)
+        return _Job(job_id, int(user or 0), spec, int(preview_every or 0), int(ttl or 86400), (cancel or b"").decode())
 
-    async def _execute(self, run: _Run, token: str, attempt: int, spec: _Spec) -> _Outcome | None:
-        if attempt > self.max_attempts:
-            return _Outcome("failed", f"the job was interrupted {attempt - 1} times (a worker stopped while "
-                                      "running it); giving up", "internal")
-        if spec.cancel:
-            return _Outcome("cancelled", spec.cancel, "cancelled")
-        if spec.content is None:
-            return _Outcome("failed", "the job's images expired before a worker was free; please submit it again",
-                            "input")
-        loop = asyncio.get_running_loop()
-        thread = loop.run_in_executor(self._executor, self._run_blocking, run, spec)
-        watch = asyncio.create_task(self._supervise(run, token, spec.time_limit))
+    async def _execute(self, job: _Job, control: runtime.Control, token: str, attempts: int) -> runtime.Outcome | None:
+        """The job's outcome; None if its lease was lost (another worker runs it now)."""
+        run = asyncio.create_task(runtime.execute(
+            job.spec, control, job_id=job.job_id, attempts=attempts, executor=self._executor,
+            publish=self._publisher(job.job_id, token), device=self.device, max_pixels=self.settings.max_pixels,
+            preview_every=job.preview_every, stylizer=self._stylizer))
+        lease = asyncio.create_task(self._hold_lease(job.job_id, token, control))
         try:
-            done, _ = await asyncio.wait({thread, watch}, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait({run, lease}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            watch.cancel()
-        return thread.result() if thread in done else watch.result()
+            lease.cancel()
+            if not run.done():
+                run.cancel()
+        if run in done:
+            return run.result()
+        control.cancel("lease lost", interrupted=True)
+        return None
 
-    async def _supervise(self, run: _Run, token: str, limit: float) -> _Outcome | None:
-        """Publish progress, renew the lease, watch for cancels and the time limit while the thread runs.
-
-        Returns only if the job must be abandoned: None when the lease is lost, an outcome when
-        the engine did not stop within STOP_GRACE_S of the time limit.
-        """
-        start = time.monotonic()
-        renew_at, sent, sent_preview = start + self.lease_s / 3, None, None
+    async def _hold_lease(self, job_id: str, token: str, control: runtime.Control) -> None:
+        """Renew the lease every third of it and pass on cancels; returns when the lease is lost."""
+        jlog = job_logger(log, job_id)
         while True:
-            await asyncio.sleep(PUBLISH_EVERY_S)
-            now = time.monotonic()
-            if limit and now - start > limit:
-                run.cancel(f"the job took longer than {limit:.0f} s and was stopped", timed_out=True)
-                if now - start > limit + STOP_GRACE_S:
-                    run.log.error("job %s did not stop %g s after its time limit; abandoning it",
-                                  run.job_id, STOP_GRACE_S)
-                    return _Outcome("failed", run.reason, "timeout")
+            await asyncio.sleep(self.settings.lease_s / 3)
             try:
-                if now >= renew_at:
-                    owned, reason = await self.store.renew(run.job_id, token, int(self.lease_s * 1000))
-                    if not owned:
-                        run.log.warning("job %s: lease lost, another worker runs it now", run.job_id)
-                        run.cancel("lease lost")
-                        return None
-                    if reason:
-                        run.cancel(reason)
-                    renew_at = now + self.lease_s / 3
-                p = run.latest
-                if p is not None and p is not sent:
-                    preview = run.preview if run.preview is not sent_preview else None
-                    await self.store.progress(run.job_id, token, p.step, p.total, p.losses, preview)
-                    sent, sent_preview = p, run.preview
+                owned, reason = await self.store.heartbeat(job_id, token, self._lease_ms)
             except RedisError as exc:  # Redis restarting: the lease has some seconds left, keep going
-                run.log.warning("job %s: could not reach Redis (%s)", run.job_id, exc)
-
-    def _run_blocking(self, run: _Run, spec: _Spec) -> _Outcome:
-        """The engine call, in a worker thread; every failure becomes an outcome with a user-facing reason."""
-        assert spec.content is not None
-        options, shrunk = dict(spec.options), None
-        t0 = time.perf_counter()
-        while True:
-            try:
-                result = run_job(spec.content, spec.styles, options, on_progress=run.on_progress,
-                                 should_cancel=run.stop.is_set, preview_every=spec.preview_every,
-                                 device=self.device, max_pixels=self.max_pixels)
-            except JobCancelled:  # a time limit is the job's failure, as in the local queue
-                if run.timed_out:
-                    return _Outcome("failed", run.reason, "timeout")
-                return _Outcome("cancelled", run.reason, "cancelled")
-            except (InputError, JobFailed) as exc:
-                return _Outcome("failed", str(exc), metrics.failure_reason(exc))
-            except Exception as exc:
-                if metrics.failure_reason(exc) != "oom":  # torch.cuda.OutOfMemoryError or "out of memory"
-                    run.log.exception("job %s: internal error", run.job_id)
-                    return _Outcome("failed", "the worker hit an internal error", "internal")
-                size = int(options.get("size", 512))
-                _free_gpu_memory()
-                if shrunk is not None or size <= 16:
-                    run.log.warning("job %s: out of GPU memory at size %d", run.job_id, size)
-                    return _Outcome("failed", f"the GPU ran out of memory even at size {size}; "
-                                              "try a smaller size", "oom")
-                shrunk = (size, max(16, int(size * OOM_SHRINK)))
-                run.log.warning("job %s: out of GPU memory at size %d; retrying at %d", run.job_id, *shrunk)
-                options["size"] = shrunk[1]
+                jlog.warning("could not reach Redis (%s)", exc)
                 continue
-            report = dict(result.report)
-            if shrunk is not None:
-                report["oom_retry"] = {"from_size": shrunk[0], "to_size": shrunk[1]}
-            return _Outcome("done", png=result.image, report=report, run_s=time.perf_counter() - t0)
+            if not owned:
+                jlog.warning("lease lost, another worker runs the job now")
+                return
+            if reason:
+                control.cancel(reason)
 
+    def _publisher(self, job_id: str, token: str) -> runtime.Publish:
+        sent_preview: list[bytes | None] = [None]
 
-def _free_gpu_memory() -> None:
-    import torch
+        async def publish(control: runtime.Control) -> None:
+            p = control.latest
+            preview = control.preview if control.preview is not sent_preview[0] else None
+            try:
+                _, reason = await self.store.heartbeat(
+                    job_id, token, self._lease_ms, {"step": p.step, "total": p.total, "losses": p.losses}, preview)
+            except RedisError as exc:
+                job_logger(log, job_id).warning("could not publish progress (%s)", exc)
+                return
+            sent_preview[0] = control.preview
+            if reason:
+                control.cancel(reason)
 
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
+        return publish
 
+    async def _store_outcome(self, job: _Job, token: str, outcome: runtime.Outcome, about: dict[str, Any]) -> None:
+        """Store the outcome (a result's report also says which worker ran it, and when)."""
+        done = outcome.result is not None
+        report = {**outcome.result.report, "worker": about} if outcome.result is not None else None
+        res = await self.store.finish(job.job_id, job.user, outcome.state.value, outcome.error or "",
+                                      job.result_ttl, token=token, report=report,
+                                      run_s=outcome.seconds if done else None,
+                                      png=outcome.result.image if done else b"")
+        if res == "not_owner":
+            job_logger(log, job.job_id).warning("lease lost before the outcome was stored; discarding it")
+            return
+        self._done += 1
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="python -m engine.worker", description=__doc__.split("\n")[0])
-    ap.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
-                    help="Redis of the queue (default: $REDIS_URL or redis://127.0.0.1:6379/0)")
-    ap.add_argument("--queue", default="stylebot", help="queue name, the same as the bot's (default: stylebot)")
-    ap.add_argument("--device", default="auto", help="auto, cpu or cuda:N (default: auto)")
-    ap.add_argument("--max-pixels", type=int, default=None, help="refuse jobs whose output has more pixels")
-    ap.add_argument("--concurrency", type=int, default=1, help="jobs at a time on this device (default: 1)")
-    ap.add_argument("--lease", type=float, default=15.0,
-                    help="seconds after which a job of a vanished worker runs elsewhere (default: 15)")
-    ap.add_argument("--grace", type=float, default=20.0,
-                    help="on SIGTERM, seconds to finish running jobs before handing them back (default: 20)")
-    ap.add_argument("--poll-delay", type=float, default=0.25, help="seconds between queue polls (default: 0.25)")
-    ap.add_argument("--heartbeat", type=float, default=2.0,
-                    help="seconds between heartbeats; a worker silent for 3 of them counts as gone (default: 2)")
-    ap.add_argument("--metrics-port", type=int, default=int(os.environ.get("METRICS_PORT") or 0),
-                    help="serve Prometheus /metrics on this port (default: $METRICS_PORT; 0 = off)")
-    ap.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "INFO"), help="default: $LOG_LEVEL or INFO")
-    ap.add_argument("--log-format", choices=("text", "json"), default=os.environ.get("LOG_FORMAT", "text"),
-                    help="readable lines or JSON lines (default: $LOG_FORMAT or text)")
-    return ap.parse_args(argv)
+    async def _give_back(self, job_id: str, token: str, jlog: logging.LoggerAdapter) -> None:
+        try:
+            if await self.store.release(job_id, token):
+                await self.store.reap()
+                jlog.info("handed back to the queue (worker shutting down)")
+        except RedisError as exc:
+            jlog.warning("could not hand it back (%s); it runs again when its lease ends", exc)
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-    setup_logging(args.log_level, json=args.log_format == "json")
-    StyleWorker(args.redis_url, queue_name=args.queue, device=args.device, max_pixels=args.max_pixels,
-                concurrency=args.concurrency, lease_s=args.lease, grace_s=args.grace,
-                poll_delay_s=args.poll_delay, heartbeat_s=args.heartbeat, metrics_port=args.metrics_port).run()
+    """``python -m engine.worker``: settings from the environment and flags, then run until SIGTERM."""
+    from engine.ops.logs import setup_logging
 
-
-if __name__ == "__main__":
-    main()
+    settings = load_settings(WorkerSettings, _cli_parse_args=argv if argv is not None else True)
+    setup_logging(settings.log_level, json=settings.log_format == "json")
+    StyleWorker(settings).run()

@@ -1,8 +1,10 @@
 """Behaviour every JobQueue owes the bot, whichever implementation is live.
 
-Each test takes ``queue_factory``: a way to make started queues plus how many jobs run at
-once (``slots``), so a test can occupy every worker before it looks at the queue. Add an
-implementation by adding a param to ``queue_factory``.
+Each test takes ``queue_factory``: a way to make started queues (think: bot processes; a new
+one after ``close`` is a restarted bot), how many jobs run at once (``slots``), so a test can
+occupy every worker before it looks at the queue, and a queue whose jobs run on an engine the
+test hands in (for faults a CPU cannot produce). Add an implementation by adding a param to
+``queue_factory``. The Redis cases use a real redis-server and real worker processes.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,13 +21,15 @@ import pytest
 from engine.errors import JobCancelled, JobFailed, ParamError, QueueFull, UserLimitReached
 from engine.jobs import JobHandle, JobQueue, JobState
 from engine.jobs.local import LocalJobQueue
-from tests.support.redis import LONG, TINY, depth_is, spec, wait_running, wait_until
+from tests.support.engines import OutOfMemoryAbove
+from tests.support.redis import LONG, MEDIUM, TINY, depth_is, spec, wait_running, wait_until
 
 
 @dataclass
 class QueueKit:
     make: Callable[..., Awaitable[JobQueue]]  # make(per_user_limit=..., max_queue=...) -> started queue
     slots: int  # jobs that run at the same time
+    with_engine: Callable[[Any], Awaitable[JobQueue]]  # a started queue whose jobs run on this stylizer
 
 
 @pytest.fixture
@@ -36,20 +41,27 @@ async def local_queues() -> AsyncIterator[list[LocalJobQueue]]:
 
 
 @pytest.fixture(params=["redis", "local"])
-def queue_factory(request: pytest.FixtureRequest) -> QueueKit:
+def queue_factory(request: pytest.FixtureRequest, tmp_path: Path) -> QueueKit:
     if request.param == "redis":
         pool = request.getfixturevalue("workers")
         make_queue = request.getfixturevalue("make_queue")
-        return QueueKit(make_queue, slots=pool.size)
+        start_worker = request.getfixturevalue("inprocess_worker")
+
+        async def redis_with_engine(stylizer: Any) -> JobQueue:
+            name = f"contract-engine-{time.monotonic_ns()}"
+            await start_worker(name, stylizer=stylizer)
+            return await make_queue(name)
+
+        return QueueKit(make_queue, slots=pool.size, with_engine=redis_with_engine)
     queues = request.getfixturevalue("local_queues")
 
-    async def make_local(**kwargs: Any) -> JobQueue:
-        q = LocalJobQueue(workers=1, **kwargs)
+    async def make_local(stylizer: Any = None, **kwargs: Any) -> JobQueue:
+        q = LocalJobQueue(workers=1, database_path=str(tmp_path / "stylebot.sqlite3"), stylizer=stylizer, **kwargs)
         await q.start()
         queues.append(q)
         return q
 
-    return QueueKit(make_local, slots=1)
+    return QueueKit(make_local, slots=1, with_engine=lambda stylizer: make_local(stylizer=stylizer))
 
 
 async def occupy(q: JobQueue, slots: int) -> list[JobHandle]:
@@ -182,3 +194,38 @@ async def test_undelivered_lists_jobs_until_they_are_claimed(queue_factory: Queu
     await found.result()
     assert await found.claim_delivery()
     assert h2.job_id not in {h.job_id for h in await q.undelivered()}
+
+
+async def test_a_restarted_bot_answers_for_what_it_left_running_or_finished(queue_factory: QueueKit) -> None:
+    q = await queue_factory.make()
+    finished = await q.submit(spec(1))
+    png = (await asyncio.wait_for(finished.result(), 30)).image
+    running = await q.submit(spec(2, MEDIUM))
+    await wait_running(running)
+    await q.close()  # the bot goes away with one job unanswered and one running
+
+    again = await queue_factory.make()
+    found = {h.job_id: h for h in await again.undelivered()}
+    assert {finished.job_id, running.job_id} <= set(found)
+    assert (await found[finished.job_id].result()).image == png
+    resumed = await asyncio.wait_for(found[running.job_id].result(), 60)
+    assert resumed.image.startswith(b"\x89PNG") and resumed.report["steps"] == MEDIUM["steps"]
+    for job_id in (finished.job_id, running.job_id):
+        assert [await found[job_id].claim_delivery(), await found[job_id].claim_delivery()] == [True, False]
+
+
+async def test_out_of_memory_is_retried_once_at_a_smaller_size(queue_factory: QueueKit) -> None:
+    q = await queue_factory.with_engine(OutOfMemoryAbove(40))
+    h = await q.submit(spec(1, {**TINY, "size": 48}))
+    result = await asyncio.wait_for(h.result(), 60)
+    assert result.report["oom_retry"] == {"from_size": 48, "to_size": 33}
+    assert result.report["schedule"] == [[33, TINY["steps"]]]
+
+
+async def test_out_of_memory_at_the_smaller_size_too_fails_with_the_reason(queue_factory: QueueKit) -> None:
+    q = await queue_factory.with_engine(OutOfMemoryAbove(16))
+    h = await q.submit(spec(1, {**TINY, "size": 48}))
+    with pytest.raises(JobFailed) as failed:
+        await asyncio.wait_for(h.result(), 60)
+    assert str(failed.value) == "the GPU ran out of memory even at size 33; try a smaller size"
+    assert (await h.status()).state is JobState.FAILED

@@ -1,13 +1,16 @@
-"""The in-process queue, with the real engine at tiny sizes."""
+"""The in-process queue, with the real engine at tiny sizes (the contract suite covers the rest)."""
 
 import asyncio
+from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from engine.errors import JobCancelled, JobFailed, ParamError, QueueFull, UserLimitReached
-from engine.jobs import JobSpec, JobState
+from engine.jobs import JobHandle, JobSpec, JobState
+from engine.jobs.journal import Journal, StoredJob
 from engine.jobs.local import LocalJobQueue
+from engine.jobs.runtime import TEXTS
 from tests.conftest import png_bytes
 
 TINY = {"size": 32, "steps": 3, "coarse_steps": 1}
@@ -26,6 +29,27 @@ async def queue():
     await q.close()
 
 
+async def start_order(handles: list[JobHandle]) -> list[JobHandle]:
+    """The order in which the jobs left the queue (one worker: the order they ran in)."""
+    order: list[JobHandle] = []
+
+    async def watch(handle: JobHandle) -> None:
+        async for status in handle.updates():
+            if status.state is not JobState.QUEUED:
+                order.append(handle)
+                return
+
+    await asyncio.gather(*(watch(h) for h in handles))
+    return order
+
+
+async def wait_step(handle: JobHandle, step: int = 1) -> None:
+    async for status in handle.updates():
+        assert not status.state.finished, status
+        if status.state is JobState.RUNNING and status.step >= step:
+            return
+
+
 async def test_job_reports_progress_and_returns_a_png(queue):
     handle = await queue.submit(spec(1))
     states = [s async for s in handle.updates()]
@@ -35,25 +59,28 @@ async def test_job_reports_progress_and_returns_a_png(queue):
     assert result.image[:8] == b"\x89PNG\r\n\x1a\n" and result.report["steps"] == 4
 
 
-async def test_users_are_served_round_robin(queue):
-    flood = [await queue.submit(spec(1)) for _ in range(3)]
-    other = await queue.submit(spec(2))
-    assert [(await h.status()).position for h in (*flood, other)] == [0, 2, 3, 1]
-    await asyncio.gather(*(h.result() for h in (*flood, other)))
-    started = sorted((*flood, other), key=lambda h: h.started_at)
-    assert started.index(other) == 1
+async def test_users_are_served_round_robin():
+    q = LocalJobQueue(per_user_limit=3, max_queue=10)
+    await q.start()
+    try:
+        blocker = await q.submit(spec(9, steps=5000, size=64))
+        await wait_step(blocker)  # the worker is busy: what comes next waits
+        flood = [await q.submit(spec(1)) for _ in range(3)]
+        other = await q.submit(spec(2))
+        assert [(await h.status()).position for h in (*flood, other)] == [0, 2, 3, 1]
+        await blocker.cancel()
+        assert (await start_order([*flood, other])).index(other) == 1
+    finally:
+        await q.close()
 
 
 async def test_a_newcomer_goes_before_the_rest_of_a_user_whose_job_is_running(queue):
     first = await queue.submit(spec(1, steps=30, size=64))
-    async for status in first.updates():
-        if status.state is JobState.RUNNING:
-            break
+    await wait_step(first, 0)
     more = [await queue.submit(spec(1)) for _ in range(2)]
     newcomer = await queue.submit(spec(2))
     assert [(await h.status()).position for h in (*more, newcomer)] == [1, 2, 0]
-    await asyncio.gather(*(h.result() for h in (first, *more, newcomer)))
-    assert sorted((first, *more, newcomer), key=lambda h: h.started_at).index(newcomer) == 1
+    assert (await start_order([*more, newcomer]))[0] is newcomer
 
 
 async def test_per_user_and_global_caps_refuse_before_queueing(queue):
@@ -77,9 +104,7 @@ async def test_bad_options_fail_at_submit(queue):
 async def test_cancel_a_queued_and_a_running_job(queue):
     running = await queue.submit(spec(1, steps=2000, size=64))
     queued = await queue.submit(spec(2))
-    async for status in running.updates():
-        if status.step >= 2:
-            break
+    await wait_step(running, 2)
     assert await queued.cancel("changed my mind")
     assert await running.cancel()
     with pytest.raises(JobCancelled):
@@ -114,14 +139,66 @@ async def test_delivery_is_claimed_once(queue):
     assert handle not in await queue.undelivered()
 
 
-async def test_close_cancels_waiting_jobs_with_a_reason():
-    q = LocalJobQueue()
+async def test_a_restart_resumes_the_running_and_waiting_jobs_in_their_order(tmp_path: Path):
+    db = str(tmp_path / "stylebot.sqlite3")
+    q = LocalJobQueue(database_path=db)
     await q.start()
     running = await q.submit(spec(1, steps=5000, size=64))
-    waiting = await q.submit(spec(2))
+    waiting = [await q.submit(spec(2)), await q.submit(spec(3))]
+    await wait_step(running)
     await q.close(drain_timeout=0.1)
-    for handle in (running, waiting):
-        with pytest.raises(JobCancelled, match="shutting down"):
-            await handle.result()
     with pytest.raises(QueueFull, match="shutting down"):
-        await q.submit(spec(3))
+        await q.submit(spec(4))
+    assert not (await running.status()).state.finished  # stopped, not cancelled: it is not over
+
+    again = LocalJobQueue(database_path=db)
+    await again.start()
+    try:
+        found = {h.job_id: h for h in await again.undelivered()}
+        assert set(found) == {running.job_id, *(h.job_id for h in waiting)}
+        resumed = found[running.job_id]
+        assert (resumed.user_id, resumed.spec.options["steps"]) == (1, 5000)
+        await wait_step(resumed)  # the interrupted job is first in line again
+        assert [(await found[h.job_id].status()).position for h in waiting] == [0, 1]
+        await resumed.cancel()
+        for h in waiting:
+            assert (await found[h.job_id].result()).image.startswith(b"\x89PNG")
+    finally:
+        await again.close()
+
+
+async def test_a_finished_job_nobody_answered_for_is_answered_once_after_a_restart(tmp_path: Path):
+    db = str(tmp_path / "stylebot.sqlite3")
+    q = LocalJobQueue(database_path=db)
+    await q.start()
+    done = await q.submit(spec(1))
+    png = (await done.result()).image
+    await q.close()
+    for claims in ([True, False], []):  # the second restart finds nothing left to answer
+        q = LocalJobQueue(database_path=db)
+        await q.start()
+        pending = await q.undelivered()
+        assert [h.job_id for h in pending] == ([done.job_id] if claims else [])
+        if claims:
+            assert (await pending[0].result()).image == png
+            assert [await pending[0].claim_delivery(), await pending[0].claim_delivery()] == claims
+        await q.close()
+
+
+async def test_a_job_its_process_died_running_three_times_is_given_up_on(tmp_path: Path):
+    db = str(tmp_path / "stylebot.sqlite3")
+    journal = Journal(db)  # what three crashes mid-job leave behind
+    await journal.open()
+    await journal.add(StoredJob("poison", spec(1), 0, 0, "queued"))
+    for _ in range(3):
+        await journal.started("poison")
+    await journal.close()
+    q = LocalJobQueue(database_path=db)
+    await q.start()
+    try:
+        (handle,) = await q.undelivered()
+        with pytest.raises(JobFailed, match="interrupted 3 times"):
+            await handle.result()
+        assert (await handle.status()).error == TEXTS["interrupted"].format(attempts=3)
+    finally:
+        await q.close()

@@ -6,19 +6,28 @@ import asyncio
 import io
 import subprocess
 import sys
-import threading
 import time
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
-from engine.ops import health, metrics
 from engine.errors import JobCancelled, JobFailed, ParamError
-from engine.jobs import JobResult, JobSpec
+from engine.jobs import JobSpec
 from engine.jobs.local import LocalJobQueue
-from tests.support.scrape import (DEPTH, FINISHED, SECONDS_COUNT, STARTED, STEPS_COUNT, depth_settles_at_zero,
-                                  failed, read, scrape)
+from engine.ops import health, metrics
+from tests.support.scrape import (
+    DEPTH,
+    FINISHED,
+    SECONDS_COUNT,
+    STARTED,
+    STEPS_COUNT,
+    depth_settles_at_zero,
+    failed,
+    read,
+    scrape,
+)
 
 TINY = {"size": 32, "steps": 2, "coarse_steps": 1}
 
@@ -71,30 +80,29 @@ async def test_undecodable_image_bytes_count_as_an_input_failure(port):
     assert after[DEPTH] == 0
 
 
-def param_error(*args, **kwargs) -> JobResult:
-    raise ParamError("style_blend has 2 weights for 1 style")
+class Failing:
+    """An engine that fails the way ``error`` says (a CPU cannot run out of GPU memory on demand)."""
+
+    def __init__(self, error: BaseException | None) -> None:
+        self.error = error
+
+    def stylize(self, *args: object, should_cancel, **kwargs: object) -> None:
+        if self.error is not None:
+            raise self.error
+        while not should_cancel():  # hangs until cancelled or out of time
+            time.sleep(0.01)
+        raise JobCancelled("stopped")
 
 
-def oom(*args, **kwargs) -> JobResult:
-    raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
-
-
-def crash(*args, **kwargs) -> JobResult:
-    raise ZeroDivisionError("a bug")
-
-
-def slow(*args, should_cancel, **kwargs) -> JobResult:
-    while not should_cancel():
-        time.sleep(0.01)
-    raise JobCancelled("stopped")
-
-
-@pytest.mark.parametrize(("runner", "limit", "reason"), [
-    (param_error, None, "params"), (oom, None, "oom"), (crash, None, "internal"), (slow, 0.1, "timeout"),
+@pytest.mark.parametrize(("error", "limit", "reason"), [
+    (ParamError("style_blend has 2 weights for 1 style"), None, "params"),
+    (torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"), None, "oom"),
+    (ZeroDivisionError("a bug"), None, "internal"),
+    (None, 0.1, "timeout"),
 ])
-async def test_each_failure_is_counted_under_its_reason(port, runner, limit, reason):
+async def test_each_failure_is_counted_under_its_reason(port, error, limit, reason):
     before = await read(port)
-    await run_one({"runner": runner}, JobSpec(b"c", (b"s",), time_limit_s=limit))
+    await run_one({"stylizer": Failing(error)}, JobSpec(noise_png(1), (noise_png(2),), dict(TINY), time_limit_s=limit))
     after = await read(port)
     assert after[failed(reason)] == before[failed(reason)] + 1
     others = [r for r in metrics.REASONS if r != reason]
@@ -102,19 +110,12 @@ async def test_each_failure_is_counted_under_its_reason(port, runner, limit, rea
 
 
 async def test_cancelling_running_and_waiting_jobs_counts_them_cancelled(port):
-    release = threading.Event()
-
-    def blocked(*args, should_cancel, **kwargs) -> JobResult:
-        while not (should_cancel() or release.is_set()):
-            time.sleep(0.01)
-        raise JobCancelled("stopped")
-
     before = await read(port)
-    queue = LocalJobQueue(runner=blocked)
+    queue = LocalJobQueue(stylizer=Failing(None))
     await queue.start()
     try:
-        running = await queue.submit(JobSpec(b"c", (b"s",), user_id=1))
-        waiting = await queue.submit(JobSpec(b"c", (b"s",), user_id=2))
+        running = await queue.submit(JobSpec(noise_png(1), (noise_png(2),), dict(TINY), user_id=1))
+        waiting = await queue.submit(JobSpec(noise_png(1), (noise_png(2),), dict(TINY), user_id=2))
         assert (await read(port))[DEPTH] == 2
         assert await waiting.cancel()
         assert await running.cancel()
@@ -123,7 +124,6 @@ async def test_cancelling_running_and_waiting_jobs_counts_them_cancelled(port):
                 await handle.result()
         assert await depth_settles_at_zero(port) == 0
     finally:
-        release.set()
         await queue.close()
     after = await read(port)
     assert after[failed("cancelled")] == before[failed("cancelled")] + 2
@@ -158,8 +158,8 @@ def test_health_check_passes_on_a_fresh_heartbeat_and_fails_on_a_stale_one_or_a_
     finally:
         metrics.heartbeat()
     assert "did not answer" in health.check(1, timeout_s=1)
-    assert health.main(["--port", "0"]) == 0
-    assert health.main(["--port", str(port)]) == 0
+    assert health.main(["--metrics-port", "0"]) == 0
+    assert health.main(["--metrics-port", str(port)]) == 0
 
 
 async def test_heartbeat_task_refreshes_the_queue_depth(port):

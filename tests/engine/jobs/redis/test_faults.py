@@ -13,11 +13,20 @@ import subprocess
 import sys
 import textwrap
 
-from engine.ops import health
 from engine.jobs import JobState
 from engine.jobs.redis.queue import RedisJobHandle, RedisJobQueue
-from tests.support.redis import LONG, MEDIUM, ROOT, QueueMaker, RedisServer, WorkerPool, spec, wait_running, \
-    wait_until
+from engine.ops import health
+from tests.support.redis import (
+    LONG,
+    MEDIUM,
+    ROOT,
+    QueueMaker,
+    RedisServer,
+    WorkerPool,
+    spec,
+    wait_running,
+    wait_until,
+)
 
 
 async def worker_running(q: RedisJobQueue, h: RedisJobHandle) -> str:

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 from engine.errors import InputError, JobFailed, QueueFull, UserLimitReached
-from engine.nst.images import decode_image
 from engine.jobs import JobHandle, JobState
+from engine.nst.images import decode_image
 from tests.support.redis import TINY, QueueMaker, WorkerPool, spec
 
 NO_WORKERS = "scaleout-idle"  # no worker serves this queue, so everything submitted stays queued

@@ -1,0 +1,91 @@
+"""The job runtime on its own: how every way a job can end becomes an outcome and a sentence (no queue)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from engine.errors import InputError
+from engine.jobs import JobSpec, JobState
+from engine.jobs.runtime import TEXTS, Control, check_attempts, check_submission, run
+from tests.conftest import png_bytes
+from tests.support.engines import OutOfMemoryAbove
+
+PHOTO, PAINTING = png_bytes(Image.new("RGB", (48, 40), "red")), png_bytes(Image.new("RGB", (48, 40), "blue"))
+
+
+def spec(**options: Any) -> JobSpec:
+    return JobSpec(PHOTO, (PAINTING,), {"steps": 2, "levels": 1, **options})
+
+
+def test_a_job_runs_to_a_png_and_a_report() -> None:
+    outcome = run(spec(size=32), Control())
+    assert outcome.state is JobState.DONE and outcome.result is not None
+    assert outcome.result.image.startswith(b"\x89PNG") and outcome.result.report["steps"] == 2
+    assert "oom_retry" not in outcome.result.report
+
+
+def test_out_of_memory_is_retried_once_at_seven_tenths_of_the_size() -> None:
+    engine = OutOfMemoryAbove(40)
+    outcome = run(spec(size=50), Control(), stylizer=engine)
+    assert engine.sizes == [50, 35]
+    assert outcome.state is JobState.DONE and outcome.result is not None
+    assert outcome.result.report["oom_retry"] == {"from_size": 50, "to_size": 35}
+    assert outcome.result.report["schedule"] == [[35, 2]]  # the retry ran at the smaller size
+
+
+def test_out_of_memory_twice_fails_with_a_clear_reason() -> None:
+    engine = OutOfMemoryAbove(16)
+    outcome = run(spec(size=50), Control(), stylizer=engine)
+    assert engine.sizes == [50, 35]
+    assert (outcome.state, outcome.reason) == (JobState.FAILED, "oom")
+    assert outcome.error == "the GPU ran out of memory even at size 35; try a smaller size"
+
+
+def test_bad_input_fails_with_the_decoders_own_message() -> None:
+    outcome = run(JobSpec(b"", (PAINTING,), {"size": 32}), Control())
+    assert (outcome.state, outcome.reason) == (JobState.FAILED, "input")
+    assert outcome.error == "that file is empty (0 bytes); please attach the image again"
+
+
+def test_a_job_without_a_style_image_is_an_input_error_everywhere() -> None:
+    outcome = run(JobSpec(PHOTO, (), {"size": 32}), Control())
+    assert (outcome.reason, outcome.error) == ("input", TEXTS["no_style"])
+    with pytest.raises(InputError, match=TEXTS["no_style"]):
+        check_submission(JobSpec(PHOTO, (), {}))
+
+
+class Broken:
+    def stylize(self, *args: Any, **kwargs: Any) -> Any:
+        raise KeyError("secret internals")
+
+
+def test_an_unexpected_error_is_logged_with_the_job_id_and_hidden_from_the_user(
+        caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.ERROR, logger="engine.jobs.runtime"):
+        outcome = run(spec(size=32), Control(), job_id="job-42", stylizer=Broken())
+    assert (outcome.state, outcome.reason, outcome.error) == (JobState.FAILED, "internal", TEXTS["internal"])
+    record = next(r for r in caplog.records if getattr(r, "job_id", None) == "job-42")
+    assert record.exc_info is not None and "secret internals" in str(record.exc_info[1])
+
+
+def test_a_cancel_and_a_time_limit_end_differently() -> None:
+    cancelled = Control()
+    cancelled.cancel("stop please")
+    outcome = run(spec(size=32, steps=500), cancelled)
+    assert (outcome.state, outcome.reason, outcome.error) == (JobState.CANCELLED, "cancelled", "stop please")
+
+    late = Control(time_limit_s=1.0)
+    outcome = run(spec(size=64, steps=5000), late)
+    assert (outcome.state, outcome.reason) == (JobState.FAILED, "timeout")
+    assert outcome.error == "the job took longer than 1 s and was stopped"
+
+
+def test_a_job_whose_process_died_three_times_is_given_up_on() -> None:
+    assert check_attempts(3) is None
+    outcome = check_attempts(4)
+    assert outcome is not None and (outcome.state, outcome.reason) == (JobState.FAILED, "internal")
+    assert outcome.error == TEXTS["interrupted"].format(attempts=3)

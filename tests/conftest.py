@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
-import io
 from pathlib import Path
 from types import ModuleType
 
 import pytest
-from PIL import Image
 
 SHARED_IMAGES = Path(__file__).resolve().parents[2] / "shared" / "images"
 SHARED_BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench"
@@ -34,11 +32,6 @@ def naive() -> ModuleType:
     spec.loader.exec_module(module)
     return module
 
-
-def png_bytes(image: Image.Image) -> bytes:
-    buf = io.BytesIO()
-    image.save(buf, format="PNG")
-    return buf.getvalue()
 
 
 # Shared fixtures: a real redis-server and workers (redis_server, workers, make_queue, inprocess_worker),

@@ -13,8 +13,10 @@ import json
 import re
 import shlex
 import string
+import shutil
 import subprocess
 import sys
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -184,6 +186,23 @@ def test_project_is_installed_with_pip_not_editable(stages):
     installs = [r for r in runs if re.search(r"pip install\b.*\s\.(\s|$)", r)]
     assert installs, "some stage runs `pip install .`"
     assert not any(" -e " in r or "--editable" in r for r in installs)
+
+
+def test_a_non_editable_install_carries_the_redis_scripts(tmp_path):
+    """What `pip install .` puts in the image must include the package data the code reads (lua/*.lua)."""
+    source = tmp_path / "src"  # what .dockerignore lets into the build context, built outside the checkout
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source)
+    for name in ("engine", "bot"):
+        shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                            "-w", str(tmp_path), str(source)], capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stderr
+    [wheel] = tmp_path.glob("stylebot-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    scripts = {f"engine/jobs/redis/lua/{p.name}" for p in (ROOT / "engine" / "jobs" / "redis" / "lua").glob("*.lua")}
+    assert scripts and scripts <= names, sorted(scripts - names)
 
 
 def test_default_cmd_and_worker_command_name_modules_in_the_repo(stages, compose):

@@ -162,13 +162,12 @@ class LocalJobQueue(JobQueue):
 
     async def submit(self, spec: JobSpec) -> LocalJobHandle:
         if not self._accepting:
-            raise QueueFull("the bot is shutting down; please try again in a minute")
+            raise QueueFull(runtime.TEXTS["closing"])
         runtime.check_submission(spec)  # ParamError/InputError now, not after waiting in the queue
-        mine = sum(1 for h in self._active() if h.user_id == spec.user_id)
-        if mine >= self.per_user_limit:
-            raise UserLimitReached(f"you already have {mine} jobs waiting; wait for one to finish")
+        if sum(1 for h in self._active() if h.user_id == spec.user_id) >= self.per_user_limit:
+            raise UserLimitReached(runtime.user_limit_text(self.per_user_limit))
         if sum(1 for _ in self._active()) >= self.max_queue:
-            raise QueueFull("the queue is full right now; please try again in a few minutes")
+            raise QueueFull(runtime.TEXTS["queue_full"].format(limit=self.max_queue))
         rnd = max(self._round, self._last_round.get(spec.user_id, -1) + 1)
         stored = StoredJob(uuid.uuid4().hex[:12], spec, rnd, self._next_arrival, "queued")
         await self.journal.add(stored)  # on disk before anyone hears of it

@@ -32,8 +32,13 @@ STOP_GRACE_S = 30.0  # a job past its time limit that has not stopped by then is
 OOM_SHRINK = 0.7  # after running out of GPU memory, try once more at this fraction of the size
 MAX_ATTEMPTS = 3  # a job whose process died this many times while running it is given up on
 
-#: What users read when a job ends without a picture (engine errors speak for themselves).
+#: What users read when a job is refused or ends without a picture (engine errors speak for themselves).
 TEXTS = {
+    "user_limit": "you already have {limit} {jobs} in the queue; wait for one to finish or cancel one",
+    "queue_full": "the queue is full ({limit} jobs); please try again in a few minutes",
+    "closing": "the queue is shutting down; please try again in a minute",
+    "gone": "this job is no longer known (finished jobs are kept for a limited time)",
+    "result_gone": "the result is no longer available (results are kept {ttl} s)",
     "no_style": "give at least one style image",
     "internal": "the engine hit an internal error; the admins can see it in the logs",
     "timeout": "the job took longer than {limit:.0f} s and was stopped",
@@ -45,6 +50,10 @@ TEXTS = {
 }
 
 Publish = Callable[["Control"], Awaitable[None]]
+
+
+def user_limit_text(limit: int) -> str:
+    return TEXTS["user_limit"].format(limit=limit, jobs="job" if limit == 1 else "jobs")
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 from PIL import Image
 
@@ -23,6 +22,7 @@ from bot.store import GuildStore
 from engine.jobs import JobSpec
 from engine.jobs.local import LocalJobQueue
 from tests.support.fakediscord import MANAGE_MESSAGES, FakeDiscord, running
+from tests.support.images import noise_png
 
 # Snowflake-sized ids: discord.py's converters only recognise mentions of 15-20 digits.
 GUILD, CHANNEL, OTHER_CHANNEL, GALLERY = (900000000000002000 + i for i in range(1, 5))
@@ -32,17 +32,8 @@ TINY = "size=32 steps=2 coarse_steps=1"
 RESULT_TIMEOUT = 60.0  # the first job of the session imports torch and loads the weights
 
 
-def png(width: int = 64, height: int = 48, seed: int = 0) -> bytes:
-    """A small noisy RGB image (noise keeps PNGs from compressing to nothing)."""
-    rng = np.random.default_rng(seed)
-    pixels = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
-    buf = io.BytesIO()
-    Image.fromarray(pixels).save(buf, format="PNG")
-    return buf.getvalue()
-
-
-CONTENT = ("photo.png", png(64, 48, 1), "image/png")
-STYLE = ("painting.png", png(48, 48, 2), "image/png")
+CONTENT = ("photo.png", noise_png(1, 64, 48), "image/png")
+STYLE = ("painting.png", noise_png(2, 48, 48), "image/png")
 
 
 class RecordingQueue(LocalJobQueue):
@@ -122,6 +113,21 @@ async def wait_status(fake: FakeDiscord, request: dict[str, Any], text: str,
         int(request["channel_id"]),
         lambda m: m.get("message_reference", {}).get("message_id") == request["id"] and text in m["content"],
         timeout)
+
+
+async def wait_done(fake: FakeDiscord, request: dict[str, Any], timeout: float = RESULT_TIMEOUT) -> dict[str, Any]:
+    """The result replying to ``request``, once its status message also says it is done."""
+    result = await wait_result(fake, int(request["channel_id"]), timeout,
+                               predicate=lambda m: m["message_reference"]["message_id"] == request["id"])
+    await wait_status(fake, request, "✅ Done")
+    return result
+
+
+def status_of(fake: FakeDiscord, request: dict[str, Any]) -> dict[str, Any]:
+    """The bot's status message of ``request`` (its reply without an embed)."""
+    [status] = [m for m in bot_messages(fake, int(request["channel_id"]))
+                if m.get("message_reference", {}).get("message_id") == request["id"] and not m["embeds"]]
+    return status
 
 
 def decode(blob: bytes) -> Image.Image:

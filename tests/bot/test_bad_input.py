@@ -16,13 +16,13 @@ from tests.bot.conftest import (
     CONTENT,
     STYLE,
     TINY,
-    png,
     running,
     style_message,
     wait_result,
     wait_text,
 )
 from tests.support.fakediscord import ATTACH_FILES, MIB, SEND_MESSAGES, FakeDiscord
+from tests.support.images import noise_png
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -45,7 +45,7 @@ def wide_png() -> bytes:
 
 TEXT = ("notes.txt", b"just some words", "text/plain")
 GARBAGE = ("fake.png", b"this is not a png at all", "image/png")
-TRUNCATED = ("cut.png", png(64, 64, 5)[:300], "image/png")
+TRUNCATED = ("cut.png", noise_png(5, 64, 64)[:300], "image/png")
 
 # (args, attachments, expected text, downloaded?)
 CASES = {

@@ -26,7 +26,9 @@ from tests.bot.conftest import (
     CHANNEL,
     RecordingQueue,
     running,
+    status_of,
     style_message,
+    wait_done,
     wait_result,
     wait_status,
     wait_text,
@@ -55,12 +57,6 @@ class OutlivingQueue(RecordingQueue):
 
     async def really_close(self) -> None:
         await super().close(0.0)
-
-
-def status_of(fake: FakeDiscord, request: dict[str, Any]) -> dict[str, Any]:
-    [status] = [m for m in fake.messages(CHANNEL)
-                if m.get("message_reference", {}).get("message_id") == request["id"] and not m["embeds"]]
-    return status
 
 
 async def test_restarted_bot_delivers_jobs_that_were_running(fake: FakeDiscord, make_bot) -> None:
@@ -108,8 +104,7 @@ async def test_shutdown_lets_the_running_job_finish_and_keeps_the_waiting_one(
     assert status_of(fake, second)["content"] == PAUSED
 
     async with running(fake, make_bot()):  # the next start runs the kept job, once
-        later = await wait_result(fake, predicate=lambda m: m["message_reference"]["message_id"] == second["id"])
-        await wait_status(fake, second, "✅ Done")
+        later = await wait_done(fake, second)
     assert [m["id"] for m in fake.messages(CHANNEL) if m["embeds"]] == [result["id"], later["id"]]
 
 
@@ -123,9 +118,7 @@ async def test_a_job_that_outlasts_the_drain_is_stopped_kept_and_finished_after_
         assert status_of(fake, request)["content"] == PAUSED
         assert bot.is_closed()
     async with running(fake, make_bot()):
-        result = await wait_result(fake)
-        await wait_status(fake, request, "✅ Done")
-    assert result["message_reference"]["message_id"] == request["id"]
+        await wait_done(fake, request)
     assert sum(1 for m in fake.messages(CHANNEL) if m["embeds"]) == 1
 
 

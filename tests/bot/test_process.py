@@ -14,7 +14,6 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -31,7 +30,9 @@ from tests.bot.conftest import (
     GUILD,
     bot_messages,
     is_result,
+    status_of,
     style_message,
+    wait_done,
     wait_result,
     wait_status,
 )
@@ -141,19 +142,11 @@ async def test_sigterm_during_a_job_keeps_both_jobs_and_the_next_start_answers_e
     again = asyncio.create_task(run(settings.model_copy(update={"drain_timeout_s": 60})))
     try:
         for request in (waiting, painting):
-            await wait_result(fake, timeout=120,
-                              predicate=lambda m, r=request: m["message_reference"]["message_id"] == r["id"])
-            await wait_status(fake, request, "✅ Done")
+            await wait_done(fake, request, timeout=120)
     finally:
         os.kill(os.getpid(), signal.SIGTERM)
         assert await asyncio.wait_for(again, 30) == 0
     assert len([m for m in bot_messages(fake, CHANNEL) if is_result(m)]) == 2
-
-
-def status_of(fake: FakeDiscord, request: dict[str, Any]) -> dict[str, Any]:
-    [status] = [m for m in bot_messages(fake, CHANNEL)
-                if m.get("message_reference", {}).get("message_id") == request["id"] and not is_result(m)]
-    return status
 
 
 def bot_process(fake: FakeDiscord, tmp_path: Path, log: str) -> subprocess.Popen[bytes]:
@@ -180,9 +173,7 @@ async def test_a_sigkilled_bot_runs_its_jobs_again_after_a_restart_and_answers_e
     second = bot_process(fake, tmp_path, "second.log")
     try:
         for request in (painting, waiting):
-            await wait_result(fake, timeout=120,
-                              predicate=lambda m, r=request: m["message_reference"]["message_id"] == r["id"])
-            await wait_status(fake, request, "✅ Done")
+            await wait_done(fake, request, timeout=120)
     finally:
         second.send_signal(signal.SIGTERM)
         assert second.wait(timeout=30) == 0, (tmp_path / "second.log").read_text()

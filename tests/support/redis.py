@@ -9,7 +9,6 @@ Workers run with short leases and heartbeats so the fault tests stay fast.
 from __future__ import annotations
 
 import asyncio
-import io
 import os
 import shutil
 import signal
@@ -21,14 +20,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 import redis
-from PIL import Image
 
 from engine.jobs import JobHandle, JobQueue, JobSpec, JobState, JobStatus
 from engine.jobs.redis.queue import RedisJobQueue
 from engine.jobs.redis.worker import StyleWorker, WorkerSettings
+from tests.support.images import noise_png
 
 ROOT = Path(__file__).resolve().parents[2]
 QUEUE = "scaleout"
@@ -38,17 +36,10 @@ MEDIUM = {"size": 32, "steps": 25, "levels": 1}  # a few seconds
 LONG = {"size": 32, "steps": 5000, "levels": 1}  # minutes: only ever cancelled, killed or timed out
 
 
-def png(seed: int = 0, width: int = 48, height: int = 40) -> bytes:
-    rng = np.random.default_rng(seed)
-    buf = io.BytesIO()
-    Image.fromarray((rng.random((height, width, 3)) * 255).astype("uint8")).save(buf, format="PNG")
-    return buf.getvalue()
-
-
 def spec(user: int, options: dict[str, Any] = TINY, content: bytes | None = None, **kwargs: Any) -> JobSpec:
     """A job of ``user`` with images of their own (``content`` replaces the photo)."""
-    photo = png(user) if content is None else content
-    return JobSpec(photo, (png(1000 + user),), dict(options), user_id=user, **kwargs)
+    photo = noise_png(user) if content is None else content
+    return JobSpec(photo, (noise_png(1000 + user),), dict(options), user_id=user, **kwargs)
 
 
 def _free_port() -> int:

@@ -32,12 +32,11 @@ from engine.jobs.contract import (
     running_eta,
 )
 from engine.jobs.redis.store import TOKEN_FUNCTION, JobStore, connect, subscribe_forever
-from engine.jobs.runtime import check_submission
+from engine.jobs.runtime import TEXTS, check_submission, user_limit_text
 from engine.ops import metrics
 
 log = logging.getLogger(__name__)
 
-GONE = "this job is no longer known (finished jobs are kept for a limited time)"
 
 
 class RedisJobQueue(JobQueue):
@@ -114,10 +113,9 @@ class RedisJobQueue(JobQueue):
         res = await self.store.submit(job_id, spec.user_id, fields, inputs, user_limit=self.per_user_limit,
                                       max_queue=self.max_queue, input_ttl_s=self.input_ttl_s)
         if res == "user_limit":
-            raise UserLimitReached(f"you already have {self.per_user_limit} jobs in the queue; "
-                                   "wait for one to finish or cancel one")
+            raise UserLimitReached(user_limit_text(self.per_user_limit))
         if res == "queue_full":
-            raise QueueFull(f"the queue is full ({self.max_queue} jobs); try again in a few minutes")
+            raise QueueFull(TEXTS["queue_full"].format(limit=self.max_queue))
         await self._redis.enqueue_job(TOKEN_FUNCTION)  # wakes one worker; it takes the first job in line
         log.info("job %s queued for user %s", job_id, spec.user_id)
         return RedisJobHandle(self, job_id, spec.user_id, spec.guild_id, dict(spec.meta))
@@ -173,7 +171,7 @@ class RedisJobQueue(JobQueue):
             pipe.hget(self.store.stats, "avg_run_s").time()
             h, rank, running, avg, (sec, usec) = await pipe.execute()
         if not h:
-            return JobStatus(job_id, JobState.FAILED, error=GONE)
+            return JobStatus(job_id, JobState.FAILED, error=TEXTS["gone"])
         f = {k.decode(): v for k, v in h.items()}
         state = JobState(f["state"].decode())
         step, total = int(f.get("step", 0)), int(f.get("total", 0))
@@ -255,7 +253,7 @@ class RedisJobHandle(JobHandle):
             pipe.get(store.result(self.job_id)).hget(store.job(self.job_id), "report")
             png, report = await pipe.execute()
         if png is None or report is None:
-            raise JobFailed(f"the result is no longer available (results are kept {self._queue.result_ttl_s} s)")
+            raise JobFailed(TEXTS["result_gone"].format(ttl=self._queue.result_ttl_s))
         return JobResult(image=png, report=json.loads(report))
 
     async def cancel(self, reason: str = "cancelled") -> bool:

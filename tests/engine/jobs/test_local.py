@@ -11,7 +11,7 @@ from engine.jobs import JobHandle, JobSpec, JobState
 from engine.jobs.journal import Journal, StoredJob
 from engine.jobs.local import LocalJobQueue
 from engine.jobs.runtime import TEXTS
-from tests.conftest import png_bytes
+from tests.support.images import png_bytes
 
 TINY = {"size": 32, "steps": 3, "coarse_steps": 1}
 RED, BLUE = png_bytes(Image.new("RGB", (40, 30), "red")), png_bytes(Image.new("RGB", (40, 30), "blue"))

@@ -11,8 +11,8 @@ from PIL import Image
 from engine.errors import InputError
 from engine.jobs import JobSpec, JobState
 from engine.jobs.runtime import TEXTS, Control, check_attempts, check_submission, run
-from tests.conftest import png_bytes
 from tests.support.engines import OutOfMemoryAbove
+from tests.support.images import png_bytes
 
 PHOTO, PAINTING = png_bytes(Image.new("RGB", (48, 40), "red")), png_bytes(Image.new("RGB", (48, 40), "blue"))
 

@@ -13,7 +13,7 @@ from engine.nst.images import decode_image, to_tensor
 from engine.nst.params import DEFAULT_STYLE_LAYERS, parse_options
 from engine.nst.stylize import Stylizer, Targets, get_stylizer, render, resolve_device
 from engine.nst.vgg import extract
-from tests.conftest import png_bytes
+from tests.support.images import png_bytes
 
 
 @pytest.fixture(scope="module")

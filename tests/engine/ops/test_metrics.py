@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import io
 import subprocess
 import sys
 import time
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from engine.errors import JobCancelled, JobFailed, ParamError
 from engine.jobs import JobSpec
 from engine.jobs.local import LocalJobQueue
 from engine.ops import health, metrics
+from tests.support.images import noise_png
 from tests.support.scrape import (
     DEPTH,
     FINISHED,
@@ -30,13 +28,6 @@ from tests.support.scrape import (
 )
 
 TINY = {"size": 32, "steps": 2, "coarse_steps": 1}
-
-
-def noise_png(seed: int, size: int = 48) -> bytes:
-    img = Image.fromarray(np.random.default_rng(seed).integers(0, 256, (size, size, 3), dtype=np.uint8))
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    return buf.getvalue()
 
 
 async def run_one(queue_kwargs: dict, spec: JobSpec) -> None:

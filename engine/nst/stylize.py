@@ -44,7 +44,9 @@ class Progress:
     total: int
     losses: dict[str, float]
     elapsed: float
-    preview: bytes | None = None  # small JPEG of the current image, every `preview_every` steps
+    preview: bytes | None = None  # small JPEG of the current image (see Stylizer.stylize)
+    level: int = 0  # the rung of the coarse-to-fine schedule this step belongs to, 0 = coarsest
+    levels: int = 1
 
     @property
     def remaining_s(self) -> float | None:
@@ -189,14 +191,29 @@ class Stylizer:
         on_progress: Callable[[Progress], None] | None = None,
         should_cancel: Callable[[], bool] | None = None,
         preview_every: int = 0,
+        preview_levels: bool = False,
+        init: Image.Image | None = None,
+        extra_terms: ExtraTerms | None = None,
     ) -> tuple[Image.Image, dict[str, Any]]:
-        """Paint ``content`` in the style of ``styles``; returns the image and a JSON-able report."""
+        """Paint ``content`` in the style of ``styles``; returns the image and a JSON-able report.
+
+        ``on_progress`` gets a :class:`Progress` after every step, with a small JPEG preview every
+        ``preview_every`` steps and, with ``preview_levels``, of each coarse rung's finished image.
+        ``init`` replaces the start image (e.g. a result to upscale, or the previous frame of an
+        animation, warped); ``extra_terms(image, targets)`` adds named cost terms (e.g. a temporal
+        term) to the total at every rung.
+        """
         _check_inputs(content, styles, params)
         device = resolve_device(params.device)
         start = time.perf_counter()
         levels = [self.targets(content, styles, params, size, steps, device) for size, steps in schedule(params)]
-        run = _Optimisation(self, params, on_progress, should_cancel, preview_every, start)
-        image, initial, final, steps = run.optimize(levels)
+        start_image = None
+        if init is not None:  # exactly the first rung's shape, whatever the rounding of init's own size
+            height, width = levels[0].content.shape[-2:]
+            start_image = to_tensor(init.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)).to(device) * 255.0
+        run = _Optimisation(self, params, _Hooks(on_progress, should_cancel, preview_every, preview_levels,
+                                                 extra_terms), start)
+        image, initial, final, steps = run.optimize(levels, start_image)
         result = to_image(image / 255.0)
         if params.preserve_colors:
             result = keep_colors(result, content)
@@ -245,40 +262,67 @@ def initial_image(params: StyleParams, targets: Targets) -> torch.Tensor:
     return noise.to(targets.content.device)
 
 
+ExtraTerms = Callable[[torch.Tensor, Targets], dict[str, torch.Tensor]]
+
+
+@dataclass(frozen=True)
+class _Hooks:
+    """What the caller of one stylization plugs into its loop."""
+
+    on_progress: Callable[[Progress], None] | None = None
+    should_cancel: Callable[[], bool] | None = None
+    preview_every: int = 0
+    preview_levels: bool = False
+    extra_terms: ExtraTerms | None = None
+
+
 class _Optimisation:
     """One job's optimizer loop over the levels of its schedule (state of this call only)."""
 
-    def __init__(self, stylizer: Stylizer, params: StyleParams, on_progress: Callable[[Progress], None] | None,
-                 should_cancel: Callable[[], bool] | None, preview_every: int, start: float):
-        self.stylizer, self.p = stylizer, params
-        self.on_progress, self.should_cancel = on_progress, should_cancel
-        self.preview_every, self.start = preview_every, start
+    def __init__(self, stylizer: Stylizer, params: StyleParams, hooks: _Hooks, start: float):
+        self.stylizer, self.p, self.hooks, self.start = stylizer, params, hooks, start
+
+    def _cost(self, targets: Targets) -> Callable[[torch.Tensor], dict[str, torch.Tensor]]:
+        base, extra = self.stylizer.objective(self.p, targets), self.hooks.extra_terms
+        if extra is None:
+            return base
+
+        def cost(image: torch.Tensor) -> dict[str, torch.Tensor]:
+            terms = base(image)
+            added = extra(image, targets)
+            return {**terms, **added, "total": terms["total"] + sum(added.values())}
+
+        return cost
 
     def _evaluate(self, image: torch.Tensor, targets: Targets) -> dict[str, float]:
         with torch.no_grad():
-            return {k: float(v) for k, v in self.stylizer.objective(self.p, targets)(image).items()}
+            return {k: float(v) for k, v in self._cost(targets)(image).items()}
 
-    def optimize(self, levels: list[Targets]) -> tuple[torch.Tensor, dict[str, float], dict[str, float], int]:
+    def optimize(self, levels: list[Targets], start_image: torch.Tensor | None = None,
+                 ) -> tuple[torch.Tensor, dict[str, float], dict[str, float], int]:
         """Run the schedule; returns the image (RGB 0..255), the initial and final costs, and the step count."""
-        total = sum(lv.steps for lv in levels)
-        image = initial_image(self.p, levels[0])
-        initial = self._evaluate(initial_image(self.p, levels[-1]), levels[-1])  # the start, at full size
+        total, hooks = sum(lv.steps for lv in levels), self.hooks
+        image = initial_image(self.p, levels[0]) if start_image is None else start_image
+        first = image if len(levels) == 1 else initial_image(self.p, levels[-1])
+        initial = self._evaluate(first, levels[-1])  # the start, at full size
         done = 0
         for i, level in enumerate(levels):
             if i:
                 image = F.interpolate(image, size=level.content.shape[-2:], mode="bicubic").clamp(0, 255)
             image = image.detach().requires_grad_(True)
-            step = stepper(self.p, image, self.stylizer.objective(self.p, level))
-            for _ in range(level.steps):
-                if self.should_cancel is not None and self.should_cancel():
+            step = stepper(self.p, image, self._cost(level))
+            for k in range(level.steps):
+                if hooks.should_cancel is not None and hooks.should_cancel():
                     raise JobCancelled("cancelled")
                 terms = step()
                 done += 1
                 if not math.isfinite(terms["total"]):
                     raise JobFailed("the optimisation diverged (the cost became infinite); try smaller weights")
-                if self.on_progress is not None:
-                    preview = _preview(image) if self.preview_every and done % self.preview_every == 0 else None
-                    self.on_progress(Progress(done, total, terms, time.perf_counter() - self.start, preview))
+                if hooks.on_progress is not None:
+                    rung_done = hooks.preview_levels and k == level.steps - 1 and i < len(levels) - 1
+                    wanted = rung_done or (hooks.preview_every and done % hooks.preview_every == 0)
+                    hooks.on_progress(Progress(done, total, terms, time.perf_counter() - self.start,
+                                               _preview(image) if wanted else None, i, len(levels)))
         final = self._evaluate(image.detach().clamp(0, 255), levels[-1])
         return image.detach(), initial, final, done
 

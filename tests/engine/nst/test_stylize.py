@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 import torch
@@ -175,3 +177,32 @@ def test_default_fast_schedule_is_at_least_as_good_as_the_plain_path(stylizer, p
         content, [style], fast.replace(levels=1, steps=steps))
     assert fast_report["steps"] == plain_report["steps"] == steps
     assert fast_report["final_loss"]["total"] <= 1.05 * plain_report["final_loss"]["total"]
+
+
+def test_a_run_can_start_from_a_given_image_and_add_cost_terms(fp32, pair):
+    """The hooks upscaling and animations build on: the start image and extra named terms."""
+    content, style = pair
+    params = parse_options({"size": 48, "steps": 3, "levels": 1, "device": "cpu"})
+    start = Image.new("RGB", (20, 15), (200, 30, 30))  # any size: it is resized to the rung exactly
+    shapes: list[tuple[int, ...]] = []
+
+    def constant(image: torch.Tensor, targets: Targets) -> dict[str, torch.Tensor]:
+        shapes.append(tuple(image.shape))
+        return {"extra": image.new_tensor(7.0)}
+
+    _, report = fp32.stylize(content, [style], params, init=start, extra_terms=constant)
+    assert shapes and set(shapes) == {(1, 3, 36, 48)}
+    assert report["initial_loss"]["extra"] == report["final_loss"]["extra"] == 7.0
+    final = report["final_loss"]
+    assert final["total"] == pytest.approx(final["content"] + final["style"] + 7.0, rel=1e-5)
+    _, from_photo = fp32.stylize(content, [style], params)
+    assert from_photo["initial_loss"]["content"] == 0.0 < report["initial_loss"]["content"]
+
+
+def test_coarse_rungs_can_show_their_result(fp32, pair):
+    content, style = pair
+    seen: list[Any] = []
+    params = parse_options({"size": 64, "steps": 2, "coarse_steps": 3, "levels": 3, "device": "cpu"})
+    fp32.stylize(content, [style], params, on_progress=seen.append, preview_levels=True)
+    assert [(p.step, p.level) for p in seen if p.preview] == [(3, 0), (6, 1)]
+    assert all(p.preview.startswith(b"\xff\xd8") for p in seen if p.preview) and seen[-1].levels == 3

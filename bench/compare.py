@@ -29,10 +29,11 @@ def load_naive(path: Path):
     return module
 
 
-def run_engine(content: Path, style: Path, size: int, device: str, out: Path) -> dict:
+def run_engine(content: Path, style: Path, size: int, device: str, out: Path, compile_mode: str = "off") -> dict:
     report = out.with_suffix(".json")
     cmd = [sys.executable, "-m", "engine", "stylize", str(content), str(style), "-o", str(out),
-           "--size", str(size), "--preset", "classic", "--device", device, "--report", str(report), "--quiet"]
+           "--size", str(size), "--preset", "classic", "--device", device, "--report", str(report), "--quiet",
+           "--compile", compile_mode]
     t = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     wall = time.perf_counter() - t
@@ -54,17 +55,24 @@ def main() -> None:
     ap.add_argument("--style", type=Path, default=SHARED / "images" / "starry_night.jpg")
     ap.add_argument("--naive", type=Path, default=SHARED / "bench" / "naive_gatys.py")
     ap.add_argument("--json", type=Path, help="also write the rows here")
+    ap.add_argument("--compile", default="off", help="the engine's --compile mode (default: off)")
+    ap.add_argument("--no-naive", action="store_true", help="the engine only (e.g. 2048 px, where naive takes minutes)")
     a = ap.parse_args()
     cuda = a.device.startswith("cuda")
     iters = a.iters or (500 if cuda else 300)
-    modes = a.modes or (["fp32", "bf16"] if cuda else ["fp32"])
+    modes = [] if a.no_naive else a.modes or (["fp32", "bf16"] if cuda else ["fp32"])
     naive = load_naive(a.naive)
     net, names = naive.build()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for size in a.size:
-            engine = run_engine(a.content, a.style, size, a.device, Path(tmp) / f"engine{size}.png")
+            engine = run_engine(a.content, a.style, size, a.device, Path(tmp) / f"engine{size}.png", a.compile)
             engine_loss = score(naive, net, names, Path(tmp) / f"engine{size}.png", a.content, a.style, size, a.device)
+            if not modes:
+                rows.append({"device": a.device, "size": size, "compile": a.compile, "engine_opt_s": engine["seconds"],
+                             "engine_wall_s": round(engine["wall_s"], 2), "engine_steps": engine["steps"],
+                             "engine_loss": engine_loss, "engine_peak_gb": engine.get("peak_gpu_gb")})
+                print(json.dumps(rows[-1]), flush=True)
             for mode in modes:
                 ref = naive.run(net, names, a.content, a.style, size, iters, mode, a.device)
                 rows.append({
@@ -80,6 +88,10 @@ def main() -> None:
     print(f"\n{'device':8} {'size':>5} {'naive':>14} {'naive s':>8} {'naive loss':>11} {'engine s (opt/wall)':>20} "
           f"{'engine loss':>11} {'reached':>8} {'speed-up':>8}")
     for r in rows:
+        if "naive_mode" not in r:
+            print(f"{r['device']:8} {r['size']:>5} {'-':>14} {'-':>8} {'-':>11} {r['engine_opt_s']:>9.1f} / "
+                  f"{r['engine_wall_s']:<8.1f} {r['engine_loss']:>11.4g}   (engine only; peak {r['engine_peak_gb']} GB)")
+            continue
         print(f"{r['device']:8} {r['size']:>5} {r['naive_mode'] + ' x' + str(r['naive_iters']):>14} {r['naive_s']:>8.1f} "
               f"{r['naive_loss']:>11.4g} {r['engine_opt_s']:>9.1f} / {r['engine_wall_s']:<8.1f} {r['engine_loss']:>11.4g} "
               f"{str(r['reached']):>8} {r['speedup_opt']:>7.1f}x")

@@ -16,6 +16,7 @@ from bot.settings import BotSettings
 from bot.store import GuildStore
 from engine.jobs import JobQueue
 from engine.ops import logs, metrics
+from engine.jobs.runtime import auto_batch
 from engine.ops.settings import load_settings
 
 log = logging.getLogger("bot")
@@ -37,7 +38,8 @@ def build_queue(settings: BotSettings) -> JobQueue:
     return LocalJobQueue(workers=settings.workers, per_user_limit=settings.per_user_limit,
                          max_queue=settings.max_queue, time_limit_s=settings.job_time_limit_s,
                          preview_every=preview_every, device=settings.device,
-                         database_path=settings.database_path)
+                         database_path=settings.database_path,
+                         max_batch=settings.max_batch or auto_batch(settings.device or "auto"), compile=settings.compile)
 
 
 async def run(settings: BotSettings) -> int:

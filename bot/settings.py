@@ -8,6 +8,8 @@ Per-guild settings (what server admins change) live in :mod:`bot.store`; the
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr
 
 from engine.nst.params import FIELDS
@@ -27,6 +29,10 @@ class BotSettings(ProcessSettings):
 
     redis_url: str | None = Field(None, description="set: jobs run on Redis workers, not in this process")
     workers: int = Field(1, ge=1, description="jobs run at once in this process (local queue)")
+    max_batch: int | None = Field(None, ge=1, le=256, description="local queue: waiting jobs of the same shapes run "
+                                                                  "as one batch (unset: 16 on CUDA, else 1)")
+    compile: Literal["off", "default", "reduce-overhead", "max-autotune"] = Field(
+        "off", description="local queue: torch.compile the VGG19 feature stack")
     device: str | None = Field(None, description="torch device of the local workers (default: auto)")
     per_user_limit: int = Field(3, ge=1, description="jobs one user may have queued or running, all guilds")
     max_queue: int = Field(50, ge=1, description="jobs queued or running in total; more are refused as busy")

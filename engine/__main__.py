@@ -46,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("-o", "--output", type=Path, required=True, help="where to write the result (PNG/JPEG/WebP)")
     st.add_argument("--report", type=Path, help="also write a JSON report (times, losses, settings) here")
     st.add_argument("--quiet", action="store_true", help="no progress bar")
+    st.add_argument("--compile", default="off", choices=("off", "default", "reduce-overhead", "max-autotune"),
+                    help="torch.compile the VGG19 feature stack (pays only on some GPUs; default: off)")
     _add_param_options(st)
     demo = sub.add_parser("demo", help="stylize a bundled photo with a painting the project draws; offline")
     demo.add_argument("-o", "--output", type=Path, default=Path("out/demo.png"))
@@ -82,7 +84,7 @@ def stylize_files(args: argparse.Namespace) -> dict:
     params = parse_options(options)
     content, styles = _read(args.content), [_read(p) for p in args.styles]
     t0 = time.perf_counter()
-    stylizer = get_stylizer(params.backbone)
+    stylizer = get_stylizer(params.backbone, args.compile)
     load_s = time.perf_counter() - t0
     image, report = render(content, styles, params, stylizer=stylizer, on_progress=ProgressBar(not args.quiet))
     args.output.parent.mkdir(parents=True, exist_ok=True)

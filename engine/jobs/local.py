@@ -45,6 +45,7 @@ class LocalJobHandle(JobHandle):
         self.job_id, self.spec = stored.job_id, stored.spec
         self.user_id, self.guild_id, self.meta = self.spec.user_id, self.spec.guild_id, dict(self.spec.meta)
         self.round, self.arrival = stored.round, stored.arrival  # place in the fair order
+        self.batch_key = runtime.batch_key(self.spec)  # jobs with the same key may share a batch
         self._queue = queue
         self._status = JobStatus(self.job_id, JobState.QUEUED)
         self._changed = asyncio.Condition()
@@ -104,13 +105,17 @@ class LocalJobQueue(JobQueue):
     """In-process queue. ``workers`` jobs run at once, each in its own thread.
 
     ``database_path`` is the SQLite file jobs are kept in (None: memory only, nothing survives
-    the process); ``stylizer`` replaces the engine's shared one (tests inject faults with it).
+    the process); ``stylizer`` replaces the engine's shared one (tests inject faults with it);
+    ``max_batch`` waiting jobs of the same shapes run as one batch (one pass for all; pays on a GPU);
+    ``compile`` is the engine's torch.compile mode (engine.nst.stylize.COMPILE_MODES).
     """
 
     def __init__(self, *, workers: int = 1, per_user_limit: int = 3, max_queue: int = 50,
                  time_limit_s: float | None = 900.0, preview_every: int = 0, device: str | None = None,
-                 database_path: str | None = None, stylizer: Any = None, keep_finished: int = 500):
+                 database_path: str | None = None, stylizer: Any = None, max_batch: int = 1,
+                 compile: str = "off", keep_finished: int = 500):  # noqa: A002
         self.workers, self.per_user_limit, self.max_queue = workers, per_user_limit, max_queue
+        self.max_batch, self.compile = max_batch, compile
         self.time_limit_s, self.preview_every, self.device = time_limit_s, preview_every, device
         self.journal = Journal(database_path)
         self._stylizer = stylizer
@@ -248,17 +253,27 @@ class LocalJobQueue(JobQueue):
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
-            self._running.add(handle)
+            batch = [handle, *self._batch_mates(handle)]
+            self._running.update(batch)
             self._idle.clear()
             self._changed()
             try:
-                await self._run(handle)
+                await self._run(batch)
             finally:
-                self._running.discard(handle)
+                self._running.difference_update(batch)
                 if not self._running:
                     self._idle.set()
                 self._prune()
                 self._changed()
+
+    def _batch_mates(self, head: LocalJobHandle) -> list[LocalJobHandle]:
+        """Waiting jobs that can run in one batch with ``head`` (same shapes), first in line first."""
+        if self.max_batch <= 1 or head.batch_key is None:
+            return []
+        mates = [h for h in self._waiting if h.batch_key == head.batch_key][: self.max_batch - 1]
+        for mate in mates:
+            self._waiting.remove(mate)
+        return mates
 
     async def _until_idle(self, timeout: float) -> None:
         try:
@@ -266,14 +281,20 @@ class LocalJobQueue(JobQueue):
         except asyncio.TimeoutError:
             log.warning("%d job(s) still running after %.1f s", len(self._running), timeout)
 
-    async def _run(self, handle: LocalJobHandle) -> None:
-        attempts = await self.journal.started(handle.job_id)
-        control = handle.control = runtime.Control(handle.spec.time_limit_s or self.time_limit_s)
-        handle._set(state=JobState.RUNNING)
-        outcome = await runtime.execute(
-            handle.spec, control, job_id=handle.job_id, attempts=attempts, executor=self._executor,
-            publish=self._publisher(handle), device=self.device, preview_every=self.preview_every,
-            stylizer=self._stylizer)
+    async def _run(self, batch: list[LocalJobHandle]) -> None:
+        tasks = []
+        for handle in batch:
+            attempts = await self.journal.started(handle.job_id)
+            control = handle.control = runtime.Control(handle.spec.time_limit_s or self.time_limit_s)
+            handle._set(state=JobState.RUNNING)
+            tasks.append(runtime.Task(handle.spec, control, handle.job_id, attempts, self._publisher(handle)))
+        outcomes = await runtime.execute_batch(tasks, executor=self._executor, device=self.device,
+                                               preview_every=self.preview_every, stylizer=self._stylizer,
+                                               compile=self.compile)
+        for handle, task, outcome in zip(batch, tasks, outcomes):
+            await self._end(handle, task.control, outcome)
+
+    async def _end(self, handle: LocalJobHandle, control: runtime.Control, outcome: runtime.Outcome) -> None:
         handle.control = None
         if control.interrupted:  # a shutdown stopped it: back in line, to run after the next start
             await self.journal.requeue(handle.job_id)

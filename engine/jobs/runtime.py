@@ -11,6 +11,7 @@ end is turned into the sentence its user reads (:data:`TEXTS`) and a metrics rea
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import threading
 import time
@@ -31,6 +32,7 @@ PUBLISH_EVERY_S = 0.2  # progress leaves the engine thread at most this often
 STOP_GRACE_S = 30.0  # a job past its time limit that has not stopped by then is given up on
 OOM_SHRINK = 0.7  # after running out of GPU memory, try once more at this fraction of the size
 MAX_ATTEMPTS = 3  # a job whose process died this many times while running it is given up on
+AUTO_BATCH_CUDA = 16  # jobs per batch on a GPU unless MAX_BATCH says otherwise (bench/throughput.py)
 
 #: What users read when a job is refused or ends without a picture (engine errors speak for themselves).
 TEXTS = {
@@ -147,27 +149,26 @@ def is_out_of_memory(exc: BaseException) -> bool:
 
 
 def run(spec: JobSpec, control: Control, *, job_id: str | None = None, device: str | None = None,
-        max_pixels: int | None = None, preview_every: int = 0, stylizer: Any = None) -> Outcome:
+        max_pixels: int | None = None, preview_every: int = 0, stylizer: Any = None, compile: str = "off",  # noqa: A002
+        ) -> Outcome:
     """Decode, validate, stylize and encode one job (blocking); every failure becomes an Outcome. Never raises.
 
     ``device`` (a worker's own) overrides the option; ``max_pixels`` caps the output; ``stylizer``
-    replaces the shared one of the job's backbone (tests inject faults this way).
+    replaces the shared one of the job's backbone (tests inject faults this way); ``compile`` is the
+    shared one's torch.compile mode (engine.nst.stylize.COMPILE_MODES).
     """
     jlog = job_logger(log, job_id)
     t0 = time.perf_counter()
     options, shrunk = dict(spec.options), None
     while True:
         try:
-            result = _render(spec, options, control, device, max_pixels, preview_every, stylizer)
-        except JobCancelled:
-            return Outcome.failed("timeout" if control.timed_out else "cancelled", control.reason)
-        except (InputError, JobFailed) as exc:
-            return Outcome.failed(failure_reason(exc), str(exc))
+            job = _job(JobSpec(spec.content, spec.styles, options), control, device, max_pixels, preview_every)
+            image, report = _engine(stylizer, job.params, compile).stylize(
+                job.content, job.styles, job.params, on_progress=job.on_progress, should_cancel=job.should_cancel,
+                preview_every=job.preview_every)
         except Exception as exc:  # noqa: BLE001 - one job's failure must never reach the queue
             if not is_out_of_memory(exc):
-                # EngineError here is the operator's problem (e.g. missing weights): its message is enough
-                jlog.error("internal error: %s", exc, exc_info=None if isinstance(exc, EngineError) else exc)
-                return Outcome.failed("internal", TEXTS["internal"])
+                return _failure(exc, control, jlog)
             size = parse_options(options).size
             _free_gpu_memory()
             if shrunk is not None or size <= 16:
@@ -178,23 +179,117 @@ def run(spec: JobSpec, control: Control, *, job_id: str | None = None, device: s
             options["size"] = shrunk[1]
             continue
         if shrunk is not None:
-            result.report["oom_retry"] = {"from_size": shrunk[0], "to_size": shrunk[1]}
-        return Outcome(JobState.DONE, result=result, seconds=time.perf_counter() - t0)
+            report["oom_retry"] = {"from_size": shrunk[0], "to_size": shrunk[1]}
+        return _done(image, report, time.perf_counter() - t0)
 
 
-def _render(spec: JobSpec, options: dict[str, Any], control: Control, device: str | None,
-            max_pixels: int | None, preview_every: int, stylizer: Any) -> JobResult:
-    from engine.nst.images import encode_image  # torch and the weights load only once a job runs
-    from engine.nst.stylize import render
+def run_batch(specs: list[JobSpec], controls: list[Control], *, job_ids: list[str | None] | None = None,
+              device: str | None = None, max_pixels: int | None = None, preview_every: int = 0,
+              stylizer: Any = None, compile: str = "off") -> list[Outcome]:  # noqa: A002
+    """Several jobs of one :func:`batch_key` as one batch (blocking); each ends on its own. Never raises.
 
-    params = check_submission(JobSpec(spec.content, spec.styles, options))
+    A batch that fails as a whole (out of memory, most likely) is run again one job at a time, each
+    with :func:`run`'s own retry, so no job pays for its neighbours.
+    """
+    alone = {"device": device, "max_pixels": max_pixels, "preview_every": preview_every, "stylizer": stylizer,
+             "compile": compile}
+    if len(specs) == 1:
+        return [run(specs[0], controls[0], job_id=(job_ids or [None])[0], **alone)]
+    ids = job_ids or [None] * len(specs)
+    outcomes: dict[int, Outcome] = {}
+    jobs: dict[int, Any] = {}
+    for i, (spec, control) in enumerate(zip(specs, controls)):
+        try:
+            jobs[i] = _job(spec, control, device, max_pixels, preview_every)
+        except Exception as exc:  # noqa: BLE001 - a bad job of the batch fails alone
+            outcomes[i] = _failure(exc, control, job_logger(log, ids[i]))
+    t0 = time.perf_counter()
+    try:
+        engine = _engine(stylizer, next(iter(jobs.values())).params, compile) if jobs else None
+        results = engine.stylize_many(list(jobs.values())) if engine is not None else []
+    except Exception as exc:  # noqa: BLE001 - the batch as a whole failed: every job tries alone
+        log.warning("a batch of %d failed (%s); running its jobs one by one", len(jobs), type(exc).__name__)
+        _free_gpu_memory()
+        for i in jobs:
+            outcomes[i] = run(specs[i], controls[i], job_id=ids[i], **alone)
+        return [outcomes[i] for i in range(len(specs))]
+    seconds = time.perf_counter() - t0
+    for i, result in zip(jobs, results):
+        if isinstance(result, BaseException):
+            outcomes[i] = _failure(result, controls[i], job_logger(log, ids[i]))
+        else:
+            outcomes[i] = _done(*result, seconds)
+    return [outcomes[i] for i in range(len(specs))]
+
+
+def auto_batch(device: str) -> int:
+    """How many waiting jobs of one shape to run as one batch on ``device`` (auto, cpu, cuda:N, ...).
+
+    A GPU has room for many (one pass for all pays for its launch and sync overheads); on a CPU a
+    step of one job already fills the cores, so jobs run one by one.
+    """
+    from engine.nst.stylize import resolve_device  # loads torch: call it where the engine runs
+
+    return AUTO_BATCH_CUDA if resolve_device(device).type == "cuda" else 1
+
+
+def batch_key(spec: JobSpec) -> str | None:
+    """Jobs with the same key may run as one batch (see engine.nst.schedule.batch_key); None: run it alone.
+
+    Read from the options and the photo's header only (no decoding, no torch), so a queue can group
+    waiting jobs cheaply; a job whose options or photo cannot be read runs alone, and fails there.
+    """
+    from PIL import ExifTags, Image  # the engine's own dependency; torch-free
+
+    from engine.nst.schedule import batch_key as shape_key
+
+    try:
+        params = parse_options(spec.options)
+        with Image.open(io.BytesIO(spec.content)) as im:
+            width, height = im.size
+            if im.getexif().get(ExifTags.Base.Orientation, 1) in (5, 6, 7, 8):  # shown turned
+                width, height = height, width
+    except Exception:  # noqa: BLE001 - unreadable: it runs alone and fails with the decoder's words
+        return None
+    return shape_key(params, (width, height))
+
+
+def _job(spec: JobSpec, control: Control, device: str | None, max_pixels: int | None, preview_every: int) -> Any:
+    """The engine's Job for a spec: options checked against the worker, images decoded."""
+    from engine.nst.images import decode_image  # torch and the weights load only once a job runs
+    from engine.nst.optimise import Job
+
+    params = check_submission(spec)
     if device is not None:
         params = params.replace(device=device)
     if max_pixels and params.size * params.size > max_pixels:
         raise ParamError(TEXTS["too_large"].format(size=params.size, side=int(max_pixels ** 0.5)))
-    image, report = render(spec.content, spec.styles, params, stylizer=stylizer, on_progress=control.on_progress,
-                           should_cancel=control.should_cancel, preview_every=preview_every)
-    return JobResult(image=encode_image(image, format="PNG"), report=report)
+    return Job(decode_image(spec.content), [decode_image(s) for s in spec.styles], params,
+               on_progress=control.on_progress, should_cancel=control.should_cancel, preview_every=preview_every)
+
+
+def _engine(stylizer: Any, params: StyleParams, compile: str) -> Any:  # noqa: A002
+    from engine.nst.stylize import get_stylizer
+
+    return stylizer or get_stylizer(params.backbone, compile)
+
+
+def _done(image: Any, report: dict[str, Any], seconds: float) -> Outcome:
+    from engine.nst.images import encode_image
+
+    return Outcome(JobState.DONE, result=JobResult(image=encode_image(image, format="PNG"), report=report),
+                   seconds=seconds)
+
+
+def _failure(exc: BaseException, control: Control, jlog: JobLogAdapter) -> Outcome:
+    """The outcome of a job that raised ``exc``: a cancel, a time limit, bad input, or a bug (logged)."""
+    if isinstance(exc, JobCancelled):
+        return Outcome.failed("timeout" if control.timed_out else "cancelled", control.reason)
+    if isinstance(exc, (InputError, JobFailed)):
+        return Outcome.failed(failure_reason(exc), str(exc))
+    # EngineError here is the operator's problem (e.g. missing weights): its message is enough
+    jlog.error("internal error: %s", exc, exc_info=None if isinstance(exc, EngineError) else exc)
+    return Outcome.failed("internal", TEXTS["internal"])
 
 
 def _free_gpu_memory() -> None:
@@ -204,44 +299,81 @@ def _free_gpu_memory() -> None:
         torch.cuda.empty_cache()
 
 
+@dataclass
+class Task:
+    """One job handed to :func:`execute_batch`: what to run, its control, and where its progress goes."""
+
+    spec: JobSpec
+    control: Control
+    job_id: str
+    attempts: int = 1  # how many times it has been started, this time included
+    publish: Publish | None = None  # awaited with the control when its progress changed
+
+
 async def execute(spec: JobSpec, control: Control, *, job_id: str, attempts: int = 1,
                   executor: Executor | None = None, publish: Publish | None = None, **run_options: Any) -> Outcome:
-    """Run one job in ``executor``, publishing its progress and enforcing its time limit; count it in metrics.
+    """Run one job in ``executor``, publishing its progress and enforcing its time limit (see :func:`execute_batch`)."""
+    (outcome,) = await execute_batch([Task(spec, control, job_id, attempts, publish)], executor=executor,
+                                     **run_options)
+    return outcome
 
-    ``publish(control)`` is awaited at most every :data:`PUBLISH_EVERY_S` while the job runs and
-    ``control.latest`` changed. A job that does not stop within :data:`STOP_GRACE_S` of its time
-    limit is abandoned (its thread cannot be killed) and reported as timed out. A job started
-    for the ``attempts``-th time may not run at all (:func:`check_attempts`). ``run_options``
-    are :func:`run`'s.
+
+async def execute_batch(tasks: list[Task], *, executor: Executor | None = None, **run_options: Any) -> list[Outcome]:
+    """Run jobs of one batch key as one batch in ``executor``; publish progress, enforce time limits, count them.
+
+    Each task's ``publish`` is awaited at most every :data:`PUBLISH_EVERY_S` while its progress
+    changes. A job past its time limit is stopped at its next step; one that has not stopped
+    :data:`STOP_GRACE_S` later is abandoned (a thread cannot be killed) and reported as timed out,
+    while the rest of its batch goes on. A job started for the ``attempts``-th time may not run at
+    all (:func:`check_attempts`). ``run_options`` are :func:`run`'s.
     """
-    jlog = job_logger(log, job_id)
-    refused = _refusal(spec, control, attempts)
-    if refused is not None:
-        _count(refused, jlog)
-        return refused
-    jlog.info("started")
-    metrics.job_started()
-    loop = asyncio.get_running_loop()
-    thread = loop.run_in_executor(executor, lambda: run(spec, control, job_id=job_id, **run_options))
-    sent = None
+    outcomes: dict[int, Outcome] = {}
+    for i, task in enumerate(tasks):
+        refused = _refusal(task.spec, task.control, task.attempts)
+        if refused is not None:
+            _count(refused, job_logger(log, task.job_id))
+            outcomes[i] = refused
+    live = [i for i in range(len(tasks)) if i not in outcomes]
+    if live:
+        await _supervise([tasks[i] for i in live], live, outcomes, executor, run_options)
+    for i in live:
+        jlog = job_logger(log, tasks[i].job_id)
+        if tasks[i].control.interrupted:  # not over: it runs again later, and is counted then
+            jlog.info("stopped (%s); it runs again later", tasks[i].control.reason)
+        else:
+            _count(outcomes[i], jlog)
+    return [outcomes[i] for i in range(len(tasks))]
+
+
+async def _supervise(tasks: list[Task], where: list[int], outcomes: dict[int, Outcome], executor: Executor | None,
+                     run_options: dict[str, Any]) -> None:
+    """Run the batch's thread; meanwhile publish progress and watch the time limits."""
+    for task in tasks:
+        job_logger(log, task.job_id).info("started" + (f" in a batch of {len(tasks)}" if len(tasks) > 1 else ""))
+        metrics.job_started()
+    specs, controls = [t.spec for t in tasks], [t.control for t in tasks]
+    thread = asyncio.get_running_loop().run_in_executor(
+        executor, lambda: run_batch(specs, controls, job_ids=[t.job_id for t in tasks], **run_options))
+    sent: list[Any] = [None] * len(tasks)
     while True:
         done, _ = await asyncio.wait({thread}, timeout=PUBLISH_EVERY_S)
-        if publish is not None and control.latest is not sent and not done:
-            sent = control.latest
-            await publish(control)
         if done:
-            outcome = thread.result()
-            break
-        control.should_cancel()  # a step can take long: do not wait for the engine to notice
-        if control.overdue_by() > STOP_GRACE_S:
-            jlog.error("did not stop %g s after its time limit; abandoning it", STOP_GRACE_S)
-            outcome = Outcome.failed("timeout", control.reason)
-            break
-    if control.interrupted:  # not over: it runs again later, and is counted then
-        jlog.info("stopped (%s); it runs again later", control.reason)
-    else:
-        _count(outcome, jlog)
-    return outcome
+            for i, outcome in zip(where, thread.result()):
+                outcomes.setdefault(i, outcome)
+            return
+        for k, task in enumerate(tasks):
+            if where[k] in outcomes:
+                continue
+            if task.publish is not None and task.control.latest is not sent[k]:
+                sent[k] = task.control.latest
+                await task.publish(task.control)
+            task.control.should_cancel()  # a step can take long: do not wait for the engine to notice
+            if task.control.overdue_by() > STOP_GRACE_S:
+                job_logger(log, task.job_id).error("did not stop %g s after its time limit; abandoning it",
+                                                   STOP_GRACE_S)
+                outcomes[where[k]] = Outcome.failed("timeout", task.control.reason)
+        if all(i in outcomes for i in where):
+            return
 
 
 def _refusal(spec: JobSpec, control: Control, attempts: int) -> Outcome | None:

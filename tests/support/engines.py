@@ -24,6 +24,9 @@ class Real:
     def stylize(self, content: Any, styles: Any, params: Any, **kwargs: Any) -> Any:
         return get_stylizer(params.backbone).stylize(content, styles, params, **kwargs)
 
+    def stylize_many(self, jobs: list[Any]) -> list[Any]:
+        return get_stylizer(jobs[0].params.backbone).stylize_many(jobs)
+
 
 class Tiny(Real):
     """Every job at the tiny setting (for /style, which offers no `coarse_steps`)."""
@@ -77,3 +80,10 @@ class OutOfMemoryAbove(Real):
         if params.size > self.limit:
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
         return super().stylize(content, styles, params, **kwargs)
+
+    def stylize_many(self, jobs: list[Any]) -> list[Any]:
+        """A batch needs the memory of all its jobs: here it runs out if the jobs' sizes add up past the limit."""
+        self.sizes.append(sum(j.params.size for j in jobs))
+        if self.sizes[-1] > self.limit:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 8.00 GiB")
+        return super().stylize_many(jobs)

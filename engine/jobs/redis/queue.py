@@ -32,7 +32,7 @@ from engine.jobs.contract import (
     running_eta,
 )
 from engine.jobs.redis.store import TOKEN_FUNCTION, JobStore, connect, subscribe_forever
-from engine.jobs.runtime import TEXTS, check_submission, user_limit_text
+from engine.jobs.runtime import TEXTS, batch_key, check_submission, user_limit_text
 from engine.ops import metrics
 
 log = logging.getLogger(__name__)
@@ -108,6 +108,7 @@ class RedisJobQueue(JobQueue):
             "time_limit": str(spec.time_limit_s or self.job_timeout_s or 0),  # 0: no limit
             "preview_every": str(self.preview_every),
             "result_ttl": str(self.result_ttl_s),
+            "batch": batch_key(spec) or "",  # waiting jobs with the same key may run as one batch
         }
         inputs = {"content": spec.content, **{f"style:{i}": s for i, s in enumerate(spec.styles)}}
         res = await self.store.submit(job_id, spec.user_id, fields, inputs, user_limit=self.per_user_limit,

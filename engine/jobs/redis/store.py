@@ -160,14 +160,14 @@ class JobStore:
 
     # -- the worker's side ---------------------------------------------------------------
 
-    async def take(self, token: str, worker_id: str, lease_ms: int) -> tuple[str, int, int, int] | None:
-        """The next job in the fair order: (id, attempts, now_ms, submitted_ms), or None when none waits."""
+    async def take(self, token: str, worker_id: str, lease_ms: int, max_batch: int = 1,
+                   scan: int = 200) -> list[tuple[str, int, int, int]]:
+        """The next job in the fair order and up to ``max_batch - 1`` waiting batch mates among the next
+        ``scan``: (id, attempts, now_ms, submitted_ms) each, first in line first; [] when none waits."""
         named = {"prefix": self.name, "token": token, "worker": worker_id, "lease_ms": lease_ms,
-                 "events": self.events}
+                 "events": self.events, "max": max_batch, "scan": scan}
         res = await self._call("take", [self.queued, self.running], named)
-        if not res:
-            return None
-        return res[0].decode(), int(res[1]), int(res[2]), int(res[3])
+        return [(row[0].decode(), int(row[1]), int(row[2]), int(row[3])) for row in res]
 
     async def heartbeat(self, job_id: str, token: str, lease_ms: int, progress: dict[str, Any] | None = None,
                         preview: bytes | None = None) -> tuple[bool, str]:

@@ -21,8 +21,8 @@ import socket
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from arq.worker import Worker, func
 from pydantic import Field
@@ -57,6 +57,10 @@ class WorkerSettings(ProcessSettings):
     poll_delay_s: float = Field(0.25, gt=0, description="seconds between polls of the queue")
     heartbeat_s: float = Field(2.0, gt=0, description="seconds between advertisements; a worker silent for "
                                                       "3 of them counts as gone")
+    max_batch: int | None = Field(None, ge=1, le=256, description="waiting jobs of the same shapes run as one batch, "
+                                                                  "up to this many (unset: 16 on CUDA, else 1)")
+    compile: Literal["off", "default", "reduce-overhead", "max-autotune"] = Field(
+        "off", description="torch.compile the VGG19 feature stack (compiled once, at start)")
 
 
 @dataclass
@@ -69,6 +73,7 @@ class _Job:
     preview_every: int
     result_ttl: int
     cancel: str
+    about: dict[str, Any] = field(default_factory=dict)  # what the report says about the run
 
 
 class StyleWorker:
@@ -82,6 +87,7 @@ class StyleWorker:
         self.settings = s = settings
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.device = s.device
+        self.max_batch = s.max_batch or 1  # "auto" is settled once the device is known (_startup)
         self._stylizer = stylizer
         self._executor = ThreadPoolExecutor(max_workers=s.concurrency, thread_name_prefix="job")
         self._running: dict[str, runtime.Control] = {}
@@ -124,6 +130,7 @@ class StyleWorker:
     async def _startup(self, ctx: dict[str, Any]) -> None:
         self.store = JobStore(ctx["redis"], self.settings.queue_name)
         self.device = await asyncio.get_running_loop().run_in_executor(self._executor, self._warm_up)
+        self.max_batch = self.settings.max_batch or runtime.auto_batch(self.device)
         self._tasks = [
             asyncio.create_task(self._advertise()),
             asyncio.create_task(self._maintain()),
@@ -132,8 +139,8 @@ class StyleWorker:
         if self.settings.metrics_port is not None:
             metrics.start_metrics_server(self.settings.metrics_port)
             self._tasks.append(asyncio.create_task(metrics.heartbeat_forever(self.store.depth)))
-        log.info("worker %s ready on %s (max_pixels=%s, concurrency=%d)",
-                 self.worker_id, self.device, self.settings.max_pixels, self.settings.concurrency)
+        log.info("worker %s ready on %s (max_pixels=%s, concurrency=%d, max_batch=%d)", self.worker_id,
+                 self.device, self.settings.max_pixels, self.settings.concurrency, self.max_batch)
 
     def _warm_up(self) -> str:
         """Load the weights and run one tiny job, so the first user waits for neither."""
@@ -145,7 +152,8 @@ class StyleWorker:
         buf = io.BytesIO()
         Image.new("RGB", (16, 16), (128, 96, 64)).save(buf, format="PNG")
         spec = JobSpec(buf.getvalue(), (buf.getvalue(),), {"size": 16, "steps": 1, "levels": 1})
-        outcome = runtime.run(spec, runtime.Control(), device=device, stylizer=self._stylizer)
+        outcome = runtime.run(spec, runtime.Control(), device=device, stylizer=self._stylizer,
+                              compile=self.settings.compile)
         if outcome.state is not JobState.DONE:
             log.error("warm-up job failed: %s", outcome.error)
         return device
@@ -168,6 +176,7 @@ class StyleWorker:
         while True:
             info = {"id": self.worker_id, "host": socket.gethostname(), "pid": os.getpid(),
                     "device": self.device, "max_pixels": s.max_pixels or "", "concurrency": s.concurrency,
+                    "max_batch": self.max_batch,
                     "running": ",".join(self._running), "jobs_done": self._done,
                     "started_at": started, "heartbeat": time.time()}
             try:
@@ -208,31 +217,36 @@ class StyleWorker:
     # -- one job -------------------------------------------------------------------------
 
     async def _next_job(self, ctx: dict[str, Any]) -> None:
-        """arq's job function: take the first job in line, run it, store its outcome."""
+        """arq's job function: take the first job in line (and batch mates), run them, store their outcomes."""
         token = uuid.uuid4().hex
-        taken = await self.store.take(token, self.worker_id, self._lease_ms)
-        if taken is None:
+        taken = await self.store.take(token, self.worker_id, self._lease_ms, self.max_batch)
+        if not taken:
             return  # another token took it first
-        job_id, attempts, now_ms, submitted_ms = taken
-        jlog = job_logger(log, job_id)
-        job = await self._load(job_id)
-        control = self._running[job_id] = runtime.Control(job.spec.time_limit_s)
-        if job.cancel:
-            control.cancel(job.cancel)
+        jobs, tasks = [], []
+        for job_id, attempts, now_ms, submitted_ms in taken:
+            job = await self._load(job_id)
+            job.about = {"id": self.worker_id, "device": self.device, "attempt": attempts, "batch": len(taken),
+                         "queued_s": (now_ms - submitted_ms) / 1000, "started_at_ms": now_ms}
+            control = self._running[job_id] = runtime.Control(job.spec.time_limit_s)
+            if job.cancel:
+                control.cancel(job.cancel)
+            jobs.append(job)
+            tasks.append(runtime.Task(job.spec, control, job_id, attempts, self._publisher(job_id, token)))
         try:
-            outcome = await self._execute(job, control, token, attempts)
-            if outcome is not None:
-                await self._store_outcome(job, token, outcome, {
-                    "id": self.worker_id, "device": self.device, "attempt": attempts,
-                    "queued_s": (now_ms - submitted_ms) / 1000, "started_at_ms": now_ms})
-        except asyncio.CancelledError:  # the worker is stopping: give the job back, first in line
-            control.cancel("the worker is shutting down", interrupted=True)
-            await asyncio.shield(self._give_back(job_id, token, jlog))
+            for job, outcome in zip(jobs, await self._execute(jobs, tasks, token)):
+                if outcome is not None:
+                    await self._store_outcome(job, token, outcome)
+        except asyncio.CancelledError:  # the worker is stopping: give the jobs back, first in line
+            for task in tasks:
+                task.control.cancel("the worker is shutting down", interrupted=True)
+            await asyncio.shield(self._give_back([t.job_id for t in tasks], token))
             raise
-        except Exception:  # noqa: BLE001 - Redis gone for good, or a bug here: the lease runs out, it runs again
-            jlog.exception("worker error; the job runs again once its lease runs out")
+        except Exception:  # noqa: BLE001 - Redis gone for good, or a bug here: the leases run out, they run again
+            log.exception("worker error on jobs %s; they run again once their leases run out",
+                          ", ".join(t.job_id for t in tasks))
         finally:
-            self._running.pop(job_id, None)
+            for task in tasks:
+                self._running.pop(task.job_id, None)
 
     async def _load(self, job_id: str) -> _Job:
         async with self.store.redis.pipeline(transaction=False) as pipe:
@@ -245,39 +259,40 @@ class StyleWorker:
                        int(user or 0), time_limit_s=float(limit or 0) or None)
         return _Job(job_id, int(user or 0), spec, int(preview_every or 0), int(ttl or 86400), (cancel or b"").decode())
 
-    async def _execute(self, job: _Job, control: runtime.Control, token: str, attempts: int) -> runtime.Outcome | None:
-        """The job's outcome; None if its lease was lost (another worker runs it now)."""
-        run = asyncio.create_task(runtime.execute(
-            job.spec, control, job_id=job.job_id, attempts=attempts, executor=self._executor,
-            publish=self._publisher(job.job_id, token), device=self.device, max_pixels=self.settings.max_pixels,
-            preview_every=job.preview_every, stylizer=self._stylizer))
-        lease = asyncio.create_task(self._hold_lease(job.job_id, token, control))
+    async def _execute(self, jobs: list[_Job], tasks: list[runtime.Task], token: str) -> list[runtime.Outcome | None]:
+        """Each job's outcome; None for a job whose lease was lost (another worker runs it now)."""
+        lost: set[str] = set()
+        run = asyncio.create_task(runtime.execute_batch(
+            tasks, executor=self._executor, device=self.device, max_pixels=self.settings.max_pixels,
+            preview_every=jobs[0].preview_every, stylizer=self._stylizer, compile=self.settings.compile))
+        lease = asyncio.create_task(self._hold_leases(tasks, token, lost))
         try:
-            done, _ = await asyncio.wait({run, lease}, return_when=asyncio.FIRST_COMPLETED)
+            outcomes = await run
         finally:
             lease.cancel()
             if not run.done():
                 run.cancel()
-        if run in done:
-            return run.result()
-        control.cancel("lease lost", interrupted=True)
-        return None
+        return [None if t.job_id in lost else o for t, o in zip(tasks, outcomes)]
 
-    async def _hold_lease(self, job_id: str, token: str, control: runtime.Control) -> None:
-        """Renew the lease every third of it and pass on cancels; returns when the lease is lost."""
-        jlog = job_logger(log, job_id)
+    async def _hold_leases(self, tasks: list[runtime.Task], token: str, lost: set[str]) -> None:
+        """Renew every job's lease each third of it and pass on cancels; a job whose lease is lost is let go."""
         while True:
             await asyncio.sleep(self.settings.lease_s / 3)
-            try:
-                owned, reason = await self.store.heartbeat(job_id, token, self._lease_ms)
-            except RedisError as exc:  # Redis restarting: the lease has some seconds left, keep going
-                jlog.warning("could not reach Redis (%s)", exc)
-                continue
-            if not owned:
-                jlog.warning("lease lost, another worker runs the job now")
-                return
-            if reason:
-                control.cancel(reason)
+            for task in tasks:
+                if task.job_id in lost:
+                    continue
+                jlog = job_logger(log, task.job_id)
+                try:
+                    owned, reason = await self.store.heartbeat(task.job_id, token, self._lease_ms)
+                except RedisError as exc:  # Redis restarting: the lease has some seconds left, keep going
+                    jlog.warning("could not reach Redis (%s)", exc)
+                    continue
+                if not owned:
+                    jlog.warning("lease lost, another worker runs the job now")
+                    lost.add(task.job_id)
+                    task.control.cancel("lease lost", interrupted=True)
+                elif reason:
+                    task.control.cancel(reason)
 
     def _publisher(self, job_id: str, token: str) -> runtime.Publish:
         sent_preview: list[bytes | None] = [None]
@@ -297,10 +312,10 @@ class StyleWorker:
 
         return publish
 
-    async def _store_outcome(self, job: _Job, token: str, outcome: runtime.Outcome, about: dict[str, Any]) -> None:
+    async def _store_outcome(self, job: _Job, token: str, outcome: runtime.Outcome) -> None:
         """Store the outcome (a result's report also says which worker ran it, and when)."""
         done = outcome.result is not None
-        report = {**outcome.result.report, "worker": about} if outcome.result is not None else None
+        report = {**outcome.result.report, "worker": job.about} if outcome.result is not None else None
         res = await self.store.finish(job.job_id, job.user, outcome.state.value, outcome.error or "",
                                       job.result_ttl, token=token, report=report,
                                       run_s=outcome.seconds if done else None,
@@ -310,13 +325,20 @@ class StyleWorker:
             return
         self._done += 1
 
-    async def _give_back(self, job_id: str, token: str, jlog: logging.LoggerAdapter) -> None:
-        try:
-            if await self.store.release(job_id, token):
+    async def _give_back(self, job_ids: list[str], token: str) -> None:
+        released = []
+        for job_id in job_ids:
+            try:
+                if await self.store.release(job_id, token):
+                    released.append(job_id)
+            except RedisError as exc:
+                job_logger(log, job_id).warning("could not hand it back (%s); it runs again when its lease ends", exc)
+        if released:
+            try:
                 await self.store.reap()
-                jlog.info("handed back to the queue (worker shutting down)")
-        except RedisError as exc:
-            jlog.warning("could not hand it back (%s); it runs again when its lease ends", exc)
+            except RedisError as exc:
+                log.warning("could not put jobs back in line (%s); the next reap does", exc)
+            log.info("handed back to the queue (worker shutting down): %s", ", ".join(released))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -10,18 +10,22 @@ test hands in (for faults a CPU cannot produce). Add an implementation by adding
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from engine.errors import JobCancelled, JobFailed, ParamError, QueueFull, UserLimitReached
 from engine.jobs import JobHandle, JobQueue, JobState
 from engine.jobs.local import LocalJobQueue
 from tests.support.engines import OutOfMemoryAbove
+from tests.support.images import noise_image, png_bytes
 from tests.support.redis import LONG, MEDIUM, TINY, depth_is, spec, wait_running, wait_until
 
 
@@ -29,7 +33,8 @@ from tests.support.redis import LONG, MEDIUM, TINY, depth_is, spec, wait_running
 class QueueKit:
     make: Callable[..., Awaitable[JobQueue]]  # make(per_user_limit=..., max_queue=...) -> started queue
     slots: int  # jobs that run at the same time
-    with_engine: Callable[[Any], Awaitable[JobQueue]]  # a started queue whose jobs run on this stylizer
+    # a started queue on one slot of its own, whose jobs run on this stylizer, up to max_batch at once
+    with_engine: Callable[..., Awaitable[JobQueue]]
 
 
 @pytest.fixture
@@ -47,9 +52,9 @@ def queue_factory(request: pytest.FixtureRequest, tmp_path: Path) -> QueueKit:
         make_queue = request.getfixturevalue("make_queue")
         start_worker = request.getfixturevalue("inprocess_worker")
 
-        async def redis_with_engine(stylizer: Any) -> JobQueue:
+        async def redis_with_engine(stylizer: Any = None, max_batch: int = 1) -> JobQueue:
             name = f"contract-engine-{time.monotonic_ns()}"
-            await start_worker(name, stylizer=stylizer)
+            await start_worker(name, stylizer=stylizer, max_batch=max_batch)
             return await make_queue(name)
 
         return QueueKit(make_queue, slots=pool.size, with_engine=redis_with_engine)
@@ -61,7 +66,7 @@ def queue_factory(request: pytest.FixtureRequest, tmp_path: Path) -> QueueKit:
         queues.append(q)
         return q
 
-    return QueueKit(make_local, slots=1, with_engine=lambda stylizer: make_local(stylizer=stylizer))
+    return QueueKit(make_local, slots=1, with_engine=make_local)
 
 
 async def occupy(q: JobQueue, slots: int) -> list[JobHandle]:
@@ -229,3 +234,22 @@ async def test_out_of_memory_at_the_smaller_size_too_fails_with_the_reason(queue
         await asyncio.wait_for(h.result(), 60)
     assert str(failed.value) == "the GPU ran out of memory even at size 33; try a smaller size"
     assert (await h.status()).state is JobState.FAILED
+
+
+async def test_waiting_jobs_of_one_shape_run_as_one_batch_each_with_its_own_result(queue_factory: QueueKit) -> None:
+    q = await queue_factory.with_engine(max_batch=3)
+    blocker = await q.submit(spec(90, LONG, content=png_bytes(noise_image(90, 40, 48))))  # another shape
+    await wait_running(blocker)
+    photos = [noise_image(i, 48, 40) for i in range(3)]
+    same = [await q.submit(spec(i + 1, {**TINY, "style_weight": 100.0 * (i + 1)}, content=png_bytes(photos[i])))
+            for i in range(3)]
+    odd = await q.submit(spec(9, {**TINY, "steps": 4}))  # same shape, other schedule: not a batch mate
+    assert await blocker.cancel()
+    results = [await asyncio.wait_for(h.result(), 60) for h in same]
+    assert [r.report["batch"] for r in results] == [3, 3, 3]
+    assert [r.report["params"]["style_weight"] for r in results] == [100.0, 200.0, 300.0]
+    for i, result in enumerate(results):  # each result is its own photo's, painted
+        image = np.asarray(Image.open(io.BytesIO(result.image)).convert("RGB").resize((48, 40)), float)
+        gaps = [np.abs(image - np.asarray(photo, float)).mean() for photo in photos]
+        assert int(np.argmin(gaps)) == i
+    assert (await asyncio.wait_for(odd.result(), 60)).report["batch"] == 1

@@ -10,7 +10,7 @@ from PIL import Image
 
 from engine.errors import InputError
 from engine.jobs import JobSpec, JobState
-from engine.jobs.runtime import TEXTS, Control, check_attempts, check_submission, run
+from engine.jobs.runtime import TEXTS, Control, batch_key, check_attempts, check_submission, run, run_batch
 from tests.support.engines import OutOfMemoryAbove
 from tests.support.images import png_bytes
 
@@ -89,3 +89,28 @@ def test_a_job_whose_process_died_three_times_is_given_up_on() -> None:
     outcome = check_attempts(4)
     assert outcome is not None and (outcome.state, outcome.reason) == (JobState.FAILED, "internal")
     assert outcome.error == TEXTS["interrupted"].format(attempts=3)
+
+
+def test_a_batch_gives_each_job_its_own_outcome_and_a_bad_one_fails_alone() -> None:
+    specs = [spec(size=32, style_weight=100.0), JobSpec(b"garbage", (PAINTING,), {"size": 32}),
+             spec(size=32, style_weight=400.0)]
+    controls = [Control() for _ in specs]
+    good, bad, other = run_batch(specs, controls, job_ids=["a", "b", "c"])
+    assert (bad.state, bad.reason) == (JobState.FAILED, "input") and "not an image" in (bad.error or "")
+    for outcome, beta in ((good, 100.0), (other, 400.0)):
+        assert outcome.state is JobState.DONE and outcome.result is not None
+        assert outcome.result.report["batch"] == 2 and outcome.result.report["params"]["style_weight"] == beta
+
+
+def test_a_batch_out_of_memory_runs_its_jobs_one_by_one() -> None:
+    engine = OutOfMemoryAbove(40)  # the batch (2 x 32) does not fit; each job alone does
+    outcomes = run_batch([spec(size=32), spec(size=32, seed=1)], [Control(), Control()], stylizer=engine)
+    assert engine.sizes == [64, 32, 32]
+    assert all(o.state is JobState.DONE and o.result is not None and o.result.report["batch"] == 1 for o in outcomes)
+
+
+def test_jobs_of_one_shape_share_a_batch_key_read_from_the_header_only() -> None:
+    wide = JobSpec(png_bytes(Image.new("RGB", (64, 40))), (PAINTING,), {"size": 32})
+    assert batch_key(wide) == batch_key(JobSpec(wide.content, (PHOTO,), {"size": 32, "style_weight": 9}))
+    assert batch_key(wide) != batch_key(JobSpec(png_bytes(Image.new("RGB", (40, 64))), (PAINTING,), {"size": 32}))
+    assert batch_key(JobSpec(b"garbage", (PAINTING,), {})) is None  # runs alone, and fails with its message

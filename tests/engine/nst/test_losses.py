@@ -42,6 +42,20 @@ def test_style_cost_weights_each_layer_by_lambda():
     assert only_first == pytest.approx(per_layer["relu1_1"], rel=1e-5)
 
 
+def test_costs_are_per_batch_item_with_per_item_weights():
+    torch.manual_seed(3)
+    feats = {"relu1_1": torch.rand(3, 4, 5, 5)}
+    targets = {"relu1_1": losses.gram(torch.rand(3, 4, 5, 5))}
+    weights = torch.tensor([1.0, 0.0, 4.0])
+    batch = losses.style_cost(feats, targets, {"relu1_1": weights})
+    alone = [losses.style_cost({"relu1_1": feats["relu1_1"][i:i + 1]}, {"relu1_1": targets["relu1_1"][i:i + 1]},
+                               {"relu1_1": float(weights[i])}) for i in range(3)]
+    assert batch.shape == (3,) and torch.allclose(batch, torch.cat(alone))
+    c = torch.rand(3, 2, 4, 4)
+    assert torch.allclose(losses.content_cost(c, c.flip(0)), torch.stack(
+        [losses.content_cost(c[i:i + 1], c.flip(0)[i:i + 1])[0] for i in range(3)]))
+
+
 def test_tv_cost_matches_hand_computation():
     img = torch.tensor([[[[0.0, 1.0], [2.0, 4.0]]]])
     # horizontal diffs 1, 2 -> mean of squares 2.5; vertical diffs 2, 3 -> 6.5

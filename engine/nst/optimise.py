@@ -1,0 +1,230 @@
+"""The optimiser loop of a batch of jobs: gradient descent on B images at once, over the rungs of their schedule.
+
+One forward and one backward pass serve every job of the batch; each job keeps its own
+weights, targets, start, optimiser history, progress, previews and fate - a job that is
+cancelled or diverges is frozen where it is and reported on its own, the others go on.
+All per-batch state lives in :class:`Batch`, so one Stylizer serves many batches.
+
+On a GPU nothing here waits for the device between steps except to report progress, which
+happens every :data:`REPORT_EVERY_CUDA` steps (and at the end of each rung): the L-BFGS is
+:class:`engine.nst.lbfgs.BatchedLBFGS`, and a job's cost terms are read back only then.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from engine.errors import JobCancelled, JobFailed
+from engine.nst.images import encode_image, fit_to_size, to_image, to_tensor
+from engine.nst.lbfgs import BatchedLBFGS
+from engine.nst.params import StyleParams
+
+if TYPE_CHECKING:
+    from engine.nst.stylize import Progress, Stylizer, Targets
+
+LBFGS_HISTORY = 100  # neural-style's default (optim.lbfgs' nCorrection)
+LBFGS_HISTORY_BYTES = 1 << 30  # cap the 2*m*numel floats of history per job at large sizes
+REPORT_EVERY_CUDA = 5  # steps between progress reports on a GPU (each one waits for the device)
+DIVERGED = "the optimisation diverged (the cost became infinite); try smaller weights"
+
+Terms = dict[str, torch.Tensor]
+ExtraTerms = Callable[[torch.Tensor, "Targets"], Terms]
+
+
+@dataclass
+class Job:
+    """One stylization request as the optimiser sees it: images, parameters, and the caller's hooks."""
+
+    content: Image.Image
+    styles: Sequence[Image.Image]
+    params: StyleParams
+    on_progress: Callable[[Progress], None] | None = None
+    should_cancel: Callable[[], bool] | None = None
+    preview_every: int = 0
+    preview_levels: bool = False
+    init: Image.Image | None = None
+    extra_terms: ExtraTerms | None = None
+    levels: list[Targets] = field(default_factory=list)  # filled by the Stylizer
+    error: BaseException | None = None  # set when this job stopped early
+
+
+def initial_image(params: StyleParams, targets: Targets) -> torch.Tensor:
+    """Where the optimisation starts: the photo itself, or noise with ``init=noise``.
+
+    Departure from Gatys et al., who start from white noise (as neural-style does by default):
+    starting from the photo keeps its layout from the first step and needs far fewer steps for
+    the same cost, which is what a chat bot needs. ``init=noise`` is the paper's start.
+    """
+    if params.init == "content":
+        return targets.content.clone()
+    gen = torch.Generator().manual_seed(params.seed)
+    noise = torch.randn(targets.content.shape, generator=gen) * 32.0 + 127.5
+    return noise.to(targets.content.device)
+
+
+def start_image(job: Job) -> torch.Tensor:
+    """The job's own start (``init``, resized to the first rung exactly), else :func:`initial_image`."""
+    first = job.levels[0]
+    if job.init is None:
+        return initial_image(job.params, first)
+    height, width = first.content.shape[-2:]
+    resized = job.init.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
+    return to_tensor(resized).to(first.content.device) * 255.0
+
+
+class Batch:
+    """Runs the schedule of several jobs whose images have the same shapes at every rung."""
+
+    def __init__(self, stylizer: Stylizer, jobs: Sequence[Job]):
+        self.stylizer, self.jobs = stylizer, list(jobs)
+        self.start = time.perf_counter()
+        self.device = jobs[0].levels[0].content.device
+        self.report_every = REPORT_EVERY_CUDA if self.device.type == "cuda" else 1
+        self.total = sum(t.steps for t in jobs[0].levels)
+        self.done = 0
+
+    def cost(self, rung: int) -> Callable[[torch.Tensor], Terms]:
+        jobs = self.jobs
+        return self.stylizer.batch_objective([j.params for j in jobs], [j.levels[rung] for j in jobs],
+                                             [j.extra_terms for j in jobs])
+
+    def evaluate(self, images: torch.Tensor, rung: int) -> list[dict[str, float]]:
+        with torch.no_grad():
+            return self._per_job(self.cost(rung)(images))
+
+    def run(self) -> tuple[torch.Tensor, list[dict[str, float]], list[dict[str, float]]]:
+        """Optimise; returns the images (B x 3 x H x W, RGB 0..255) and each job's initial and final costs."""
+        jobs, last = self.jobs, len(self.jobs[0].levels) - 1
+        images = torch.cat([start_image(j) for j in jobs])
+        full = images if last == 0 else torch.cat([initial_image(j.params, j.levels[-1]) for j in jobs])
+        initial = self.evaluate(full, last)
+        for rung in range(last + 1):
+            if rung:
+                size = jobs[0].levels[rung].content.shape[-2:]
+                images = F.interpolate(images, size=size, mode="bicubic").clamp(0, 255)
+            images = self._rung(images.detach().requires_grad_(True), rung)
+            if all(j.error is not None for j in jobs):
+                return images, initial, []  # nothing left to finish
+        final = self.evaluate(images.clamp(0, 255), last)
+        return images, initial, final
+
+    def _rung(self, images: torch.Tensor, rung: int) -> torch.Tensor:
+        steps, rungs = self.jobs[0].levels[rung].steps, len(self.jobs[0].levels)
+        stepper = Stepper(self.jobs[0].params, images, self.cost(rung))
+        for b, job in enumerate(self.jobs):
+            if job.error is not None:
+                stepper.freeze(b)
+        for k in range(steps):
+            self._check_cancels(stepper)
+            if stepper.idle:
+                break
+            terms = stepper.step()
+            self.done += 1
+            rung_end = k == steps - 1
+            if self.done % self.report_every == 0 or rung_end:
+                self._report(stepper, images, terms, rung, rungs, rung_end and rung < rungs - 1)
+        return images.detach()
+
+    def _check_cancels(self, stepper: Stepper) -> None:
+        for b, job in enumerate(self.jobs):
+            if job.error is None and job.should_cancel is not None and job.should_cancel():
+                job.error = JobCancelled("cancelled")
+                stepper.freeze(b)
+
+    def _report(self, stepper: Stepper, images: torch.Tensor, terms: Terms, rung: int, rungs: int,
+                rung_done: bool) -> None:
+        from engine.nst.stylize import Progress
+
+        elapsed = time.perf_counter() - self.start
+        for b, values in enumerate(self._per_job(terms)):
+            job = self.jobs[b]
+            if job.error is not None:
+                continue
+            if not math.isfinite(values["total"]):
+                job.error = JobFailed(DIVERGED)
+                stepper.freeze(b)
+                continue
+            if job.on_progress is not None:
+                wanted = (job.preview_levels and rung_done) or (
+                    job.preview_every and self.done % job.preview_every == 0)
+                preview = _preview(images[b:b + 1]) if wanted else None
+                job.on_progress(Progress(self.done, self.total, values, elapsed, preview, rung, rungs))
+
+    def _per_job(self, terms: Terms) -> list[dict[str, float]]:
+        """Each job's own terms as numbers (one transfer from the device for the whole batch)."""
+        names = list(terms)
+        table = torch.stack([terms[n].detach().float() for n in names], dim=1).cpu().tolist()
+        out = []
+        for job, row in zip(self.jobs, table):
+            keep = _reported_names(job, names)
+            out.append({n: v for n, v in zip(names, row) if n in keep})
+        return out
+
+
+def _reported_names(job: Job, names: list[str]) -> set[str]:
+    """A job reports content, style and total, tv only if it uses tv, and the extra terms it has."""
+    base = {"content", "style", "total"} | ({"tv"} if job.params.tv_weight else set())
+    extra = set(names) - {"content", "style", "total", "tv"}
+    return base | (extra if job.extra_terms is not None else set())
+
+
+class Stepper:
+    """One optimiser over a batch of images (L-BFGS or Adam); ``step()`` evaluates the cost once."""
+
+    def __init__(self, params: StyleParams, images: torch.Tensor, cost: Callable[[torch.Tensor], Terms]):
+        self.images, self.cost = images, cost
+        self.active = torch.ones(images.shape[0], dtype=torch.bool, device=images.device)
+        self._frozen: dict[int, torch.Tensor] = {}
+        if params.optimizer == "lbfgs":
+            self.lbfgs: BatchedLBFGS | None = BatchedLBFGS(images, history_size(images[0].numel()))
+            self.active = self.lbfgs.active
+            self.adam = None
+        else:  # elementwise: one Adam over the batch is each job's own Adam
+            self.lbfgs, self.adam = None, torch.optim.Adam([images], lr=params.learning_rate)
+
+    @property
+    def idle(self) -> bool:
+        """Every job is frozen (known on the host: no wait for the device)."""
+        return len(self._frozen) == self.images.shape[0]
+
+    def freeze(self, index: int) -> None:
+        """Stop moving this job's image (a cancel, a divergence); the others go on unchanged."""
+        self.active[index] = False
+        self._frozen[index] = self.images[index].detach().clone()
+
+    def step(self) -> Terms:
+        self.images.grad = None
+        terms = self.cost(self.images)
+        terms["total"].sum().backward()
+        if self.lbfgs is not None:
+            self.lbfgs.step(self.images.grad)
+        else:
+            assert self.adam is not None
+            self.adam.step()
+            with torch.no_grad():
+                for index, kept in self._frozen.items():
+                    self.images[index] = kept
+        return {k: v.detach() for k, v in terms.items()}
+
+
+def history_size(image_numel: int) -> int:
+    """L-BFGS pairs kept per job: neural-style's 100, fewer where 2 x m x numel floats would pass 1 GiB."""
+    return max(5, min(LBFGS_HISTORY, LBFGS_HISTORY_BYTES // (8 * image_numel)))
+
+
+def _preview(image: torch.Tensor) -> bytes:
+    return encode_image(fit_to_size(to_image(image.detach() / 255.0), 256), format="JPEG", quality=70)
+
+
+def result_images(images: torch.Tensor) -> list[Image.Image]:
+    return [to_image(images[b:b + 1] / 255.0) for b in range(images.shape[0])]
+
+

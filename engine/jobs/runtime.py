@@ -115,6 +115,12 @@ class Control:
         self.latest = progress
 
 
+def progress_fields(progress: Any) -> dict[str, Any]:
+    """The plain data of an engine Progress that a queue publishes (an animation's also says which frame)."""
+    return {"step": progress.step, "total": progress.total, "losses": progress.losses,
+            "frame": getattr(progress, "frame", 0), "frames": getattr(progress, "frames", 0)}
+
+
 def check_submission(spec: JobSpec) -> StyleParams:
     """What every queue checks before queueing anything: the options parse and a style image is there."""
     params = parse_options(spec.options)
@@ -185,6 +191,7 @@ def run(spec: JobSpec, control: Control, *, job_id: str | None = None, device: s
 def _render(spec: JobSpec, options: dict[str, Any], control: Control, device: str | None,
             max_pixels: int | None, preview_every: int, stylizer: Any) -> JobResult:
     from engine.nst.images import encode_image  # torch and the weights load only once a job runs
+    from engine.nst.media import is_animation
     from engine.nst.stylize import render
 
     params = check_submission(JobSpec(spec.content, spec.styles, options))
@@ -192,8 +199,13 @@ def _render(spec: JobSpec, options: dict[str, Any], control: Control, device: st
         params = params.replace(device=device)
     if max_pixels and params.size * params.size > max_pixels:
         raise ParamError(TEXTS["too_large"].format(size=params.size, side=int(max_pixels ** 0.5)))
-    image, report = render(spec.content, spec.styles, params, stylizer=stylizer, on_progress=control.on_progress,
-                           should_cancel=control.should_cancel, preview_every=preview_every)
+    hooks = {"stylizer": stylizer, "on_progress": control.on_progress, "should_cancel": control.should_cancel,
+             "preview_every": preview_every}
+    if is_animation(spec.content):  # GIF/WebP/APNG with several frames, or an MP4/WebM/MOV clip
+        from engine.nst.video import render_clip
+
+        return JobResult(*render_clip(spec.content, spec.styles, params, **hooks))
+    image, report = render(spec.content, spec.styles, params, **hooks)
     return JobResult(image=encode_image(image, format="PNG"), report=report)
 
 

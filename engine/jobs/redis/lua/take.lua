@@ -17,7 +17,7 @@ local now = t[1] * 1000 + math.floor(t[2] / 1000)
 redis.call('ZREM', KEYS[1], id)
 redis.call('ZADD', KEYS[2], score, id)
 redis.call('HSET', job, 'state', 'running', 'owner', a.token, 'worker', a.worker, 'started_at', now,
-           'step', 0, 'total', 0)
+           'step', 0, 'total', 0, 'frame', 0, 'frames', 0)
 redis.call('HDEL', job, 'losses', 'preview')
 local attempts = redis.call('HINCRBY', job, 'attempts', 1)
 redis.call('SET', a.prefix .. ':lease:' .. id, a.token, 'PX', a.lease_ms)

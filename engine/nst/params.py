@@ -31,7 +31,7 @@ ANIMATION_FORMATS = ("auto", "webp", "gif", "mp4")
 
 
 TEMPORAL_DEFAULT = 1000.0
-FRAME_STEPS_DEFAULT = 12
+FRAME_STEPS_DEFAULT = 20
 
 
 def _opt(default: Any, help: str, *aliases: str, lo: float | None = None, hi: float | None = None) -> Any:

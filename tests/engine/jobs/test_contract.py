@@ -91,6 +91,21 @@ async def test_a_job_reports_progress_and_ends_with_a_png(queue_factory: QueueKi
     assert h.meta == {"channel": 5}
 
 
+async def test_an_animation_reports_which_frame_it_paints_and_ends_as_an_animation(queue_factory: QueueKit) -> None:
+    from bench.scene import gif_bytes, moving_scene
+    from engine.nst.media import decode_clip
+
+    q = await queue_factory.make()
+    gif = gif_bytes(moving_scene(3, 40, 30))
+    h = await q.submit(spec(1, {**TINY, "frame_steps": 12}, content=gif))  # long enough to publish progress
+    seen = [st async for st in h.updates()]
+    running = [s for s in seen if s.state is JobState.RUNNING and s.step > 0]
+    assert running and all(s.frames == 3 and 1 <= s.frame <= 3 and s.total == 3 + 2 * 12 for s in running)
+    assert [s.frame for s in running] == sorted(s.frame for s in running)
+    result = await h.result()
+    assert len(decode_clip(result.image).frames) == 3 and result.report["animation"]["frames"] == 3
+
+
 async def test_bad_options_are_refused_before_anything_is_queued(queue_factory: QueueKit) -> None:
     q = await queue_factory.make()
     with pytest.raises(ParamError, match="size"):

@@ -20,7 +20,7 @@ import discord
 from bot.errors import UserError, discord_call
 from engine.errors import InputError
 from engine.nst.images import decode_image
-from engine.nst.media import AnimationLimits, ClipInfo, is_animation, probe
+from engine.nst.media import DEFAULT_LIMITS, AnimationLimits, ClipInfo, is_animation, probe
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ async def _read(att: discord.Attachment, index: int) -> bytes:
 
 
 async def download(attachments: Sequence[discord.Attachment], *, max_bytes: int,
-                   limits: AnimationLimits = AnimationLimits()) -> tuple[list[bytes], ClipInfo | None]:
+                   limits: AnimationLimits = DEFAULT_LIMITS) -> tuple[list[bytes], ClipInfo | None]:
     """Download and check each file; InputError says which one is bad and why.
 
     Images are decoded (only to validate them); an animated photo has its headers read

@@ -63,6 +63,9 @@ class AnimationLimits:
         return self.pixel_frames or self.side_for(device_type) ** 2 * self.frames
 
 
+DEFAULT_LIMITS = AnimationLimits()
+
+
 @dataclass(frozen=True)
 class ClipInfo:
     """What the headers of an animation say, read without decoding it (for checks before queueing)."""
@@ -112,7 +115,7 @@ def is_animation(data: bytes) -> bool:
         return False
 
 
-def probe(data: bytes, limits: AnimationLimits = AnimationLimits(), *, max_bytes: int = MAX_BYTES) -> ClipInfo:
+def probe(data: bytes, limits: AnimationLimits = DEFAULT_LIMITS, *, max_bytes: int = MAX_BYTES) -> ClipInfo:
     """Read an animation's headers and refuse it if they break ``limits`` (InputError says which)."""
     _check_bytes(data, max_bytes)
     info = _probe_video(data) if is_video(data) else _probe_image(data, limits.frames)
@@ -130,7 +133,7 @@ def check_limits(info: ClipInfo, limits: AnimationLimits) -> None:
         raise InputError(f"that animation lasts {info.seconds:.1f} s; the limit here is {limits.seconds:g} s")
 
 
-def decode_clip(data: bytes, limits: AnimationLimits = AnimationLimits(), *, side: int | None = None,
+def decode_clip(data: bytes, limits: AnimationLimits = DEFAULT_LIMITS, *, side: int | None = None,
                 max_bytes: int = MAX_BYTES) -> Clip:
     """Decode an animation to RGB frames no larger than ``side`` (longest side), within ``limits``.
 

@@ -13,14 +13,15 @@ from bot.client import StyleBot
 from bot.delivery import fit_animation
 from engine.nst.media import decode_clip, encode_clip
 from tests.bot.conftest import (
+    ADMIN,
     ALICE,
     CHANNEL,
-    GUILD,
     STYLE,
     RecordingQueue,
     running,
     style_message,
     wait_done,
+    wait_status,
     wait_text,
 )
 from tests.support.engines import Paced
@@ -61,7 +62,10 @@ async def test_a_clip_comes_back_as_an_mp4_video(fake: FakeDiscord, bot: StyleBo
 
 async def test_a_server_limit_on_frames_refuses_with_one_sentence_before_queueing(fake: FakeDiscord,
                                                                                   bot: StyleBot) -> None:
-    await bot.store.update(GUILD, max_frames=3)
+    answer = await fake.send_message(CHANNEL, ADMIN, "!styleconfig set max_frames 3")
+    await wait_status(fake, answer, "✅ `max_frames` is now 3")
+    bad = await fake.send_message(CHANNEL, ADMIN, "!styleconfig set max_duration soon")
+    await wait_status(fake, bad, "expected a number of seconds above 0, not `soon`")
     await style_message(fake, ALICE, args=ANIMATED, attachments=(GIF, STYLE))
     await wait_text(fake, CHANNEL, "the content image `clip.gif`: that animation has more than 3 frames; "
                                    "the limit here is 3")

@@ -90,6 +90,7 @@ def main() -> None:
     ap.add_argument("--sweep", default="", help="also run the temporal method with these frame_steps, e.g. 4,8,12")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--strip", type=Path, help="write a before/after PNG strip here")
+    ap.add_argument("--time-only", action="store_true", help="only the temporal method's whole-job time")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     frames = (moving_scene(args.frames, args.size, args.size * 3 // 4) if args.scene == "moving"
@@ -99,10 +100,13 @@ def main() -> None:
     chosen = {k: v for k, v in (("temporal", args.temporal), ("frame_steps", args.frame_steps)) if v is not None}
     print(f"# bench.animation {datetime.date.today()}: {args.frames} frames, {args.scene} scene, {args.size} px, "
           f"style {style_name}, {torch.get_num_threads()} torch threads, {os.cpu_count()} CPUs")
+    params = parse_options({**base, **chosen})
+    if args.time_only:
+        print(line(f"temporal {params.temporal:g}", run(gif, style, {**base, **chosen})))
+        return
     independent = run(gif, style, {**base, "temporal": 0})
     print(line("independent frames", independent), flush=True)
     temporal = run(gif, style, {**base, **chosen})
-    params = parse_options({**base, **chosen})
     print(line(f"temporal {params.temporal:g}", temporal), flush=True)
     print(f"flicker ratio (independent / temporal): {independent['flicker'] / temporal['flicker']:.2f}x lower; "
           f"style loss ratio (temporal / independent): {temporal['style'] / independent['style']:.3f}; "

@@ -168,6 +168,7 @@ def stylize_frames(stylizer: Any, frames: Sequence[Image.Image], styles: Sequenc
     results: list[Image.Image] = []
     per_frame: list[dict[str, Any]] = []
     report: dict[str, Any] = {}
+    initial: dict[str, float] = {}
     for k, frame in enumerate(frames):
         if should_cancel is not None and should_cancel():
             raise JobCancelled("cancelled")
@@ -182,13 +183,14 @@ def stylize_frames(stylizer: Any, frames: Sequence[Image.Image], styles: Sequenc
         image, report = stylizer.stylize(frame, styles, later if k else params, on_progress=relay,
                                          should_cancel=should_cancel, preview_every=preview_every, **kwargs)
         done += report["steps"]
+        initial = initial if k else report["initial_loss"]
         results.append(image)
         per_frame.append({"steps": report["steps"], "seconds": round(time.perf_counter() - t0, 3),
                           **{name: report["final_loss"][name] for name in report["final_loss"]}})
         if on_progress is not None and preview_every:
             on_progress(FrameProgress(done, total, report["final_loss"], time.perf_counter() - start,
                                       _preview(image), 0, 1, frame=k + 1, frames=n))
-    return results, _report(report, per_frame, params, later, start)
+    return results, {**_report(report, per_frame, params, later, start), "initial_loss": initial}
 
 
 def _relay(on_progress: Callable[[Progress], None] | None, offset: int, total: int, start: float,
@@ -215,7 +217,7 @@ def _report(last: dict[str, Any], per_frame: list[dict[str, Any]], params: Style
         "schedule": [list(s) for s in schedule(params)],
         "frame_schedule": [list(s) for s in schedule(later)],
         "frames": len(per_frame),
-        "final_loss": mean,  # the mean over frames
+        "final_loss": mean,  # the mean over frames; initial_loss is the first frame's start
         "per_frame": per_frame,
         "params": params.to_dict(),
     }

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test venv bench clean
+.PHONY: demo test venv bench bench-animation clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ test: $(STAMP)
 ## Engine vs the naive reference, side by side (needs ../shared/bench/naive_gatys.py).
 bench: $(STAMP)
 	$(BIN)/python -m bench.compare --device cpu --size 256
+
+## Animations: flicker, style loss and time of the temporal method vs independent frames (24 frames, 256 px).
+bench-animation: $(STAMP)
+	$(BIN)/python -m bench.animation --frames 24 --size 256 --sweep 10,15
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

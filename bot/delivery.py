@@ -3,7 +3,9 @@
 Discord refuses uploads over the channel's limit (413 / code 40005); the default is
 10 MiB and a 4096 px PNG can exceed it. So the PNG is sent when it fits, else WebP or
 JPEG at decreasing quality, then smaller; and if Discord still says "too large", the
-budget shrinks and the upload is tried again.
+budget shrinks and the upload is tried again. An animation keeps its format and gives up,
+in this order, colours (GIF), quality, frames and size (:func:`fit_animation`); the reply
+says what was reduced.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from PIL import Image
 
 from bot.errors import UserError, count_discord_error, truncate
 from bot.options import FOOTER_PREFIX, options_line, read_options_line
+from engine.nst import media
 from engine.nst.images import encode_image, fit_to_size
 from engine.nst.params import parse_options
 
@@ -31,6 +34,13 @@ MIN_SIDE = 64  # smaller than this is no longer worth sending
 MAX_SHRINKS = 4  # uploads refused as too large before giving up
 EMBED_COLOUR = 0x7A5CFA
 _EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "GIF": "gif", "BMP": "bmp", "TIFF": "tiff"}
+# The animated ladder, tried in this order: GIF palette sizes, then qualities (WebP; MP4's x264
+# rate factor), then every 2nd and 4th frame, then smaller frames.
+GIF_COLOURS = (256, 128, 64, 32)
+QUALITIES = (90, 70, 50, 35)
+FRAME_STRIDES = (1, 2, 4)
+MIN_FRAMES = 2
+OWN_OUTPUT = media.AnimationLimits(frames=10_000, seconds=3600.0)  # re-reading a file already checked
 
 
 def upload_budget(limit: int) -> int:
@@ -61,14 +71,84 @@ def fit_image(png: bytes, budget: int, name: str = "stylized") -> tuple[bytes, s
         image = fit_to_size(image, max(MIN_SIDE, int(side * factor)))
 
 
-async def send_fitted(send: Callable[[discord.File], Awaitable[discord.Message]], png: bytes, limit: int,
-                      name: str = "stylized") -> discord.Message:
-    """Call ``send`` with the image as a file fitting ``limit``; shrink and retry on 413/40005."""
+def _animation_format(data: bytes) -> str:
+    if media.is_video(data):
+        return "mp4"
+    with Image.open(io.BytesIO(data)) as im:
+        return "gif" if im.format == "GIF" else "webp"  # an APNG goes out as WebP
+
+
+def _ladder(fmt: str) -> list[tuple[int, int, int]]:
+    """(colours, quality, frame stride) in the order tried: colours, then quality, then frames."""
+    first = [(c, QUALITIES[0], 1) for c in GIF_COLOURS] if fmt == "gif" else []
+    colours = GIF_COLOURS[-1] if fmt == "gif" else 256
+    quality = [] if fmt == "gif" else [(colours, q, 1) for q in QUALITIES]
+    last_q = QUALITIES[0] if fmt == "gif" else QUALITIES[-1]
+    return first + quality + [(colours, last_q, s) for s in FRAME_STRIDES[1:]]
+
+
+def _every(frames: list[Image.Image], durations: list[int], stride: int) -> tuple[list[Image.Image], list[int]]:
+    """Every ``stride``-th frame, each shown as long as the frames it stands for (timing kept)."""
+    kept = list(range(0, len(frames), stride))
+    return [frames[i] for i in kept], [sum(durations[i:i + stride]) for i in kept]
+
+
+def fit_animation(data: bytes, budget: int, name: str = "stylized") -> tuple[bytes, str, list[str]]:
+    """``(data, filename, what was reduced)`` of an animation of at most ``budget`` bytes, same format."""
+    fmt = _animation_format(data)
+    if len(data) <= budget and not data.startswith(b"\x89PNG"):
+        return data, f"{name}.{fmt}", []
+    clip = media.decode_clip(data, OWN_OUTPUT)
+    frames, side = clip.frames, max(clip.size)
+    while True:
+        encoded = b""
+        for colours, quality, stride in _ladder(fmt):
+            if stride > 1 and len(frames) // stride < MIN_FRAMES:
+                break
+            kept, durations = _every(frames, clip.durations_ms, stride)
+            encoded = media.encode_clip(kept, durations, fmt, quality=quality, colors=colours, loop=clip.loop,
+                                        fps=clip.fps / stride if clip.fps else None)
+            if len(encoded) <= budget:
+                return encoded, f"{name}.{fmt}", _reductions(fmt, colours, quality, stride, side, max(clip.size))
+        if side <= MIN_SIDE:
+            raise UserError("the animation cannot be made small enough for this channel's upload limit")
+        side = max(MIN_SIDE, int(side * min(0.8, math.sqrt(budget / max(1, len(encoded))) * 0.95)))
+        frames = [fit_to_size(f, side) for f in clip.frames]
+
+
+def _reductions(fmt: str, colours: int, quality: int, stride: int, side: int, original: int) -> list[str]:
+    said = []
+    if colours < 256:
+        said.append(f"{colours} colours")
+    if quality < QUALITIES[0]:
+        said.append(f"quality {quality}")
+    if stride > 1:
+        said.append(f"every {'2nd' if stride == 2 else f'{stride}th'} frame")
+    if side < original:
+        said.append(f"{side} px")
+    return said
+
+
+def fit_file(data: bytes, budget: int, name: str = "stylized") -> tuple[bytes, str, list[str]]:
+    """An image (:func:`fit_image`) or an animation (:func:`fit_animation`) that fits ``budget``."""
+    if media.is_animation(data):
+        return fit_animation(data, budget, name)
+    return (*fit_image(data, budget, name), [])
+
+
+Send = Callable[[discord.File, list[str]], Awaitable[discord.Message]]
+
+
+async def send_fitted(send: Send, png: bytes, limit: int, name: str = "stylized") -> discord.Message:
+    """Call ``send(file, reduced)`` with the result as a file fitting ``limit``; shrink and retry on 413/40005.
+
+    ``reduced`` lists what an animation gave up to fit (e.g. "64 colours", "every 2nd frame").
+    """
     budget = upload_budget(limit)
     for _ in range(MAX_SHRINKS):
-        data, filename = await asyncio.to_thread(fit_image, png, budget, name)
+        data, filename, reduced = await asyncio.to_thread(fit_file, png, budget, name)
         try:
-            return await send(discord.File(io.BytesIO(data), filename))
+            return await send(discord.File(io.BytesIO(data), filename), reduced)
         except discord.HTTPException as exc:
             if exc.status != 413 and exc.code != 40005:
                 raise  # counted by whoever catches it, once
@@ -96,7 +176,12 @@ def result_embed(report: dict[str, Any], filename: str) -> discord.Embed:
     embed.add_field(name="schedule", value=steps or str(params.steps))
     embed.add_field(name="preset", value=params.preset)
     embed.add_field(name="time", value=f"{report.get('seconds', 0):.1f} s")
-    embed.set_image(url=f"attachment://{filename}")
+    animation = report.get("animation")
+    if animation:
+        fps = f" at {animation['fps']:g} fps" if animation.get("fps") else ""
+        embed.add_field(name="frames", value=f"{animation['frames']}{fps}, temporal {_number(params.temporal)}")
+    if not filename.endswith(".mp4"):  # a video plays as the attachment; an embed image cannot be one
+        embed.set_image(url=f"attachment://{filename}")
     embed.set_footer(text=truncate(FOOTER_PREFIX + options_line(params), 2048))
     return embed
 

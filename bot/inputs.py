@@ -3,7 +3,9 @@
 Everything that can be judged from the attachment's metadata (count, type, declared
 size) is judged before a byte is downloaded; the download is then decoded with the
 engine's :func:`engine.nst.images.decode_image` (in a thread) so a corrupt file, a
-decompression bomb or a huge image is refused before it reaches the queue.
+decompression bomb or a huge image is refused before it reaches the queue. The photo may
+also be an animation (GIF, animated WebP/APNG, an MP4/WebM/MOV clip): its headers are read
+with :func:`engine.nst.media.probe` against the frame and duration limits instead.
 """
 
 from __future__ import annotations
@@ -18,10 +20,13 @@ import discord
 from bot.errors import UserError, discord_call
 from engine.errors import InputError
 from engine.nst.images import decode_image
+from engine.nst.media import DEFAULT_LIMITS, AnimationLimits, ClipInfo, is_animation, probe
 
 log = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
+VIDEO_EXTENSIONS = frozenset({".mp4", ".webm", ".mov"})
+VIDEO_TYPES = frozenset({"video/mp4", "video/webm", "video/quicktime"})
 HOW = ("attach two images to `!style` (first the photo, then the painting), "
        "or reply `!style` to a message that has them")
 
@@ -52,9 +57,18 @@ def role(index: int) -> str:
     return "content" if index == 0 else "style" if index == 1 else f"style {index}"
 
 
+def _content_type(attachment: discord.Attachment) -> str:
+    return (attachment.content_type or "").split(";")[0].strip().lower()
+
+
 def looks_like_image(attachment: discord.Attachment) -> bool:
-    ctype = (attachment.content_type or "").split(";")[0].strip().lower()
+    ctype = _content_type(attachment)
     return ctype.startswith("image/") or os.path.splitext(attachment.filename)[1].lower() in IMAGE_EXTENSIONS
+
+
+def looks_like_video(attachment: discord.Attachment) -> bool:
+    return (_content_type(attachment) in VIDEO_TYPES
+            or os.path.splitext(attachment.filename)[1].lower() in VIDEO_EXTENSIONS)
 
 
 def check(attachments: Sequence[discord.Attachment], *, max_styles: int, max_bytes: int) -> None:
@@ -66,9 +80,12 @@ def check(attachments: Sequence[discord.Attachment], *, max_styles: int, max_byt
         raise UserError(f"that is {len(attachments)} files; "
                         f"send one photo and at most {max_styles} style images.")
     for i, att in enumerate(attachments):
-        if not looks_like_image(att):
+        if i == 0 and looks_like_video(att):
+            pass  # the photo may be a clip; the style stays a still
+        elif not looks_like_image(att):
+            also = " (the photo may also be an MP4, WebM or MOV clip)" if i == 0 else ""
             raise UserError(f"the {role(i)} file `{att.filename}` is not an image; "
-                            "please send PNG, JPEG, WebP, GIF, BMP or TIFF files.")
+                            f"please send PNG, JPEG, WebP, GIF, BMP or TIFF files{also}.")
         if att.size > max_bytes:
             raise UserError(f"the {role(i)} image `{att.filename}` is {_mib(att.size)}; "
                             f"the limit is {_mib(max_bytes)}.")
@@ -80,12 +97,21 @@ async def _read(att: discord.Attachment, index: int) -> bytes:
     raise UserError(f"I couldn't download the {role(index)} image `{att.filename}`; please send it again.")
 
 
-async def download(attachments: Sequence[discord.Attachment], *, max_bytes: int) -> list[bytes]:
-    """Download and decode each file (decoding only to validate it); InputError says which one is bad."""
+async def download(attachments: Sequence[discord.Attachment], *, max_bytes: int,
+                   limits: AnimationLimits = DEFAULT_LIMITS) -> tuple[list[bytes], ClipInfo | None]:
+    """Download and check each file; InputError says which one is bad and why.
+
+    Images are decoded (only to validate them); an animated photo has its headers read
+    against ``limits``, and what they say comes back with the files (None for a still).
+    """
     blobs = await asyncio.gather(*(_read(att, i) for i, att in enumerate(attachments)))
+    clip = None
     for i, (att, blob) in enumerate(zip(attachments, blobs)):
         try:
-            await asyncio.to_thread(decode_image, blob, max_bytes=max_bytes)
+            if i == 0 and await asyncio.to_thread(is_animation, blob):
+                clip = await asyncio.to_thread(probe, blob, limits, max_bytes=max_bytes)
+            else:
+                await asyncio.to_thread(decode_image, blob, max_bytes=max_bytes)
         except InputError as exc:
             raise InputError(f"the {role(i)} image `{att.filename}`: {exc}") from None
-    return list(blobs)
+    return list(blobs), clip

@@ -19,9 +19,9 @@ import discord
 from discord.ext import commands
 
 from bot import inputs
-from bot.delivery import fit_image, options_from_message, upload_budget
+from bot.delivery import fit_file, options_from_message, upload_budget
 from bot.errors import UserError, discord_call, explain, permission_names
-from bot.options import resolve
+from bot.options import animation_limits, resolve
 from bot.progress import describe
 from bot.store import GuildConfig
 from bot.tracker import Delivery, mention_only
@@ -103,7 +103,11 @@ class Intake:
             inputs.check(wanted.attachments, max_styles=self.settings.max_styles,
                          max_bytes=self.settings.max_attachment_bytes)
             self._check_quota(origin, config)
-            blobs = await inputs.download(wanted.attachments, max_bytes=self.settings.max_attachment_bytes)
+            limits = animation_limits(config, self.settings.max_frames, self.settings.max_duration_s)
+            blobs, clip = await inputs.download(wanted.attachments, max_bytes=self.settings.max_attachment_bytes,
+                                                limits=limits)
+            if clip is not None and clip.kind == "image":  # GIF/WebP/APNG: the operator picks WebP or GIF
+                options.setdefault("animation_format", self.settings.animation_format)
             status = await self._post_status(origin, wanted, blobs)
             where = self._delivery(origin, wanted, status)
             handle = await self.bot.queue.submit(JobSpec(blobs[0], tuple(blobs[1:]), options, origin.user.id,
@@ -181,7 +185,7 @@ class Intake:
         if wanted.source is None:
             budget = upload_budget(origin.upload_limit) // len(blobs)
             for i, blob in enumerate(blobs):
-                data, name = await asyncio.to_thread(fit_image, blob, budget, inputs.role(i).replace(" ", ""))
+                data, name, _ = await asyncio.to_thread(fit_file, blob, budget, inputs.role(i).replace(" ", ""))
                 files.append(discord.File(io.BytesIO(data), name))
         return await self._send(origin, "⏳ Queuing…", **({"files": files} if files else {}))
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.store import GuildConfig
 from engine.errors import ParamError
+from engine.nst.media import AnimationLimits
 from engine.nst.params import PRESETS, StyleParams, canonical_name, parse_options
 
 # Options users may not choose: where the weights come from (a file path!) and which device runs it.
@@ -69,10 +70,16 @@ def _check_limits(params: StyleParams, max_size: int, max_steps: int) -> None:
         raise ParamError(f"`size` may be at most {max_size} on this server, not {params.size}")
     if params.size * params.style_scale > max(max_size, params.size):
         raise ParamError(f"`size` × `style_scale` may be at most {max_size} on this server")
-    for name in ("steps", "coarse_steps"):
+    for name in ("steps", "coarse_steps", "frame_steps"):
         if getattr(params, name) > max_steps:
             value = getattr(params, name)
             raise ParamError(f"`{name}` may be at most {max_steps} on this server, not {value}")
+
+
+def animation_limits(guild: GuildConfig, max_frames: int, max_seconds: float) -> AnimationLimits:
+    """The frame and duration limits of animated inputs here: the bot's, or the guild's where lower."""
+    return AnimationLimits(frames=min(guild.max_frames or max_frames, max_frames),
+                           seconds=min(guild.max_duration or max_seconds, max_seconds))
 
 
 def _text(value: Any) -> str:

@@ -40,7 +40,8 @@ def describe(status: JobStatus) -> str:
         where = "you're next" if ahead == 0 else f"{ahead} job{'s' if ahead != 1 else ''} ahead of yours"
         return f"⏳ Queued: {where} ({eta_text(status.eta_s)})."
     if status.state is JobState.RUNNING:
-        return f"🎨 Painting… {status.fraction:.0%} ({eta_text(status.eta_s)} left)."
+        frame = f"frame {status.frame}/{status.frames}, " if status.frames else ""
+        return f"🎨 Painting… {frame}{status.fraction:.0%} ({eta_text(status.eta_s)} left)."
     return f"… {status.state.value}"
 
 

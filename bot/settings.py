@@ -54,3 +54,8 @@ class BotSettings(ProcessSettings):
         500, ge=1, le=FIELDS["steps"].metadata["hi"],
         description="most steps per level, for guilds that set none",
     )
+    # Animated content (GIF/WebP/APNG, MP4/WebM/MOV): servers may lower these, not raise them.
+    max_frames: int = Field(48, ge=2, le=480, description="most frames of an animated input")
+    max_duration_s: float = Field(10.0, gt=0, le=120, description="longest animated input, in seconds")
+    animation_format: Literal["webp", "gif"] = Field(
+        "webp", description="result format of GIF/WebP/APNG inputs unless a job asks (clips give MP4)")

@@ -36,6 +36,8 @@ class GuildConfig:
     channels: tuple[int, ...] = ()  # channels where the bot takes jobs (empty: all)
     gallery_channel: int | None = None  # where results are also posted
     allow_dms: bool = True  # the bot may DM members (e.g. when it cannot post in a channel)
+    max_frames: int | None = None  # most frames of an animated input here (at most the bot's MAX_FRAMES)
+    max_duration: float | None = None  # longest animated input here, seconds (at most MAX_DURATION_S)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -67,6 +69,16 @@ def _positive_int(text: str) -> int:
     return int(text)
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise ParamError(f"expected a number of seconds above 0, not `{text}`")
+    return value
+
+
 def _bool(text: str) -> bool:
     try:
         return parse_bool(text)
@@ -82,6 +94,8 @@ SETTABLE: dict[str, tuple[Callable[[str], Any], str]] = {
     "preset": (_preset, "default preset for jobs here"),
     "size": (_engine_int("size"), "default output size for jobs here"),
     "allow_dms": (_bool, "whether I may DM members when I cannot answer in a channel"),
+    "max_frames": (_positive_int, "most frames of an animated photo (GIF, clip) here"),
+    "max_duration": (_seconds, "longest animated photo (GIF, clip) here, in seconds"),
 }
 
 

@@ -57,6 +57,14 @@ class Delivery:
             return None
 
 
+def reduction_note(report: dict[str, Any], reduced: list[str]) -> str:
+    """What the result gave up, for its reply: the engine's caps (an animation's size), then the upload's."""
+    notes = list((report.get("animation") or {}).get("reduced", []))
+    if reduced:
+        notes.append(f"to fit this channel's upload limit: {', '.join(reduced)}")
+    return f" ({'; '.join(notes)})" if notes else ""
+
+
 class JobTracker:
     """Owns one follower task per job this process answers for."""
 
@@ -174,8 +182,9 @@ class JobTracker:
         reference = channel.get_partial_message(where.reply_to_id).to_reference(fail_if_not_exists=False)
         mentions = mention_only(handle.user_id, replied_user=where.reply_author_id == handle.user_id)
 
-        async def send(file: discord.File) -> discord.Message:
-            return await channel.send(f"<@{handle.user_id}>", file=file, reference=reference,
+        async def send(file: discord.File, reduced: list[str]) -> discord.Message:
+            return await channel.send(f"<@{handle.user_id}>{reduction_note(result.report, reduced)}", file=file,
+                                      reference=reference,
                                       embed=result_embed(result.report, file.filename),
                                       view=result_view(handle.user_id), allowed_mentions=mentions)
 
@@ -190,7 +199,7 @@ class JobTracker:
         if gallery is None or gallery.id == where.channel_id:
             return
 
-        async def send(file: discord.File) -> discord.Message:
+        async def send(file: discord.File, reduced: list[str]) -> discord.Message:
             return await gallery.send(f"🖼️ by <@{handle.user_id}>", file=file,
                                       embed=result_embed(result.report, file.filename),
                                       allowed_mentions=discord.AllowedMentions.none())

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from engine.errors import BackboneUnavailable, EngineError, InputError, JobCancelled
+from engine.nst.media import OUTPUT_FORMATS, is_animation
 from engine.nst.params import FIELDS, PRESETS, StyleParams, parse_options
 
 log = logging.getLogger("engine")
@@ -43,7 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     st = sub.add_parser("stylize", help="paint a photo in the style of one or more images")
     st.add_argument("content", type=Path, help="content photo")
     st.add_argument("styles", type=Path, nargs="+", help="style image(s); several are blended")
-    st.add_argument("-o", "--output", type=Path, required=True, help="where to write the result (PNG/JPEG/WebP)")
+    st.add_argument("-o", "--output", type=Path, required=True,
+                    help="where to write the result: PNG/JPEG/WebP; for an animated GIF/WebP/APNG or an "
+                         "MP4/WebM/MOV clip, .webp, .gif or .mp4")
     st.add_argument("--report", type=Path, help="also write a JSON report (times, losses, settings) here")
     st.add_argument("--quiet", action="store_true", help="no progress bar")
     st.add_argument("--compile", default="off", choices=("off", "default", "reduce-overhead", "max-autotune"),
@@ -70,7 +73,8 @@ class ProgressBar:
         width = 30
         filled = int(width * p.step / p.total)
         eta = p.remaining_s or 0.0
-        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {p.step}/{p.total} "
+        frame = f"frame {p.frame}/{p.frames} " if getattr(p, "frames", 0) else ""
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {frame}{p.step}/{p.total} "
                          f"loss {p.losses['total']:.4g}  {p.elapsed:.1f}s elapsed, ~{eta:.0f}s left ")
         if p.step == p.total:
             sys.stderr.write("\n")
@@ -79,20 +83,39 @@ class ProgressBar:
 
 def stylize_files(args: argparse.Namespace) -> dict:
     from engine.nst.stylize import get_stylizer, render
+    from engine.nst.video import render_clip
 
     options = {name: getattr(args, name) for name in FIELDS if getattr(args, name) is not None}
     params = parse_options(options)
     content, styles = _read(args.content), [_read(p) for p in args.styles]
+    animated = is_animation(content)
+    if animated:
+        params = params.replace(animation_format=_animation_format(params.animation_format, args.output))
     t0 = time.perf_counter()
     stylizer = get_stylizer(params.backbone, args.compile)
     load_s = time.perf_counter() - t0
-    image, report = render(content, styles, params, stylizer=stylizer, on_progress=ProgressBar(not args.quiet))
+    bar = ProgressBar(not args.quiet)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    image.save(args.output)
+    if animated:
+        data, report = render_clip(content, styles, params, stylizer=stylizer, on_progress=bar)
+        args.output.write_bytes(data)
+    else:
+        image, report = render(content, styles, params, stylizer=stylizer, on_progress=bar)
+        image.save(args.output)
     report = {"output": str(args.output), "model_load_seconds": round(load_s, 3), **report}
     if args.report:
         args.report.write_text(json.dumps(report, indent=2))
     return report
+
+
+def _animation_format(requested: str, output: Path) -> str:
+    """An animation's format: the output file's extension (.webp, .gif, .mp4), which must match any asked for."""
+    suffix = output.suffix.lower().lstrip(".")
+    if suffix not in OUTPUT_FORMATS:
+        raise InputError(f"an animation is written as .webp, .gif or .mp4, not `{output.name}`")
+    if requested not in ("auto", suffix):
+        raise InputError(f"`--animation-format {requested}` does not match the output file `{output.name}`")
+    return suffix
 
 
 def _read(path: Path) -> bytes:
@@ -122,7 +145,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     final = report["final_loss"]
-    print(f"wrote {report['output']} ({report['width']}x{report['height']}) in {report['seconds']:.1f}s "
+    anim = report.get("animation")
+    frames = f", {anim['frames']} frames at {anim['fps']:g} fps, {report['steps']} steps" if anim else ""
+    print(f"wrote {report['output']} ({report['width']}x{report['height']}{frames}) in {report['seconds']:.1f}s "
           f"on {report['device']}: loss {report['initial_loss']['total']:.4g} -> {final['total']:.4g} "
           f"(content {final['content']:.4g}, style {final['style']:.4g})")
     return 0

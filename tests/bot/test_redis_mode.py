@@ -18,7 +18,7 @@ from bot.client import StyleBot
 from bot.settings import BotSettings
 from bot.store import GuildStore
 from engine.jobs.redis.queue import RedisJobQueue
-from tests.bot.conftest import ALICE, CHANNEL, running, style_message, wait_result, wait_status
+from tests.bot.conftest import ALICE, CHANNEL, STYLE, running, style_message, wait_result, wait_status
 from tests.support.fakediscord import FakeDiscord
 from tests.support.redis import RedisServer, WorkerPool
 
@@ -71,3 +71,21 @@ async def test_a_restarted_bot_delivers_what_the_worker_finished_meanwhile(
         await wait_status(fake, request, "✅ Done")
         results = [m for m in fake.messages(CHANNEL) if m["embeds"] and m["attachments"]]
         assert len(results) == 1
+
+
+async def test_a_gif_comes_back_animated_from_a_redis_worker(fake: FakeDiscord, settings: BotSettings,
+                                                             redis_worker: RedisServer) -> None:
+    from engine.demo import gif_bytes, moving_scene
+    from engine.nst.media import decode_clip
+
+    gif = ("clip.gif", gif_bytes(moving_scene(3, 48, 36), duration_ms=100), "image/gif")
+    async with running(fake, redis_bot(redis_worker, settings)):
+        request = await style_message(fake, ALICE, args="size=32 steps=2 levels=1 frame_steps=2 format=gif",
+                                      attachments=(gif, STYLE))
+        result = await wait_result(fake)
+        assert result["message_reference"]["message_id"] == request["id"]
+        [attachment] = result["attachments"]
+        clip = decode_clip(fake.attachment_bytes(attachment))
+        assert attachment["filename"] == "stylized.gif" and len(clip.frames) == 3 and clip.format == "GIF"
+        assert clip.durations_ms == [100] * 3
+        await wait_status(fake, request, "✅ Done")

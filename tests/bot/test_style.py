@@ -68,19 +68,6 @@ async def test_style_as_a_reply_to_a_message_with_the_images(fake: FakeDiscord, 
     assert bot.queue.submitted[0].styles == (STYLE[1],)
 
 
-async def test_animated_gif_uses_its_first_frame(fake: FakeDiscord, bot: StyleBot) -> None:
-    from io import BytesIO
-
-    from PIL import Image
-
-    frames = [Image.new("RGB", (40, 30), c) for c in ((200, 0, 0), (0, 200, 0))]
-    buf = BytesIO()
-    frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
-    await style_message(fake, attachments=(("anim.gif", buf.getvalue(), "image/gif"), STYLE))
-    result = await wait_result(fake)
-    assert 32 <= max(decode(fake.attachment_bytes(result["attachments"][0])).size) <= 64
-
-
 async def test_slash_style_defers_within_the_deadline_and_delivers(fake: FakeDiscord, make_bot) -> None:
     fake.interaction_deadline = 1.0  # stricter than Discord's 3 s
     async with running(fake, make_bot(RecordingQueue(stylizer=Tiny()))) as bot:

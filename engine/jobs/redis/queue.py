@@ -193,6 +193,8 @@ class RedisJobQueue(JobQueue):
             total=total,
             losses=json.loads(f["losses"]) if "losses" in f else {},
             preview=f.get("preview"),
+            frame=int(f.get("frame", 0)),
+            frames=int(f.get("frames", 0)),
             error=(f.get("error") or b"").decode() or None,
         )
 

@@ -302,7 +302,7 @@ class StyleWorker:
             preview = control.preview if control.preview is not sent_preview[0] else None
             try:
                 _, reason = await self.store.heartbeat(
-                    job_id, token, self._lease_ms, {"step": p.step, "total": p.total, "losses": p.losses}, preview)
+                    job_id, token, self._lease_ms, runtime.progress_fields(p), preview)
             except RedisError as exc:
                 job_logger(log, job_id).warning("could not publish progress (%s)", exc)
                 return

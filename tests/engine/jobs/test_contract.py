@@ -24,7 +24,7 @@ from PIL import Image
 from engine.errors import JobCancelled, JobFailed, ParamError, QueueFull, UserLimitReached
 from engine.jobs import JobHandle, JobQueue, JobState
 from engine.jobs.local import LocalJobQueue
-from tests.support.engines import OutOfMemoryAbove
+from tests.support.engines import OutOfMemoryAbove, Paced
 from tests.support.images import noise_image, png_bytes
 from tests.support.redis import LONG, MEDIUM, TINY, depth_is, spec, wait_running, wait_until
 
@@ -52,10 +52,10 @@ def queue_factory(request: pytest.FixtureRequest, tmp_path: Path) -> QueueKit:
         make_queue = request.getfixturevalue("make_queue")
         start_worker = request.getfixturevalue("inprocess_worker")
 
-        async def redis_with_engine(stylizer: Any = None, max_batch: int = 1) -> JobQueue:
+        async def redis_with_engine(stylizer: Any = None, max_batch: int = 1, **queue_options: Any) -> JobQueue:
             name = f"contract-engine-{time.monotonic_ns()}"
             await start_worker(name, stylizer=stylizer, max_batch=max_batch)
-            return await make_queue(name)
+            return await make_queue(name, **queue_options)
 
         return QueueKit(make_queue, slots=pool.size, with_engine=redis_with_engine)
     queues = request.getfixturevalue("local_queues")
@@ -78,22 +78,38 @@ async def occupy(q: JobQueue, slots: int) -> list[JobHandle]:
 
 
 async def test_a_job_reports_progress_and_ends_with_a_png(queue_factory: QueueKit) -> None:
-    q = await queue_factory.make(preview_every=2)
-    h = await q.submit(spec(1, {**TINY, "steps": 8}, meta={"channel": 5}))
+    # progress is published at a bounded rate: a paced engine makes the job outlast a few ticks on any CPU
+    q = await queue_factory.with_engine(Paced(), preview_every=2)
+    h = await q.submit(spec(1, {**TINY, "steps": 40}, meta={"channel": 5}))
     seen = [st async for st in h.updates()]
     order = [JobState.QUEUED, JobState.RUNNING, JobState.DONE]
     assert [s.state for s in seen] == sorted((s.state for s in seen), key=order.index)
     assert seen[-1].state is JobState.DONE
     running = [s for s in seen if s.state is JobState.RUNNING and s.step > 0]
     assert running, f"no progress was reported: {seen}"
-    assert all(s.total == 8 and "total" in s.losses for s in running)
+    assert all(s.total == 40 and "total" in s.losses for s in running)
     assert [s.step for s in running] == sorted(s.step for s in running)
     assert any(s.preview and s.preview.startswith(b"\xff\xd8") for s in running)  # small JPEGs
     assert seen[-1].preview is None
     result = await h.result()
     assert result.image.startswith(b"\x89PNG")
-    assert result.report["steps"] == 8
+    assert result.report["steps"] == 40
     assert h.meta == {"channel": 5}
+
+
+async def test_an_animation_reports_which_frame_it_paints_and_ends_as_an_animation(queue_factory: QueueKit) -> None:
+    from engine.demo import gif_bytes, moving_scene
+    from engine.nst.media import decode_clip
+
+    q = await queue_factory.with_engine(Paced())
+    gif = gif_bytes(moving_scene(3, 40, 30))
+    h = await q.submit(spec(1, {**TINY, "frame_steps": 12}, content=gif))  # paced: long enough to publish progress
+    seen = [st async for st in h.updates()]
+    running = [s for s in seen if s.state is JobState.RUNNING and s.step > 0]
+    assert running and all(s.frames == 3 and 1 <= s.frame <= 3 and s.total == 3 + 2 * 12 for s in running)
+    assert [s.frame for s in running] == sorted(s.frame for s in running)
+    result = await h.result()
+    assert len(decode_clip(result.image).frames) == 3 and result.report["animation"]["frames"] == 3
 
 
 async def test_bad_options_are_refused_before_anything_is_queued(queue_factory: QueueKit) -> None:

@@ -11,6 +11,7 @@ from engine.jobs import JobHandle, JobSpec, JobState
 from engine.jobs.journal import Journal, StoredJob
 from engine.jobs.local import LocalJobQueue
 from engine.jobs.runtime import TEXTS
+from tests.support.engines import Paced
 from tests.support.images import png_bytes
 
 TINY = {"size": 32, "steps": 3, "coarse_steps": 1}
@@ -50,13 +51,19 @@ async def wait_step(handle: JobHandle, step: int = 1) -> None:
             return
 
 
-async def test_job_reports_progress_and_returns_a_png(queue):
-    handle = await queue.submit(spec(1))
-    states = [s async for s in handle.updates()]
-    assert states[-1].state is JobState.DONE
-    assert any(s.state is JobState.RUNNING and s.step > 0 and s.preview for s in states)
-    result = await handle.result()
-    assert result.image[:8] == b"\x89PNG\r\n\x1a\n" and result.report["steps"] == 4
+async def test_job_reports_progress_and_returns_a_png():
+    # Progress leaves the engine at most every 0.2 s: pace the engine so that 20 steps outlast a tick.
+    q = LocalJobQueue(preview_every=1, stylizer=Paced())
+    await q.start()
+    try:
+        handle = await q.submit(spec(1, steps=20))
+        states = [s async for s in handle.updates()]
+        assert states[-1].state is JobState.DONE
+        assert any(s.state is JobState.RUNNING and s.step > 0 and s.preview for s in states)
+        result = await handle.result()
+        assert result.image[:8] == b"\x89PNG\r\n\x1a\n" and result.report["steps"] == 21
+    finally:
+        await q.close()
 
 
 async def test_users_are_served_round_robin():

@@ -114,3 +114,22 @@ def test_jobs_of_one_shape_share_a_batch_key_read_from_the_header_only() -> None
     assert batch_key(wide) == batch_key(JobSpec(wide.content, (PHOTO,), {"size": 32, "style_weight": 9}))
     assert batch_key(wide) != batch_key(JobSpec(png_bytes(Image.new("RGB", (40, 64))), (PAINTING,), {"size": 32}))
     assert batch_key(JobSpec(b"garbage", (PAINTING,), {})) is None  # runs alone, and fails with its message
+
+
+def test_an_animated_gif_job_runs_to_an_animation_and_reports_its_frames() -> None:
+    from engine.demo import gif_bytes, moving_scene
+    from engine.jobs.runtime import progress_fields
+    from engine.nst.media import decode_clip
+
+    control = Control()
+    seen: list[dict[str, Any]] = []
+    original = control.on_progress
+    control.on_progress = lambda p: (seen.append(progress_fields(p)), original(p))  # type: ignore[method-assign]
+    job = JobSpec(gif_bytes(moving_scene(3, 40, 30)), (PAINTING,), {"size": 32, "steps": 2, "levels": 1,
+                                                                    "frame_steps": 1})
+    outcome = run(job, control)
+    assert outcome.state is JobState.DONE and outcome.result is not None
+    assert len(decode_clip(outcome.result.image).frames) == 3
+    assert outcome.result.report["animation"]["format"] == "webp" and outcome.result.report["steps"] == 4
+    assert [(p["step"], p["total"], p["frame"], p["frames"]) for p in seen] == [
+        (1, 4, 1, 3), (2, 4, 1, 3), (3, 4, 2, 3), (4, 4, 3, 3)]

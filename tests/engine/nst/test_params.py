@@ -50,3 +50,12 @@ def test_to_dict_round_trips(options):
 def test_infinite_weights_are_rejected_even_when_typed():
     with pytest.raises(ParamError):
         StyleParams(style_weight=math.inf)
+
+
+def test_animation_options_have_aliases_bounds_and_choices() -> None:
+    params = parse_options({"temporal_weight": "0", "frame_steps": "8", "format": "gif"})
+    assert (params.temporal, params.frame_steps, params.animation_format) == (0.0, 8, "gif")
+    with pytest.raises(ParamError, match="unknown animation format `avi`"):
+        parse_options({"format": "avi"})
+    with pytest.raises(ParamError, match="`temporal` must be between 0"):
+        parse_options({"temporal": "-1"})

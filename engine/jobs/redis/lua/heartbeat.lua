@@ -2,7 +2,7 @@
 --
 -- KEYS[1] P:job:<id>        the job's hash
 -- KEYS[2] P:lease:<id>      the lease: while it exists, the owner is alive
--- ARGV[1] JSON {id, token, lease_ms, events, progress = {step, total, losses} or absent}
+-- ARGV[1] JSON {id, token, lease_ms, events, progress = {step, total, losses, frame, frames} or absent}
 --         (losses is JSON text)
 -- ARGV[2] a small JPEG preview, or '' for none
 -- Returns {1, cancel reason or ''} while the caller owns the job; {0, ''} once it does not (the
@@ -13,7 +13,8 @@ if redis.call('HGET', KEYS[1], 'owner') ~= a.token or redis.call('HGET', KEYS[1]
 end
 redis.call('SET', KEYS[2], a.token, 'PX', a.lease_ms)
 if a.progress then
-  redis.call('HSET', KEYS[1], 'step', a.progress.step, 'total', a.progress.total, 'losses', a.progress.losses)
+  redis.call('HSET', KEYS[1], 'step', a.progress.step, 'total', a.progress.total, 'losses', a.progress.losses,
+             'frame', a.progress.frame or 0, 'frames', a.progress.frames or 0)
   if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'preview', ARGV[2]) end
   redis.call('PUBLISH', a.events, cjson.encode({id = a.id, k = 'progress'}))
 end

@@ -13,7 +13,7 @@ for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
     local job = a.prefix .. ':job:' .. id
     redis.call('ZADD', KEYS[2], redis.call('ZSCORE', KEYS[1], id), id)
     redis.call('ZREM', KEYS[1], id)
-    redis.call('HSET', job, 'state', 'queued', 'step', 0, 'total', 0)
+    redis.call('HSET', job, 'state', 'queued', 'step', 0, 'total', 0, 'frame', 0, 'frames', 0)
     redis.call('HDEL', job, 'owner', 'worker', 'started_at', 'losses', 'preview')
     redis.call('PUBLISH', a.events, cjson.encode({id = id, k = 'state'}))
     table.insert(reaped, id)

@@ -29,7 +29,7 @@ for _, id in ipairs(ids) do
   redis.call('ZADD', KEYS[2], redis.call('ZSCORE', KEYS[1], id), id)
   redis.call('ZREM', KEYS[1], id)
   redis.call('HSET', job, 'state', 'running', 'owner', a.token, 'worker', a.worker, 'started_at', now,
-             'step', 0, 'total', 0)
+             'step', 0, 'total', 0, 'frame', 0, 'frames', 0)
   redis.call('HDEL', job, 'losses', 'preview')
   local attempts = redis.call('HINCRBY', job, 'attempts', 1)
   redis.call('SET', a.prefix .. ':lease:' .. id, a.token, 'PX', a.lease_ms)

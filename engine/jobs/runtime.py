@@ -6,6 +6,9 @@ handling of its own. Here, and only here, a job is decoded, validated, stylized 
 encoded; its progress is published at a bounded rate; its time limit is enforced; a job
 that runs out of GPU memory is tried once more at a smaller size; and every way a job can
 end is turned into the sentence its user reads (:data:`TEXTS`) and a metrics reason.
+
+What a job paints - one picture with a first look in seconds, an upscale, or a strength
+grid - is :mod:`engine.jobs.paint`'s business; this module decides how the job ends.
 """
 
 from __future__ import annotations
@@ -16,11 +19,12 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from engine.errors import EngineError, InputError, JobCancelled, JobFailed, ParamError
 from engine.jobs.contract import JobResult, JobSpec, JobState
+from engine.jobs.paint import MAX_GRID_CELLS
 from engine.nst.params import StyleParams, parse_options
 from engine.ops import metrics
 from engine.ops.logs import JobLogAdapter, job_logger
@@ -40,6 +44,8 @@ TEXTS = {
     "gone": "this job is no longer known (finished jobs are kept for a limited time)",
     "result_gone": "the result is no longer available (results are kept {ttl} s)",
     "no_style": "give at least one style image",
+    "bad_grid": "a strength grid takes 1 to {cells} positive style-weight factors",
+    "grid_upscale": "a strength grid cannot start from an image; upscale one of its cells instead",
     "internal": "the engine hit an internal error; the admins can see it in the logs",
     "timeout": "the job took longer than {limit:.0f} s and was stopped",
     "oom": "the GPU ran out of memory even at size {size}; try a smaller size",
@@ -116,10 +122,17 @@ class Control:
 
 
 def check_submission(spec: JobSpec) -> StyleParams:
-    """What every queue checks before queueing anything: the options parse and a style image is there."""
+    """What every queue checks before queueing anything: the options parse, a style image is there,
+    and a grid's factors are usable."""
     params = parse_options(spec.options)
     if not spec.styles:
         raise InputError(TEXTS["no_style"])
+    if spec.grid:
+        if len(spec.grid) > MAX_GRID_CELLS or not all(0 < f < 1e6 for f in spec.grid):
+            raise ParamError(TEXTS["bad_grid"].format(cells=MAX_GRID_CELLS))
+        if spec.start_image is not None:
+            raise ParamError(TEXTS["grid_upscale"])
+        parse_options({"style_weight": params.style_weight * max(spec.grid)})  # still within bounds
     return params
 
 
@@ -184,16 +197,19 @@ def run(spec: JobSpec, control: Control, *, job_id: str | None = None, device: s
 
 def _render(spec: JobSpec, options: dict[str, Any], control: Control, device: str | None,
             max_pixels: int | None, preview_every: int, stylizer: Any) -> JobResult:
-    from engine.nst.images import encode_image  # torch and the weights load only once a job runs
-    from engine.nst.stylize import render
+    # torch and the weights load only once a job runs
+    from engine.jobs.paint import paint_job
+    from engine.nst.images import encode_image
+    from engine.nst.stylize import get_stylizer
 
-    params = check_submission(JobSpec(spec.content, spec.styles, options))
+    params = check_submission(replace(spec, options=options))
     if device is not None:
         params = params.replace(device=device)
     if max_pixels and params.size * params.size > max_pixels:
         raise ParamError(TEXTS["too_large"].format(size=params.size, side=int(max_pixels ** 0.5)))
-    image, report = render(spec.content, spec.styles, params, stylizer=stylizer, on_progress=control.on_progress,
-                           should_cancel=control.should_cancel, preview_every=preview_every)
+    engine = stylizer or get_stylizer(params.backbone)
+    image, report = paint_job(engine, spec, params, on_progress=control.on_progress,
+                              should_cancel=control.should_cancel, preview_every=preview_every)
     return JobResult(image=encode_image(image, format="PNG"), report=report)
 
 

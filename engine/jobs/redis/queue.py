@@ -108,8 +108,11 @@ class RedisJobQueue(JobQueue):
             "time_limit": str(spec.time_limit_s or self.job_timeout_s or 0),  # 0: no limit
             "preview_every": str(self.preview_every),
             "result_ttl": str(self.result_ttl_s),
+            "grid": json.dumps(list(spec.grid)),  # a strength grid's factors; [] for one image
         }
         inputs = {"content": spec.content, **{f"style:{i}": s for i, s in enumerate(spec.styles)}}
+        if spec.start_image is not None:  # an upscale's start image travels with the others
+            inputs["start"] = spec.start_image
         res = await self.store.submit(job_id, spec.user_id, fields, inputs, user_limit=self.per_user_limit,
                                       max_queue=self.max_queue, input_ttl_s=self.input_ttl_s)
         if res == "user_limit":

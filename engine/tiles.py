@@ -43,7 +43,7 @@ def compose(images: Sequence[Image.Image | None], captions: Sequence[str], *, co
         raise ValueError("give one caption per image, and at least one image")
     cw, ch = cell or (max(i.width for i in images if i), max(i.height for i in images if i))
     gap = max(4, min(cw, ch) // 48)
-    band = max(16, min(cw, ch) // 9)
+    band = max(22, min(cw, ch) // 8)
     rows = -(-len(images) // columns)
     width, height = columns * cw + (columns + 1) * gap, rows * (ch + band) + (rows + 1) * gap
     canvas = Image.new("RGB", (width, height), BACKGROUND)

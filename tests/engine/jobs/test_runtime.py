@@ -11,8 +11,7 @@ import pytest
 from PIL import Image
 
 from engine.errors import InputError, ParamError
-from engine.jobs import JobSpec, JobState
-from engine.jobs import paint
+from engine.jobs import JobSpec, JobState, paint
 from engine.jobs.paint import upscale_params
 from engine.jobs.runtime import TEXTS, Control, check_attempts, check_submission, run
 from engine.nst.params import parse_options

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +37,8 @@ class GuildConfig:
     channels: tuple[int, ...] = ()  # channels where the bot takes jobs (empty: all)
     gallery_channel: int | None = None  # where results are also posted
     allow_dms: bool = True  # the bot may DM members (e.g. when it cannot post in a channel)
+    style_role: int | None = None  # members with this role may change the style library (besides Manage Server)
+    library_limit: int | None = None  # most saved styles here
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -74,6 +77,14 @@ def _bool(text: str) -> bool:
         raise ParamError(f"expected yes or no, not `{text}`") from None
 
 
+def _role(text: str) -> int:
+    """A role mention (``<@&123>``) or id."""
+    match = re.fullmatch(r"\s*(?:<@&(\d+)>|(\d+))\s*", text)
+    if not match:
+        raise ParamError(f"expected a role, like @artists, not `{text}`")
+    return int(match[1] or match[2])
+
+
 # What `!styleconfig set KEY VALUE` accepts: key -> (parser of the text, help).
 SETTABLE: dict[str, tuple[Callable[[str], Any], str]] = {
     "max_size": (_engine_int("size"), "largest output side (pixels) allowed here"),
@@ -82,6 +93,8 @@ SETTABLE: dict[str, tuple[Callable[[str], Any], str]] = {
     "preset": (_preset, "default preset for jobs here"),
     "size": (_engine_int("size"), "default output size for jobs here"),
     "allow_dms": (_bool, "whether I may DM members when I cannot answer in a channel"),
+    "style_role": (_role, "a role whose members may save, delete and rename this server's styles"),
+    "library_limit": (_positive_int, "most saved styles in this server's library"),
 }
 
 

@@ -177,7 +177,7 @@ class JobTracker:
         async def send(file: discord.File) -> discord.Message:
             return await channel.send(f"<@{handle.user_id}>", file=file, reference=reference,
                                       embed=result_embed(result.report, file.filename),
-                                      view=result_view(handle.user_id), allowed_mentions=mentions)
+                                      view=result_view(handle.user_id, result.report), allowed_mentions=mentions)
 
         message = await send_fitted(send, result.image, where.upload_limit)
         self.bot.dispatch("style_result_delivered", handle, message)

@@ -1,4 +1,4 @@
-"""The bot: one ``commands.Bot`` that owns its queue, its settings store and its job tracker.
+"""The bot: one ``commands.Bot`` that owns its queue, its settings store, its style library and its job tracker.
 
 Dependencies come in through the constructor (built in :mod:`bot.__main__`, or by a
 test); resources are started in :meth:`StyleBot.setup_hook` and released in
@@ -22,6 +22,7 @@ from discord.ext import commands
 
 from bot.errors import discord_call, explain
 from bot.intake import Intake
+from bot.library import StyleLibrary
 from bot.settings import BotSettings
 from bot.store import GuildStore
 from bot.tracker import JobTracker, mention_only
@@ -45,13 +46,16 @@ class StyleTree(app_commands.CommandTree):
 
 
 class StyleBot(commands.Bot):
-    def __init__(self, settings: BotSettings, queue: JobQueue, store: GuildStore, **options: Any) -> None:
+    def __init__(self, settings: BotSettings, queue: JobQueue, store: GuildStore,
+                 library: StyleLibrary | None = None, **options: Any) -> None:
+        """``library`` defaults to the one kept in ``settings.database_path`` (beside ``store``'s settings)."""
         intents = discord.Intents.default()
         intents.message_content = True  # `!style key=value` needs the text of messages
         options.setdefault("chunk_guilds_at_startup", False)
         super().__init__(command_prefix=settings.command_prefix, intents=intents, tree_cls=StyleTree,
                          allowed_mentions=discord.AllowedMentions.none(), **options)
         self.settings, self.queue, self.store = settings, queue, store
+        self.library = library or StyleLibrary(settings.database_path)
         self.tracker = JobTracker(self, queue)
         self.intake = Intake(self)
         self.accepting = False  # taking new jobs (false before start-up and during shutdown)
@@ -61,12 +65,14 @@ class StyleBot(commands.Bot):
     async def setup_hook(self) -> None:
         from bot.cogs.admin import AdminCog
         from bot.cogs.help import HelpCog
+        from bot.cogs.library import LibraryCog
         from bot.cogs.style import StyleCog
 
         await self.store.open()
+        await self.library.open()
         await self.queue.start()
         self._queue_open = True
-        for cog in (StyleCog(self), AdminCog(self), HelpCog(self)):
+        for cog in (StyleCog(self), LibraryCog(self), AdminCog(self), HelpCog(self)):  # the library extends !style
             await self.add_cog(cog)
         self.add_dynamic_items(*DYNAMIC_ITEMS)
         if self.settings.sync_commands:
@@ -110,5 +116,6 @@ class StyleBot(commands.Bot):
             task.cancel()
         await self._close_queue(0.0)
         await self.tracker.close()
+        await self.library.close()
         await self.store.close()
         await super().close()

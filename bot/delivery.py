@@ -165,9 +165,15 @@ def _number(value: Any) -> str:
 def result_embed(report: dict[str, Any], filename: str) -> discord.Embed:
     """A short summary of the parameters used, with the options line that reproduces them in the footer."""
     params = parse_options(report["params"])
-    embed = discord.Embed(title="🎨 Stylized", colour=EMBED_COLOUR)
+    grid, upscaled = report.get("grid"), report.get("upscaled_from")
+    title = "🎨 Strength grid" if grid else "⬆️ Upscaled" if upscaled else "🎨 Stylized"
+    embed = discord.Embed(title=title, colour=EMBED_COLOUR)
     embed.add_field(name="α content weight", value=_number(params.content_weight))
-    embed.add_field(name="β style weight", value=_number(params.style_weight))
+    if grid:
+        cells = " · ".join(f"×{f:g} = {_number(params.style_weight * f)}" for f in grid["factors"])
+        embed.add_field(name="β style weight per cell", value=cells)
+    else:
+        embed.add_field(name="β style weight", value=_number(params.style_weight))
     embed.add_field(name="tv", value=_number(params.tv_weight))
     weights = zip(params.style_layers, params.style_layer_weights())
     layers = " · ".join(f"{name} {_number(w)}" for name, w in weights)
@@ -180,6 +186,8 @@ def result_embed(report: dict[str, Any], filename: str) -> discord.Embed:
     if animation:
         fps = f" at {animation['fps']:g} fps" if animation.get("fps") else ""
         embed.add_field(name="frames", value=f"{animation['frames']}{fps}, temporal {_number(params.temporal)}")
+    if upscaled:
+        embed.add_field(name="from", value=f"{upscaled[0]}×{upscaled[1]} px")
     if not filename.endswith(".mp4"):  # a video plays as the attachment; an embed image cannot be one
         embed.set_image(url=f"attachment://{filename}")
     embed.set_footer(text=truncate(FOOTER_PREFIX + options_line(params), 2048))

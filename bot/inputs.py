@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import discord
 
 from bot.errors import UserError, discord_call
+from bot.progress import PREVIEW_NAME
 from engine.errors import InputError
 from engine.nst.images import decode_image
 from engine.nst.media import DEFAULT_LIMITS, AnimationLimits, ClipInfo, is_animation, probe
@@ -28,17 +29,22 @@ IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".webm", ".mov"})
 VIDEO_TYPES = frozenset({"video/mp4", "video/webm", "video/quicktime"})
 HOW = ("attach two images to `!style` (first the photo, then the painting), "
-       "or reply `!style` to a message that has them")
+       "reply `!style` to a message that has them, or name a saved style (`!style styles` lists them)")
 
 
 def _mib(n: int) -> str:
     return f"{n / 2**20:.1f} MB"
 
 
+def _inputs_on(message: discord.Message) -> list[discord.Attachment]:
+    """A message's input images: on the bot's own status messages, without the progress preview."""
+    return [a for a in message.attachments if not (message.author.bot and a.filename == PREVIEW_NAME)]
+
+
 async def images_of(message: discord.Message) -> list[discord.Attachment]:
     """The message's attachments, or else those of the message it replies to."""
     if message.attachments:
-        return list(message.attachments)
+        return _inputs_on(message)
     ref = message.reference
     if ref is None or ref.message_id is None:
         return []
@@ -49,7 +55,7 @@ async def images_of(message: discord.Message) -> list[discord.Attachment]:
         except discord.HTTPException:
             raise UserError("I can't see the message you replied to any more; "
                             "please send the images again") from None
-    return list(target.attachments)
+    return _inputs_on(target)
 
 
 def role(index: int) -> str:
@@ -71,14 +77,19 @@ def looks_like_video(attachment: discord.Attachment) -> bool:
             or os.path.splitext(attachment.filename)[1].lower() in VIDEO_EXTENSIONS)
 
 
-def check(attachments: Sequence[discord.Attachment], *, max_styles: int, max_bytes: int) -> None:
-    """Refuse from metadata alone: how many, what type, declared size. Nothing is downloaded."""
-    if len(attachments) < 2:
+def check(attachments: Sequence[discord.Attachment], *, max_styles: int, max_bytes: int, saved: int = 0) -> None:
+    """Refuse from metadata alone: how many, what type, declared size. Nothing is downloaded.
+
+    ``saved`` is how many saved styles (from the server's library) the request names besides.
+    """
+    if saved and not attachments:
+        raise UserError("attach the photo to paint in that style; I found no image.")
+    if len(attachments) + saved < 2:
         found = "no image" if not attachments else "only one file"
         raise UserError(f"I need two images and found {found}: {HOW}.")
-    if len(attachments) > 1 + max_styles:
-        raise UserError(f"that is {len(attachments)} files; "
-                        f"send one photo and at most {max_styles} style images.")
+    if len(attachments) - 1 + saved > max_styles:
+        files = f"{len(attachments)} files" + (f" and {saved} saved styles" if saved else "")
+        raise UserError(f"that is {files}; send one photo and at most {max_styles} style images.")
     for i, att in enumerate(attachments):
         if i == 0 and looks_like_video(att):
             pass  # the photo may be a clip; the style stays a still

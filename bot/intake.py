@@ -1,4 +1,4 @@
-"""One code path from a request (``!style``, ``/style`` or a "More/Less style" click) to a queued job.
+"""One code path from a request (``!style``, ``/style``, a "More/Less style" or "Upscale" click) to a queued job.
 
 Checks run cheapest first: where the request came from, the options, the attachments'
 metadata, the user's quota; only then are the images downloaded and decoded, a status
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 from discord.ext import commands
+from PIL import Image
 
 from bot import inputs
 from bot.delivery import fit_file, options_from_message, upload_budget
@@ -28,7 +29,10 @@ from bot.tracker import Delivery, mention_only
 from bot.views import status_view
 from engine.errors import UserLimitReached
 from engine.jobs import JobHandle, JobSpec
+from engine.jobs.paint import GRID_FACTORS
+from engine.nst.images import encode_image
 from engine.nst.params import parse_options
+from engine.tiles import Box, crop
 
 if TYPE_CHECKING:
     from bot.client import StyleBot
@@ -74,11 +78,18 @@ class Origin:
 
 @dataclass
 class Inputs:
-    """What a request asks for; ``source`` is the message carrying the images, when there is one."""
+    """What a request asks for; ``source`` is the message carrying the images, when there is one.
+
+    ``saved`` names styles of the server's library, used after the attached ones; ``grid`` asks
+    for a strength grid; ``start_image`` makes the job an upscale of that (encoded) picture.
+    """
 
     attachments: list[discord.Attachment]
     options: dict[str, Any] = field(default_factory=dict)
     source: discord.Message | None = None
+    saved: list[str] = field(default_factory=list)
+    grid: bool = False
+    start_image: bytes | None = None
 
 
 Gather = Callable[[], Awaitable[Inputs]]
@@ -101,17 +112,22 @@ class Intake:
             options, _ = resolve(wanted.options, config, max_size=self.settings.default_max_size,
                                  max_steps=self.settings.default_max_steps)
             inputs.check(wanted.attachments, max_styles=self.settings.max_styles,
-                         max_bytes=self.settings.max_attachment_bytes)
+                         max_bytes=self.settings.max_attachment_bytes, saved=len(wanted.saved))
             self._check_quota(origin, config)
+            saved = await self.bot.library.images(origin.guild_id, wanted.saved)
+            if saved:  # the status message then carries every input, for the buttons (even if a style goes)
+                wanted.source = None
             limits = animation_limits(config, self.settings.max_frames, self.settings.max_duration_s)
             blobs, clip = await inputs.download(wanted.attachments, max_bytes=self.settings.max_attachment_bytes,
                                                 limits=limits)
+            blobs += saved
             if clip is not None and clip.kind == "image":  # GIF/WebP/APNG: the operator picks WebP or GIF
                 options.setdefault("animation_format", self.settings.animation_format)
             status = await self._post_status(origin, wanted, blobs)
             where = self._delivery(origin, wanted, status)
-            handle = await self.bot.queue.submit(JobSpec(blobs[0], tuple(blobs[1:]), options, origin.user.id,
-                                                         origin.guild_id, meta=where.to_meta()))
+            handle = await self.bot.queue.submit(JobSpec(
+                blobs[0], tuple(blobs[1:]), options, origin.user.id, origin.guild_id, meta=where.to_meta(),
+                start_image=wanted.start_image, grid=GRID_FACTORS if wanted.grid else ()))
         except Exception as exc:  # noqa: BLE001 - every refusal is answered; explain() logs the unexpected
             self.bot.dispatch("style_job_refused", origin.user.id, exc)
             await self._refuse(origin, status, explain(exc))
@@ -126,19 +142,37 @@ class Intake:
         await interaction.response.defer(thinking=True)
 
         async def gather() -> Inputs:
+            assert interaction.message is not None
+            options = options_from_message(interaction.message)
+            options["style_weight"] = parse_options(options).style_weight * factor
+            source = await _source_of(interaction)
+            return Inputs(await inputs.images_of(source), options, source)
+
+        await self.request(Origin.from_interaction(interaction), gather)
+
+    async def upscale(self, interaction: discord.Interaction, cell: int | None = None, box: Box | None = None) -> None:
+        """Paint a posted result (or cell ``cell`` of a grid, at ``box``) again at twice the size, from itself.
+
+        The size doubles up to the server's ``max_size``; at the limit already, it is refused.
+        """
+        await interaction.response.defer(thinking=True)
+
+        async def gather() -> Inputs:
             result = interaction.message
             assert result is not None
             options = options_from_message(result)
-            options["style_weight"] = parse_options(options).style_weight * factor
-            if result.reference is None or result.reference.message_id is None:
-                raise UserError("I can't find the images this result was made from.")
-            try:
-                channel: Any = interaction.channel
-                source = await channel.fetch_message(result.reference.message_id)
-            except discord.NotFound:
-                raise UserError("the message with the original images is gone, "
-                                "so I can't run it again.") from None
-            return Inputs(await inputs.images_of(source), options, source)
+            params = parse_options(options)
+            if cell is not None:
+                options["style_weight"] = params.style_weight * GRID_FACTORS[cell]
+            config = await self.bot.store.get(interaction.guild_id)
+            limit = config.max_size or self.settings.default_max_size
+            if params.size >= limit:
+                raise UserError(f"this picture is already {params.size} px, the largest this server allows, "
+                                "so I can't upscale it.")
+            options["size"] = min(2 * params.size, limit)
+            start = await _result_image(result, box)
+            source = await _source_of(interaction)
+            return Inputs(await inputs.images_of(source), options, source, start_image=start)
 
         await self.request(Origin.from_interaction(interaction), gather)
 
@@ -210,3 +244,31 @@ class Intake:
                 await self._send(origin, text)
         if call.failed:
             await self.bot.tracker.notify_directly(origin.user.id, origin.guild_id, text)
+
+
+async def _source_of(interaction: discord.Interaction) -> discord.Message:
+    """The message a clicked result replies to: the one carrying its photo and paintings."""
+    result = interaction.message
+    if result is None or result.reference is None or result.reference.message_id is None:
+        raise UserError("I can't find the images this result was made from.")
+    try:
+        channel: Any = interaction.channel
+        return await channel.fetch_message(result.reference.message_id)
+    except discord.NotFound:
+        raise UserError("the message with the original images is gone, so I can't run it again.") from None
+
+
+async def _result_image(result: discord.Message, box: Box | None) -> bytes:
+    """The picture of a result message (its one attachment), or one tile of it (then as PNG)."""
+    if not result.attachments:
+        raise UserError("this result has no picture left to upscale.")
+    attachment = result.attachments[0]
+    with discord_call(log, "download of result %s failed", result.id):
+        data = await attachment.read()
+        return data if box is None else await asyncio.to_thread(_crop_png, data, box)
+    raise UserError("I couldn't download this result's picture; please try again.")
+
+
+def _crop_png(data: bytes, box: Box) -> bytes:
+    with Image.open(io.BytesIO(data)) as image:
+        return encode_image(crop(image.convert("RGB"), box), format="PNG")

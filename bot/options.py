@@ -7,8 +7,10 @@ the guild-level limits the engine cannot know about.
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.store import GuildConfig
@@ -24,25 +26,68 @@ FOOTER_PREFIX = "options: "
 
 
 
+GRID_WORD = "grid"
+
+
+@dataclass
+class Request:
+    """What the text after ``!style`` asks for: options, saved styles by name, and whether a strength grid."""
+
+    options: dict[str, str] = field(default_factory=dict)
+    styles: list[str] = field(default_factory=list)
+    grid: bool = False
+
+
+def parse_request(text: str) -> Request:
+    """``starry monet style_blend=2,1 bold grid``: options, a preset word, ``grid``, and style names.
+
+    Any other bare word is the name of a saved style (checked against the library later);
+    names can never be preset words or ``grid`` (see :mod:`bot.library`).
+    """
+    request = Request()
+    for token in _tokens(text):
+        word = token.lower()
+        if "=" in token:
+            key, value = _option(token)
+            request.options[key] = value
+        elif word in PRESETS:
+            request.options["preset"] = word
+        elif word == GRID_WORD:
+            request.grid = True
+        elif re.fullmatch(r"[\w-]+", word):
+            request.styles.append(word)
+        else:
+            raise ParamError(f"I don't understand `{token}`; options look like key=value, e.g. {EXAMPLE}")
+    return request
+
+
 def parse_args(text: str) -> dict[str, str]:
     """Split ``beta=1000 layers=relu1_1,relu2_1 bold`` into options; a bare preset name picks the preset."""
+    options: dict[str, str] = {}
+    for token in _tokens(text):
+        if "=" not in token and token.lower() in PRESETS:
+            options["preset"] = token.lower()
+            continue
+        if "=" not in token:
+            raise ParamError(f"I don't understand `{token}`; options look like key=value, e.g. {EXAMPLE}")
+        key, value = _option(token)
+        options[key] = value
+    return options
+
+
+def _tokens(text: str) -> list[str]:
     try:
-        tokens = shlex.split(text or "")
+        return shlex.split(text or "")
     except ValueError:
         raise ParamError(
             f"I could not read the options (an unclosed quote?); write them like {EXAMPLE}") from None
-    options: dict[str, str] = {}
-    for token in tokens:
-        key, sep, value = token.partition("=")
-        if not sep:
-            if token.lower() in PRESETS:
-                key, value = "preset", token.lower()
-            else:
-                raise ParamError(f"I don't understand `{token}`; options look like key=value, e.g. {EXAMPLE}")
-        if not key.strip() or not value.strip():
-            raise ParamError(f"`{token}` needs a name and a value, like {EXAMPLE}")
-        options[canonical_name(key)] = value
-    return options
+
+
+def _option(token: str) -> tuple[str, str]:
+    key, _, value = token.partition("=")
+    if not key.strip() or not value.strip():
+        raise ParamError(f"`{token}` needs a name and a value, like {EXAMPLE}")
+    return canonical_name(key), value
 
 
 def resolve(

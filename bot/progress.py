@@ -3,6 +3,10 @@
 Status snapshots can arrive many times a second; :class:`ProgressMessage` keeps only
 the latest and edits the message at most once per interval (and only when what it
 would show changed), so a busy queue cannot run into Discord's rate limits.
+
+With previews on, the first seconds of a running job show "Painting…" and then its first
+look: percentages alone are not worth an edit meanwhile (:data:`FIRST_LOOK_WAIT_S`), so the
+edit that carries the look is never kept waiting for the interval by one that does not.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from engine.jobs import JobState, JobStatus
 log = logging.getLogger(__name__)
 
 PREVIEW_NAME = "preview.jpg"
+FIRST_LOOK_WAIT_S = 10.0  # at most this long after "Painting…", only an edit with the first preview is made
 
 
 def eta_text(seconds: float | None) -> str:
@@ -56,6 +61,7 @@ class ProgressMessage:
         self._latest: JobStatus | None = None
         self._shown: tuple[str, bytes | None] = ("", None)
         self._last_edit = -float("inf")
+        self._painting_since: float | None = None  # when "Painting…" was first shown
         self._task: asyncio.Task[None] | None = None
         self._dead = False  # the message is gone or not editable: stop trying
 
@@ -75,12 +81,20 @@ class ProgressMessage:
                 return
             preview = status.preview if self.preview else None
             shown = (describe(status), preview)
-            if shown != self._shown:
+            if shown != self._shown and not self._awaiting_first_look(status, preview):
                 self._shown = shown
                 self._last_edit = time.monotonic()
+                if status.state is JobState.RUNNING and self._painting_since is None:
+                    self._painting_since = self._last_edit
                 await self._edit(content=shown[0], preview=preview)
             if self._latest is status:  # nothing newer arrived while this edit was on its way
                 return
+
+    def _awaiting_first_look(self, status: JobStatus, preview: bytes | None) -> bool:
+        """Whether to skip an edit that only moves the percentage while the first look is being painted."""
+        if not self.preview or preview is not None or self._shown[1] is not None or self._painting_since is None:
+            return False
+        return status.state is JobState.RUNNING and time.monotonic() - self._painting_since < FIRST_LOOK_WAIT_S
 
     async def finish(self, text: str) -> bool:
         """The last edit: the outcome, no buttons, no preview. False if the message could not be edited."""

@@ -40,12 +40,14 @@ class BotSettings(ProcessSettings):
     drain_timeout_s: float = Field(60.0, ge=0, description="on SIGTERM, how long running jobs may finish")
 
     progress_interval_s: float = Field(2.0, ge=0.5, description="least time between two status edits")
-    preview: bool = Field(False, description="show a small preview image in the status message")
+    preview: bool = Field(True, description="show a small preview image in the status message")
     preview_every: int = Field(10, ge=1, description="steps between preview images (when preview is on)")
 
     max_attachment_bytes: int = Field(25 * MIB, ge=1, description="largest input file (declared size)")
     max_styles: int = Field(3, ge=1, le=8, description="most style images one job may blend")
     allow_dms: bool = Field(True, description="accept jobs in direct messages")
+    default_library_limit: int = Field(50, ge=1, description="most saved styles per guild, for guilds that set none")
+    library_max_bytes: int = Field(8 * MIB, ge=1024, description="largest painting one saved style may be")
     default_max_size: int = Field(
         1024, ge=FIELDS["size"].metadata["lo"], le=FIELDS["size"].metadata["hi"],
         description="largest output side, for guilds that set none",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +39,8 @@ class GuildConfig:
     allow_dms: bool = True  # the bot may DM members (e.g. when it cannot post in a channel)
     max_frames: int | None = None  # most frames of an animated input here (at most the bot's MAX_FRAMES)
     max_duration: float | None = None  # longest animated input here, seconds (at most MAX_DURATION_S)
+    style_role: int | None = None  # members with this role may change the style library (besides Manage Server)
+    library_limit: int | None = None  # most saved styles here
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -86,6 +89,14 @@ def _bool(text: str) -> bool:
         raise ParamError(f"expected yes or no, not `{text}`") from None
 
 
+def _role(text: str) -> int:
+    """A role mention (``<@&123>``) or id."""
+    match = re.fullmatch(r"\s*(?:<@&(\d+)>|(\d+))\s*", text)
+    if not match:
+        raise ParamError(f"expected a role, like @artists, not `{text}`")
+    return int(match[1] or match[2])
+
+
 # What `!styleconfig set KEY VALUE` accepts: key -> (parser of the text, help).
 SETTABLE: dict[str, tuple[Callable[[str], Any], str]] = {
     "max_size": (_engine_int("size"), "largest output side (pixels) allowed here"),
@@ -96,6 +107,8 @@ SETTABLE: dict[str, tuple[Callable[[str], Any], str]] = {
     "allow_dms": (_bool, "whether I may DM members when I cannot answer in a channel"),
     "max_frames": (_positive_int, "most frames of an animated photo (GIF, clip) here"),
     "max_duration": (_seconds, "longest animated photo (GIF, clip) here, in seconds"),
+    "style_role": (_role, "a role whose members may save, delete and rename this server's styles"),
+    "library_limit": (_positive_int, "most saved styles in this server's library"),
 }
 
 

@@ -186,7 +186,7 @@ class JobTracker:
             return await channel.send(f"<@{handle.user_id}>{reduction_note(result.report, reduced)}", file=file,
                                       reference=reference,
                                       embed=result_embed(result.report, file.filename),
-                                      view=result_view(handle.user_id), allowed_mentions=mentions)
+                                      view=result_view(handle.user_id, result.report), allowed_mentions=mentions)
 
         message = await send_fitted(send, result.image, where.upload_limit)
         self.bot.dispatch("style_result_delivered", handle, message)

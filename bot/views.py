@@ -1,6 +1,6 @@
 """Buttons on status and result messages, as persistent dynamic items.
 
-Each button keeps its state in its ``custom_id`` (job id, owner) and finds the rest
+Each button keeps its state in its ``custom_id`` (job id, owner, grid cell) and finds the rest
 on the message it sits on, so it works after a restart: :class:`~bot.client.StyleBot`
 registers these classes with ``add_dynamic_items`` in ``setup_hook``.
 """
@@ -14,11 +14,15 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.errors import explain
+from engine.jobs.paint import GRID_FACTORS
+from engine.tiles import Box
 
 if TYPE_CHECKING:
     from bot.client import StyleBot
 
 log = logging.getLogger(__name__)
+
+BOX_SCALE = 10_000  # a grid cell's box travels in the custom_id in these units of the grid's size
 
 
 def _may_moderate(interaction: discord.Interaction) -> bool:
@@ -86,6 +90,35 @@ class RestyleButton(discord.ui.DynamicItem[discord.ui.Button],
         await interaction.client.intake.restyle(interaction, self.FACTORS[self.how])
 
 
+class UpscaleButton(discord.ui.DynamicItem[discord.ui.Button],
+                    template=r"stylebot:upscale(?::(?P<cell>\d):(?P<box>\d+,\d+,\d+,\d+))?"):
+    """Paints a result again at twice the size, starting from it, for whoever clicks.
+
+    On a strength grid there is one per cell: its index and where it sits on the grid (in
+    1/10000 of the width and height, so a shrunk upload still crops right) are in the custom_id.
+    """
+
+    def __init__(self, cell: int | None = None, box: Box | None = None) -> None:
+        self.cell, self.box = cell, box
+        custom_id, label = "stylebot:upscale", "Upscale"
+        if cell is not None and box is not None:
+            custom_id += f":{cell}:" + ",".join(str(round(v * BOX_SCALE)) for v in box)
+            label = f"Upscale β×{GRID_FACTORS[cell]:g}"
+        super().__init__(discord.ui.Button(label=label, emoji="⬆️", style=discord.ButtonStyle.success,
+                                           custom_id=custom_id))
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+                             match: re.Match[str]) -> UpscaleButton:
+        if match["cell"] is None:
+            return cls()
+        left, top, right, bottom = (int(v) / BOX_SCALE for v in match["box"].split(","))
+        return cls(int(match["cell"]), (left, top, right, bottom))
+
+    async def callback(self, interaction: discord.Interaction[StyleBot]) -> None:  # type: ignore[override]
+        await interaction.client.intake.upscale(interaction, self.cell, self.box)
+
+
 class DeleteButton(discord.ui.DynamicItem[discord.ui.Button], template=r"stylebot:delete:(?P<owner>\d+)"):
     """Deletes a result: its owner, or a moderator (Manage Messages)."""
 
@@ -113,7 +146,8 @@ class DeleteButton(discord.ui.DynamicItem[discord.ui.Button], template=r"stylebo
             await interaction.followup.send(explain(exc), ephemeral=True)
 
 
-DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (CancelButton, RestyleButton, DeleteButton)
+DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (CancelButton, RestyleButton, UpscaleButton,
+                                                                 DeleteButton)
 
 
 def status_view(job_id: str, owner_id: int) -> discord.ui.View:
@@ -122,8 +156,15 @@ def status_view(job_id: str, owner_id: int) -> discord.ui.View:
     return view
 
 
-def result_view(owner_id: int) -> discord.ui.View:
+def result_view(owner_id: int, report: dict[str, Any] | None = None) -> discord.ui.View:
+    """More/Less style, Upscale and Delete; on a strength grid, one Upscale per cell and Delete."""
     view = discord.ui.View(timeout=None)
-    for item in (RestyleButton("more"), RestyleButton("less"), DeleteButton(owner_id)):
+    grid = (report or {}).get("grid")
+    if grid:
+        items: list[discord.ui.Item[Any]] = [UpscaleButton(i, tuple(box))  # type: ignore[arg-type]
+                                             for i, box in enumerate(grid["boxes"])]
+    else:
+        items = [RestyleButton("more"), RestyleButton("less"), UpscaleButton()]
+    for item in (*items, DeleteButton(owner_id)):
         view.add_item(item)
     return view

@@ -16,8 +16,10 @@ if TYPE_CHECKING:
     from bot.client import StyleBot
 
 
-def _show(value: object) -> str:
-    return "default" if value is None else str(value)
+def _show(value: object, key: str = "") -> str:
+    if value is None:
+        return "default"
+    return f"<@&{value}>" if key == "style_role" else str(value)  # shown as a role; messages here ping no one
 
 
 class AdminCog(commands.Cog):
@@ -43,6 +45,9 @@ class AdminCog(commands.Cog):
         limits = animation_limits(config, s.max_frames, s.max_duration_s)
         embed.add_field(name="max_frames", value=str(limits.frames))
         embed.add_field(name="max_duration", value=f"{limits.seconds:g} s")
+        embed.add_field(name="style_role", value=_show(config.style_role, "style_role") if config.style_role
+                        else "Manage Server only")
+        embed.add_field(name="library_limit", value=str(config.library_limit or s.default_library_limit))
         channels = ", ".join(f"<#{c}>" for c in config.channels) or "all channels"
         embed.add_field(name="channels", value=channels, inline=False)
         gallery = f"<#{config.gallery_channel}>" if config.gallery_channel else "off"
@@ -64,10 +69,10 @@ class AdminCog(commands.Cog):
     @app_commands.describe(key=", ".join(SETTABLE)[:100], value="the new value, or 'default'")
     async def set_(self, ctx: commands.Context, key: str, value: str) -> None:
         """Change a limit or default: max_size, max_steps, user_limit, preset, size, allow_dms, max_frames,
-        max_duration."""
+        max_duration, style_role, library_limit."""
         name, parsed = parse_setting(key, value)
         config = await self.bot.store.update(ctx.guild.id, **{name: parsed})  # type: ignore[union-attr]
-        await ctx.reply(f"✅ `{name}` is now {_show(getattr(config, name))}.", embed=self._embed(config),
+        await ctx.reply(f"✅ `{name}` is now {_show(getattr(config, name), name)}.", embed=self._embed(config),
                         ephemeral=True)
 
     @styleconfig.command(name="channels", description="Allow or disallow jobs in a channel")

@@ -42,6 +42,22 @@ EXAMPLES = (
     "`/style content:<photo> style:<painting> beta:1000`\n"
     "`!style format=gif temporal=2000` with a GIF and a painting — a steadier painted GIF"
 )
+LIBRARY = (
+    "`!style save starry` with a painting attached (or as a reply to one) — save it as this server's `starry`\n"
+    "`!style starry` with one photo attached — paint it in a saved style; "
+    "`!style starry monet style_blend=2,1` blends two\n"
+    "`!style styles` or `/styles` — every saved style on one picture\n"
+    "`!style rename starry night`, `!style delete night` — Manage Server, or the role set with "
+    "`!styleconfig set style_role @role`\n"
+    "`/style content:<photo> style_name:starry` — the names autocomplete"
+)
+MORE = (
+    "`!style grid` (or `/style grid:True`) — a 2×2 grid at β ×½, ×1, ×2, ×4, one ⬆️ button per cell\n"
+    "⬆️ **Upscale** on a result — paint it again at twice the size (up to this server's max), "
+    "starting from the result, so it costs a fraction of a new job\n"
+    "🖌️/🫧 **More/Less style** — run again with β doubled/halved; the status message shows "
+    "a first look within seconds"
+)
 
 
 def _default(value: Any) -> str:
@@ -83,6 +99,8 @@ def help_embed(max_size: int, max_steps: int, max_frames: int = 48, max_seconds:
         embed.add_field(name="Options (key=value)" if i == 0 else "More options", value=chunk, inline=False)
     embed.add_field(name="Presets", value="\n".join(preset_lines()), inline=False)
     embed.add_field(name="Examples", value=EXAMPLES, inline=False)
+    embed.add_field(name="This server's styles", value=LIBRARY, inline=False)
+    embed.add_field(name="Grid, upscale, buttons", value=MORE, inline=False)
     embed.set_footer(text=f"Limits here: size ≤ {max_size}, steps ≤ {max_steps}; animations: ≤ {max_frames} "
                           f"frames, ≤ {max_seconds:g} s, ≤ 256 px on a CPU (512 on a GPU)")
     return embed

@@ -1,4 +1,9 @@
-"""``!style`` and ``/style``: two front doors to :meth:`bot.intake.Intake.request`."""
+"""``!style`` and ``/style``: two front doors to :meth:`bot.intake.Intake.request`.
+
+``!style`` is a group: its subcommands (``save``, ``styles``, ``delete``, ``rename``) belong to
+the style library (:mod:`bot.cogs.library`), which adds them; anything else after ``!style``
+is a request: options, a preset word, ``grid``, and names of saved styles.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +13,16 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.errors import UserError
 from bot.inputs import images_of
 from bot.intake import Inputs, Origin
-from bot.options import parse_args
+from bot.options import parse_request
 from engine.nst.params import FIELDS, INITS, PRESETS
 
 if TYPE_CHECKING:
     from bot.client import StyleBot
+
+MAX_CHOICES = 25  # Discord's limit for autocomplete answers
 
 
 def _bounded(kind: type, name: str) -> object:
@@ -39,19 +47,24 @@ class StyleCog(commands.Cog):
     def __init__(self, bot: StyleBot) -> None:
         self.bot = bot
 
-    @commands.command(name="style", usage="[key=value ...]  (attach a photo, then a painting)")
+    @commands.group(name="style", invoke_without_command=True, case_insensitive=True,
+                    usage="[saved style names] [grid] [key=value ...]  (attach a photo, then a painting)")
     async def style_prefix(self, ctx: commands.Context, *, args: str = "") -> None:
-        """Repaint the first attached image in the style of the second (see !stylehelp)."""
+        """Repaint the first attached image in the style of the second or of saved styles (see !stylehelp)."""
 
         async def gather() -> Inputs:
-            return Inputs(await images_of(ctx.message), parse_args(args), source=ctx.message)
+            wanted = parse_request(args)
+            return Inputs(await images_of(ctx.message), wanted.options, source=ctx.message,
+                          saved=wanted.styles, grid=wanted.grid)
 
         await self.bot.intake.request(Origin.from_context(ctx), gather)
 
     @app_commands.command(name="style", description="Repaint a photo in the style of a painting")
     @app_commands.describe(
         content="the photo to repaint", style="the painting whose style to use",
+        style_name="a style saved on this server (instead of, or besides, a painting)",
         style2="another style image to blend in", style3="a third style image to blend in",
+        grid="answer with a 2x2 grid of four style strengths (beta x0.5, x1, x2, x4)",
         preset=_help("preset"), alpha=_help("content_weight"), beta=_help("style_weight"),
         layers="style layers, comma-separated (e.g. relu1_1,relu2_1,relu3_1)",
         layer_weights="lambda: one weight per style layer, comma-separated",
@@ -63,9 +76,10 @@ class StyleCog(commands.Cog):
         init=[app_commands.Choice(name=i, value=i) for i in INITS],
     )
     async def style_slash(
-        self, interaction: discord.Interaction, content: discord.Attachment, style: discord.Attachment,
+        self, interaction: discord.Interaction, content: discord.Attachment,
+        style: Optional[discord.Attachment] = None, style_name: Optional[str] = None,
         style2: Optional[discord.Attachment] = None, style3: Optional[discord.Attachment] = None,
-        preset: Optional[str] = None,
+        grid: Optional[bool] = None, preset: Optional[str] = None,
         alpha: Optional[Alpha] = None, beta: Optional[Beta] = None,  # type: ignore[valid-type]
         layers: Optional[str] = None, layer_weights: Optional[str] = None,
         size: Optional[Size] = None, steps: Optional[Steps] = None,  # type: ignore[valid-type]
@@ -78,8 +92,20 @@ class StyleCog(commands.Cog):
                  "layer_weights": layer_weights, "size": size, "steps": steps, "tv_weight": tv, "seed": seed,
                  "preserve_colors": preserve_colors, "init": init}
         attachments = [a for a in (content, style, style2, style3) if a is not None]
+        saved = [style_name.strip().lower()] if style_name and style_name.strip() else []
 
         async def gather() -> Inputs:
-            return Inputs(attachments, {k: v for k, v in given.items() if v is not None})
+            if style is None and not saved:
+                raise UserError("give a painting (`style`) or a style saved on this server (`style_name`).")
+            return Inputs(attachments, {k: v for k, v in given.items() if v is not None}, saved=saved,
+                          grid=bool(grid))
 
         await self.bot.intake.request(Origin.from_interaction(interaction), gather)
+
+    @style_slash.autocomplete("style_name")
+    async def _saved_names(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        """This server's saved styles containing what was typed so far (from memory: it must answer in 3 s)."""
+        typed = current.strip().lower()
+        names = [n for n in self.bot.library.names(interaction.guild_id) if typed in n]
+        names.sort(key=lambda n: (not n.startswith(typed), n))  # prefix matches first
+        return [app_commands.Choice(name=n, value=n) for n in names[:MAX_CHOICES]]

@@ -31,6 +31,9 @@ class JobState(str, enum.Enum):
         return self in (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
 
 
+MAX_GRID_CELLS = 4  # most cells of a strength grid (JobSpec.grid)
+
+
 @dataclass(frozen=True)
 class JobSpec:
     """One stylization request, as the bot hands it over.
@@ -39,6 +42,11 @@ class JobSpec:
     at submit time, so a bad value fails before anything is queued). ``meta`` is opaque
     to the engine: the bot keeps there what it needs to deliver the result after a
     restart (channel id, message id, status message id, ...). JSON-able values only.
+
+    Two variants of a job, both run by :mod:`engine.jobs.runtime`: ``start_image`` (an encoded
+    image) makes it an *upscale*, which starts from that image (a posted result) instead of the
+    photo; ``grid`` (style-weight factors, e.g. ``(0.5, 1, 2, 4)``) makes it a *strength grid*,
+    one image of the photo painted at each ``style_weight × factor``, side by side.
     """
 
     content: bytes
@@ -48,6 +56,8 @@ class JobSpec:
     guild_id: int | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     time_limit_s: float | None = None
+    start_image: bytes | None = None
+    grid: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)

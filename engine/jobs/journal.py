@@ -19,6 +19,8 @@ from typing import Any
 from engine.jobs.contract import JobResult, JobSpec
 from engine.ops.sqlite import SqliteThread
 
+START_IMAGE = -1  # local_job_inputs.idx of an upscale's start image
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS local_jobs (
     id TEXT PRIMARY KEY,
@@ -34,11 +36,12 @@ CREATE TABLE IF NOT EXISTS local_jobs (
     error TEXT,
     report TEXT,
     result BLOB,                 -- the PNG, until the job is answered for
-    submitted_at REAL NOT NULL
+    submitted_at REAL NOT NULL,
+    grid TEXT                    -- JSON list of a strength grid's factors, NULL for one image
 );
 CREATE TABLE IF NOT EXISTS local_job_inputs (
     job_id TEXT NOT NULL,
-    idx INTEGER NOT NULL,        -- 0: the content photo, 1..: the style images
+    idx INTEGER NOT NULL,        -- 0: the content photo, 1..: the style images, -1: an upscale's start image
     data BLOB NOT NULL,
     PRIMARY KEY (job_id, idx)
 );
@@ -67,6 +70,7 @@ class Journal:
 
     async def open(self) -> None:
         await self._db.open()
+        await self._db.run(_migrate)
 
     async def close(self) -> None:
         await self._db.close()
@@ -96,6 +100,14 @@ class Journal:
         return await self._db.run(_load)
 
 
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring a journal written by an older version up to this schema (columns added since)."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(local_jobs)")}
+    if "grid" not in columns:
+        with db:
+            db.execute("ALTER TABLE local_jobs ADD COLUMN grid TEXT")
+
+
 def _execute(db: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> int:
     with db:
         return db.execute(sql, args).rowcount
@@ -105,11 +117,13 @@ def _add(db: sqlite3.Connection, job: StoredJob) -> None:
     s = job.spec
     with db:
         db.execute("INSERT INTO local_jobs (id, user_id, guild_id, meta, options, time_limit, round, arrival, "
-                   "state, submitted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?)",
+                   "state, submitted_at, grid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
                    (job.job_id, s.user_id, s.guild_id, json.dumps(s.meta), json.dumps(s.options), s.time_limit_s,
-                    job.round, job.arrival, time.time()))
-        db.executemany("INSERT INTO local_job_inputs (job_id, idx, data) VALUES (?, ?, ?)",
-                       [(job.job_id, i, blob) for i, blob in enumerate((s.content, *s.styles))])
+                    job.round, job.arrival, time.time(), json.dumps(list(s.grid)) if s.grid else None))
+        blobs = [(job.job_id, i, blob) for i, blob in enumerate((s.content, *s.styles))]
+        if s.start_image is not None:
+            blobs.append((job.job_id, START_IMAGE, s.start_image))
+        db.executemany("INSERT INTO local_job_inputs (job_id, idx, data) VALUES (?, ?, ?)", blobs)
 
 
 def _started(db: sqlite3.Connection, job_id: str) -> int:
@@ -136,14 +150,20 @@ def _claim(db: sqlite3.Connection, job_id: str) -> bool:
 
 def _load(db: sqlite3.Connection) -> list[StoredJob]:
     rows = db.execute("SELECT id, user_id, guild_id, meta, options, time_limit, round, arrival, state, attempts, "
-                      "error, report, result FROM local_jobs ORDER BY round, arrival").fetchall()
+                      "error, report, result, grid FROM local_jobs ORDER BY round, arrival").fetchall()
     inputs: dict[str, list[bytes]] = {}
-    for job_id, blob in db.execute("SELECT job_id, data FROM local_job_inputs ORDER BY job_id, idx"):
-        inputs.setdefault(job_id, []).append(blob)
+    starts: dict[str, bytes] = {}
+    for job_id, idx, blob in db.execute("SELECT job_id, idx, data FROM local_job_inputs ORDER BY job_id, idx"):
+        if idx == START_IMAGE:
+            starts[job_id] = blob
+        else:
+            inputs.setdefault(job_id, []).append(blob)
     jobs = []
-    for (job_id, user, guild, meta, options, limit, rnd, arrival, state, attempts, error, report, png) in rows:
+    for (job_id, user, guild, meta, options, limit, rnd, arrival, state, attempts, error, report, png,
+         grid) in rows:
         blobs = inputs.get(job_id) or [b""]
-        spec = JobSpec(blobs[0], tuple(blobs[1:]), json.loads(options), user, guild, json.loads(meta), limit)
+        spec = JobSpec(blobs[0], tuple(blobs[1:]), json.loads(options), user, guild, json.loads(meta), limit,
+                       start_image=starts.get(job_id), grid=tuple(json.loads(grid)) if grid else ())
         result = JobResult(png, json.loads(report)) if png is not None and report else None
         jobs.append(StoredJob(job_id, spec, rnd, arrival, state, attempts, error, result))
     return jobs

@@ -21,7 +21,7 @@ from dataclasses import replace
 from typing import Any
 
 from engine.errors import JobCancelled, JobFailed, QueueFull, UserLimitReached
-from engine.jobs import runtime
+from engine.jobs import paint, runtime
 from engine.jobs.contract import (
     JobHandle,
     JobQueue,
@@ -45,7 +45,7 @@ class LocalJobHandle(JobHandle):
         self.job_id, self.spec = stored.job_id, stored.spec
         self.user_id, self.guild_id, self.meta = self.spec.user_id, self.spec.guild_id, dict(self.spec.meta)
         self.round, self.arrival = stored.round, stored.arrival  # place in the fair order
-        self.batch_key = runtime.batch_key(self.spec)  # jobs with the same key may share a batch
+        self.batch_key = paint.batch_key(self.spec)  # jobs with the same key may share a batch
         self._queue = queue
         self._status = JobStatus(self.job_id, JobState.QUEUED)
         self._changed = asyncio.Condition()

@@ -6,22 +6,25 @@ handling of its own. Here, and only here, a job is decoded, validated, stylized 
 encoded; its progress is published at a bounded rate; its time limit is enforced; a job
 that runs out of GPU memory is tried once more at a smaller size; and every way a job can
 end is turned into the sentence its user reads (:data:`TEXTS`) and a metrics reason.
+
+What a job paints - one picture with a first look in seconds, an upscale, or a strength
+grid - is :mod:`engine.jobs.paint`'s business; this module decides how the job ends.
 """
 
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from engine.errors import EngineError, InputError, JobCancelled, JobFailed, ParamError
-from engine.jobs.contract import JobResult, JobSpec, JobState
+from engine.jobs.contract import MAX_GRID_CELLS, JobResult, JobSpec, JobState
+from engine.nst.media import is_animation
 from engine.nst.params import StyleParams, parse_options
 from engine.ops import metrics
 from engine.ops.logs import JobLogAdapter, job_logger
@@ -42,6 +45,9 @@ TEXTS = {
     "gone": "this job is no longer known (finished jobs are kept for a limited time)",
     "result_gone": "the result is no longer available (results are kept {ttl} s)",
     "no_style": "give at least one style image",
+    "bad_grid": "a strength grid takes 1 to {cells} positive style-weight factors",
+    "still_only": "strength grids and upscales are made of still pictures, not animations",
+    "grid_upscale": "a strength grid cannot start from an image; upscale one of its cells instead",
     "internal": "the engine hit an internal error; the admins can see it in the logs",
     "timeout": "the job took longer than {limit:.0f} s and was stopped",
     "oom": "the GPU ran out of memory even at size {size}; try a smaller size",
@@ -124,10 +130,19 @@ def progress_fields(progress: Any) -> dict[str, Any]:
 
 
 def check_submission(spec: JobSpec) -> StyleParams:
-    """What every queue checks before queueing anything: the options parse and a style image is there."""
+    """What every queue checks before queueing anything: the options parse, a style image is there,
+    and a grid's factors are usable."""
     params = parse_options(spec.options)
     if not spec.styles:
         raise InputError(TEXTS["no_style"])
+    if spec.grid:
+        if len(spec.grid) > MAX_GRID_CELLS or not all(0 < f < 1e6 for f in spec.grid):
+            raise ParamError(TEXTS["bad_grid"].format(cells=MAX_GRID_CELLS))
+        if spec.start_image is not None:
+            raise ParamError(TEXTS["grid_upscale"])
+        parse_options({"style_weight": params.style_weight * max(spec.grid)})  # still within bounds
+    if (spec.grid or spec.start_image is not None) and is_animation(spec.content):
+        raise ParamError(TEXTS["still_only"])
     return params
 
 
@@ -168,8 +183,8 @@ def run(spec: JobSpec, control: Control, *, job_id: str | None = None, device: s
     options, shrunk = dict(spec.options), None
     while True:
         try:
-            result = _render(JobSpec(spec.content, spec.styles, options), control, device, max_pixels,
-                             preview_every, stylizer, compile)
+            result = _render(replace(spec, options=options), control, device, max_pixels, preview_every,
+                             stylizer, compile)
         except Exception as exc:  # noqa: BLE001 - one job's failure must never reach the queue
             if not is_out_of_memory(exc):
                 return _failure(exc, control, jlog)
@@ -190,7 +205,7 @@ def run(spec: JobSpec, control: Control, *, job_id: str | None = None, device: s
 def run_batch(specs: list[JobSpec], controls: list[Control], *, job_ids: list[str | None] | None = None,
               device: str | None = None, max_pixels: int | None = None, preview_every: int = 0,
               stylizer: Any = None, compile: str = "off") -> list[Outcome]:  # noqa: A002
-    """Several jobs of one :func:`batch_key` as one batch (blocking); each ends on its own. Never raises.
+    """Jobs of one :func:`engine.jobs.paint.batch_key` as one batch (blocking); each ends on its own. Never raises.
 
     A batch that fails as a whole (out of memory, most likely) is run again one job at a time, each
     with :func:`run`'s own retry, so no job pays for its neighbours.
@@ -237,48 +252,13 @@ def auto_batch(device: str) -> int:
     return AUTO_BATCH_CUDA if resolve_device(device).type == "cuda" else 1
 
 
-def batch_key(spec: JobSpec) -> str | None:
-    """Jobs with the same key may run as one batch (see engine.nst.schedule.batch_key); None: run it alone.
-
-    Read from the options and the photo's header only (no decoding, no torch), so a queue can group
-    waiting jobs cheaply; a job whose options or photo cannot be read runs alone, and fails there.
-    """
-    from PIL import ExifTags, Image  # the engine's own dependency; torch-free
-
-    from engine.nst.media import is_animation
-    from engine.nst.schedule import batch_key as shape_key
-
-    if is_animation(spec.content):  # its frames run one after another, never in another job's batch
-        return None
-    try:
-        params = parse_options(spec.options)
-        with Image.open(io.BytesIO(spec.content)) as im:
-            width, height = im.size
-            if im.getexif().get(ExifTags.Base.Orientation, 1) in (5, 6, 7, 8):  # shown turned
-                width, height = height, width
-    except Exception:  # noqa: BLE001 - unreadable: it runs alone and fails with the decoder's words
-        return None
-    return shape_key(params, (width, height))
-
-
 def _render(spec: JobSpec, control: Control, device: str | None, max_pixels: int | None, preview_every: int,
             stylizer: Any, compile: str) -> JobResult:  # noqa: A002
-    """One job's picture - or, for an animated photo, its painted animation - and report."""
-    from engine.nst.images import encode_image  # torch and the weights load only once a job runs
-    from engine.nst.media import is_animation
+    from engine.jobs.paint import render  # torch and the weights load only once a job runs
 
-    if is_animation(spec.content):  # GIF/WebP/APNG with several frames, or an MP4/WebM/MOV clip
-        from engine.nst.video import render_clip
-
-        params = _params(spec, device, max_pixels)
-        return JobResult(*render_clip(spec.content, spec.styles, params, stylizer=_engine(stylizer, params, compile),
-                                      on_progress=control.on_progress, should_cancel=control.should_cancel,
-                                      preview_every=preview_every))
-    job = _job(spec, control, device, max_pixels, preview_every)
-    image, report = _engine(stylizer, job.params, compile).stylize(
-        job.content, job.styles, job.params, on_progress=job.on_progress, should_cancel=job.should_cancel,
-        preview_every=job.preview_every)
-    return JobResult(image=encode_image(image, format="PNG"), report=report)
+    params = _params(spec, device, max_pixels)
+    return render(_engine(stylizer, params, compile), spec, params, on_progress=control.on_progress,
+                  should_cancel=control.should_cancel, preview_every=preview_every)
 
 
 def _params(spec: JobSpec, device: str | None, max_pixels: int | None) -> StyleParams:
@@ -292,13 +272,11 @@ def _params(spec: JobSpec, device: str | None, max_pixels: int | None) -> StyleP
 
 
 def _job(spec: JobSpec, control: Control, device: str | None, max_pixels: int | None, preview_every: int) -> Any:
-    """The engine's Job for a still photo: options checked against the worker, images decoded."""
-    from engine.nst.images import decode_image  # torch and the weights load only once a job runs
-    from engine.nst.optimise import Job
+    """The engine's Job of one batch member: options checked against the worker, images decoded."""
+    from engine.jobs.paint import batch_member
 
-    params = _params(spec, device, max_pixels)
-    return Job(decode_image(spec.content), [decode_image(s) for s in spec.styles], params,
-               on_progress=control.on_progress, should_cancel=control.should_cancel, preview_every=preview_every)
+    return batch_member(spec, _params(spec, device, max_pixels), on_progress=control.on_progress,
+                        should_cancel=control.should_cancel, preview_every=preview_every)
 
 
 def _engine(stylizer: Any, params: StyleParams, compile: str) -> Any:  # noqa: A002

@@ -75,8 +75,9 @@ CASES = {
     "unknown layer": ("layers=relu9_9", (CONTENT, STYLE), "unknown layer `relu9_9`", False),
     "lambda count": ("layer_weights=1,2", (CONTENT, STYLE),
                      "`layer_weights` has 2 values but there are 5", False),
-    "bare word": ("hello", (CONTENT, STYLE),
-                  "I don't understand `hello`; options look like key=value", False),
+    "bare word": ("hello", (CONTENT, STYLE),  # a bare word names a saved style: there is none
+                  "this server has no saved style `hello`; `!style styles` shows the ones it has.", False),
+    "odd word": ("hello!", (CONTENT, STYLE), "I don't understand `hello!`; options look like key=value", False),
     "operator only": ("backbone=/etc/passwd", (CONTENT, STYLE),
                       "`backbone` is set by the bot's operator", False),
 }

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from bot import progress
 from bot.client import StyleBot
 from bot.settings import BotSettings
 from bot.tracker import PAUSED
@@ -132,6 +133,23 @@ async def test_preview_images_appear_on_the_status_message_when_enabled(fake: Fa
         await wait_result(fake)
         await wait_text(fake, CHANNEL, "✅ Done")
         assert status_of(fake, request)["attachments"] == []  # the last edit drops the preview
+
+
+async def test_the_first_look_is_the_next_edit_after_painting_starts(fake: FakeDiscord, make_bot,
+                                                                      monkeypatch) -> None:
+    # previews only at the end of the first rung (40 paced steps in): percentages alone must not take its
+    # edit slot. The wait for the look is 10 s; a slow test machine gets longer, so this cannot flake.
+    monkeypatch.setattr(progress, "FIRST_LOOK_WAIT_S", 120.0)
+    queue = RecordingQueue(preview_every=1000, stylizer=Paced())
+    async with running(fake, make_bot(queue, preview=True)):
+        request = await style_message(fake, args="size=48 levels=2 coarse_steps=40 steps=5")
+        await wait_result(fake)
+        done = await wait_status(fake, request, "✅ Done")
+    edits = [e.data for e in fake.events if e.kind == "message_update" and e.data["id"] == done["id"]]
+    painting = next(i for i, m in enumerate(edits) if "Painting" in m["content"])
+    after = edits[painting + 1]
+    assert [a["filename"] for a in after["attachments"]] == ["preview.jpg"], [m["content"] for m in edits]
+    assert "Painting" in after["content"] and edits[painting]["attachments"] == []
 
 
 def token_shaped() -> str:

@@ -18,7 +18,18 @@ from bot.client import StyleBot
 from bot.settings import BotSettings
 from bot.store import GuildStore
 from engine.jobs.redis.queue import RedisJobQueue
-from tests.bot.conftest import ALICE, CHANNEL, STYLE, running, style_message, wait_result, wait_status
+from tests.bot.conftest import (
+    ADMIN,
+    ALICE,
+    CHANNEL,
+    CONTENT,
+    STYLE,
+    running,
+    style_message,
+    wait_result,
+    wait_status,
+)
+from tests.bot.test_buttons import button
 from tests.support.fakediscord import FakeDiscord
 from tests.support.redis import RedisServer, WorkerPool
 
@@ -89,3 +100,19 @@ async def test_a_gif_comes_back_animated_from_a_redis_worker(fake: FakeDiscord, 
         assert attachment["filename"] == "stylized.gif" and len(clip.frames) == 3 and clip.format == "GIF"
         assert clip.durations_ms == [100] * 3
         await wait_status(fake, request, "✅ Done")
+async def test_saved_styles_grids_and_upscales_run_on_a_redis_worker(
+        fake: FakeDiscord, settings: BotSettings, redis_worker: RedisServer) -> None:
+    async with running(fake, redis_bot(redis_worker, settings)):
+        saved = await fake.send_message(CHANNEL, ADMIN, "!style save starry", attachments=[STYLE])
+        await wait_status(fake, saved, "✅ Saved `starry`")
+        request = await fake.send_message(CHANNEL, ALICE, "!style starry grid size=32 steps=2 levels=1",
+                                          attachments=[CONTENT])
+        grid = await wait_result(fake)
+        assert grid["embeds"][0]["title"] == "🎨 Strength grid"
+        status = fake.message(CHANNEL, grid["message_reference"]["message_id"])
+        assert status["message_reference"]["message_id"] == request["id"]  # the inputs ride on the status
+        await fake.click_button(CHANNEL, ALICE, grid["id"], button(grid, "Upscale β×2"))
+        upscaled = await wait_result(fake, predicate=lambda m: m["id"] != grid["id"])
+        assert upscaled["embeds"][0]["title"] == "⬆️ Upscaled"
+        footer = upscaled["embeds"][0]["footer"]["text"]
+        assert "size=64" in footer and "style_weight=200.0" in footer

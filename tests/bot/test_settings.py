@@ -5,9 +5,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bot.options import options_line, parse_args, read_options_line, resolve
+import pytest
+
+from bot.errors import UserError
+from bot.library import check_name
+from bot.options import options_line, parse_args, parse_request, read_options_line, resolve
 from bot.settings import BotSettings
 from bot.store import GuildConfig
+from engine.errors import ParamError
 from engine.jobs.redis.worker import WorkerSettings
 from engine.nst.params import parse_options
 
@@ -44,3 +49,23 @@ def test_guild_defaults_do_not_override_what_the_user_chose() -> None:
     options, params = resolve(parse_args("size=64 beta=10"), guild, max_size=1024, max_steps=500)
     assert (params.preset, params.size, params.style_weight) == ("bold", 64, 10.0)
     assert options == {"size": "64", "style_weight": "10", "preset": "bold"}
+
+
+def test_a_request_reads_saved_style_names_a_preset_word_and_grid() -> None:
+    request = parse_request("Starry monet bold grid style_blend=2,1")
+    assert request.styles == ["starry", "monet"] and request.grid
+    assert request.options == {"preset": "bold", "style_blend": "2,1"}
+    with pytest.raises(ParamError, match="I don't understand `<@123>`"):
+        parse_request("<@123>")
+    with pytest.raises(ParamError, match="I don't understand `starry`"):  # a result's footer holds options only
+        read_options_line("options: preset=classic starry")
+
+
+def test_style_names_are_never_a_word_that_means_something_else() -> None:
+    assert check_name(" Starry-Night_2 ") == "starry-night_2"
+    for word in ("save", "styles", "delete", "rename", "grid", "bold", "classic"):
+        with pytest.raises(UserError, match="already means something"):
+            check_name(word)
+    for bad in ("x", "a" * 33, "<@123456789012345678>", "@everyone", "two words", "-dash"):
+        with pytest.raises(UserError, match="can't be a style name: use 2 to 32"):
+            check_name(bad)

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import discord
 import pytest
+from discord import app_commands
 from discord.ext import commands
 
 from tests.support.fakediscord import ATTACH_FILES, MIB, FakeDiscord
@@ -35,6 +36,7 @@ class ProbeBot(commands.Bot):
         self.outcomes: asyncio.Queue[tuple[str, object]] = asyncio.Queue()
         self.release = asyncio.Event()
         self.slow_delay = 0.0
+        self.fruits = ["apple", "banana", "mango"]
 
     async def setup_hook(self) -> None:
         @self.command(name="ping")
@@ -66,6 +68,15 @@ class ProbeBot(commands.Bot):
         @tree.command(name="ack", description="Acknowledges once")
         async def ack(interaction: discord.Interaction) -> None:
             await self._report("ack", interaction.response.defer())
+
+        @tree.command(name="pick", description="Picks a fruit (autocompleted)")
+        async def pick(interaction: discord.Interaction, fruit: str, count: int = 1) -> None:
+            await interaction.response.send_message(f"{count} {fruit}")
+
+        @pick.autocomplete("fruit")
+        async def fruits(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+            found = [f for f in self.fruits if current in f]
+            return [app_commands.Choice(name=f, value=f) for f in found]
 
         @tree.command(name="hold", description="Defers, then answers when released")
         async def hold(interaction: discord.Interaction) -> None:
@@ -154,7 +165,7 @@ async def test_rate_limited_send_is_retried_after_retry_after(fake: FakeDiscord)
 async def test_slash_command_defers_and_follows_up_with_a_file(fake: FakeDiscord) -> None:
     async with running(fake) as bot:
         synced = await bot.tree.sync()
-        assert {c.name for c in synced} == {"stylize", "slow", "ack", "hold"}
+        assert {c.name for c in synced} == {"stylize", "slow", "ack", "hold", "pick"}
         payload = await fake.send_slash(
             CHANNEL, ALICE, "stylize", {"steps": 3}, {"image": ("in.png", b"abc", "image/png")})
         assert await asyncio.wait_for(bot.outcomes.get(), 5) == ("stylize", 10 * MIB)
@@ -216,3 +227,18 @@ async def test_button_click_updates_the_message(fake: FakeDiscord) -> None:
         await fake.wait_for_message(CHANNEL, lambda m: m["id"] == menu["id"] and m["content"] == "clicked")
         assert fake.message(CHANNEL, menu["id"])["components"] == []
         assert fake.interaction_responses(payload["token"])[0]["type"] == 7
+
+
+async def test_autocomplete_is_answered_with_choices_and_the_limits_hold(fake: FakeDiscord) -> None:
+    async with running(fake) as bot:
+        await bot.tree.sync()
+        typed = await fake.send_autocomplete(CHANNEL, ALICE, "pick", {"fruit": "an", "count": 2}, "fruit")
+        await fake.wait_for(lambda e: e.kind == "interaction_callback" and e.data["token"] == typed["token"])
+        [answer] = fake.interaction_responses(typed["token"])
+        assert answer["type"] == 8 and [c["value"] for c in answer["data"]["choices"]] == ["banana", "mango"]
+        assert typed["type"] == 4 and typed["data"]["options"][0] == {"name": "fruit", "type": 3, "value": "an",
+                                                                       "focused": True}
+        bot.fruits = [f"fruit{i}" for i in range(26)]  # Discord takes at most 25
+        await fake.send_autocomplete(CHANNEL, ALICE, "pick", {"fruit": "fruit"}, "fruit")
+        await asyncio.sleep(0.3)
+        assert [h.status for h in fake.hits("POST", "/callback$")] == [200, 400]  # the second one refused

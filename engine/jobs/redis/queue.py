@@ -32,7 +32,8 @@ from engine.jobs.contract import (
     running_eta,
 )
 from engine.jobs.redis.store import TOKEN_FUNCTION, JobStore, connect, subscribe_forever
-from engine.jobs.runtime import TEXTS, batch_key, check_submission, user_limit_text
+from engine.jobs.paint import batch_key
+from engine.jobs.runtime import TEXTS, check_submission, user_limit_text
 from engine.ops import metrics
 
 log = logging.getLogger(__name__)
@@ -109,8 +110,11 @@ class RedisJobQueue(JobQueue):
             "preview_every": str(self.preview_every),
             "result_ttl": str(self.result_ttl_s),
             "batch": batch_key(spec) or "",  # waiting jobs with the same key may run as one batch
+            "grid": json.dumps(list(spec.grid)),  # a strength grid's factors; [] for one image
         }
         inputs = {"content": spec.content, **{f"style:{i}": s for i, s in enumerate(spec.styles)}}
+        if spec.start_image is not None:  # an upscale's start image travels with the others
+            inputs["start"] = spec.start_image
         res = await self.store.submit(job_id, spec.user_id, fields, inputs, user_limit=self.per_user_limit,
                                       max_queue=self.max_queue, input_ttl_s=self.input_ttl_s)
         if res == "user_limit":

@@ -9,8 +9,9 @@ and plain JSON go into Redis. Standalone Redis: two scripts name a job's keys fr
 
 Layout, ``P`` being the queue name (``stylebot`` by default):
 
-* ``P:job:<id>``     hash - state, owner, progress, report, error; TTL ``result_ttl`` once finished
-* ``P:in:<id>``      hash - content and style image bytes; TTL ``input_ttl``, deleted when finished
+* ``P:job:<id>``     hash - state, owner, options, grid, progress, report, error; TTL ``result_ttl`` once finished
+* ``P:in:<id>``      hash - content, style (and an upscale's start) image bytes; TTL ``input_ttl``,
+  deleted when finished
 * ``P:res:<id>``     PNG bytes of the result; TTL ``result_ttl``
 * ``P:lease:<id>``   the running job's lease (PX): while it exists, its worker is alive
 * ``P:queued`` / ``P:running``  sorted sets of job ids by fair-order score (see submit.lua)

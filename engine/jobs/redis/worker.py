@@ -251,12 +251,13 @@ class StyleWorker:
     async def _load(self, job_id: str) -> _Job:
         async with self.store.redis.pipeline(transaction=False) as pipe:
             pipe.hmget(self.store.job(job_id), "user", "options", "time_limit", "preview_every", "result_ttl",
-                       "cancel")
+                       "cancel", "grid")
             pipe.hgetall(self.store.inputs(job_id))
-            (user, options, limit, preview_every, ttl, cancel), inputs = await pipe.execute()
+            (user, options, limit, preview_every, ttl, cancel, grid), inputs = await pipe.execute()
         styles = sorted((int(k.split(b":")[1]), v) for k, v in inputs.items() if k.startswith(b"style:"))
         spec = JobSpec(inputs.get(b"content", b""), tuple(v for _, v in styles), json.loads(options or b"{}"),
-                       int(user or 0), time_limit_s=float(limit or 0) or None)
+                       int(user or 0), time_limit_s=float(limit or 0) or None, start_image=inputs.get(b"start"),
+                       grid=tuple(json.loads(grid or b"[]")))
         return _Job(job_id, int(user or 0), spec, int(preview_every or 0), int(ttl or 86400), (cancel or b"").decode())
 
     async def _execute(self, jobs: list[_Job], tasks: list[runtime.Task], token: str) -> list[runtime.Outcome | None]:

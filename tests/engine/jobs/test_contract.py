@@ -24,6 +24,8 @@ from PIL import Image
 from engine.errors import JobCancelled, JobFailed, ParamError, QueueFull, UserLimitReached
 from engine.jobs import JobHandle, JobQueue, JobState
 from engine.jobs.local import LocalJobQueue
+from engine.jobs.paint import UPSCALE_STEPS
+from engine.tiles import crop
 from tests.support.engines import OutOfMemoryAbove, Paced
 from tests.support.images import noise_image, png_bytes
 from tests.support.redis import LONG, MEDIUM, TINY, depth_is, spec, wait_running, wait_until
@@ -269,3 +271,30 @@ async def test_waiting_jobs_of_one_shape_run_as_one_batch_each_with_its_own_resu
         gaps = [np.abs(image - np.asarray(photo, float)).mean() for photo in photos]
         assert int(np.argmin(gaps)) == i
     assert (await asyncio.wait_for(odd.result(), 60)).report["batch"] == 1
+async def test_an_upscale_starts_from_the_image_it_carries(queue_factory: QueueKit) -> None:
+    q = await queue_factory.make()
+    red = png_bytes(Image.new("RGB", (24, 18), (240, 20, 20)))  # not the photo (noise): a red start
+    h = await q.submit(spec(1, {"size": 48, "steps": 2, "levels": 3}, start_image=red))
+    result = await asyncio.wait_for(h.result(), 60)
+    assert result.report["upscaled_from"] == [24, 18]
+    assert result.report["schedule"] == [[48, round(2 * UPSCALE_STEPS)]]  # one rung, fewer steps
+    assert result.report["params"]["levels"] == 3  # the job's own params, for later reruns
+    pixels = np.asarray(Image.open(io.BytesIO(result.image)).convert("RGB"), dtype=float)
+    # L-BFGS's first step is tiny: after it, the image is still the red start (a job from the photo is noise)
+    assert pixels[..., 0].mean() > 200 and pixels[..., 1:].mean() < 60
+
+
+async def test_a_strength_grid_is_one_image_with_progress_across_its_cells(queue_factory: QueueKit) -> None:
+    q = await queue_factory.with_engine(Paced(), preview_every=1)  # paced: outlasts a publish tick
+    h = await q.submit(spec(1, {**TINY, "steps": 12, "style_weight": 300}, grid=(0.5, 2.0)))
+    seen = [st async for st in h.updates()]
+    totals = {s.total for s in seen if s.state is JobState.RUNNING and s.total}
+    assert totals == {2 * 12}
+    result = await h.result()
+    grid = result.report["grid"]
+    assert grid["factors"] == [0.5, 2.0] and result.report["steps"] == 2 * 12
+    assert [loss["total"] > 0 for loss in grid["final_loss"]] == [True, True]
+    sheet = Image.open(io.BytesIO(result.image))
+    cells = [crop(sheet, tuple(box)) for box in grid["boxes"]]
+    assert cells[0].size == cells[1].size and max(cells[0].size) >= 32  # each cell at the job's size
+    assert sheet.width > 2 * cells[0].width  # side by side, with room between

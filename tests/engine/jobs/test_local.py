@@ -1,6 +1,8 @@
 """The in-process queue, with the real engine at tiny sizes (the contract suite covers the rest)."""
 
 import asyncio
+import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -8,7 +10,7 @@ from PIL import Image
 
 from engine.errors import JobCancelled, JobFailed, ParamError, QueueFull, UserLimitReached
 from engine.jobs import JobHandle, JobSpec, JobState
-from engine.jobs.journal import Journal, StoredJob
+from engine.jobs.journal import SCHEMA, Journal, StoredJob
 from engine.jobs.local import LocalJobQueue
 from engine.jobs.runtime import TEXTS
 from tests.support.engines import Paced
@@ -209,3 +211,37 @@ async def test_a_job_its_process_died_running_three_times_is_given_up_on(tmp_pat
         assert (await handle.status()).error == TEXTS["interrupted"].format(attempts=3)
     finally:
         await q.close()
+
+
+async def test_the_journal_keeps_an_upscales_start_image_and_a_grids_factors(tmp_path: Path):
+    journal = Journal(str(tmp_path / "stylebot.sqlite3"))
+    await journal.open()
+    await journal.add(StoredJob("up", replace(spec(1), start_image=b"start-png"), 0, 0, "queued"))
+    await journal.add(StoredJob("grid", replace(spec(2), grid=(0.5, 1.0, 2.0, 4.0)), 0, 1, "queued"))
+    await journal.close()
+    again = Journal(str(tmp_path / "stylebot.sqlite3"))
+    await again.open()
+    try:
+        up, grid = await again.load()
+    finally:
+        await again.close()
+    assert (up.spec.start_image, up.spec.styles, up.spec.grid) == (b"start-png", (BLUE,), ())
+    assert (grid.spec.start_image, grid.spec.grid) == (None, (0.5, 1.0, 2.0, 4.0))
+
+
+async def test_a_journal_written_before_grids_existed_is_read_and_extended(tmp_path: Path):
+    db = tmp_path / "old.sqlite3"
+    with sqlite3.connect(db) as old:  # the schema as the previous version created it: no grid column
+        old.executescript(SCHEMA.replace(",\n    grid TEXT", ""))
+        assert "grid" not in {row[1] for row in old.execute("PRAGMA table_info(local_jobs)")}
+        old.execute("INSERT INTO local_jobs (id, user_id, meta, options, round, arrival, state, submitted_at) "
+                    "VALUES ('old', 7, '{}', '{}', 0, 0, 'queued', 0)")
+    journal = Journal(str(db))
+    await journal.open()
+    try:
+        [job] = await journal.load()
+        await journal.add(StoredJob("new", replace(spec(1), grid=(2.0,)), 0, 1, "queued"))
+        assert [(j.job_id, j.spec.grid) for j in await journal.load()] == [("old", ()), ("new", (2.0,))]
+    finally:
+        await journal.close()
+    assert job.spec.user_id == 7

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from typing import Any
 
+import numpy as np
 import pytest
 from PIL import Image
 
-from engine.errors import InputError
-from engine.jobs import JobSpec, JobState
-from engine.jobs.runtime import TEXTS, Control, batch_key, check_attempts, check_submission, run, run_batch
+from engine.errors import InputError, ParamError
+from engine.jobs import JobSpec, JobState, paint
+from engine.jobs.paint import batch_key, upscale_params
+from engine.jobs.runtime import TEXTS, Control, check_attempts, check_submission, run, run_batch
+from engine.nst.params import parse_options
 from tests.support.engines import OutOfMemoryAbove
 from tests.support.images import png_bytes
 
@@ -133,3 +137,63 @@ def test_an_animated_gif_job_runs_to_an_animation_and_reports_its_frames() -> No
     assert outcome.result.report["animation"]["format"] == "webp" and outcome.result.report["steps"] == 4
     assert [(p["step"], p["total"], p["frame"], p["frames"]) for p in seen] == [
         (1, 4, 1, 3), (2, 4, 1, 3), (3, 4, 2, 3), (4, 4, 3, 3)]
+class Recording(Control):
+    """A Control that keeps every progress report (the queues only keep the latest)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[Any] = []
+
+    def on_progress(self, progress: Any) -> None:
+        self.seen.append(progress)
+        super().on_progress(progress)
+
+
+def test_the_first_preview_is_the_first_rungs_finished_result() -> None:
+    control = Recording()
+    outcome = run(spec(size=64, levels=2, coarse_steps=4, steps=2), control, preview_every=1)
+    assert outcome.state is JobState.DONE
+    # previews on every step, except those before the coarse rung is done (the photo, barely painted)
+    assert [p.step for p in control.seen if p.preview] == [4, 5, 6]
+
+
+def test_a_large_job_shows_a_small_first_look_then_paints_as_without_it(monkeypatch) -> None:
+    monkeypatch.setattr(paint, "FIRST_LOOK_SIDE", 16)  # as a 512 px job has it with 128 px, in miniature
+    monkeypatch.setattr(paint, "FIRST_LOOK_STEPS", 2)
+    control = Recording()
+    job = spec(size=64, levels=2, coarse_steps=3, steps=2)
+    outcome = run(job, control, preview_every=1)
+    assert outcome.state is JobState.DONE and outcome.result is not None
+    assert [p.step for p in control.seen] == [1, 2, 3, 4, 5, 6, 7] and {p.total for p in control.seen} == {7}
+    assert [p.step for p in control.seen if p.preview] == [2, 5, 6, 7]  # the look, then the painted rungs
+    report = outcome.result.report
+    assert report["first_look"]["size"] == 16 and report["schedule"] == [[32, 3], [64, 2]]
+    without = run(job, Control(), preview_every=0)  # previews off: no first look, the same picture
+    assert without.result is not None and "first_look" not in without.result.report
+    assert without.result.image == outcome.result.image
+
+
+def test_a_grid_reports_one_run_and_previews_every_cell_so_far() -> None:
+    control = Recording()
+    outcome = run(JobSpec(PHOTO, (PAINTING,), {"size": 32, "steps": 2, "levels": 1}, grid=(0.5, 2.0)), control,
+                  preview_every=1)
+    assert outcome.state is JobState.DONE and outcome.result is not None
+    assert [(p.step, p.total) for p in control.seen] == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    first, last = (Image.open(io.BytesIO(control.seen[i].preview)) for i in (0, -1))
+    assert first.width > first.height  # the two cells side by side, the second one still empty
+    assert np.asarray(first)[:, first.width * 3 // 4].std() < np.asarray(last)[:, last.width * 3 // 4].std()
+    assert outcome.result.report["grid"]["factors"] == [0.5, 2.0]
+
+
+def test_a_grid_cannot_start_from_an_image_or_break_the_weight_bounds() -> None:
+    with pytest.raises(ParamError, match="upscale one of its cells"):
+        check_submission(JobSpec(PHOTO, (PAINTING,), {}, start_image=PHOTO, grid=(1.0,)))
+    with pytest.raises(ParamError, match="1 to 4 positive"):
+        check_submission(JobSpec(PHOTO, (PAINTING,), {}, grid=(1.0, 0.0)))
+    with pytest.raises(ParamError, match="style_weight"):
+        check_submission(JobSpec(PHOTO, (PAINTING,), {"style_weight": 5e8}, grid=(4.0,)))
+
+
+def test_an_upscale_runs_one_rung_with_half_the_steps() -> None:
+    params = parse_options({"size": 1024, "steps": 60, "levels": 3})
+    assert (upscale_params(params).levels, upscale_params(params).steps) == (1, 30)

@@ -1,7 +1,9 @@
-"""Interactions: slash commands and component clicks, their callback, followups and webhook messages.
+"""Interactions: slash commands, autocomplete, component clicks, their callback, followups and webhooks.
 
 Discord's rules for them are enforced here: one initial response (40060), within the deadline
-(3 s, 10062), and webhook calls only while the token lives (15 min, 50027).
+(3 s, 10062), and webhook calls only while the token lives (15 min, 50027). An autocomplete
+interaction (type 4) takes only an autocomplete result (callback type 8: at most 25 choices,
+names of 1 to 100 characters), and no other interaction takes one.
 """
 
 from __future__ import annotations
@@ -44,6 +46,20 @@ def _leaf_options(command: dict[str, Any] | None, subs: list[str]) -> list[dict[
     return options
 
 
+def _check_callback_type(interaction_type: int, kind: int, data: dict[str, Any]) -> None:
+    """Autocomplete (type 4) is answered with choices (callback 8) only, and choices answer nothing else."""
+    if (interaction_type == 4) != (kind == 8):
+        raise ApiError(400, 50035, f"Invalid Form Body (type: callback type {kind} is not valid for "
+                                   f"interaction type {interaction_type})")
+    if kind == 8:
+        choices = data.get("choices")
+        if not isinstance(choices, list) or len(choices) > 25:
+            raise ApiError(400, 50035, "Invalid Form Body (data.choices: Must be 25 or fewer in length.)")
+        if any(not 1 <= len(str(c.get("name", ""))) <= 100 or "value" not in c for c in choices):
+            raise ApiError(400, 50035, "Invalid Form Body (data.choices: each needs a name of 1-100 "
+                                       "characters and a value)")
+
+
 class Interactions:
     """The interactions ``fake`` has dispatched, by token, and the routes the bot answers them on."""
 
@@ -63,6 +79,27 @@ class Interactions:
         attachments: dict[str, tuple[str, bytes, str]] | None, declared_size: int | None,
     ) -> dict[str, Any]:
         """A user runs ``/name``; see :meth:`FakeDiscord.send_slash`."""
+        data = self._command_data(channel_id, name, options, attachments, declared_size)
+        return await self.dispatch(2, channel_id, user_id, data)
+
+    async def send_autocomplete(
+        self, channel_id: int, user_id: int, name: str, options: dict[str, Any], focused: str,
+    ) -> dict[str, Any]:
+        """A user types into option ``focused`` of ``/name``; see :meth:`FakeDiscord.send_autocomplete`."""
+        data = self._command_data(channel_id, name, options, None, None)
+        leaf = data["options"]
+        while leaf and leaf[0].get("type") in (1, 2):  # down to the subcommand's own options
+            leaf = leaf[0]["options"]
+        for option in leaf:
+            if option["name"] == focused:
+                option["focused"] = True
+        return await self.dispatch(4, channel_id, user_id, data)
+
+    def _command_data(
+        self, channel_id: int, name: str, options: dict[str, Any] | None,
+        attachments: dict[str, tuple[str, bytes, str]] | None, declared_size: int | None,
+    ) -> dict[str, Any]:
+        """The ``data`` of a command interaction: options typed as the synced command declares them."""
         fake = self.fake
         guild_id = fake.channels[channel_id].get("guild_id")
         root, *subs = name.split()
@@ -89,7 +126,7 @@ class Interactions:
                 "options": opts, "resolved": resolved}
         if command and command.get("guild_id"):
             data["guild_id"] = command["guild_id"]
-        return await self.dispatch(2, channel_id, user_id, data)
+        return data
 
     async def click(
         self, channel_id: int, user_id: int, message_id: int | str, custom_id: str, values: list[str] | None,
@@ -103,7 +140,7 @@ class Interactions:
     async def dispatch(
         self, kind: int, channel_id: int, user_id: int, data: dict[str, Any], message_id: int | None = None,
     ) -> dict[str, Any]:
-        """Send INTERACTION_CREATE of this type (2 command, 3 component); returns the payload."""
+        """Send INTERACTION_CREATE of this type (2 command, 3 component, 4 autocomplete); returns the payload."""
         fake = self.fake
         guild_id = fake.channels[channel_id].get("guild_id")
         token = "".join(c for c in secrets.token_urlsafe(48) if c.isalnum())[:48]
@@ -140,6 +177,7 @@ class Interactions:
             raise ApiError(404, 10062, "Unknown interaction")
         body, files = await read_body(request, fake.upload_limit(inter.channel_id))
         kind, data = body["type"], body.get("data") or {}
+        _check_callback_type(inter.type, kind, data)
         inter.ack_type = kind
         message = await self._respond(inter, kind, data, files)
         snapshot = message and dict(message)

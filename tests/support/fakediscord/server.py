@@ -258,6 +258,17 @@ class FakeDiscord(World):
         return await self.interactions.send_slash(channel_id, user_id, name, options, attachments,
                                                   declared_size)
 
+    async def send_autocomplete(
+        self, channel_id: int, user_id: int, name: str, options: dict[str, Any], focused: str,
+    ) -> dict[str, Any]:
+        """A user types into option ``focused`` of ``/name`` (``"group sub"`` for a subcommand).
+
+        Sends APPLICATION_COMMAND_AUTOCOMPLETE (type 4) with the options typed so far, ``focused``
+        flagged; the bot must answer within the deadline with callback type 8 (``{"choices": [...]}``,
+        at most 25), readable with :meth:`interaction_responses`. Returns the payload.
+        """
+        return await self.interactions.send_autocomplete(channel_id, user_id, name, options, focused)
+
     async def click_button(
         self, channel_id: int, user_id: int, message_id: int | str, custom_id: str, *,
         values: list[str] | None = None,

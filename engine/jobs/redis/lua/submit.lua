@@ -18,6 +18,7 @@
 -- ARGV[1] JSON {id, user, user_limit, max_queue, input_ttl, events, fields = {name = text, ...}}
 --         (0 = no cap; events is the pub/sub channel of job changes)
 -- ARGV[2], ARGV[3], ... the images as name, bytes pairs: content, <bytes>, style:0, <bytes>, ...
+--         and, for an upscale, start, <bytes> (the result it starts from)
 -- Returns 'ok', 'user_limit' or 'queue_full'.
 local a = cjson.decode(ARGV[1])
 if redis.call('EXISTS', KEYS[1]) == 1 then return 'ok' end -- a retried call whose reply was lost

@@ -1,0 +1,131 @@
+"""The server's style library: ``!style save|styles|delete|rename`` and ``/styles``.
+
+The subcommands hang under ``!style`` (the group of :mod:`bot.cogs.style`), so ``!style save
+starry`` reads as a sentence; they are attached in :meth:`LibraryCog.cog_load`, before
+discord.py would add them at the top level. Saving, deleting and renaming are for members
+with Manage Server or the server's ``style_role``; looking and using are for everyone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.errors import UserError
+from bot.inputs import images_of, looks_like_image
+from bot.library import check_name, contact_sheet, full_text, size_text, taken_text, thumbnail, truncate_name
+from engine.errors import InputError
+
+if TYPE_CHECKING:
+    from bot.client import StyleBot
+
+EMPTY = "This server has no saved styles yet; save one with `!style save <name>` and a painting attached."
+
+
+class LibraryCog(commands.Cog):
+    def __init__(self, bot: StyleBot) -> None:
+        self.bot = bot
+
+    async def cog_load(self) -> None:
+        group = self.bot.get_command("style")
+        if not isinstance(group, commands.Group):
+            raise TypeError("the style library needs the !style group: add StyleCog first")
+        for command in (self.save, self.styles, self.delete, self.rename):
+            group.add_command(command)
+
+    async def cog_unload(self) -> None:
+        group = self.bot.get_command("style")
+        if isinstance(group, commands.Group):
+            for command in (self.save, self.styles, self.delete, self.rename):
+                group.remove_command(command.name)
+
+    async def cog_check(self, ctx: commands.Context) -> bool:  # type: ignore[override]
+        if ctx.guild is None:
+            raise commands.NoPrivateMessage()
+        return True
+
+    async def _check_may_change(self, ctx: commands.Context) -> int:
+        """The guild id, if the author may change its library (Manage Server or its style_role)."""
+        assert ctx.guild is not None
+        role = (await self.bot.store.get(ctx.guild.id)).style_role
+        if ctx.permissions.manage_guild or (role and any(r.id == role for r in getattr(ctx.author, "roles", ()))):
+            return ctx.guild.id
+        who = f"Manage Server or the <@&{role}> role" if role else "the Manage Server permission"
+        raise UserError(f"only members with {who} can change this server's saved styles.")
+
+    @commands.command(name="save", usage="<name>  (attach the painting, or reply to a message that has it)")
+    async def save(self, ctx: commands.Context, name: str) -> None:
+        """Save the attached painting as a style of this server, to use as `!style <name>`."""
+        guild_id = await self._check_may_change(ctx)
+        name = check_name(name)
+        config, settings = await self.bot.store.get(guild_id), self.bot.settings
+        limit = config.library_limit or settings.default_library_limit
+        saved = self.bot.library.names(guild_id)  # checked again when storing; this spares a download
+        if name in saved:
+            raise UserError(taken_text(name))
+        if len(saved) >= limit:
+            raise UserError(full_text(limit))
+        found = [a for a in await images_of(ctx.message) if looks_like_image(a)]
+        if len(found) != 1:
+            raise UserError(f"attach exactly one painting to save (I found {len(found) or 'no'} images), "
+                            "or reply to a message that has one.")
+        painting = found[0]
+        if painting.size > settings.library_max_bytes:
+            raise UserError(f"that painting is {size_text(painting.size)}; saved styles may be at most "
+                            f"{size_text(settings.library_max_bytes)}.")
+        try:
+            data = await painting.read()
+        except discord.HTTPException:
+            raise UserError(f"I couldn't download `{truncate_name(painting.filename)}`; please send it again.") from None
+        try:
+            thumb = await asyncio.to_thread(thumbnail, data, max_bytes=settings.library_max_bytes)
+        except InputError as exc:
+            raise InputError(f"the painting `{truncate_name(painting.filename)}`: {exc}") from None
+        await self.bot.library.save(guild_id, name, data, thumb, ctx.author.id, limit=limit)
+        await ctx.reply(f"✅ Saved `{name}`. Paint a photo in it with `!style {name}` (attach the photo) "
+                        f"or `/style style_name:{name}`.")
+
+    @commands.command(name="styles")
+    async def styles(self, ctx: commands.Context) -> None:
+        """Show this server's saved styles: one contact sheet of thumbnails with their names."""
+        assert ctx.guild is not None
+        text, sheet = await self._sheet(ctx.guild.id)
+        await ctx.reply(text, **({"file": sheet} if sheet else {}))
+
+    @commands.command(name="delete", usage="<name>")
+    async def delete(self, ctx: commands.Context, name: str) -> None:
+        """Delete a saved style of this server."""
+        guild_id = await self._check_may_change(ctx)
+        await self.bot.library.delete(guild_id, name.strip().lower())
+        await ctx.reply(f"🗑️ Deleted `{name.strip().lower()}`.")
+
+    @commands.command(name="rename", usage="<old name> <new name>")
+    async def rename(self, ctx: commands.Context, old: str, new: str) -> None:
+        """Rename a saved style of this server."""
+        guild_id = await self._check_may_change(ctx)
+        new = check_name(new)
+        await self.bot.library.rename(guild_id, old.strip().lower(), new)
+        await ctx.reply(f"✅ `{old.strip().lower()}` is now `{new}`.")
+
+    @app_commands.command(name="styles", description="Show this server's saved styles")
+    @app_commands.guild_only()
+    async def styles_slash(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(thinking=True)
+        assert interaction.guild_id is not None
+        text, sheet = await self._sheet(interaction.guild_id)
+        await interaction.followup.send(text, **({"file": sheet} if sheet else {}))
+
+    async def _sheet(self, guild_id: int) -> tuple[str, discord.File | None]:
+        entries = await self.bot.library.thumbnails(guild_id)
+        if not entries:
+            return EMPTY, None
+        data = await asyncio.to_thread(contact_sheet, entries)
+        plural = "s" if len(entries) != 1 else ""
+        text = (f"🖼️ {len(entries)} saved style{plural} on this server. Paint a photo in one with "
+                "`!style <name>` (attach the photo) or `/style style_name:`.")
+        return text, discord.File(io.BytesIO(data), "styles.jpg")

@@ -15,8 +15,8 @@ from bot.errors import DISCORD_TOKEN
 from bot.settings import BotSettings
 from bot.store import GuildStore
 from engine.jobs import JobQueue
-from engine.ops import logs, metrics
 from engine.jobs.runtime import auto_batch
+from engine.ops import logs, metrics
 from engine.ops.settings import load_settings
 
 log = logging.getLogger("bot")

@@ -157,12 +157,15 @@ def status_view(job_id: str, owner_id: int) -> discord.ui.View:
 
 
 def result_view(owner_id: int, report: dict[str, Any] | None = None) -> discord.ui.View:
-    """More/Less style, Upscale and Delete; on a strength grid, one Upscale per cell and Delete."""
+    """More/Less style, Upscale and Delete; on a strength grid, one Upscale per cell and Delete; on an
+    animation, More/Less style and Delete (an upscale is made of a still picture)."""
     view = discord.ui.View(timeout=None)
     grid = (report or {}).get("grid")
     if grid:
         items: list[discord.ui.Item[Any]] = [UpscaleButton(i, tuple(box))  # type: ignore[arg-type]
                                              for i, box in enumerate(grid["boxes"])]
+    elif (report or {}).get("animation"):
+        items = [RestyleButton("more"), RestyleButton("less")]
     else:
         items = [RestyleButton("more"), RestyleButton("less"), UpscaleButton()]
     for item in (*items, DeleteButton(owner_id)):

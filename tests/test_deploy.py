@@ -12,8 +12,8 @@ import io
 import json
 import re
 import shlex
-import string
 import shutil
+import string
 import subprocess
 import sys
 import zipfile

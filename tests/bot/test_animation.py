@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine.demo import gif_bytes, moving_scene
 from bot.client import StyleBot
 from bot.delivery import fit_animation
+from engine.demo import gif_bytes, moving_scene
 from engine.nst.media import decode_clip, encode_clip
 from tests.bot.conftest import (
     ADMIN,
@@ -35,8 +35,10 @@ ANIMATED = "size=32 steps=2 coarse_steps=1 frame_steps=6"
 
 
 async def test_a_gif_comes_back_as_a_painted_animation_with_progress_per_frame(fake: FakeDiscord, make_bot) -> None:
-    async with running(fake, make_bot(RecordingQueue(stylizer=Paced()))):  # ~1 s: long enough to show progress
-        request = await style_message(fake, ALICE, args=ANIMATED, attachments=(GIF, STYLE))
+    async with running(fake, make_bot(RecordingQueue(stylizer=Paced(), preview_every=1))):  # as PREVIEW=true runs it
+        # paced: 3 + 3 x 20 steps of 20 ms outlast several 0.5 s status edits on any CPU
+        request = await style_message(fake, ALICE, args=ANIMATED.replace("frame_steps=6", "frame_steps=20"),
+                                      attachments=(GIF, STYLE))
         result = await wait_done(fake, request)
         [attachment] = result["attachments"]
         assert attachment["filename"] == "stylized.webp"
@@ -47,6 +49,13 @@ async def test_a_gif_comes_back_as_a_painted_animation_with_progress_per_frame(f
         assert result["embeds"][0]["image"]["url"] == "attachment://stylized.webp"
         shown = [e.data.get("content", "") for e in fake.events if e.data.get("id") != result["id"]]
         assert any("frame " in s and "/4" in s for s in shown), shown
+        labels = [item.get("label") for row in result["components"] for item in row["components"]]
+        assert "More style" in labels and "Upscale" not in labels  # an upscale is made of a still picture
+
+
+async def test_a_strength_grid_of_an_animation_is_refused_in_one_sentence(fake: FakeDiscord, bot: StyleBot) -> None:
+    await style_message(fake, ALICE, args=f"grid {ANIMATED}", attachments=(GIF, STYLE))
+    await wait_text(fake, CHANNEL, "strength grids and upscales are made of still pictures, not animations")
 
 
 async def test_a_clip_comes_back_as_an_mp4_video(fake: FakeDiscord, bot: StyleBot) -> None:

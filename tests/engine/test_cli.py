@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.demo import gif_bytes, moving_scene
 from engine.__main__ import main
+from engine.demo import gif_bytes, moving_scene
 from engine.nst.media import decode_clip
 from tests.support.images import noise_png
 

@@ -31,8 +31,8 @@ from engine.jobs.contract import (
     queued_eta,
     running_eta,
 )
-from engine.jobs.redis.store import TOKEN_FUNCTION, JobStore, connect, subscribe_forever
 from engine.jobs.paint import batch_key
+from engine.jobs.redis.store import TOKEN_FUNCTION, JobStore, connect, subscribe_forever
 from engine.jobs.runtime import TEXTS, check_submission, user_limit_text
 from engine.ops import metrics
 

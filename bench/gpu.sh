@@ -16,8 +16,8 @@
 #   (optional, for the Redis row: cp "$(command -v redis-server)" .whl/ and its libraries, see README)
 # then run (device tool): bash bench/gpu.sh   with carry [".whl", "shared"]
 #
-# Every step can be tried on a CPU first with small sizes, e.g.:
-#   DEVICE=cpu SIZES="64" BIG=96 TP_SIZE=48 TP_JOBS=4 TP_BATCHES="2" NAIVE_ITERS=20 bash bench/gpu.sh
+# Every step can be tried on a CPU first with small sizes (python3 must be the project's venv), e.g.:
+#   PATH=$PWD/.venv/bin:$PATH DEVICE=cpu SIZES="64" BIG=96 TP_SIZE=48 TP_JOBS=4 TP_BATCHES="2" NAIVE_ITERS=20 bash bench/gpu.sh
 set -euo pipefail
 DEVICE=${DEVICE:-cuda}
 SIZES=${SIZES:-512}

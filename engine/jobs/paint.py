@@ -26,14 +26,12 @@ FIRST_LOOK_SIDE = 128  # px: a picture this small is painted in a few seconds on
 FIRST_LOOK_STEPS = 40  # L-BFGS steps of the first look: enough for the painting's colours and strokes
 GRID_FACTORS = (0.5, 1.0, 2.0, 4.0)  # the strength grid: style_weight × each, in reading order
 UPSCALE_STEPS = 0.5  # an upscale runs this fraction of the job's full-size steps (see upscale_params)
-PREVIEW_SIDE = 256  # longest side of preview JPEGs, as the engine's own
 
 
 def render(engine: Any, spec: JobSpec, params: StyleParams, *, on_progress: OnProgress,
            should_cancel: Callable[[], bool], preview_every: int) -> JobResult:
     """The job's encoded result and report: its picture (:func:`paint_job`) or, for an animated photo, its
     painted animation (:func:`engine.nst.video.render_clip`). ``params`` are checked already."""
-    from engine.nst.images import encode_image
     from engine.nst.media import is_animation
 
     hooks: dict[str, Any] = {"on_progress": on_progress, "should_cancel": should_cancel,
@@ -42,7 +40,13 @@ def render(engine: Any, spec: JobSpec, params: StyleParams, *, on_progress: OnPr
         from engine.nst.video import render_clip
 
         return JobResult(*render_clip(spec.content, spec.styles, params, stylizer=engine, **hooks))
-    image, report = paint_job(engine, spec, params, **hooks)
+    return result(*paint_job(engine, spec, params, **hooks))
+
+
+def result(image: Image.Image, report: dict[str, Any]) -> JobResult:
+    """A painted picture as a job's result: the PNG and the report."""
+    from engine.nst.images import encode_image
+
     return JobResult(image=encode_image(image, format="PNG"), report=report)
 
 
@@ -135,7 +139,7 @@ def paint_one(engine: Any, content: Image.Image, styles: Sequence[Image.Image], 
     costs its few seconds on top, and the result is what it was without it.
     """
     if not (look and needs_first_look(params, hooks.get("preview_levels", False))):
-        return engine.stylize(content, styles, params, on_progress=hide_unpainted(on_progress, params), **hooks)
+        return engine.stylize(content, styles, params, on_progress=on_progress, **hooks)
     from engine.nst.schedule import schedule
 
     t0 = time.perf_counter()
@@ -151,42 +155,18 @@ def paint_one(engine: Any, content: Image.Image, styles: Sequence[Image.Image], 
     look_image, _ = engine.stylize(content, styles, quick, on_progress=early,
                                    **{**hooks, "preview_every": 0, "preview_levels": False})
     if last:
+        from engine.nst.images import preview_jpeg
+
         on_progress(replace(last[0], preview=preview_jpeg(look_image)))
     look_s = time.perf_counter() - t0
 
     def later(progress: Any) -> None:
         on_progress(replace(progress, step=FIRST_LOOK_STEPS + progress.step, total=total))
 
-    image, report = engine.stylize(content, styles, params, on_progress=hide_unpainted(later, params), **hooks)
+    image, report = engine.stylize(content, styles, params, on_progress=later, **hooks)
     report["first_look"] = {"size": FIRST_LOOK_SIDE, "steps": FIRST_LOOK_STEPS, "seconds": round(look_s, 3)}
     report["seconds"] = round(report["seconds"] + look_s, 3)
     return image, report
-
-
-def hide_unpainted(on_progress: OnProgress, params: StyleParams) -> OnProgress:
-    """``on_progress`` without the previews taken before the first coarse rung is finished.
-
-    Those show the photo with a faint texture; from the first rung's result on, every
-    preview is painted.
-    """
-    from engine.nst.schedule import schedule
-
-    rungs = schedule(params)
-    first_rung = rungs[0][1] if len(rungs) > 1 else 0
-
-    def forward(progress: Any) -> None:
-        if progress.preview is not None and progress.level == 0 and progress.step < first_rung:
-            progress = replace(progress, preview=None)
-        on_progress(progress)
-
-    return forward
-
-
-def preview_jpeg(image: Image.Image) -> bytes:
-    """A small JPEG of ``image``, like the engine's own previews."""
-    from engine.nst.images import encode_image, fit_to_size
-
-    return encode_image(fit_to_size(image, PREVIEW_SIDE), format="JPEG", quality=70)
 
 
 def grid_caption(params: StyleParams, factor: float) -> str:
@@ -257,7 +237,7 @@ class _GridBoard:
         """``on_progress`` for cell ``index``."""
         from PIL import Image
 
-        from engine.nst.images import encode_image
+        from engine.nst.images import preview_jpeg
         from engine.tiles import compose
 
         def forward(progress: Any) -> None:
@@ -267,7 +247,7 @@ class _GridBoard:
                 with Image.open(io.BytesIO(progress.preview)) as current:
                     self.tiles[index] = current.convert("RGB")
                 small = [t.resize((128, max(1, round(128 * t.height / t.width)))) if t else None for t in self.tiles]
-                preview = encode_image(compose(small, self.captions, columns=2).image, format="JPEG", quality=70)
+                preview = preview_jpeg(compose(small, self.captions, columns=2).image, longest_side=None)
             self.on_progress(replace(progress, step=sum(self.steps), total=sum(self.totals), preview=preview))
 
         return forward

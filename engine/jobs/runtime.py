@@ -286,10 +286,9 @@ def _engine(stylizer: Any, params: StyleParams, compile: str) -> Any:  # noqa: A
 
 
 def _done(image: Any, report: dict[str, Any], seconds: float) -> Outcome:
-    from engine.nst.images import encode_image
+    from engine.jobs.paint import result
 
-    return Outcome(JobState.DONE, result=JobResult(image=encode_image(image, format="PNG"), report=report),
-                   seconds=seconds)
+    return Outcome(JobState.DONE, result=result(image, report), seconds=seconds)
 
 
 def _failure(exc: BaseException, control: Control, jlog: JobLogAdapter) -> Outcome:

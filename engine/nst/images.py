@@ -182,6 +182,17 @@ def fit_to_size(img: Image.Image, longest_side: int) -> Image.Image:
     return img.resize(size, Image.Resampling.LANCZOS)
 
 
+PREVIEW_SIDE = 256  # longest side of a progress preview, px
+PREVIEW_QUALITY = 70  # JPEG quality of progress previews: small enough to attach to every status edit
+
+
+def preview_jpeg(img: Image.Image, longest_side: int | None = PREVIEW_SIDE) -> bytes:
+    """A progress preview: ``img`` fitted to ``longest_side`` (None: as it is), as a small JPEG."""
+    if longest_side is not None:
+        img = fit_to_size(img, longest_side)
+    return encode_image(img, format="JPEG", quality=PREVIEW_QUALITY)
+
+
 def to_tensor(img: Image.Image) -> torch.Tensor:
     """RGB image -> float32 tensor of shape 1×3×H×W with values in [0, 1] (on the CPU)."""
     import torch

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from engine.errors import JobCancelled, JobFailed
-from engine.nst.images import encode_image, fit_to_size, to_image, to_tensor
+from engine.nst.images import preview_jpeg, to_image, to_tensor
 from engine.nst.lbfgs import BatchedLBFGS
 from engine.nst.params import StyleParams
 
@@ -49,7 +49,7 @@ class Job:
     on_progress: Callable[[Progress], None] | None = None
     should_cancel: Callable[[], bool] | None = None
     preview_every: int = 0
-    preview_levels: bool = False
+    preview_levels: bool = False  # also each rung's finished image, and no step preview before the first
     init: Image.Image | None = None
     extra_terms: ExtraTerms | None = None
     levels: list[Targets] = field(default_factory=list)  # filled by the Stylizer
@@ -153,9 +153,8 @@ class Batch:
                 stepper.freeze(b)
                 continue
             if job.on_progress is not None:
-                wanted = (job.preview_levels and rung_done) or (
-                    job.preview_every and self.done % job.preview_every == 0)
-                preview = _preview(images[b:b + 1]) if wanted else None
+                wanted = _wants_preview(job, self.done, rung, rungs, rung_done)
+                preview = preview_jpeg(to_image(images[b:b + 1].detach() / 255.0)) if wanted else None
                 job.on_progress(Progress(self.done, self.total, values, elapsed, preview, rung, rungs))
 
     def _per_job(self, terms: Terms) -> list[dict[str, float]]:
@@ -167,6 +166,17 @@ class Batch:
             keep = _reported_names(job, names)
             out.append({n: v for n, v in zip(names, row) if n in keep})
         return out
+
+
+def _wants_preview(job: Job, step: int, rung: int, rungs: int, rung_done: bool) -> bool:
+    """Whether ``job`` shows its image after ``step``: every ``preview_every`` steps and, with
+    ``preview_levels``, at the end of each rung - but then never before the first rung is done,
+    while the image is still the photo with a faint texture."""
+    if job.preview_levels and rung_done:
+        return True
+    if job.preview_levels and rung == 0 and rungs > 1:
+        return False
+    return bool(job.preview_every) and step % job.preview_every == 0
 
 
 def _reported_names(job: Job, names: list[str]) -> set[str]:
@@ -218,10 +228,6 @@ class Stepper:
 def history_size(image_numel: int) -> int:
     """L-BFGS pairs kept per job: neural-style's 100, fewer where 2 x m x numel floats would pass 1 GiB."""
     return max(5, min(LBFGS_HISTORY, LBFGS_HISTORY_BYTES // (8 * image_numel)))
-
-
-def _preview(image: torch.Tensor) -> bytes:
-    return encode_image(fit_to_size(to_image(image.detach() / 255.0), 256), format="JPEG", quality=70)
 
 
 def result_images(images: torch.Tensor) -> list[Image.Image]:

@@ -32,13 +32,12 @@ import torch
 from PIL import Image
 
 from engine.errors import InputError, JobCancelled
-from engine.nst.images import decode_image, encode_image, fit_to_size, to_tensor
+from engine.nst.images import PREVIEW_SIDE, decode_image, preview_jpeg, to_tensor
 from engine.nst.media import AnimationLimits, decode_clip, encode_clip, output_format
 from engine.nst.params import StyleParams
 from engine.nst.stylize import Progress, Targets, get_stylizer, level_shape, resolve_device, schedule
 
 FLOW_PRESET = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM
-PREVIEW_SIDE = 256
 
 
 @dataclass(frozen=True)
@@ -139,10 +138,6 @@ def warping_error(outputs: Sequence[Image.Image], inputs: Sequence[Image.Image])
 # -- the frame loop -------------------------------------------------------------------------
 
 
-def _preview(image: Image.Image) -> bytes:
-    return encode_image(fit_to_size(image, min(PREVIEW_SIDE, max(image.size))), format="JPEG", quality=70)
-
-
 def frame_params(params: StyleParams) -> StyleParams:
     """The parameters of every frame after the first: one rung of ``frame_steps`` (or, with
     ``temporal=0``, the first frame's own schedule: independent frames)."""
@@ -189,7 +184,8 @@ def stylize_frames(stylizer: Any, frames: Sequence[Image.Image], styles: Sequenc
                           **{name: report["final_loss"][name] for name in report["final_loss"]}})
         if on_progress is not None and preview_every:
             on_progress(FrameProgress(done, total, report["final_loss"], time.perf_counter() - start,
-                                      _preview(image), 0, 1, frame=k + 1, frames=n))
+                                      preview_jpeg(image, min(PREVIEW_SIDE, max(image.size))), 0, 1,
+                                      frame=k + 1, frames=n))
     return results, {**_report(report, per_frame, params, later, start), "initial_loss": initial}
 
 

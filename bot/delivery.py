@@ -109,14 +109,14 @@ def fit_animation(data: bytes, budget: int, name: str = "stylized") -> tuple[byt
             encoded = media.encode_clip(kept, durations, fmt, quality=quality, colors=colours, loop=clip.loop,
                                         fps=clip.fps / stride if clip.fps else None)
             if len(encoded) <= budget:
-                return encoded, f"{name}.{fmt}", _reductions(fmt, colours, quality, stride, side, max(clip.size))
+                return encoded, f"{name}.{fmt}", _reductions(colours, quality, stride, side, max(clip.size))
         if side <= MIN_SIDE:
             raise UserError("the animation cannot be made small enough for this channel's upload limit")
         side = max(MIN_SIDE, int(side * min(0.8, math.sqrt(budget / max(1, len(encoded))) * 0.95)))
         frames = [fit_to_size(f, side) for f in clip.frames]
 
 
-def _reductions(fmt: str, colours: int, quality: int, stride: int, side: int, original: int) -> list[str]:
+def _reductions(colours: int, quality: int, stride: int, side: int, original: int) -> list[str]:
     said = []
     if colours < 256:
         said.append(f"{colours} colours")

@@ -102,10 +102,15 @@ def check(attachments: Sequence[discord.Attachment], *, max_styles: int, max_byt
                             f"the limit is {_mib(max_bytes)}.")
 
 
-async def _read(att: discord.Attachment, index: int) -> bytes:
+async def read(att: discord.Attachment, refusal: str) -> bytes:
+    """The attachment's bytes; a failed download is counted and logged (discord_call) and refused with ``refusal``."""
     with discord_call(log, "download of attachment %s failed", att.id):
         return await att.read()
-    raise UserError(f"I couldn't download the {role(index)} image `{att.filename}`; please send it again.")
+    raise UserError(refusal)
+
+
+async def _read(att: discord.Attachment, index: int) -> bytes:
+    return await read(att, f"I couldn't download the {role(index)} image `{att.filename}`; please send it again.")
 
 
 async def download(attachments: Sequence[discord.Attachment], *, max_bytes: int,

@@ -81,7 +81,8 @@ class Inputs:
     """What a request asks for; ``source`` is the message carrying the images, when there is one.
 
     ``saved`` names styles of the server's library, used after the attached ones; ``grid`` asks
-    for a strength grid; ``start_image`` makes the job an upscale of that (encoded) picture.
+    for a strength grid; ``upscale`` makes the job an upscale of that result message's picture
+    (or of the grid cell at the box), downloaded with the other images, once the cheap checks pass.
     """
 
     attachments: list[discord.Attachment]
@@ -89,7 +90,7 @@ class Inputs:
     source: discord.Message | None = None
     saved: list[str] = field(default_factory=list)
     grid: bool = False
-    start_image: bytes | None = None
+    upscale: tuple[discord.Message, Box | None] | None = None
 
 
 Gather = Callable[[], Awaitable[Inputs]]
@@ -121,13 +122,14 @@ class Intake:
             blobs, clip = await inputs.download(wanted.attachments, max_bytes=self.settings.max_attachment_bytes,
                                                 limits=limits)
             blobs += saved
+            start = await _result_image(*wanted.upscale) if wanted.upscale else None
             if clip is not None and clip.kind == "image":  # GIF/WebP/APNG: the operator picks WebP or GIF
                 options.setdefault("animation_format", self.settings.animation_format)
             status = await self._post_status(origin, wanted, blobs)
             where = self._delivery(origin, wanted, status)
             handle = await self.bot.queue.submit(JobSpec(
                 blobs[0], tuple(blobs[1:]), options, origin.user.id, origin.guild_id, meta=where.to_meta(),
-                start_image=wanted.start_image, grid=GRID_FACTORS if wanted.grid else ()))
+                start_image=start, grid=GRID_FACTORS if wanted.grid else ()))
         except Exception as exc:  # noqa: BLE001 - every refusal is answered; explain() logs the unexpected
             self.bot.dispatch("style_job_refused", origin.user.id, exc)
             await self._refuse(origin, status, explain(exc))
@@ -170,9 +172,8 @@ class Intake:
                 raise UserError(f"this picture is already {params.size} px, the largest this server allows, "
                                 "so I can't upscale it.")
             options["size"] = min(2 * params.size, limit)
-            start = await _result_image(result, box)
             source = await _source_of(interaction)
-            return Inputs(await inputs.images_of(source), options, source, start_image=start)
+            return Inputs(await inputs.images_of(source), options, source, upscale=(result, box))
 
         await self.request(Origin.from_interaction(interaction), gather)
 

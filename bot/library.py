@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from PIL import Image
 
 from bot.errors import UserError
+from bot.options import GRID_WORD
 from engine.nst.images import decode_image, encode_image
 from engine.nst.params import PRESETS
 from engine.ops.sqlite import SqliteThread
@@ -40,14 +41,19 @@ CREATE TABLE IF NOT EXISTS guild_styles (
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]{1,31}")
 SUBCOMMANDS = ("save", "styles", "delete", "rename")
 # Words a saved style may not be called: they mean something else after `!style`.
-RESERVED = frozenset({*SUBCOMMANDS, *PRESETS, "grid", "help", "list", "style", "default", "none"})
+RESERVED = frozenset({*SUBCOMMANDS, *PRESETS, GRID_WORD, "help", "list", "style", "default", "none"})
 THUMB_SIDE = 160  # px, a contact-sheet tile
 SHEET_COLUMNS = 5
 
 
+def normal_name(text: str) -> str:
+    """How a name is looked up: without surrounding spaces, lowercased."""
+    return text.strip().lower()
+
+
 def check_name(text: str) -> str:
-    """The library name for ``text`` (lowercased); UserError with the rule it breaks."""
-    name = text.strip().lower()
+    """The library name for ``text`` (:func:`normal_name`); UserError with the rule it breaks."""
+    name = normal_name(text)
     if not NAME.fullmatch(name):
         raise UserError(f"`{truncate_name(text)}` can't be a style name: use 2 to 32 letters, digits, "
                         "`-` or `_`, starting with a letter or digit (e.g. `starry-night`).")

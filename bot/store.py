@@ -127,7 +127,6 @@ class GuildStore:
     """Load and save :class:`GuildConfig` rows; ``open`` before use, ``close`` at the end."""
 
     def __init__(self, path: str) -> None:
-        self.path = path
         self._db = SqliteThread(path, SCHEMA, name="guild-store")
         self._cache: dict[int, GuildConfig] = {}
 

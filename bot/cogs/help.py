@@ -13,6 +13,7 @@ from discord.ext import commands
 
 from bot.delivery import EMBED_COLOUR
 from bot.options import OPERATOR_ONLY, animation_limits
+from engine.nst.media import AnimationLimits
 from engine.nst.params import FIELDS, PRESETS
 
 if TYPE_CHECKING:
@@ -93,7 +94,7 @@ def preset_lines() -> list[str]:
             for name, values in PRESETS.items()]
 
 
-def help_embed(max_size: int, max_steps: int, max_frames: int = 48, max_seconds: float = 10.0) -> discord.Embed:
+def help_embed(max_size: int, max_steps: int, limits: AnimationLimits) -> discord.Embed:
     embed = discord.Embed(title="🎨 How to style", description=INTRO, colour=EMBED_COLOUR)
     for i, chunk in enumerate(_chunks(option_lines())):
         embed.add_field(name="Options (key=value)" if i == 0 else "More options", value=chunk, inline=False)
@@ -101,8 +102,9 @@ def help_embed(max_size: int, max_steps: int, max_frames: int = 48, max_seconds:
     embed.add_field(name="Examples", value=EXAMPLES, inline=False)
     embed.add_field(name="This server's styles", value=LIBRARY, inline=False)
     embed.add_field(name="Grid, upscale, buttons", value=MORE, inline=False)
-    embed.set_footer(text=f"Limits here: size ≤ {max_size}, steps ≤ {max_steps}; animations: ≤ {max_frames} "
-                          f"frames, ≤ {max_seconds:g} s, ≤ 256 px on a CPU (512 on a GPU)")
+    embed.set_footer(text=f"Limits here: size ≤ {max_size}, steps ≤ {max_steps}; animations: ≤ {limits.frames} "
+                          f"frames, ≤ {limits.seconds:g} s, ≤ {limits.side_for('cpu')} px on a CPU "
+                          f"({limits.side_for('cuda')} on a GPU)")
     return embed
 
 
@@ -117,5 +119,5 @@ class HelpCog(commands.Cog):
         settings = self.bot.settings
         limits = animation_limits(config, settings.max_frames, settings.max_duration_s)
         embed = help_embed(config.max_size or settings.default_max_size,
-                           config.max_steps or settings.default_max_steps, limits.frames, limits.seconds)
+                           config.max_steps or settings.default_max_steps, limits)
         await ctx.reply(embed=embed, ephemeral=True)

@@ -17,8 +17,17 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import UserError
-from bot.inputs import images_of, looks_like_image
-from bot.library import check_name, contact_sheet, full_text, size_text, taken_text, thumbnail, truncate_name
+from bot.inputs import images_of, looks_like_image, read
+from bot.library import (
+    check_name,
+    contact_sheet,
+    full_text,
+    normal_name,
+    size_text,
+    taken_text,
+    thumbnail,
+    truncate_name,
+)
 from engine.errors import InputError
 
 if TYPE_CHECKING:
@@ -35,14 +44,18 @@ class LibraryCog(commands.Cog):
         group = self.bot.get_command("style")
         if not isinstance(group, commands.Group):
             raise TypeError("the style library needs the !style group: add StyleCog first")
-        for command in (self.save, self.styles, self.delete, self.rename):
+        for command in self._subcommands():
             group.add_command(command)
 
     async def cog_unload(self) -> None:
         group = self.bot.get_command("style")
         if isinstance(group, commands.Group):
-            for command in (self.save, self.styles, self.delete, self.rename):
+            for command in self._subcommands():
                 group.remove_command(command.name)
+
+    def _subcommands(self) -> tuple[commands.Command, ...]:
+        """The library's words after `!style` (bot.library.SUBCOMMANDS names them for name checks)."""
+        return (self.save, self.styles, self.delete, self.rename)
 
     async def cog_check(self, ctx: commands.Context) -> bool:  # type: ignore[override]
         if ctx.guild is None:
@@ -78,10 +91,7 @@ class LibraryCog(commands.Cog):
         if painting.size > settings.library_max_bytes:
             raise UserError(f"that painting is {size_text(painting.size)}; saved styles may be at most "
                             f"{size_text(settings.library_max_bytes)}.")
-        try:
-            data = await painting.read()
-        except discord.HTTPException:
-            raise UserError(f"I couldn't download `{truncate_name(painting.filename)}`; please send it again.") from None
+        data = await read(painting, f"I couldn't download `{truncate_name(painting.filename)}`; please send it again.")
         try:
             thumb = await asyncio.to_thread(thumbnail, data, max_bytes=settings.library_max_bytes)
         except InputError as exc:
@@ -101,16 +111,17 @@ class LibraryCog(commands.Cog):
     async def delete(self, ctx: commands.Context, name: str) -> None:
         """Delete a saved style of this server."""
         guild_id = await self._check_may_change(ctx)
-        await self.bot.library.delete(guild_id, name.strip().lower())
-        await ctx.reply(f"🗑️ Deleted `{name.strip().lower()}`.")
+        name = normal_name(name)
+        await self.bot.library.delete(guild_id, name)
+        await ctx.reply(f"🗑️ Deleted `{name}`.")
 
     @commands.command(name="rename", usage="<old name> <new name>")
     async def rename(self, ctx: commands.Context, old: str, new: str) -> None:
         """Rename a saved style of this server."""
         guild_id = await self._check_may_change(ctx)
-        new = check_name(new)
-        await self.bot.library.rename(guild_id, old.strip().lower(), new)
-        await ctx.reply(f"✅ `{old.strip().lower()}` is now `{new}`.")
+        old, new = normal_name(old), check_name(new)
+        await self.bot.library.rename(guild_id, old, new)
+        await ctx.reply(f"✅ `{old}` is now `{new}`.")
 
     @app_commands.command(name="styles", description="Show this server's saved styles")
     @app_commands.guild_only()

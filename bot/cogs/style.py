@@ -16,6 +16,7 @@ from discord.ext import commands
 from bot.errors import UserError
 from bot.inputs import images_of
 from bot.intake import Inputs, Origin
+from bot.library import normal_name
 from bot.options import parse_request
 from engine.nst.params import FIELDS, INITS, PRESETS
 
@@ -92,7 +93,7 @@ class StyleCog(commands.Cog):
                  "layer_weights": layer_weights, "size": size, "steps": steps, "tv_weight": tv, "seed": seed,
                  "preserve_colors": preserve_colors, "init": init}
         attachments = [a for a in (content, style, style2, style3) if a is not None]
-        saved = [style_name.strip().lower()] if style_name and style_name.strip() else []
+        saved = [normal_name(style_name)] if style_name and style_name.strip() else []
 
         async def gather() -> Inputs:
             if style is None and not saved:

@@ -27,7 +27,7 @@ from engine.jobs import JobSpec
 from engine.jobs.paint import GRID_FACTORS
 from engine.jobs.runtime import Control, run
 from engine.nst.images import encode_image
-from engine.tiles import compose
+from engine.tiles import compose, crop
 
 PAINTINGS = {"escher": "escher_sphere.jpg", "frida": "frida_kahlo.jpg", "matisse-hat": "woman-with-hat-matisse.jpg",
              "picasso": "picasso_selfport1907.jpg", "scream": "the_scream.jpg", "seated-nude": "seated-nude.jpg",
@@ -61,8 +61,7 @@ def main() -> None:
     small, small_png, small_s = job(JobSpec(content, (style,), {"size": 256}))
     big, _, big_s = job(JobSpec(content, (style,), {"size": 512}, start_image=small_png))
     box = (0.5, 0.2, 0.9, 0.6)  # the houses on the right: where the detail shows
-    crops = [im.crop((round(box[0] * im.width), round(box[1] * im.height), round(box[2] * im.width),
-                      round(box[3] * im.height))) for im in (small, big)]
+    crops = [crop(im, box) for im in (small, big)]
     crops[0] = crops[0].resize(crops[1].size, Image.Resampling.LANCZOS)
     sheet = compose(crops, [f"256 px result ({small_s:.0f} s), enlarged", f"Upscale to 512 px ({big_s:.0f} s)"],
                     columns=2)

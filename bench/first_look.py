@@ -35,10 +35,9 @@ import torch
 from bench.compare import SHARED, load_naive
 from engine.jobs import JobSpec
 from engine.jobs.runtime import Control, run
-from engine.nst import losses
 from engine.nst.images import decode_image
 from engine.nst.params import parse_options
-from engine.nst.stylize import Stylizer, get_stylizer, schedule
+from engine.nst.stylize import Stylizer, get_stylizer, resolve_device, schedule
 
 
 class Timed(Control):
@@ -64,14 +63,9 @@ def score(naive: Any, net: Any, names: Any, image: Any, content: Path, style: Pa
 
 def style_target_seconds(engine: Stylizer, style: Any, params: Any) -> float:
     """What computing the blended style Grams of every rung costs (what a cache would save)."""
-    from engine.nst.stylize import _tensor, resolve_device
-
     device, t0 = resolve_device(params.device), time.perf_counter()
-    with torch.no_grad():
-        for size, _ in schedule(params):
-            feats = engine.features(_tensor(style, max(16, round(size * params.style_scale)), device),
-                                    frozenset(params.style_layers))
-            {k: losses.gram(v) for k, v in feats.items()}
+    for size, _ in schedule(params):
+        engine.style_targets([style], params, size, device)
     return time.perf_counter() - t0
 
 

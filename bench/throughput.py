@@ -34,6 +34,7 @@ from PIL import Image, ImageOps
 from bench.throughput_redis import start_redis
 from engine.jobs import JobQueue, JobSpec
 from engine.jobs.local import LocalJobQueue
+from engine.nst.images import encode_image
 
 ROOT = Path(__file__).resolve().parents[1]
 # ../shared beside the checkout, or a copy inside it (the device machine gets one: bench/gpu.sh)
@@ -44,15 +45,9 @@ PAINTINGS = ("starry_night.jpg", "the_scream.jpg", "shipwreck.jpg", "picasso_sel
              "woman-with-hat-matisse.jpg", "seated-nude.jpg", "escher_sphere.jpg", "frida_kahlo.jpg")
 
 
-def encoded(image: Image.Image) -> bytes:
-    buf = io.BytesIO()
-    image.save(buf, format="PNG")
-    return buf.getvalue()
-
-
 def workload(n: int, size: int) -> list[JobSpec]:
-    photos = [encoded(ImageOps.fit(Image.open(IMAGES / p).convert("RGB"), (size, size * 3 // 4))) for p in PHOTOS]
-    paintings = [encoded(ImageOps.contain(Image.open(IMAGES / p).convert("RGB"), (size, size))) for p in PAINTINGS]
+    photos = [encode_image(ImageOps.fit(Image.open(IMAGES / p).convert("RGB"), (size, size * 3 // 4))) for p in PHOTOS]
+    paintings = [encode_image(ImageOps.contain(Image.open(IMAGES / p).convert("RGB"), (size, size))) for p in PAINTINGS]
     return [JobSpec(photos[i % len(photos)], (paintings[i % len(paintings)],), {"size": size}, user_id=i + 1)
             for i in range(n)]
 

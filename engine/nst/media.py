@@ -30,7 +30,9 @@ from engine.nst.images import (
     _check_dimensions,
     _to_rgb,
     _too_large_message,
+    fit_to_size,
 )
+from engine.nst.params import ANIMATION_FORMATS
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +41,7 @@ ANIMATED_FORMATS = ("GIF", "WEBP", "PNG")  # Pillow ids of the animated image fo
 VIDEO_CONTAINERS = ("mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm")
 MIN_FRAME_MS = 20  # browsers show GIF frames of 0-10 ms for 100 ms; so does this (see _frame_ms)
 DECODE_DEADLINE_S = 30.0  # a clip that takes longer to decode than this is refused
-OUTPUT_FORMATS = ("webp", "gif", "mp4")
+OUTPUT_FORMATS = tuple(f for f in ANIMATION_FORMATS if f != "auto")  # what an animation can come back as
 
 
 @dataclass(frozen=True)
@@ -232,11 +234,8 @@ def _probe_video(data: bytes) -> ClipInfo:
 
 
 def _fit(frame: Image.Image, side: int | None) -> Image.Image:
-    if side is None or max(frame.size) <= side:
-        return frame
-    scale = side / max(frame.size)
-    size = (max(1, round(frame.width * scale)), max(1, round(frame.height * scale)))
-    return frame.resize(size, Image.Resampling.LANCZOS)
+    """``frame`` shrunk to ``side`` (None: as it is); never enlarged."""
+    return frame if side is None or max(frame.size) <= side else fit_to_size(frame, side)
 
 
 def _decode_image(data: bytes, limits: AnimationLimits, side: int | None) -> Clip:

@@ -191,11 +191,9 @@ class Stepper:
 
     def __init__(self, params: StyleParams, images: torch.Tensor, cost: Callable[[torch.Tensor], Terms]):
         self.images, self.cost = images, cost
-        self.active = torch.ones(images.shape[0], dtype=torch.bool, device=images.device)
         self._frozen: dict[int, torch.Tensor] = {}
         if params.optimizer == "lbfgs":
             self.lbfgs: BatchedLBFGS | None = BatchedLBFGS(images, history_size(images[0].numel()))
-            self.active = self.lbfgs.active
             self.adam = None
         else:  # elementwise: one Adam over the batch is each job's own Adam
             self.lbfgs, self.adam = None, torch.optim.Adam([images], lr=params.learning_rate)
@@ -207,7 +205,8 @@ class Stepper:
 
     def freeze(self, index: int) -> None:
         """Stop moving this job's image (a cancel, a divergence); the others go on unchanged."""
-        self.active[index] = False
+        if self.lbfgs is not None:
+            self.lbfgs.active[index] = False  # it stops updating this job's history
         self._frozen[index] = self.images[index].detach().clone()
 
     def step(self) -> Terms:
@@ -228,9 +227,5 @@ class Stepper:
 def history_size(image_numel: int) -> int:
     """L-BFGS pairs kept per job: neural-style's 100, fewer where 2 x m x numel floats would pass 1 GiB."""
     return max(5, min(LBFGS_HISTORY, LBFGS_HISTORY_BYTES // (8 * image_numel)))
-
-
-def result_images(images: torch.Tensor) -> list[Image.Image]:
-    return [to_image(images[b:b + 1] / 255.0) for b in range(images.shape[0])]
 
 

@@ -161,13 +161,18 @@ class Stylizer:
         device = device or resolve_device(params.device)
         c = _tensor(content, size, device)
         target = self.features(c, frozenset({params.content_layer}))[params.content_layer].float()
+        return Targets(size, steps, c, target, self.style_targets(styles, params, size, device))
+
+    @torch.no_grad()
+    def style_targets(self, styles: Sequence[Image.Image], params: StyleParams, size: int,
+                      device: torch.device) -> dict[str, torch.Tensor]:
+        """The blended style Grams of a rung of ``size`` px: each painting at ``style_scale`` of it."""
         style_size = max(16, round(size * params.style_scale))
         grams = []
         for style in styles:
             feats = self.features(_tensor(style, style_size, device), frozenset(params.style_layers))
             grams.append({k: losses.gram(v) for k, v in feats.items()})
-        blend = params.style_blend or (1.0,) * len(styles)
-        return Targets(size, steps, c, target, losses.blend_grams(grams, blend))
+        return losses.blend_grams(grams, params.style_blend or (1.0,) * len(styles))
 
     def objective(self, params: StyleParams, targets: Targets) -> Callable[[torch.Tensor], dict[str, torch.Tensor]]:
         """image -> cost terms: alpha * content + beta * sum_l lambda_l * style_l (+ tv), Gatys et al.'s total."""

@@ -181,7 +181,7 @@ def stylize_frames(stylizer: Any, frames: Sequence[Image.Image], styles: Sequenc
         initial = initial if k else report["initial_loss"]
         results.append(image)
         per_frame.append({"steps": report["steps"], "seconds": round(time.perf_counter() - t0, 3),
-                          **{name: report["final_loss"][name] for name in report["final_loss"]}})
+                          **report["final_loss"]})
         if on_progress is not None and preview_every:
             on_progress(FrameProgress(done, total, report["final_loss"], time.perf_counter() - start,
                                       preview_jpeg(image, min(PREVIEW_SIDE, max(image.size))), 0, 1,

@@ -96,12 +96,16 @@ class ProgressMessage:
             return False
         return status.state is JobState.RUNNING and time.monotonic() - self._painting_since < FIRST_LOOK_WAIT_S
 
-    async def finish(self, text: str) -> bool:
-        """The last edit: the outcome, no buttons, no preview. False if the message could not be edited."""
+    async def stop(self) -> None:
+        """No progress edit from now on, not even one already waiting for its slot."""
+        self._dead = True
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-        self._dead = True  # no progress edits after this one
+
+    async def finish(self, text: str) -> bool:
+        """The last edit: the outcome, no buttons, no preview. False if the message could not be edited."""
+        await self.stop()  # no progress edits after this one
         with discord_call(log, "cannot edit status message %s", self.message.id) as call:
             # with previews on, drop the last one (maybe left by an earlier run of the bot)
             extra = {"attachments": await self._inputs()} if self.preview else {}

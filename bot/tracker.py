@@ -147,6 +147,8 @@ class JobTracker:
                 progress.update(status)
             await self._deliver(handle, where, channel, progress)
         except asyncio.CancelledError:
+            # whoever stops following may speak next (settle() says PAUSED): no edit of ours after it
+            await progress.stop()
             raise
         except Exception:  # noqa: BLE001 - one job's trouble must not reach the event loop
             log.exception("job %s: following or delivering failed", handle.job_id)

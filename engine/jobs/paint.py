@@ -82,7 +82,7 @@ def batch_member(spec: JobSpec, params: StyleParams, **hooks: Any) -> Any:
     A batch runs on a GPU, where a first rung takes a second or so: no separate first look.
     """
     from engine.nst.images import decode_image
-    from engine.nst.optimise import Job
+    from engine.nst.types import Job
 
     return Job(decode_image(spec.content), [decode_image(s) for s in spec.styles], params, **hooks)
 
@@ -198,7 +198,7 @@ def render_grid(engine: Any, content: Image.Image, styles: Sequence[Image.Image]
               for i, c in enumerate(cells)]
     board = _GridBoard(on_progress, totals, [grid_caption(params, f) for f in factors])
     if batched:
-        from engine.nst.optimise import Job
+        from engine.nst.types import Job
 
         jobs = [Job(content, styles, cell, on_progress=board.forward(i), **hooks) for i, cell in enumerate(cells)]
         results = engine.stylize_many(jobs)

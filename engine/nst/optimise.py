@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import torch
@@ -26,34 +25,15 @@ from engine.errors import JobCancelled, JobFailed
 from engine.nst.images import preview_jpeg, to_image, to_tensor
 from engine.nst.lbfgs import BatchedLBFGS
 from engine.nst.params import StyleParams
+from engine.nst.types import Job, Progress, Targets, Terms
 
 if TYPE_CHECKING:
-    from engine.nst.stylize import Progress, Stylizer, Targets
+    from engine.nst.stylize import Stylizer
 
 LBFGS_HISTORY = 100  # neural-style's default (optim.lbfgs' nCorrection)
 LBFGS_HISTORY_BYTES = 1 << 30  # cap the 2*m*numel floats of history per job at large sizes
 REPORT_EVERY_CUDA = 5  # steps between progress reports on a GPU (each one waits for the device)
 DIVERGED = "the optimisation diverged (the cost became infinite); try smaller weights"
-
-Terms = dict[str, torch.Tensor]
-ExtraTerms = Callable[[torch.Tensor, "Targets"], Terms]
-
-
-@dataclass
-class Job:
-    """One stylization request as the optimiser sees it: images, parameters, and the caller's hooks."""
-
-    content: Image.Image
-    styles: Sequence[Image.Image]
-    params: StyleParams
-    on_progress: Callable[[Progress], None] | None = None
-    should_cancel: Callable[[], bool] | None = None
-    preview_every: int = 0
-    preview_levels: bool = False  # also each rung's finished image, and no step preview before the first
-    init: Image.Image | None = None
-    extra_terms: ExtraTerms | None = None
-    levels: list[Targets] = field(default_factory=list)  # filled by the Stylizer
-    error: BaseException | None = None  # set when this job stopped early
 
 
 def initial_image(params: StyleParams, targets: Targets) -> torch.Tensor:
@@ -141,8 +121,6 @@ class Batch:
 
     def _report(self, stepper: Stepper, images: torch.Tensor, terms: Terms, rung: int, rungs: int,
                 rung_done: bool) -> None:
-        from engine.nst.stylize import Progress
-
         elapsed = time.perf_counter() - self.start
         for b, values in enumerate(self._per_job(terms)):
             job = self.jobs[b]

@@ -15,7 +15,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -24,9 +23,10 @@ from PIL import Image
 from engine.errors import InputError, JobFailed, ParamError
 from engine.nst import losses
 from engine.nst.images import decode_image, to_image, to_tensor
-from engine.nst.optimise import Batch, ExtraTerms, Job
+from engine.nst.optimise import Batch
 from engine.nst.params import StyleParams
 from engine.nst.schedule import batch_key, level_shape, schedule
+from engine.nst.types import ExtraTerms, Job, Targets
 from engine.nst.vgg import Backbone, extract, load_backbone
 
 log = logging.getLogger(__name__)
@@ -37,35 +37,6 @@ MAX_ASPECT = 8
 #: without code generation: what the CPU test suite can afford). On this project's CPU, inductor
 #: took 114 s to compile and ran 3x slower than eager; on a GPU it is measured by bench/gpu.sh.
 COMPILE_MODES = ("off", "default", "reduce-overhead", "max-autotune", "aot_eager")
-
-
-@dataclass(frozen=True)
-class Progress:
-    """What a progress callback receives after each optimizer step."""
-
-    step: int
-    total: int
-    losses: dict[str, float]
-    elapsed: float
-    preview: bytes | None = None  # small JPEG of the current image (see Stylizer.stylize)
-    level: int = 0  # the rung of the coarse-to-fine schedule this step belongs to, 0 = coarsest
-    levels: int = 1
-
-    @property
-    def remaining_s(self) -> float | None:
-        """Seconds left at the pace so far (None before the first step)."""
-        return self.elapsed / self.step * (self.total - self.step) if self.step else None
-
-
-@dataclass
-class Targets:
-    """What one rung of the coarse-to-fine schedule aims at, at that rung's size."""
-
-    size: int
-    steps: int
-    content: torch.Tensor  # the photo, RGB 0..255
-    content_features: torch.Tensor  # its activations on the content layer
-    style_grams: dict[str, torch.Tensor] = field(default_factory=dict)  # blended Grams per style layer
 
 
 def resolve_device(name: str) -> torch.device:

@@ -35,7 +35,8 @@ from engine.errors import InputError, JobCancelled
 from engine.nst.images import PREVIEW_SIDE, decode_image, preview_jpeg, to_tensor
 from engine.nst.media import AnimationLimits, decode_clip, encode_clip, output_format
 from engine.nst.params import StyleParams
-from engine.nst.stylize import Progress, Targets, get_stylizer, level_shape, resolve_device, schedule
+from engine.nst.stylize import get_stylizer, level_shape, resolve_device, schedule
+from engine.nst.types import Progress, Targets
 
 FLOW_PRESET = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM
 

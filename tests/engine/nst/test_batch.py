@@ -7,9 +7,9 @@ import pytest
 from PIL import Image
 
 from engine.errors import InputError, JobCancelled
-from engine.nst.optimise import Job
 from engine.nst.params import parse_options
 from engine.nst.stylize import Stylizer, batch_key, get_stylizer
+from engine.nst.types import Job
 from tests.support.images import noise_image
 
 SIZE = {"size": 48, "steps": 6, "coarse_steps": 4, "device": "cpu"}  # 10 steps in all

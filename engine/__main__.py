@@ -16,6 +16,7 @@ from pathlib import Path
 from engine.errors import BackboneUnavailable, EngineError, InputError, JobCancelled
 from engine.nst.media import OUTPUT_FORMATS, is_animation
 from engine.nst.params import FIELDS, PRESETS, StyleParams, parse_options
+from engine.nst.types import Progress
 
 log = logging.getLogger("engine")
 _DEFAULTS = StyleParams()
@@ -65,7 +66,7 @@ class ProgressBar:
         self.enabled = enabled and sys.stderr.isatty()
         self.last = 0.0
 
-    def __call__(self, p) -> None:
+    def __call__(self, p: Progress) -> None:
         now = time.monotonic()
         if not self.enabled or (now - self.last < 0.1 and p.step != p.total):
             return
@@ -73,7 +74,7 @@ class ProgressBar:
         width = 30
         filled = int(width * p.step / p.total)
         eta = p.remaining_s or 0.0
-        frame = f"frame {p.frame}/{p.frames} " if getattr(p, "frames", 0) else ""
+        frame = f"frame {p.frame}/{p.frames} " if p.frames else ""
         sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {frame}{p.step}/{p.total} "
                          f"loss {p.losses['total']:.4g}  {p.elapsed:.1f}s elapsed, ~{eta:.0f}s left ")
         if p.step == p.total:

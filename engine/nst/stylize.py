@@ -23,10 +23,10 @@ from PIL import Image
 from engine.errors import InputError, JobFailed, ParamError
 from engine.nst import losses
 from engine.nst.images import decode_image, to_image, to_tensor
-from engine.nst.optimise import Batch
+from engine.nst.optimise import Batch, Cost, Objective, Run
 from engine.nst.params import StyleParams
 from engine.nst.schedule import batch_key, level_shape, schedule
-from engine.nst.types import ExtraTerms, Job, Targets
+from engine.nst.types import ExtraTerms, Job, Outcome, Painted, Targets
 from engine.nst.vgg import Backbone, extract, load_backbone
 
 log = logging.getLogger(__name__)
@@ -151,7 +151,7 @@ class Stylizer:
         return lambda image: {k: v[0] for k, v in batch(image).items()}
 
     def batch_objective(self, params: Sequence[StyleParams], targets: Sequence[Targets],
-                        extra: Sequence[ExtraTerms | None] = ()) -> Callable[[torch.Tensor], dict[str, torch.Tensor]]:
+                        extra: Sequence[ExtraTerms | None] = ()) -> Cost:
         """images (B x 3 x H x W) -> each job's cost terms (B), with its own weights and targets, in one pass.
 
         Jobs of a batch share their layers (see :func:`batch_key`); weights, paintings and extra terms
@@ -182,10 +182,10 @@ class Stylizer:
         return cost
 
     def stylize(self, content: Image.Image, styles: Sequence[Image.Image], params: StyleParams,
-                **hooks: Any) -> tuple[Image.Image, dict[str, Any]]:
+                **hooks: Any) -> Painted:
         """Paint ``content`` in the style of ``styles``; returns the image and a JSON-able report.
 
-        ``hooks`` are :class:`~engine.nst.optimise.Job`'s: ``on_progress`` gets a :class:`Progress`
+        ``hooks`` are :class:`~engine.nst.types.Job`'s: ``on_progress`` gets a :class:`Progress`
         after every step (on a GPU every few steps), with a small JPEG preview every
         ``preview_every`` steps and, with ``preview_levels``, of each coarse rung's finished image;
         ``should_cancel`` is asked before every step; ``init`` replaces the start image (a result to
@@ -197,7 +197,7 @@ class Stylizer:
             raise outcome
         return outcome
 
-    def stylize_many(self, jobs: Sequence[Job]) -> list[tuple[Image.Image, dict[str, Any]] | BaseException]:
+    def stylize_many(self, jobs: Sequence[Job]) -> list[Outcome]:
         """Run jobs of one :func:`batch_key` as one batch: one forward and backward pass for all per step.
 
         Each job ends on its own: its (image, report), or the exception that ended it - a bad input,
@@ -207,46 +207,51 @@ class Stylizer:
         if len(keys) != 1:
             raise ValueError(f"jobs of one batch must share their batch key, not {len(keys)} different ones")
         start = time.perf_counter()
-        ready = [j for j in jobs if self._prepare(j)]
+        runs = [self._prepare(j) for j in jobs]
+        ready = [r for r in runs if r.error is None]
         images = torch.empty(0)
         initial, final = [], []
         if ready:
-            images, initial, final = Batch(self, ready).run()
+            images, initial, final = Batch(ready, self._rung_objective(ready)).run()
         seconds = round(time.perf_counter() - start, 3)
-        outcomes: dict[int, tuple[Image.Image, dict[str, Any]] | BaseException] = {}
-        for b, job in enumerate(ready):
-            if job.error is None:
+        outcomes: dict[int, Outcome] = {}
+        for b, run in enumerate(ready):
+            if run.error is None:
                 image = to_image(images[b:b + 1] / 255.0)
-                outcomes[id(job)] = self._finish(job, image, initial[b], final[b], seconds, len(ready))
-        return [outcomes.get(id(j)) or j.error or JobFailed("the job did not run") for j in jobs]
+                outcomes[id(run)] = self._finish(run, image, initial[b], final[b], seconds, len(ready))
+        return [outcomes.get(id(r)) or r.error or JobFailed("the job did not run") for r in runs]
 
-    def _prepare(self, job: Job) -> bool:
-        """Check the job's inputs and compute its targets at every rung; False (and ``job.error``) if it cannot run."""
+    def _rung_objective(self, runs: Sequence[Run]) -> Objective:
+        """The loop's objective: rung -> the batch's cost there (:meth:`batch_objective` over ``runs``)."""
+        params, extra = [r.job.params for r in runs], [r.job.extra_terms for r in runs]
+        return lambda rung: self.batch_objective(params, [r.levels[rung] for r in runs], extra)
+
+    def _prepare(self, job: Job) -> Run:
+        """Check the job's inputs and compute its targets at every rung; the run has an ``error`` if it cannot start."""
         try:
             _check_inputs(job.content, job.styles, job.params)
             device = resolve_device(job.params.device)
-            job.levels = [self.targets(job.content, job.styles, job.params, size, steps, device)
-                          for size, steps in schedule(job.params)]
+            return Run(job, [self.targets(job.content, job.styles, job.params, size, steps, device)
+                             for size, steps in schedule(job.params)])
         except Exception as exc:  # noqa: BLE001 - one job's bad input must not end the batch
-            job.error = exc
-            return False
-        return True
+            return Run(job, [], exc)
 
-    def _finish(self, job: Job, image: Image.Image, initial: dict[str, float], final: dict[str, float],
-                seconds: float, batch: int) -> tuple[Image.Image, dict[str, Any]]:
+    def _finish(self, run: Run, image: Image.Image, initial: dict[str, float], final: dict[str, float],
+                seconds: float, batch: int) -> Painted:
+        job = run.job
         if job.params.preserve_colors:
             image = keep_colors(image, job.content)
         report = {
             "seconds": seconds,
-            "steps": sum(t.steps for t in job.levels),
+            "steps": sum(t.steps for t in run.levels),
             "width": image.width,
             "height": image.height,
             "backbone": self.backbone.name,
-            "device": str(job.levels[0].content.device),
+            "device": str(run.levels[0].content.device),
             "preset": job.params.preset,
-            "schedule": [[lv.size, lv.steps] for lv in job.levels],
+            "schedule": [[lv.size, lv.steps] for lv in run.levels],
             "batch": batch,
-            "peak_gpu_gb": _peak_gpu_gb(job.levels[0].content.device),
+            "peak_gpu_gb": _peak_gpu_gb(run.levels[0].content.device),
             "initial_loss": initial,
             "final_loss": final,
             "params": job.params.to_dict(),

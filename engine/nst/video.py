@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import cv2
@@ -39,14 +38,6 @@ from engine.nst.stylize import get_stylizer, level_shape, resolve_device, schedu
 from engine.nst.types import Progress, Targets
 
 FLOW_PRESET = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM
-
-
-@dataclass(frozen=True)
-class FrameProgress(Progress):
-    """Progress of an animation: ``step``/``total`` count over all frames; ``frame`` is 1-based."""
-
-    frame: int = 1
-    frames: int = 1
 
 
 # -- flow, warping and the reliability mask --------------------------------------------------
@@ -152,7 +143,7 @@ def stylize_frames(stylizer: Any, frames: Sequence[Image.Image], styles: Sequenc
     """Paint ``frames`` in order (each from the previous result, warped); returns the frames and a report.
 
     ``stylizer`` is a :class:`~engine.nst.stylize.Stylizer` (or anything with its ``stylize``).
-    Progress counts steps over the whole clip as :class:`FrameProgress`; after each frame a
+    Progress counts steps over the whole clip, with its ``frame`` and ``frames``; after each frame a
     progress with that frame's preview follows when ``preview_every`` is set.
     """
     start, n = time.perf_counter(), len(frames)
@@ -184,7 +175,7 @@ def stylize_frames(stylizer: Any, frames: Sequence[Image.Image], styles: Sequenc
         per_frame.append({"steps": report["steps"], "seconds": round(time.perf_counter() - t0, 3),
                           **report["final_loss"]})
         if on_progress is not None and preview_every:
-            on_progress(FrameProgress(done, total, report["final_loss"], time.perf_counter() - start,
+            on_progress(Progress(done, total, report["final_loss"], time.perf_counter() - start,
                                       preview_jpeg(image, min(PREVIEW_SIDE, max(image.size))), 0, 1,
                                       frame=k + 1, frames=n))
     return results, {**_report(report, per_frame, params, later, start), "initial_loss": initial}
@@ -197,7 +188,7 @@ def _relay(on_progress: Callable[[Progress], None] | None, offset: int, total: i
         return None
 
     def relay(p: Progress) -> None:
-        on_progress(FrameProgress(offset + p.step, total, p.losses, time.perf_counter() - start, p.preview,
+        on_progress(Progress(offset + p.step, total, p.losses, time.perf_counter() - start, p.preview,
                                   p.level, p.levels, frame=frame, frames=frames))
 
     return relay

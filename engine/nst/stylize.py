@@ -79,7 +79,8 @@ class Stylizer:
         self.compile = compile
         self._nets: dict[torch.device, Backbone] = {}
         self._extract: dict[torch.device, Callable[..., dict[str, torch.Tensor]]] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards _nets
+        self._extract_lock = threading.Lock()  # guards _extract; taken before _lock, never inside it
 
     def network(self, device: torch.device) -> Backbone:
         """The backbone on ``device`` (channels_last), copied there on first use."""
@@ -93,20 +94,28 @@ class Stylizer:
             return self._nets[device]
 
     def _extractor(self, device: torch.device) -> Callable[..., dict[str, torch.Tensor]]:
-        """``extract`` on this device, through torch.compile when asked (see COMPILE_MODES)."""
-        if device not in self._extract:
-            net = self.network(device)
+        """``extract`` on this device, through torch.compile when asked (see COMPILE_MODES); one per device.
 
-            def run(x: torch.Tensor, layers: frozenset[str]) -> dict[str, torch.Tensor]:
-                return extract(net, x, layers)
+        Its own lock, taken before :meth:`network`'s (never the other way round): threads that
+        start on a fresh device together build one extractor, and later steps read it without waiting.
+        """
+        found = self._extract.get(device)
+        if found is not None:
+            return found
+        with self._extract_lock:
+            if device not in self._extract:
+                self._extract[device] = self._compiled(self.network(device))
+            return self._extract[device]
 
-            if self.compile == "off":
-                self._extract[device] = run
-            elif self.compile == "aot_eager":
-                self._extract[device] = torch.compile(run, backend="aot_eager", dynamic=True)
-            else:
-                self._extract[device] = torch.compile(run, mode=self.compile, dynamic=True)
-        return self._extract[device]
+    def _compiled(self, net: Backbone) -> Callable[..., dict[str, torch.Tensor]]:
+        def run(x: torch.Tensor, layers: frozenset[str]) -> dict[str, torch.Tensor]:
+            return extract(net, x, layers)
+
+        if self.compile == "off":
+            return run
+        if self.compile == "aot_eager":
+            return torch.compile(run, backend="aot_eager", dynamic=True)
+        return torch.compile(run, mode=self.compile, dynamic=True)
 
     def uses_autocast(self, device: torch.device) -> bool:
         """Whether convolutions run in bf16 on ``device`` (Grams and costs always stay fp32)."""

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from engine.jobs.runtime.texts import TEXTS
+from engine.nst.types import Progress
 
 
 class Control:
@@ -21,7 +22,7 @@ class Control:
         self.started = time.monotonic()
         self.reason = "cancelled"
         self.timed_out = self.interrupted = False
-        self.latest = None  # the newest engine.nst.stylize.Progress
+        self.latest: Progress | None = None  # the newest report of the engine
         self.preview: bytes | None = None
         self._stop = threading.Event()
 
@@ -46,13 +47,13 @@ class Control:
             self.cancel(TEXTS["timeout"].format(limit=self.time_limit_s), timed_out=True)
         return self._stop.is_set()
 
-    def on_progress(self, progress: Any) -> None:  # the engine thread
+    def on_progress(self, progress: Progress) -> None:  # the engine thread
         if progress.preview is not None:
             self.preview = progress.preview
         self.latest = progress
 
 
-def progress_fields(progress: Any) -> dict[str, Any]:
+def progress_fields(progress: Progress) -> dict[str, Any]:
     """The plain data of an engine Progress that a queue publishes (an animation's also says which frame)."""
     return {"step": progress.step, "total": progress.total, "losses": progress.losses,
-            "frame": getattr(progress, "frame", 0), "frames": getattr(progress, "frames", 0)}
+            "frame": progress.frame, "frames": progress.frames}

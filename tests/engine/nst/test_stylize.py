@@ -14,7 +14,8 @@ from engine.errors import InputError, JobCancelled, ParamError
 from engine.nst import losses
 from engine.nst.images import decode_image, to_tensor
 from engine.nst.params import DEFAULT_STYLE_LAYERS, parse_options
-from engine.nst.stylize import Stylizer, get_stylizer, render, resolve_device
+from engine.nst.render import render
+from engine.nst.stylize import Stylizer, get_stylizer, resolve_device
 from engine.nst.types import Targets
 from engine.nst.vgg import extract
 from tests.support.images import png_bytes

@@ -71,7 +71,7 @@ def decode_image(data: bytes, *, max_pixels: int = MAX_PIXELS, max_bytes: int = 
         # Pillow's own check against its global limit fired before ours (the warning only
         # arrives here as an exception when warnings are errors): refuse it the same way.
         raise InputError(_too_large_message("too many pixels", max_pixels)) from None
-    except Exception as exc:  # noqa: BLE001 - untrusted input; a decoder may raise anything
+    except Exception as exc:  # untrusted input: a decoder may raise anything (re-raised as InputError)
         # Only the kind of failure is logged: never the bytes, nor Pillow's message about them.
         log.info("rejected undecodable %s upload (%d bytes): %s", fmt, size, type(exc).__name__)
         raise InputError(
@@ -159,7 +159,7 @@ def _scale_to_8bit(im: Image.Image) -> Image.Image:
     return Image.fromarray(np.rint(np.clip(unit, 0.0, 1.0) * 255.0).astype(np.uint8))
 
 
-def encode_image(img: Image.Image, *, format: str = "PNG", quality: int = 90) -> bytes:  # noqa: A002
+def encode_image(img: Image.Image, *, format: str = "PNG", quality: int = 90) -> bytes:
     """Encode an image to file bytes (PNG by default; ``quality`` is used by JPEG/WebP/AVIF)."""
     fmt = format.upper()
     fmt = "JPEG" if fmt == "JPG" else fmt

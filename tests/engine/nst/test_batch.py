@@ -91,7 +91,7 @@ def test_a_bad_job_and_a_cancelled_one_do_not_take_the_batch_down(fp32, photos, 
     bad, cancelled, good = fp32.stylize_many(jobs)
     assert isinstance(bad, InputError) and "long and thin" in str(bad)
     assert isinstance(cancelled, JobCancelled)
-    image, report = good
+    _, report = good
     assert report["steps"] == 10 and [p.step for p in seen] == list(range(1, 11))
     assert report["final_loss"]["total"] < report["initial_loss"]["total"] / 3
 

@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-
 OOM_SHRINK = 0.7  # after running out of GPU memory, try once more at this fraction of the size
 AUTO_BATCH_CUDA = 16  # jobs per batch on a GPU unless MAX_BATCH says otherwise (bench/throughput.py)
 

@@ -21,10 +21,10 @@ from engine.ops.logs import JobLogAdapter, job_logger
 
 log = logging.getLogger(__name__)
 
-
 PUBLISH_EVERY_S = 0.2  # progress leaves the engine thread at most this often
 STOP_GRACE_S = 30.0  # a job past its time limit that has not stopped by then is given up on
-Publish = Callable[["Control"], Awaitable[None]]
+
+Publish = Callable[[Control], Awaitable[None]]  # awaited with the control when its progress changed
 
 
 @dataclass

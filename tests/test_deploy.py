@@ -234,8 +234,8 @@ def test_the_bot_target_carries_no_torch(stages, pyproject):
     """Nothing the bot image is built from brings the engine: no torch base, no extras, no system site."""
     for stage in lineage(stages, "bot"):
         assert not re.search(r"pytorch|cuda", stage.base), stage.base
-        for run in stage.all("RUN"):
-            assert "--system-site-packages" not in run and "[engine" not in run and "torch" not in run.split("'")[0]
+        for run in [r for r in stage.all("RUN") if "pip install" in r or "venv" in r]:
+            assert "--system-site-packages" not in run and "[engine" not in run and "torch" not in run, run
     bot_deps = {requirement_name(r) for r in pyproject["project"]["dependencies"]}
     assert not bot_deps & set(ENGINE_DISTS.values()), "`pip install .` would bring the engine"
     engine = {requirement_name(r) for r in pyproject["project"]["optional-dependencies"]["engine"]}
@@ -246,10 +246,11 @@ def test_the_bot_images_guard_refuses_an_engine_and_passes_without_one(stages):
     [guard] = [exec_form(r) for r in target(stages, "bot").all("RUN") if "find_spec" in r]
     assert guard and guard[:2] == ["python", "-c"]
     assert set(ENGINE_DISTS) == set(ENGINE_MODULES) and all(f"'{m}'" in guard[2] for m in ENGINE_MODULES)
-    here = subprocess.run([sys.executable, "-c", guard[2]], capture_output=True, text=True, timeout=60)
-    assert here.returncode != 0 and "must not carry the engine" in here.stderr  # the test venv has torch
-    slim = subprocess.run([sys.executable, "-c", WITHOUT_ENGINE + guard[2]], capture_output=True, text=True,
+    here = subprocess.run([sys.executable, "-c", guard[2]], check=False, capture_output=True, text=True,
                           timeout=60)
+    assert here.returncode != 0 and "must not carry the engine" in here.stderr  # the test venv has torch
+    slim = subprocess.run([sys.executable, "-c", WITHOUT_ENGINE + guard[2]], check=False, capture_output=True,
+                          text=True, timeout=60)
     assert slim.returncode == 0, slim.stderr
 
 
@@ -269,7 +270,8 @@ def test_a_non_editable_install_carries_the_redis_scripts(tmp_path):
     for name in ("engine", "bot"):
         shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
     built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                            "-w", str(tmp_path), str(source)], capture_output=True, text=True, timeout=300)
+                            "-w", str(tmp_path), str(source)], check=False, capture_output=True, text=True,
+                           timeout=300)
     assert built.returncode == 0, built.stderr
     [wheel] = tmp_path.glob("stylebot-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())

@@ -33,9 +33,9 @@ WITHOUT_ENGINE = textwrap.dedent(f"""
 def run_without_engine(code: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     """``code`` in a fresh Python that cannot import the engine's dependencies (cwd: no .env there)."""
     environ = {k: v for k, v in os.environ.items() if k not in ("DISCORD_TOKEN", "REDIS_URL")}
-    return subprocess.run([sys.executable, "-c", WITHOUT_ENGINE + textwrap.dedent(code)], cwd=cwd,
-                          env={**environ, "PYTHONPATH": str(ROOT), **env}, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run([sys.executable, "-c", WITHOUT_ENGINE + textwrap.dedent(code)], check=False,
+                          cwd=cwd, env={**environ, "PYTHONPATH": str(ROOT), **env}, capture_output=True,
+                          text=True, timeout=120)
 
 
 def test_the_blocker_makes_the_engine_missing_as_an_install_without_it_would(tmp_path: Path) -> None:

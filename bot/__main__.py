@@ -11,6 +11,7 @@ import aiohttp
 import discord
 
 from bot.client import StyleBot
+from bot.engine_check import missing_engine_text
 from bot.errors import DISCORD_TOKEN
 from bot.settings import BotSettings
 from bot.store import GuildStore
@@ -88,6 +89,9 @@ def main() -> int:
         return int(exc.code or 2)
     if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
         print(NO_TOKEN, file=sys.stderr)
+        return 2
+    if no_engine := missing_engine_text(settings.redis_url):  # a bot-only install on the local queue
+        print(no_engine, file=sys.stderr)
         return 2
     token = settings.discord_token.get_secret_value()
     logs.register_secret(token)

@@ -21,10 +21,12 @@ from bot import progress
 from bot.client import StyleBot
 from bot.settings import BotSettings
 from bot.tracker import PAUSED
+from engine.jobs import JobState
 from tests.bot.conftest import (
     ALICE,
     BOB,
     CHANNEL,
+    OTHER_CHANNEL,
     RecordingQueue,
     running,
     status_of,
@@ -34,7 +36,7 @@ from tests.bot.conftest import (
     wait_status,
     wait_text,
 )
-from tests.support.engines import Paced, Tap
+from tests.support.engines import Paced, Real, Tap
 from tests.support.fakediscord import FakeDiscord
 
 pytestmark = pytest.mark.timeout(120)
@@ -121,6 +123,60 @@ async def test_a_job_that_outlasts_the_drain_is_stopped_kept_and_finished_after_
     async with running(fake, make_bot()):
         await wait_done(fake, request)
     assert sum(1 for m in fake.messages(CHANNEL) if m["embeds"]) == 1
+
+
+class Counted(Real):
+    """The real engine, counting the jobs that reach it."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def stylize(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        return super().stylize(*args, **kwargs)
+
+
+def delete_channel(fake: FakeDiscord) -> tuple[int, str]:
+    fake.remove_channel(OTHER_CHANNEL)
+    return OTHER_CHANNEL, "Unknown Channel"
+
+
+def delete_dm_user(fake: FakeDiscord) -> tuple[int, str]:
+    del fake.users[ALICE]  # her DM channel is still there; she is not
+    return fake.dm_channel(ALICE), "Unknown User"
+
+
+@pytest.mark.parametrize("where, forget", [(OTHER_CHANNEL, delete_channel), ("dm", delete_dm_user)])
+async def test_a_resumed_job_nobody_can_be_told_about_is_dropped_without_painting(
+        fake: FakeDiscord, make_bot, settings: BotSettings, caplog, where: Any, forget: Any) -> None:
+    bot = make_bot(queue_on_disk(settings, stylizer=Tap()))
+    async with running(fake, bot):
+        doomed = await style_message(fake, ALICE, channel=fake.dm_channel(ALICE) if where == "dm" else where)
+        await wait_status(fake, doomed, "Painting")
+        live = await style_message(fake, BOB)
+        await wait_status(fake, live, "Queued")
+        [doomed_id] = [h.job_id for h in await bot.queue.undelivered() if h.user_id == ALICE]
+        await asyncio.wait_for(bot.shutdown(drain_timeout=0.2), 30)
+    channel, why = forget(fake)
+    engine = Counted()
+    gate = Tap(engine)
+    queue = queue_on_disk(settings, stylizer=gate)
+    restarted = len(fake.requests)
+    async with running(fake, make_bot(queue)):
+        handle = await queue.get(doomed_id)
+        assert handle is not None
+        for _ in range(200):  # held before painting: cancelled within the bot's first seconds
+            if (await handle.status()).state.finished:
+                break
+            await asyncio.sleep(0.05)
+        assert (await handle.status()).state is JobState.CANCELLED and engine.calls == 0
+        gate.open()
+        await wait_done(fake, live)  # the job in a live channel still runs, and is answered
+    assert engine.calls == 1 and doomed_id not in [h.job_id for h in await queue.undelivered()]
+    to_channel = [(r.method, r.status) for r in fake.requests[restarted:] if f"/channels/{channel}" in r.path]
+    assert to_channel in ([("GET", 404)], [("GET", 200)])  # looked at once, never posted or edited in
+    [line] = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
+    assert doomed_id in line and str(channel) in line and why in line
 
 
 async def test_preview_images_appear_on_the_status_message_when_enabled(fake: FakeDiscord, make_bot) -> None:

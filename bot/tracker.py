@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PAUSED = "⏸️ I'm restarting. Your job is kept, and I'll post the result here when I'm back."
-GONE = "nobody can be told any more: its channel (or its user) is gone"  # a dropped job's reason, for the queue
+# why a dropped job was cancelled, as the queue keeps it
+GONE = "nobody can be told any more: its channel (or its user) is gone"
 
 
 def mention_only(user_id: int, *, replied_user: bool = True) -> discord.AllowedMentions:
@@ -108,7 +109,7 @@ class JobTracker:
         return followed
 
     async def _why_unanswerable(self, channel_id: int, dm_user_id: int | None) -> str | None:
-        """Why nobody can be told in this channel (it is gone or hidden from the bot, or the DM's user is gone)."""
+        """Why nobody can be told in this channel: it is gone or hidden from the bot, or the DM's user is gone."""
         try:
             await self.bot.fetch_channel(channel_id)
             if dm_user_id is not None:
@@ -188,7 +189,7 @@ class JobTracker:
             # whoever stops following may speak next (settle() says PAUSED): no edit of ours after it
             await progress.stop()
             raise
-        except Exception:  # noqa: BLE001 - one job's trouble must not reach the event loop
+        except Exception:  # one job's trouble must not reach the event loop (logged, so not blind)
             log.exception("job %s: following or delivering failed", handle.job_id)
 
     async def _deliver(self, handle: JobHandle, where: Delivery, channel: Any,

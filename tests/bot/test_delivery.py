@@ -1,4 +1,4 @@
-"""Unit tests of bot/delivery.py: the size ladder that fits a result under the upload limit, and the retry on 413."""
+"""Unit tests of bot/delivery.py: the size ladder that fits a result under the upload limit; retry on 413."""
 
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ def opened(data: bytes) -> Image.Image:
 
 
 def http_error(status: int, code: int) -> discord.HTTPException:
-    return discord.HTTPException(SimpleNamespace(status=status, reason="refused"), {"code": code, "message": "no"})
+    response = SimpleNamespace(status=status, reason="refused")
+    return discord.HTTPException(response, {"code": code, "message": "no"})
 
 
 def test_the_budget_leaves_room_for_the_rest_of_the_request() -> None:
@@ -74,7 +75,8 @@ GIF = media.encode_clip([noise_image(i, 64, 64) for i in range(8)], [100] * 8, "
     (0.4, ["32 colours", "every 2nd frame"]),  # then frames
     (0.2, ["32 colours", "every 4th frame"]),
 ])
-def test_an_animation_keeps_its_format_and_gives_up_colours_then_frames(fraction: float, reduced: list[str]) -> None:
+def test_an_animation_keeps_its_format_and_gives_up_colours_then_frames(fraction: float,
+                                                                        reduced: list[str]) -> None:
     budget = int(len(GIF) * fraction)
     data, name, said = fit_animation(GIF, budget)
     assert (name, said) == ("stylized.gif", reduced) and len(data) <= budget

@@ -22,9 +22,9 @@ def forbidden() -> discord.HTTPException:
 
 async def test_a_failed_call_is_counted_logged_and_does_not_stop_the_caller(port, caplog) -> None:
     before = scrape(port).get(MISSING_PERMISSIONS, 0.0)
-    with caplog.at_level(logging.INFO, logger="tests.bot"):
-        with discord_call(logging.getLogger("tests.bot"), "cannot edit status message %s", 42) as call:
-            raise forbidden()
+    with (caplog.at_level(logging.INFO, logger="tests.bot"),
+          discord_call(logging.getLogger("tests.bot"), "cannot edit status message %s", 42) as call):
+        raise forbidden()
     assert isinstance(call.failed, discord.Forbidden)
     assert scrape(port)[MISSING_PERMISSIONS] == before + 1
     assert "cannot edit status message 42: 403 Forbidden (error code: 50013)" in caplog.text
@@ -43,7 +43,7 @@ def test_anything_shaped_like_a_discord_token_is_redacted_once_main_has_set_up_l
     """Through ``python -m bot``'s own ``main``: a token pasted anywhere (not ours) never reaches the log."""
     import bot.__main__ as entry
 
-    pasted = "M" + "T" * 23 + "." + "Gx_9-a" + "." + "k" * 30  # built in pieces: no scanner takes it for a leak
+    pasted = "M" + "T" * 23 + "." + "Gx_9-a" + "." + "k" * 30  # in pieces: no scanner takes it for a leak
     assert DISCORD_TOKEN.fullmatch(pasted)
     monkeypatch.setattr(logs, "_patterns", [])  # nothing registered by earlier tests: main must do it
     monkeypatch.setattr(logs, "_secrets", set())

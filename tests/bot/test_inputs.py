@@ -38,7 +38,8 @@ def test_each_input_is_named_by_its_role() -> None:
 ])
 def test_an_attachment_is_judged_by_its_content_type_or_extension(name: str, ctype: str | None, image: bool,
                                                                    video: bool) -> None:
-    assert (looks_like_image(attachment(name, ctype)), looks_like_video(attachment(name, ctype))) == (image, video)
+    file = attachment(name, ctype)
+    assert (looks_like_image(file), looks_like_video(file)) == (image, video)
 
 
 def test_a_photo_and_a_painting_pass_and_a_photo_may_be_a_clip() -> None:
@@ -51,11 +52,11 @@ def test_a_photo_and_a_painting_pass_and_a_photo_may_be_a_clip() -> None:
     ([], 0, "I need two images and found no image"),
     ([PHOTO], 0, "I need two images and found only one file"),
     ([], 1, "attach the photo to paint in that style"),
-    ([PHOTO, PAINTING, PAINTING, PAINTING, PAINTING], 0, "that is 5 files; send one photo and at most 3 style"),
+    ([PHOTO, *[PAINTING] * 4], 0, "that is 5 files; send one photo and at most 3 style"),
     ([PHOTO, PAINTING, PAINTING], 2, "that is 3 files and 2 saved styles"),
     ([PHOTO, attachment("clip.mp4", "video/mp4")], 0, "the style file `clip.mp4` is not an image"),
-    ([attachment("notes.txt", "text/plain"), PAINTING], 0, "(the photo may also be an MP4, WebM or MOV clip)"),
-    ([PHOTO, attachment("huge.png", size=30 * MIB)], 0, "the style image `huge.png` is 30.0 MB; the limit is 25.0 MB"),
+    ([attachment("notes.txt", "text/plain"), PAINTING], 0, "(the photo may also be an MP4, WebM or MOV"),
+    ([PHOTO, attachment("huge.png", size=30 * MIB)], 0, "`huge.png` is 30.0 MB; the limit is 25.0 MB"),
 ])
 def test_what_the_metadata_already_shows_is_refused_before_any_download(
         attachments: list[discord.Attachment], saved: int, says: str) -> None:

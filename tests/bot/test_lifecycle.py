@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 import logging
 import os
 import secrets
@@ -254,7 +255,7 @@ async def test_the_token_never_reaches_the_logs(fake: FakeDiscord, tmp_path: Pat
 
 def run_module(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "bot"], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=60)
+                          timeout=60, check=False)
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -296,7 +297,7 @@ async def test_progress_edits_are_coalesced_to_the_interval(fake: FakeDiscord, m
     edits = [h.time for h in fake.hits("PATCH", rf"^/channels/{CHANNEL}/messages/{done['id']}$")]
     progress = edits[1:-1]  # the first shows the queue position, the last the outcome
     assert len(progress) >= 2, "the job was too short to show progress"
-    gaps = [b - a for a, b in zip(progress, progress[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(progress)]
     assert min(gaps) >= bot.settings.progress_interval_s * 0.9
 
 

@@ -32,4 +32,4 @@ def test_the_reply_says_what_the_result_gave_up_the_engines_caps_first() -> None
 
 def test_an_answer_may_ping_its_requester_and_nobody_else() -> None:
     assert mention_only(42).to_dict() == {"parse": [], "users": [42], "replied_user": True}
-    assert mention_only(42, replied_user=False).to_dict() == {"parse": [], "users": [42]}  # as Discord wants it
+    assert mention_only(42, replied_user=False).to_dict() == {"parse": [], "users": [42]}  # Discord's shape

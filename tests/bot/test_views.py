@@ -1,4 +1,4 @@
-"""Unit tests of bot/views.py: what the buttons keep in their custom_id, who may press them, which a result gets."""
+"""Unit tests of bot/views.py: what a button keeps in its custom_id, who may press it, which a result gets."""
 
 from __future__ import annotations
 
@@ -65,7 +65,8 @@ def click(user_id: int, *, manage_messages: bool = False, in_guild: bool = True)
                            permissions=discord.Permissions(manage_messages=manage_messages))
 
 
-@pytest.mark.parametrize("button", [CancelButton("ab12", OWNER), DeleteButton(OWNER)], ids=["cancel", "delete"])
+@pytest.mark.parametrize("button", [CancelButton("ab12", OWNER), DeleteButton(OWNER)],
+                         ids=["cancel", "delete"])
 async def test_only_the_owner_or_a_moderator_may_press_cancel_and_delete(button: Any) -> None:
     assert await button.interaction_check(click(OWNER))
     assert await button.interaction_check(click(OTHER, manage_messages=True))

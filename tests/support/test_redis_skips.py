@@ -42,7 +42,8 @@ def test_a_run_without_redis_server_ends_with_a_banner_saying_what_was_skipped_a
     ])
 
 
-def test_a_run_that_skipped_no_redis_test_has_no_banner(pytester: pytest.Pytester, no_redis_on_path: None) -> None:
+def test_a_run_that_skipped_no_redis_test_has_no_banner(pytester: pytest.Pytester,
+                                                        no_redis_on_path: None) -> None:
     pytester.makeini(INI)
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile("import pytest\n\ndef test_other():\n    pytest.skip('not today')\n")

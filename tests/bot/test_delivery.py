@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from types import SimpleNamespace
+from typing import Any
 
 import discord
 import pytest
@@ -98,27 +99,26 @@ async def test_an_upload_refused_as_too_large_is_shrunk_and_sent_again() -> None
     assert sizes[1] <= 0.6 * sizes[0] and sizes[2] <= 0.6 * sizes[1]
 
 
-async def test_an_upload_refused_every_time_ends_in_a_user_error() -> None:
-    tries = 0
+def refusing(status: int, code: int) -> tuple[Any, list[int]]:
+    """A ``send`` that Discord refuses every time with ``status``/``code``, and the sizes it was offered."""
+    offered: list[int] = []
 
     async def send(file: discord.File, reduced: list[str]) -> None:
-        nonlocal tries
-        tries += 1
-        raise http_error(413, 40005)
+        offered.append(len(file.fp.read()))
+        raise http_error(status, code)
 
+    return send, offered
+
+
+async def test_an_upload_refused_every_time_ends_in_a_user_error() -> None:
+    send, offered = refusing(413, 40005)
     with pytest.raises(UserError, match="too large for this channel's upload limit"):
         await send_fitted(send, PNG, 200_000)
-    assert tries == MAX_SHRINKS
+    assert len(offered) == MAX_SHRINKS and offered == sorted(offered, reverse=True)
 
 
 async def test_other_upload_errors_are_not_retried() -> None:
-    tries = 0
-
-    async def send(file: discord.File, reduced: list[str]) -> None:
-        nonlocal tries
-        tries += 1
-        raise http_error(403, 50013)
-
+    send, offered = refusing(403, 50013)
     with pytest.raises(discord.HTTPException) as info:
         await send_fitted(send, PNG, 200_000)
-    assert info.value.code == 50013 and tries == 1
+    assert info.value.code == 50013 and offered == [len(PNG)]

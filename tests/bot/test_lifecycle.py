@@ -112,15 +112,25 @@ async def test_shutdown_lets_the_running_job_finish_and_keeps_the_waiting_one(
     assert [m["id"] for m in fake.messages(CHANNEL) if m["embeds"]] == [result["id"], later["id"]]
 
 
+async def stopped_while_painting(fake: FakeDiscord, bot: StyleBot, *requests: dict[str, Any]) -> list[dict]:
+    """Send ``requests`` (style_message arguments) to ``bot`` and stop it while the first paints and the
+    others wait: their status messages say PAUSED, and the jobs are kept for the next start."""
+    async with running(fake, bot):
+        sent = [await style_message(fake, **requests[0])]
+        await wait_status(fake, sent[0], "Painting")
+        for kwargs in requests[1:]:
+            sent.append(await style_message(fake, **kwargs))
+            await wait_status(fake, sent[-1], "Queued")
+        await asyncio.wait_for(bot.shutdown(drain_timeout=0.2), 30)
+    assert [status_of(fake, request)["content"] for request in sent] == [PAUSED] * len(sent)
+    return sent
+
+
 async def test_a_job_that_outlasts_the_drain_is_stopped_kept_and_finished_after_the_restart(
         fake: FakeDiscord, make_bot, settings: BotSettings) -> None:
     bot = make_bot(queue_on_disk(settings, stylizer=Tap()))
-    async with running(fake, bot):
-        request = await style_message(fake, ALICE)
-        await wait_status(fake, request, "Painting")
-        await asyncio.wait_for(bot.shutdown(drain_timeout=0.2), 30)
-        assert status_of(fake, request)["content"] == PAUSED
-        assert bot.is_closed()
+    [request] = await stopped_while_painting(fake, bot, {"user": ALICE})
+    assert bot.is_closed()
     async with running(fake, make_bot()):
         await wait_done(fake, request)
     assert sum(1 for m in fake.messages(CHANNEL) if m["embeds"]) == 1
@@ -157,13 +167,9 @@ def delete_dm_user(fake: FakeDiscord) -> tuple[int, str]:
 async def test_a_resumed_job_nobody_can_be_told_about_is_dropped_without_painting(
         fake: FakeDiscord, make_bot, settings: BotSettings, caplog, where: Any, forget: Any) -> None:
     bot = make_bot(queue_on_disk(settings, stylizer=Tap()))
-    async with running(fake, bot):
-        doomed = await style_message(fake, ALICE, channel=fake.dm_channel(ALICE) if where == "dm" else where)
-        await wait_status(fake, doomed, "Painting")
-        live = await style_message(fake, BOB)
-        await wait_status(fake, live, "Queued")
-        [doomed_id] = [h.job_id for h in await bot.queue.undelivered() if h.user_id == ALICE]
-        await asyncio.wait_for(bot.shutdown(drain_timeout=0.2), 30)
+    doomed_in = fake.dm_channel(ALICE) if where == "dm" else where
+    _, live = await stopped_while_painting(fake, bot, {"user": ALICE, "channel": doomed_in}, {"user": BOB})
+    [doomed_id] = [h.job_id for h in await bot.queue.undelivered() if h.user_id == ALICE]
     channel, why = forget(fake)
     engine = Counted()
     gate = Tap(engine)
@@ -188,11 +194,7 @@ async def test_a_resumed_job_nobody_can_be_told_about_is_dropped_without_paintin
 
 async def test_a_resumed_job_is_followed_when_discord_cannot_say_whether_its_channel_is_there(
         fake: FakeDiscord, make_bot, settings: BotSettings) -> None:
-    bot = make_bot(queue_on_disk(settings, stylizer=Tap()))
-    async with running(fake, bot):
-        request = await style_message(fake, ALICE)
-        await wait_status(fake, request, "Painting")
-        await asyncio.wait_for(bot.shutdown(drain_timeout=0.2), 30)
+    [request] = await stopped_while_painting(fake, make_bot(queue_on_disk(settings, stylizer=Tap())), {})
     fake.fail_next("GET", rf"^/channels/{CHANNEL}$", status=400, code=50035, message="Invalid Form Body")
     async with running(fake, make_bot()):
         await wait_done(fake, request)  # not dropped: delivery tries, as before the check existed

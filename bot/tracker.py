@@ -2,7 +2,8 @@
 
 Everything delivery needs travels in the job's ``meta`` (:class:`Delivery`), so a bot
 that restarts finds its unfinished jobs with ``queue.undelivered()`` and follows them
-the same way; ``claim_delivery`` makes sure only one process answers.
+the same way (those nobody can be told about any more are dropped: :meth:`JobTracker.resume`);
+``claim_delivery`` makes sure only one process answers.
 """
 
 from __future__ import annotations
@@ -87,8 +88,9 @@ class JobTracker:
     async def resume(self) -> int:
         """Follow the jobs a previous run of the bot left unanswered; returns how many.
 
-        A job whose channel (or, in a DM, whose user) Discord no longer knows is dropped instead:
-        cancelled and marked answered, so it is neither painted for nobody nor resumed again.
+        A job whose channel (or, in a DM, whose user) Discord no longer knows, or no longer shows the
+        bot, is dropped instead: cancelled and marked answered, so it is neither painted for nobody
+        nor resumed again. Any other failure of that check leaves the job followed, as before.
         """
         handles = [h for h in await self.queue.undelivered() if h.job_id not in self._followers]
         checked: dict[tuple[int, int | None], str | None] = {}  # one look per channel (and DM user)

@@ -159,11 +159,31 @@ class WorkerPool:
                 p.kill()
 
 
+NO_REDIS_SERVER = "redis-server is not on PATH"  # how every skip for want of it begins
+GET_REDIS = "apt-get install redis-server"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """After the run, say loudly how many tests were skipped for want of redis-server, and how to get it."""
+    skipped = [r for r in terminalreporter.stats.get("skipped", [])
+               if isinstance(r.longrepr, tuple) and NO_REDIS_SERVER in r.longrepr[2]]
+    if not skipped:
+        return
+    plural = "s" if len(skipped) != 1 else ""
+    write = terminalreporter
+    write.write_sep("!", f"{len(skipped)} Redis test{plural} SKIPPED: redis-server is not installed",
+                    yellow=True, bold=True)
+    write.write_line("The scale-out path (RedisJobQueue, `python -m engine.worker`, the bot in Redis mode) "
+                     "went untested on this machine.")
+    write.write_line(f"Get redis-server (Debian/Ubuntu: sudo {GET_REDIS}; macOS: brew install redis), "
+                     "then run `make test` again; with CI set, a missing redis-server fails the run instead.")
+
+
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory):
     binary = shutil.which("redis-server")
     if binary is None:
-        message = "redis-server is not on PATH; the scale-out tests need a real Redis (apt-get install redis-server)"
+        message = f"{NO_REDIS_SERVER}; the scale-out tests need a real Redis ({GET_REDIS})"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)

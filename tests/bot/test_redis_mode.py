@@ -35,7 +35,7 @@ from tests.support.fakediscord import FakeDiscord
 from tests.support.redis import RedisServer, WorkerPool
 
 pytestmark = [pytest.mark.timeout(180), pytest.mark.redis]
-QUEUE = "stylebot"  # RedisJobQueue's default, which build_queue keeps
+QUEUE = "stylebot"  # QUEUE_NAME's default (QueueSettings), which the bot's settings keep
 
 
 @pytest.fixture(scope="module")

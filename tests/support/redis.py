@@ -27,6 +27,7 @@ from engine.jobs import JobHandle, JobQueue, JobSpec, JobState, JobStatus
 from engine.jobs.redis.queue import RedisJobQueue
 from engine.jobs.redis.worker import StyleWorker, WorkerSettings
 from tests.support.images import noise_png
+from tests.support.queues import queue_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 QUEUE = "scaleout"
@@ -246,8 +247,10 @@ async def make_queue(redis_server: RedisServer) -> AsyncIterator[QueueMaker]:
     """Started RedisJobQueue instances (think: bot processes); at the end every job left is cancelled."""
     queues: list[RedisJobQueue] = []
 
-    async def make(queue_name: str = QUEUE, **kwargs: Any) -> RedisJobQueue:
-        q = RedisJobQueue(redis_server.url, queue_name=queue_name, poll_interval_s=0.5, **kwargs)
+    async def make(queue_name: str = QUEUE, preview_every: int = 0, **settings: Any) -> RedisJobQueue:
+        """A queue named ``queue_name``; ``settings`` are QueueSettings fields (per_user_limit=...)."""
+        q = RedisJobQueue(redis_server.url, queue_settings(queue_name=queue_name, **settings),
+                          preview_every=preview_every, poll_interval_s=0.5)
         await q.start()
         queues.append(q)
         return q
@@ -255,8 +258,8 @@ async def make_queue(redis_server: RedisServer) -> AsyncIterator[QueueMaker]:
     yield make
     for q in queues:
         await q.close()
-    for name in {q.queue_name for q in queues}:
-        cleaner = RedisJobQueue(redis_server.url, queue_name=name)
+    for name in {q.settings.queue_name for q in queues}:
+        cleaner = RedisJobQueue(redis_server.url, queue_settings(queue_name=name))
         await cleaner.start()
         try:
             await drain(cleaner)

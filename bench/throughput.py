@@ -34,6 +34,7 @@ from PIL import Image, ImageOps
 from bench.throughput_redis import start_redis
 from engine.jobs import JobQueue, JobSpec
 from engine.jobs.local import LocalJobQueue
+from engine.jobs.settings import QueueSettings
 from engine.nst.images import encode_image
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,13 +80,17 @@ def peak_memory(device: str) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
+def bench_settings(jobs: int, **values: Any) -> QueueSettings:
+    """Room for every job of the run, and no time limit worth the name (a day)."""
+    return QueueSettings(_env_file=None, per_user_limit=jobs, max_queue=jobs, job_time_limit_s=24 * 3600, **values)
+
+
 async def local_run(specs: list[JobSpec], device: str, batch: int) -> dict[str, Any]:
     import torch
 
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
-    queue = LocalJobQueue(workers=1, per_user_limit=len(specs), max_queue=len(specs), device=device, max_batch=batch,
-                          time_limit_s=None)
+    queue = LocalJobQueue(bench_settings(len(specs)), workers=1, device=device, max_batch=batch)
     await queue.start()
     try:
         row = await through(queue, specs)
@@ -100,8 +105,7 @@ async def redis_run(specs: list[JobSpec], device: str, batch: int, url: str, que
     t0 = time.perf_counter()
     worker = subprocess.Popen([sys.executable, "-m", "engine.worker", "--redis-url", url, "--queue-name", queue_name,
                                "--device", device, "--max-batch", str(batch), "--log-level", "WARNING"], cwd=ROOT)
-    queue = RedisJobQueue(url, queue_name=queue_name, per_user_limit=len(specs), max_queue=len(specs),
-                          job_timeout_s=None, poll_interval_s=0.2)
+    queue = RedisJobQueue(url, bench_settings(len(specs), queue_name=queue_name), poll_interval_s=0.2)
     await queue.start()
     try:
         while not await queue.workers():

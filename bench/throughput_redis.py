@@ -34,6 +34,7 @@ from PIL import Image
 
 from engine.jobs import JobSpec
 from engine.jobs.redis.queue import RedisJobQueue
+from engine.jobs.settings import QueueSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -75,9 +76,11 @@ def pct(values: list[float], q: float) -> float:
 
 
 async def measure(n_workers: int, url: str, args: argparse.Namespace) -> dict[str, float]:
-    queue = RedisJobQueue(url, queue_name=f"bench-{n_workers}", per_user_limit=args.jobs, max_queue=args.jobs)
+    settings = QueueSettings(_env_file=None, queue_name=f"bench-{n_workers}", per_user_limit=args.jobs,
+                             max_queue=args.jobs)
+    queue = RedisJobQueue(url, settings)
     await queue.start()
-    procs = start_workers(n_workers, url, queue.queue_name, args)
+    procs = start_workers(n_workers, url, settings.queue_name, args)
     try:
         while len(await queue.workers()) < n_workers:  # each loads the weights and runs a warm-up job
             if any(p.poll() is not None for p in procs):

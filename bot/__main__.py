@@ -11,6 +11,7 @@ import aiohttp
 import discord
 
 from bot.client import StyleBot
+from bot.engine_check import missing_engine_text
 from bot.errors import DISCORD_TOKEN
 from bot.settings import BotSettings
 from bot.store import GuildStore
@@ -25,19 +26,18 @@ NO_TOKEN = "stylebot: DISCORD_TOKEN is not set; set it in the environment or in 
 
 
 def build_queue(settings: BotSettings) -> JobQueue:
-    """Redis workers when REDIS_URL is set, else jobs run in this process (kept in DATABASE_PATH)."""
+    """Redis workers when REDIS_URL is set, else jobs run in this process (kept in DATABASE_PATH).
+
+    Either queue takes the settings whole as its :class:`~engine.jobs.settings.QueueSettings`.
+    """
     preview_every = settings.preview_every if settings.preview else 0
     if settings.redis_url:
         from engine.jobs.redis.queue import RedisJobQueue  # only Redis deployments need arq/redis
 
-        return RedisJobQueue(settings.redis_url, per_user_limit=settings.per_user_limit,
-                             max_queue=settings.max_queue, job_timeout_s=settings.job_time_limit_s,
-                             preview_every=preview_every)
+        return RedisJobQueue(settings.redis_url, settings, preview_every=preview_every)
     from engine.jobs.local import LocalJobQueue
 
-    return LocalJobQueue(workers=settings.workers, per_user_limit=settings.per_user_limit,
-                         max_queue=settings.max_queue, time_limit_s=settings.job_time_limit_s,
-                         preview_every=preview_every, device=settings.device,
+    return LocalJobQueue(settings, workers=settings.workers, preview_every=preview_every, device=settings.device,
                          database_path=settings.database_path,
                          max_batch=settings.max_batch or auto_batch(settings.device or "auto"), compile=settings.compile)
 
@@ -88,6 +88,9 @@ def main() -> int:
         return int(exc.code or 2)
     if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
         print(NO_TOKEN, file=sys.stderr)
+        return 2
+    if no_engine := missing_engine_text(settings.redis_url):  # a bot-only install on the local queue
+        print(no_engine, file=sys.stderr)
         return 2
     token = settings.discord_token.get_secret_value()
     logs.register_secret(token)

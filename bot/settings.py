@@ -1,7 +1,9 @@
 """Process-wide settings of the bot, read from the environment or a ``.env`` file.
 
 Built once in :mod:`bot.__main__` and passed into constructors; nothing here is
-instantiated at import time, so tests build a :class:`BotSettings` by hand.
+instantiated at import time, so tests build a :class:`BotSettings` by hand. The queue's
+settings (caps, time limit, queue name, TTLs) are :class:`~engine.jobs.settings.QueueSettings`,
+which the workers read too; a :class:`BotSettings` is one and is handed to the queue whole.
 Per-guild settings (what server admins change) live in :mod:`bot.store`; the
 ``default_*`` values below are what a guild gets until its admins change them.
 """
@@ -12,14 +14,16 @@ from typing import Literal
 
 from pydantic import Field, SecretStr
 
+from engine.jobs.settings import QueueSettings
 from engine.nst.params import FIELDS
 from engine.ops.settings import ProcessSettings
 
 MIB = 2**20
 
 
-class BotSettings(ProcessSettings):
-    """Every setting, its default and meaning (mirrored in ``.env.example``); logs and metrics are inherited."""
+class BotSettings(ProcessSettings, QueueSettings):
+    """Every setting, its default and meaning (mirrored in ``.env.example``); logs, metrics and the queue's
+    settings are inherited."""
 
     discord_token: SecretStr | None = Field(None, description="the bot token (Discord developer portal)")
     command_prefix: str = Field("!", description="prefix of the text commands (!style, !stylehelp, ...)")
@@ -34,9 +38,6 @@ class BotSettings(ProcessSettings):
     compile: Literal["off", "default", "reduce-overhead", "max-autotune"] = Field(
         "off", description="local queue: torch.compile the VGG19 feature stack")
     device: str | None = Field(None, description="torch device of the local workers (default: auto)")
-    per_user_limit: int = Field(3, ge=1, description="jobs one user may have queued or running, all guilds")
-    max_queue: int = Field(50, ge=1, description="jobs queued or running in total; more are refused as busy")
-    job_time_limit_s: float = Field(900.0, gt=0, description="a job running longer is stopped")
     drain_timeout_s: float = Field(60.0, ge=0, description="on SIGTERM, how long running jobs may finish")
 
     progress_interval_s: float = Field(2.0, ge=0.5, description="least time between two status edits")

@@ -2,7 +2,8 @@
 
 Everything delivery needs travels in the job's ``meta`` (:class:`Delivery`), so a bot
 that restarts finds its unfinished jobs with ``queue.undelivered()`` and follows them
-the same way; ``claim_delivery`` makes sure only one process answers.
+the same way (those nobody can be told about any more are dropped: :meth:`JobTracker.resume`);
+``claim_delivery`` makes sure only one process answers.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ import logging
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 import discord
 
 from bot.delivery import result_embed, send_fitted
-from bot.errors import UserError, discord_call, explain
+from bot.errors import UserError, count_discord_error, discord_call, explain
 from bot.progress import ProgressMessage
 from bot.views import result_view
 from engine.errors import JobCancelled, JobFailed
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PAUSED = "⏸️ I'm restarting. Your job is kept, and I'll post the result here when I'm back."
+# why a dropped job was cancelled, as the queue keeps it
+GONE = "nobody can be told any more: its channel (or its user) is gone"
 
 
 def mention_only(user_id: int, *, replied_user: bool = True) -> discord.AllowedMentions:
@@ -82,14 +86,51 @@ class JobTracker:
         task.add_done_callback(lambda _: self._followers.pop(handle.job_id, None))
 
     async def resume(self) -> int:
-        """Follow the jobs a previous run of the bot left unanswered; returns how many."""
-        handles = await self.queue.undelivered()
+        """Follow the jobs a previous run of the bot left unanswered; returns how many.
+
+        A job whose channel (or, in a DM, whose user) Discord no longer knows, or no longer shows the
+        bot, is dropped instead: cancelled and marked answered, so it is neither painted for nobody
+        nor resumed again. Any other failure of that check leaves the job followed, as before.
+        """
+        handles = [h for h in await self.queue.undelivered() if h.job_id not in self._followers]
+        checked: dict[tuple[int, int | None], str | None] = {}  # one look per channel (and DM user)
+        followed = 0
         for handle in handles:
-            if handle.job_id not in self._followers:
-                self.follow(handle)
-        if handles:
-            log.info("resumed following %d undelivered job(s)", len(handles))
-        return len(handles)
+            where = Delivery.from_meta(handle.meta)
+            if where is not None:
+                key = (where.channel_id, handle.user_id if where.guild_id is None else None)
+                if key not in checked:
+                    checked[key] = await self._why_unanswerable(*key)
+                if (why := checked[key]) is not None:
+                    await self._drop(handle, where, why)
+                    continue
+            self.follow(handle)
+            followed += 1
+        if followed:
+            log.info("resumed following %d undelivered job(s)", followed)
+        return followed
+
+    async def _why_unanswerable(self, channel_id: int, dm_user_id: int | None) -> str | None:
+        """Why nobody can be told in this channel: it is gone or hidden from the bot, or the DM's user is gone."""
+        try:
+            await self.bot.fetch_channel(channel_id)
+            if dm_user_id is not None:
+                await self.bot.fetch_user(dm_user_id)
+        except (discord.NotFound, discord.Forbidden) as exc:
+            count_discord_error(exc)
+            return str(exc)
+        except (discord.DiscordException, aiohttp.ClientError, OSError) as exc:
+            # Discord's trouble, not the job's: follow it as before, and let delivery try
+            log.warning("cannot check channel %s before resuming its jobs: %s", channel_id, exc)
+        return None
+
+    async def _drop(self, handle: JobHandle, where: Delivery, why: str) -> None:
+        log.warning("job %s dropped on resume: nobody can be told in channel %s (%s)",
+                    handle.job_id, where.channel_id, why)
+        cancelled = await handle.cancel(GONE)
+        if await handle.claim_delivery():
+            outcome = "cancelled" if cancelled else (await handle.status()).state.value
+            self.bot.dispatch("style_job_finished", handle, outcome)
 
     def active(self, user_id: int, guild_id: int | None) -> int:
         """Jobs of this user in this guild that are still being followed here."""
@@ -150,7 +191,7 @@ class JobTracker:
             # whoever stops following may speak next (settle() says PAUSED): no edit of ours after it
             await progress.stop()
             raise
-        except Exception:  # noqa: BLE001 - one job's trouble must not reach the event loop
+        except Exception:  # one job's trouble must not reach the event loop (logged, so not blind)
             log.exception("job %s: following or delivering failed", handle.job_id)
 
     async def _deliver(self, handle: JobHandle, where: Delivery, channel: Any,

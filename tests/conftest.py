@@ -33,7 +33,7 @@ def naive() -> ModuleType:
     return module
 
 
-
 # Shared fixtures: a real redis-server and workers (redis_server, workers, make_queue, inprocess_worker),
-# and /metrics on a free port (port).
-pytest_plugins = ["tests.support.redis", "tests.support.scrape"]
+# and the banner about Redis tests skipped for want of it; /metrics on a free port (port); and pytester,
+# which runs pytest on a generated test file (tests/support/test_redis_skips.py).
+pytest_plugins = ["tests.support.redis", "tests.support.scrape", "pytester"]

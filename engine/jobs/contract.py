@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import abc
 import enum
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 
@@ -85,6 +86,16 @@ class JobStatus:
     @property
     def fraction(self) -> float:
         return self.step / self.total if self.total else 0.0
+
+
+ETA_WINDOW = 10  # finished jobs whose run times the ETAs average
+
+
+def average_run_s(newest_first: Iterable[float]) -> float | None:
+    """The run time ETAs assume, the same rule in both queues: the mean of the last ``ETA_WINDOW``
+    finished jobs (a slow job weighs on the ETAs for ten jobs, then is forgotten); None before the first."""
+    recent = list(islice(newest_first, ETA_WINDOW))
+    return sum(recent) / len(recent) if recent else None
 
 
 def queued_eta(position: int, slots: int, avg_job_s: float | None, all_busy: bool) -> float | None:

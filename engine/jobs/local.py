@@ -14,7 +14,7 @@ import bisect
 import logging
 import time
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -23,16 +23,19 @@ from typing import Any
 from engine.errors import JobCancelled, JobFailed, QueueFull, UserLimitReached
 from engine.jobs import paint, runtime
 from engine.jobs.contract import (
+    ETA_WINDOW,
     JobHandle,
     JobQueue,
     JobResult,
     JobSpec,
     JobState,
     JobStatus,
+    average_run_s,
     queued_eta,
     running_eta,
 )
 from engine.jobs.journal import Journal, StoredJob
+from engine.jobs.settings import QueueSettings
 from engine.ops import metrics
 
 log = logging.getLogger(__name__)
@@ -104,19 +107,18 @@ class LocalJobHandle(JobHandle):
 class LocalJobQueue(JobQueue):
     """In-process queue. ``workers`` jobs run at once, each in its own thread.
 
+    ``settings`` are the caps and the time limit (the Redis-only ones are not read here);
     ``database_path`` is the SQLite file jobs are kept in (None: memory only, nothing survives
     the process); ``stylizer`` replaces the engine's shared one (tests inject faults with it);
     ``max_batch`` waiting jobs of the same shapes run as one batch (one pass for all; pays on a GPU);
     ``compile`` is the engine's torch.compile mode (engine.nst.stylize.COMPILE_MODES).
     """
 
-    def __init__(self, *, workers: int = 1, per_user_limit: int = 3, max_queue: int = 50,
-                 time_limit_s: float | None = 900.0, preview_every: int = 0, device: str | None = None,
-                 database_path: str | None = None, stylizer: Any = None, max_batch: int = 1,
-                 compile: str = "off", keep_finished: int = 500):  # noqa: A002
-        self.workers, self.per_user_limit, self.max_queue = workers, per_user_limit, max_queue
-        self.max_batch, self.compile = max_batch, compile
-        self.time_limit_s, self.preview_every, self.device = time_limit_s, preview_every, device
+    def __init__(self, settings: QueueSettings, *, workers: int = 1, preview_every: int = 0,
+                 device: str | None = None, database_path: str | None = None, stylizer: Any = None,
+                 max_batch: int = 1, compile: str = "off", keep_finished: int = 500):
+        self.settings, self.workers, self.max_batch, self.compile = settings, workers, max_batch, compile
+        self.preview_every, self.device = preview_every, device
         self.journal = Journal(database_path)
         self._stylizer = stylizer
         self._keep_finished = keep_finished
@@ -134,7 +136,7 @@ class LocalJobQueue(JobQueue):
         self._tasks: list[asyncio.Task[None]] = []
         self._executor: ThreadPoolExecutor | None = None
         self._accepting = False
-        self._avg_job_s = 30.0  # first guess for ETAs; learned from finished jobs
+        self._run_times: deque[float] = deque(maxlen=ETA_WINDOW)  # of the last finished jobs, newest first
 
     async def start(self) -> None:
         """Open the journal and take back every job a previous process left: waiting, running or unanswered."""
@@ -169,10 +171,11 @@ class LocalJobQueue(JobQueue):
         if not self._accepting:
             raise QueueFull(runtime.TEXTS["closing"])
         runtime.check_submission(spec)  # ParamError/InputError now, not after waiting in the queue
-        if sum(1 for h in self._active() if h.user_id == spec.user_id) >= self.per_user_limit:
-            raise UserLimitReached(runtime.user_limit_text(self.per_user_limit))
-        if sum(1 for _ in self._active()) >= self.max_queue:
-            raise QueueFull(runtime.TEXTS["queue_full"].format(limit=self.max_queue))
+        limits = self.settings
+        if sum(1 for h in self._active() if h.user_id == spec.user_id) >= limits.per_user_limit:
+            raise UserLimitReached(runtime.user_limit_text(limits.per_user_limit))
+        if sum(1 for _ in self._active()) >= limits.max_queue:
+            raise QueueFull(runtime.TEXTS["queue_full"].format(limit=limits.max_queue))
         rnd = max(self._round, self._last_round.get(spec.user_id, -1) + 1)
         stored = StoredJob(uuid.uuid4().hex[:12], spec, rnd, self._next_arrival, "queued")
         await self.journal.add(stored)  # on disk before anyone hears of it
@@ -222,7 +225,7 @@ class LocalJobQueue(JobQueue):
             position = self._waiting.index(handle) if handle in self._waiting else 0
             busy = len(self._running) >= self.workers
             return replace(status, position=position,
-                           eta_s=queued_eta(position, self.workers, self._avg_job_s, busy))
+                           eta_s=queued_eta(position, self.workers, average_run_s(self._run_times), busy))
         return status
 
     def _changed(self) -> None:
@@ -278,14 +281,14 @@ class LocalJobQueue(JobQueue):
     async def _until_idle(self, timeout: float) -> None:
         try:
             await asyncio.wait_for(self._idle.wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             log.warning("%d job(s) still running after %.1f s", len(self._running), timeout)
 
     async def _run(self, batch: list[LocalJobHandle]) -> None:
         tasks = []
         for handle in batch:
             attempts = await self.journal.started(handle.job_id)
-            control = handle.control = runtime.Control(handle.spec.time_limit_s or self.time_limit_s)
+            control = handle.control = runtime.Control(handle.spec.time_limit_s or self.settings.job_time_limit_s)
             handle._set(state=JobState.RUNNING)
             tasks.append(runtime.Task(handle.spec, control, handle.job_id, attempts, self._publisher(handle)))
         outcomes = await runtime.execute_batch(tasks, executor=self._executor, device=self.device,
@@ -303,14 +306,15 @@ class LocalJobQueue(JobQueue):
             return
         await self.journal.finish(handle.job_id, outcome.state.value, outcome.error, outcome.result)
         if outcome.state is JobState.DONE:
-            self._avg_job_s = 0.7 * self._avg_job_s + 0.3 * outcome.seconds
+            self._run_times.appendleft(outcome.seconds)
         handle._finish(outcome.state, result=outcome.result, error=outcome.error)
 
     def _publisher(self, handle: LocalJobHandle) -> runtime.Publish:
         async def publish(control: runtime.Control) -> None:
             p = control.latest
             if p is not None and not handle._status.state.finished:
-                eta = running_eta(time.monotonic() - control.started, p.step, p.total, self._avg_job_s)
+                eta = running_eta(time.monotonic() - control.started, p.step, p.total,
+                                  average_run_s(self._run_times))
                 handle._set(**runtime.progress_fields(p), eta_s=eta, preview=control.preview)
 
         return publish

@@ -29,10 +29,14 @@ def load_settings(cls: type[S], **kwargs: Any) -> S:
         raise SystemExit(2) from None
 
 
-class ProcessSettings(BaseSettings):
-    """Logs and metrics: the same variables, the same meaning, in the bot and in every worker."""
+class EnvSettings(BaseSettings):
+    """The base of every settings class: the environment, then ``.env``; unknown names are ignored."""
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+
+class ProcessSettings(EnvSettings):
+    """Logs and metrics: the same variables, the same meaning, in the bot and in every worker."""
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="log verbosity")
     log_format: Literal["text", "json"] = Field("text", description="text lines, or JSON lines for log shippers")
@@ -45,11 +49,10 @@ class ProcessSettings(BaseSettings):
         return value.strip().upper() if isinstance(value, str) else value
 
 
-class HealthSettings(BaseSettings):
+class HealthSettings(EnvSettings):
     """``python -m engine.ops.health``: which process to ask, and how old its heartbeat may be."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore",
-                                      cli_kebab_case=True, cli_prog_name="python -m engine.ops.health")
+    model_config = SettingsConfigDict(cli_kebab_case=True, cli_prog_name="python -m engine.ops.health")
 
     metrics_port: int | None = Field(None, ge=0, le=65535,
                                      description="metrics port of the process to check (unset: metrics off, pass)")

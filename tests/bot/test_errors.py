@@ -22,9 +22,9 @@ def forbidden() -> discord.HTTPException:
 
 async def test_a_failed_call_is_counted_logged_and_does_not_stop_the_caller(port, caplog) -> None:
     before = scrape(port).get(MISSING_PERMISSIONS, 0.0)
-    with caplog.at_level(logging.INFO, logger="tests.bot"):
-        with discord_call(logging.getLogger("tests.bot"), "cannot edit status message %s", 42) as call:
-            raise forbidden()
+    with (caplog.at_level(logging.INFO, logger="tests.bot"),
+          discord_call(logging.getLogger("tests.bot"), "cannot edit status message %s", 42) as call):
+        raise forbidden()
     assert isinstance(call.failed, discord.Forbidden)
     assert scrape(port)[MISSING_PERMISSIONS] == before + 1
     assert "cannot edit status message 42: 403 Forbidden (error code: 50013)" in caplog.text
@@ -38,8 +38,33 @@ def test_a_call_that_succeeds_is_not_failed_and_other_errors_go_through() -> Non
         raise KeyError("bug")
 
 
-def test_anything_shaped_like_a_discord_token_is_redacted_once_the_bot_registers_the_pattern() -> None:
-    token = "M" + "T" * 23 + "." + "Gx_9-a" + "." + "k" * 30  # built in pieces: no scanner takes it for a leak
-    assert DISCORD_TOKEN.fullmatch(token)
-    logs.register_pattern(DISCORD_TOKEN)
-    assert logs.redact(f"login with {token} failed") == f"login with {logs.REDACTED} failed"
+def test_anything_shaped_like_a_discord_token_is_redacted_once_main_has_set_up_logging(
+        monkeypatch, capsys, tmp_path) -> None:
+    """Through ``python -m bot``'s own ``main``: a token pasted anywhere (not ours) never reaches the log."""
+    import bot.__main__ as entry
+
+    pasted = "M" + "T" * 23 + "." + "Gx_9-a" + "." + "k" * 30  # in pieces: no scanner takes it for a leak
+    assert DISCORD_TOKEN.fullmatch(pasted)
+    monkeypatch.setattr(logs, "_patterns", [])  # nothing registered by earlier tests: main must do it
+    monkeypatch.setattr(logs, "_secrets", set())
+    monkeypatch.chdir(tmp_path)  # no .env of the checkout
+    monkeypatch.setenv("DISCORD_TOKEN", "our-own-token")
+    monkeypatch.delenv("METRICS_PORT", raising=False)
+
+    async def run(settings: object) -> int:  # the bot itself is not this test's business
+        logging.getLogger("bot").info("a user pasted %s", pasted)
+        logging.getLogger("bot").info("logging in with %s", "our-own-token")
+        return 0
+
+    monkeypatch.setattr(entry, "run", run)
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        assert entry.main() == 0
+    finally:
+        root.handlers[:], root.level = handlers, level
+        logging.captureWarnings(False)
+    logged = capsys.readouterr().err
+    assert f"a user pasted {logs.REDACTED}" in logged
+    assert f"logging in with {logs.REDACTED}" in logged
+    assert pasted not in logged and "our-own-token" not in logged

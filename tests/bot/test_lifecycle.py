@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 import logging
 import os
 import secrets
@@ -21,10 +22,12 @@ from bot import progress
 from bot.client import StyleBot
 from bot.settings import BotSettings
 from bot.tracker import PAUSED
+from engine.jobs import JobState
 from tests.bot.conftest import (
     ALICE,
     BOB,
     CHANNEL,
+    OTHER_CHANNEL,
     RecordingQueue,
     running,
     status_of,
@@ -34,8 +37,8 @@ from tests.bot.conftest import (
     wait_status,
     wait_text,
 )
-from tests.support.engines import Paced, Tap
-from tests.support.fakediscord import FakeDiscord
+from tests.support.engines import Paced, Real, Tap
+from tests.support.fakediscord import VIEW_CHANNEL, FakeDiscord
 
 pytestmark = pytest.mark.timeout(120)
 REPO = Path(__file__).resolve().parents[2]
@@ -109,18 +112,93 @@ async def test_shutdown_lets_the_running_job_finish_and_keeps_the_waiting_one(
     assert [m["id"] for m in fake.messages(CHANNEL) if m["embeds"]] == [result["id"], later["id"]]
 
 
+async def stopped_while_painting(fake: FakeDiscord, bot: StyleBot, *requests: dict[str, Any]) -> list[dict]:
+    """Send ``requests`` (style_message arguments) to ``bot`` and stop it while the first paints and the
+    others wait: their status messages say PAUSED, and the jobs are kept for the next start."""
+    async with running(fake, bot):
+        sent = [await style_message(fake, **requests[0])]
+        await wait_status(fake, sent[0], "Painting")
+        for kwargs in requests[1:]:
+            sent.append(await style_message(fake, **kwargs))
+            await wait_status(fake, sent[-1], "Queued")
+        await asyncio.wait_for(bot.shutdown(drain_timeout=0.2), 30)
+    assert [status_of(fake, request)["content"] for request in sent] == [PAUSED] * len(sent)
+    return sent
+
+
 async def test_a_job_that_outlasts_the_drain_is_stopped_kept_and_finished_after_the_restart(
         fake: FakeDiscord, make_bot, settings: BotSettings) -> None:
     bot = make_bot(queue_on_disk(settings, stylizer=Tap()))
-    async with running(fake, bot):
-        request = await style_message(fake, ALICE)
-        await wait_status(fake, request, "Painting")
-        await asyncio.wait_for(bot.shutdown(drain_timeout=0.2), 30)
-        assert status_of(fake, request)["content"] == PAUSED
-        assert bot.is_closed()
+    [request] = await stopped_while_painting(fake, bot, {"user": ALICE})
+    assert bot.is_closed()
     async with running(fake, make_bot()):
         await wait_done(fake, request)
     assert sum(1 for m in fake.messages(CHANNEL) if m["embeds"]) == 1
+
+
+class Counted(Real):
+    """The real engine, counting the jobs that reach it."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def stylize(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        return super().stylize(*args, **kwargs)
+
+
+def delete_channel(fake: FakeDiscord) -> tuple[int, str]:
+    fake.remove_channel(OTHER_CHANNEL)
+    return OTHER_CHANNEL, "Unknown Channel"
+
+
+def hide_channel(fake: FakeDiscord) -> tuple[int, str]:
+    fake.restrict_bot(OTHER_CHANNEL, VIEW_CHANNEL)
+    return OTHER_CHANNEL, "Missing Access"
+
+
+def delete_dm_user(fake: FakeDiscord) -> tuple[int, str]:
+    del fake.users[ALICE]  # her DM channel is still there; she is not
+    return fake.dm_channel(ALICE), "Unknown User"
+
+
+@pytest.mark.parametrize("where, forget", [(OTHER_CHANNEL, delete_channel), (OTHER_CHANNEL, hide_channel),
+                                           ("dm", delete_dm_user)])
+async def test_a_resumed_job_nobody_can_be_told_about_is_dropped_without_painting(
+        fake: FakeDiscord, make_bot, settings: BotSettings, caplog, where: Any, forget: Any) -> None:
+    bot = make_bot(queue_on_disk(settings, stylizer=Tap()))
+    doomed_in = fake.dm_channel(ALICE) if where == "dm" else where
+    _, live = await stopped_while_painting(fake, bot, {"user": ALICE, "channel": doomed_in}, {"user": BOB})
+    [doomed_id] = [h.job_id for h in await bot.queue.undelivered() if h.user_id == ALICE]
+    channel, why = forget(fake)
+    engine = Counted()
+    gate = Tap(engine)
+    queue = queue_on_disk(settings, stylizer=gate)
+    restarted = len(fake.requests)
+    async with running(fake, make_bot(queue)):
+        handle = await queue.get(doomed_id)
+        assert handle is not None
+        for _ in range(200):  # held before painting: cancelled within the bot's first seconds
+            if (await handle.status()).state.finished:
+                break
+            await asyncio.sleep(0.05)
+        assert (await handle.status()).state is JobState.CANCELLED and engine.calls == 0
+        gate.open()
+        await wait_done(fake, live)  # the job in a live channel still runs, and is answered
+    assert engine.calls == 1 and doomed_id not in [h.job_id for h in await queue.undelivered()]
+    to_channel = [r.method for r in fake.requests[restarted:] if f"/channels/{channel}" in r.path]
+    assert to_channel == ["GET"]  # looked at once, never posted or edited in
+    [line] = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
+    assert doomed_id in line and str(channel) in line and why in line
+
+
+async def test_a_resumed_job_is_followed_when_discord_cannot_say_whether_its_channel_is_there(
+        fake: FakeDiscord, make_bot, settings: BotSettings) -> None:
+    [request] = await stopped_while_painting(fake, make_bot(queue_on_disk(settings, stylizer=Tap())), {})
+    fake.fail_next("GET", rf"^/channels/{CHANNEL}$", status=400, code=50035, message="Invalid Form Body")
+    async with running(fake, make_bot()):
+        await wait_done(fake, request)  # not dropped: delivery tries, as before the check existed
+    assert [h.status for h in fake.hits("GET", rf"^/channels/{CHANNEL}$")] == [400]
 
 
 async def test_preview_images_appear_on_the_status_message_when_enabled(fake: FakeDiscord, make_bot) -> None:
@@ -179,7 +257,7 @@ async def test_the_token_never_reaches_the_logs(fake: FakeDiscord, tmp_path: Pat
 
 def run_module(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "bot"], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=60)
+                          timeout=60, check=False)
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -221,7 +299,7 @@ async def test_progress_edits_are_coalesced_to_the_interval(fake: FakeDiscord, m
     edits = [h.time for h in fake.hits("PATCH", rf"^/channels/{CHANNEL}/messages/{done['id']}$")]
     progress = edits[1:-1]  # the first shows the queue position, the last the outcome
     assert len(progress) >= 2, "the job was too short to show progress"
-    gaps = [b - a for a, b in zip(progress, progress[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(progress)]
     assert min(gaps) >= bot.settings.progress_interval_s * 0.9
 
 

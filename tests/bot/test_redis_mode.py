@@ -30,11 +30,12 @@ from tests.bot.conftest import (
     wait_status,
 )
 from tests.bot.test_buttons import button
+from tests.bot.test_engine_check import run_without_engine
 from tests.support.fakediscord import FakeDiscord
 from tests.support.redis import RedisServer, WorkerPool
 
 pytestmark = [pytest.mark.timeout(180), pytest.mark.redis]
-QUEUE = "stylebot"  # RedisJobQueue's default, which build_queue keeps
+QUEUE = "stylebot"  # QUEUE_NAME's default (QueueSettings), which the bot's settings keep
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +101,40 @@ async def test_a_gif_comes_back_animated_from_a_redis_worker(fake: FakeDiscord, 
         assert attachment["filename"] == "stylized.gif" and len(clip.frames) == 3 and clip.format == "GIF"
         assert clip.durations_ms == [100] * 3
         await wait_status(fake, request, "✅ Done")
+
+
+def test_a_bot_installed_without_the_engine_gets_a_painting_from_a_redis_worker(
+        redis_worker: RedisServer, tmp_path: Path) -> None:
+    """`pip install stylebot` (no extras) is enough for Redis mode: submit, result, delivery's fitting."""
+    done = run_without_engine(f"""
+        import asyncio
+        from PIL import Image
+        from bot.__main__ import build_queue
+        from bot.delivery import fit_file
+        from bot.settings import BotSettings
+        from engine.jobs import JobSpec
+        from engine.nst.images import encode_image
+
+        async def main():
+            settings = BotSettings(_env_file=None, redis_url={redis_worker.url!r},
+                                   database_path={str(tmp_path / "bot.sqlite3")!r})
+            queue = build_queue(settings)
+            await queue.start()
+            photo = encode_image(Image.new("RGB", (40, 32), (200, 40, 30)), format="png")
+            painting = encode_image(Image.effect_noise((32, 32), 80).convert("RGB"), format="png")
+            handle = await queue.submit(JobSpec(photo, (painting,), {{"size": 32, "steps": 2, "levels": 1}}))
+            result = await asyncio.wait_for(handle.result(), 120)
+            data, name, _ = fit_file(result.image, 2000)
+            await queue.close(0)
+            print(name, len(data) <= 2000, engine_imported())
+
+        asyncio.run(main())
+    """, tmp_path)
+    assert done.returncode == 0, done.stderr
+    name, fits, engine = done.stdout.split()
+    assert name.startswith("stylized.") and fits == "True" and engine == "[]", done.stdout
+
+
 async def test_saved_styles_grids_and_upscales_run_on_a_redis_worker(
         fake: FakeDiscord, settings: BotSettings, redis_worker: RedisServer) -> None:
     async with running(fake, redis_bot(redis_worker, settings)):

@@ -14,6 +14,7 @@ from bot.settings import BotSettings
 from bot.store import GuildConfig
 from engine.errors import ParamError
 from engine.jobs.redis.worker import WorkerSettings
+from engine.jobs.settings import QueueSettings
 from engine.nst.params import parse_options
 
 EXAMPLE = Path(__file__).resolve().parents[2] / ".env.example"
@@ -35,6 +36,20 @@ def test_env_example_shows_the_real_defaults(monkeypatch) -> None:
     shown = {k: v for k, v in example_values(commented=False).items() if v}  # uncommented lines are defaults
     defaults = BotSettings(_env_file=None).model_dump()
     assert BotSettings(_env_file=None, **shown).model_dump() == defaults
+
+
+def test_the_bot_and_the_workers_read_the_queue_settings_alike(monkeypatch) -> None:
+    for name in QueueSettings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.setenv("QUEUE_NAME", "gpu-a")
+    monkeypatch.setenv("MAX_QUEUE", "7")
+    monkeypatch.setenv("RESULT_TTL_S", "600")
+    bot, worker = BotSettings(_env_file=None), WorkerSettings(_env_file=None)
+    assert isinstance(bot, QueueSettings) and isinstance(worker, QueueSettings)  # what the queues take, whole
+    assert bot.model_dump(include=set(QueueSettings.model_fields)) == worker.model_dump(
+        include=set(QueueSettings.model_fields)) == {"queue_name": "gpu-a", "per_user_limit": 3, "max_queue": 7,
+                                                     "job_time_limit_s": 900.0, "result_ttl_s": 600,
+                                                     "input_ttl_s": 86400}
 
 
 def test_options_line_reproduces_the_params() -> None:

@@ -27,6 +27,7 @@ from engine.jobs import JobHandle, JobQueue, JobSpec, JobState, JobStatus
 from engine.jobs.redis.queue import RedisJobQueue
 from engine.jobs.redis.worker import StyleWorker, WorkerSettings
 from tests.support.images import noise_png
+from tests.support.queues import queue_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 QUEUE = "scaleout"
@@ -159,11 +160,31 @@ class WorkerPool:
                 p.kill()
 
 
+NO_REDIS_SERVER = "redis-server is not on PATH"  # how every skip for want of it begins
+GET_REDIS = "apt-get install redis-server"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """After the run, say loudly how many tests were skipped for want of redis-server, and how to get it."""
+    skipped = [r for r in terminalreporter.stats.get("skipped", [])
+               if isinstance(r.longrepr, tuple) and NO_REDIS_SERVER in r.longrepr[2]]
+    if not skipped:
+        return
+    plural = "s" if len(skipped) != 1 else ""
+    write = terminalreporter
+    write.write_sep("!", f"{len(skipped)} Redis test{plural} SKIPPED: redis-server is not installed",
+                    yellow=True, bold=True)
+    write.write_line("The scale-out path (RedisJobQueue, `python -m engine.worker`, the bot in Redis mode) "
+                     "went untested on this machine.")
+    write.write_line(f"Get redis-server (Debian/Ubuntu: sudo {GET_REDIS}; macOS: brew install redis), "
+                     "then run `make test` again; with CI set, a missing redis-server fails the run instead.")
+
+
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory):
     binary = shutil.which("redis-server")
     if binary is None:
-        message = "redis-server is not on PATH; the scale-out tests need a real Redis (apt-get install redis-server)"
+        message = f"{NO_REDIS_SERVER}; the scale-out tests need a real Redis ({GET_REDIS})"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
@@ -226,8 +247,10 @@ async def make_queue(redis_server: RedisServer) -> AsyncIterator[QueueMaker]:
     """Started RedisJobQueue instances (think: bot processes); at the end every job left is cancelled."""
     queues: list[RedisJobQueue] = []
 
-    async def make(queue_name: str = QUEUE, **kwargs: Any) -> RedisJobQueue:
-        q = RedisJobQueue(redis_server.url, queue_name=queue_name, poll_interval_s=0.5, **kwargs)
+    async def make(queue_name: str = QUEUE, preview_every: int = 0, **settings: Any) -> RedisJobQueue:
+        """A queue named ``queue_name``; ``settings`` are QueueSettings fields (per_user_limit=...)."""
+        q = RedisJobQueue(redis_server.url, queue_settings(queue_name=queue_name, **settings),
+                          preview_every=preview_every, poll_interval_s=0.5)
         await q.start()
         queues.append(q)
         return q
@@ -235,8 +258,8 @@ async def make_queue(redis_server: RedisServer) -> AsyncIterator[QueueMaker]:
     yield make
     for q in queues:
         await q.close()
-    for name in {q.queue_name for q in queues}:
-        cleaner = RedisJobQueue(redis_server.url, queue_name=name)
+    for name in {q.settings.queue_name for q in queues}:
+        cleaner = RedisJobQueue(redis_server.url, queue_settings(queue_name=name))
         await cleaner.start()
         try:
             await drain(cleaner)

@@ -152,6 +152,17 @@ async def test_upload_over_the_guild_limit_is_rejected_with_40005(fake: FakeDisc
         assert fake.messages(CHANNEL) == []
 
 
+async def test_a_deleted_channel_is_unknown_to_every_route(fake: FakeDiscord) -> None:
+    async with running(fake) as bot:
+        channel = bot.get_channel(CHANNEL)
+        fake.remove_channel(CHANNEL)
+        for call in (lambda: bot.fetch_channel(CHANNEL), lambda: channel.send("hello")):
+            with pytest.raises(discord.NotFound) as info:
+                await call()
+            assert (info.value.status, info.value.code) == (404, 10003)
+        assert CHANNEL not in fake.channels
+
+
 async def test_rate_limited_send_is_retried_after_retry_after(fake: FakeDiscord) -> None:
     async with running(fake) as bot:
         fake.fail_next("POST", rf"^/channels/{CHANNEL}/messages$", status=429, retry_after=0.2)

@@ -22,50 +22,39 @@ from typing import Any
 
 from engine.errors import JobCancelled, JobFailed, QueueFull, UserLimitReached
 from engine.jobs.contract import (
+    ETA_WINDOW,
     JobHandle,
     JobQueue,
     JobResult,
     JobSpec,
     JobState,
     JobStatus,
+    average_run_s,
     queued_eta,
     running_eta,
 )
 from engine.jobs.paint import batch_key
 from engine.jobs.redis.store import TOKEN_FUNCTION, JobStore, connect, subscribe_forever
 from engine.jobs.runtime import TEXTS, check_submission, user_limit_text
+from engine.jobs.settings import QueueSettings
 from engine.ops import metrics
 
 log = logging.getLogger(__name__)
 
 
-
 class RedisJobQueue(JobQueue):
-    """Jobs in Redis, run by ``engine.worker`` processes. Plain values in; the caller builds settings.
+    """Jobs in Redis, run by ``engine.worker`` processes; the caller builds the settings.
 
-    ``per_user_limit`` and ``max_queue`` count queued plus running jobs (0 = no cap);
-    ``job_timeout_s`` is the run-time limit of jobs whose spec gives none (None: no limit); results are kept
-    ``result_ttl_s`` after a job ends, input images at most ``input_ttl_s`` while it waits.
+    ``settings``: the queue's name, caps (queued plus running jobs), the time limit of jobs whose spec
+    gives none, and how long results and waiting inputs are kept. ``preview_every`` (0: no previews)
+    travels with each job to the worker; handles re-read a job's state every ``poll_interval_s``
+    even when no change is announced.
     """
 
-    def __init__(
-        self,
-        redis_url: str = "redis://127.0.0.1:6379/0",
-        *,
-        queue_name: str = "stylebot",
-        per_user_limit: int = 3,
-        max_queue: int = 100,
-        result_ttl_s: int = 24 * 3600,
-        input_ttl_s: int = 24 * 3600,
-        job_timeout_s: float | None = 900.0,
-        preview_every: int = 0,
-        poll_interval_s: float = 1.0,
-    ):
-        self.redis_url, self.queue_name = redis_url, queue_name
-        self.per_user_limit, self.max_queue = per_user_limit, max_queue
-        self.result_ttl_s, self.input_ttl_s = int(result_ttl_s), int(input_ttl_s)
-        self.job_timeout_s, self.preview_every = job_timeout_s, preview_every
-        self.poll_interval_s = poll_interval_s
+    def __init__(self, redis_url: str, settings: QueueSettings, *, preview_every: int = 0,
+                 poll_interval_s: float = 1.0):
+        self.redis_url, self.settings = redis_url, settings
+        self.preview_every, self.poll_interval_s = preview_every, poll_interval_s
         self._redis: Any = None
         self._store: JobStore | None = None
         self._listener: asyncio.Task[None] | None = None
@@ -79,9 +68,9 @@ class RedisJobQueue(JobQueue):
         return self._store
 
     async def start(self) -> None:
-        self._redis = connect(self.redis_url, self.queue_name)
+        self._redis = connect(self.redis_url, self.settings.queue_name)
         await self._redis.ping()
-        self._store = JobStore(self._redis, self.queue_name)
+        self._store = JobStore(self._redis, self.settings.queue_name)
         self._listener = asyncio.create_task(
             subscribe_forever(self._redis, self.store.events, self._on_event, self._wake_all)
         )
@@ -98,7 +87,7 @@ class RedisJobQueue(JobQueue):
         self._wake_all()
 
     async def submit(self, spec: JobSpec) -> RedisJobHandle:
-        params = check_submission(spec)  # ParamError/InputError before anything is queued
+        params, limits = check_submission(spec), self.settings  # ParamError/InputError before anything is queued
         job_id = uuid.uuid4().hex
         fields = {
             "user": str(spec.user_id),
@@ -106,21 +95,21 @@ class RedisJobQueue(JobQueue):
             "meta": json.dumps(spec.meta),
             # Canonical values; None fields are defaults, and parse_options cannot read None back.
             "options": json.dumps({k: v for k, v in params.to_dict().items() if v is not None}),
-            "time_limit": str(spec.time_limit_s or self.job_timeout_s or 0),  # 0: no limit
+            "time_limit": str(spec.time_limit_s or limits.job_time_limit_s),
             "preview_every": str(self.preview_every),
-            "result_ttl": str(self.result_ttl_s),
+            "result_ttl": str(limits.result_ttl_s),
             "batch": batch_key(spec) or "",  # waiting jobs with the same key may run as one batch
             "grid": json.dumps(list(spec.grid)),  # a strength grid's factors; [] for one image
         }
         inputs = {"content": spec.content, **{f"style:{i}": s for i, s in enumerate(spec.styles)}}
         if spec.start_image is not None:  # an upscale's start image travels with the others
             inputs["start"] = spec.start_image
-        res = await self.store.submit(job_id, spec.user_id, fields, inputs, user_limit=self.per_user_limit,
-                                      max_queue=self.max_queue, input_ttl_s=self.input_ttl_s)
+        res = await self.store.submit(job_id, spec.user_id, fields, inputs, user_limit=limits.per_user_limit,
+                                      max_queue=limits.max_queue, input_ttl_s=limits.input_ttl_s)
         if res == "user_limit":
-            raise UserLimitReached(user_limit_text(self.per_user_limit))
+            raise UserLimitReached(user_limit_text(limits.per_user_limit))
         if res == "queue_full":
-            raise QueueFull(TEXTS["queue_full"].format(limit=self.max_queue))
+            raise QueueFull(TEXTS["queue_full"].format(limit=limits.max_queue))
         await self._redis.enqueue_job(TOKEN_FUNCTION)  # wakes one worker; it takes the first job in line
         log.info("job %s queued for user %s", job_id, spec.user_id)
         return RedisJobHandle(self, job_id, spec.user_id, spec.guild_id, dict(spec.meta))
@@ -173,14 +162,14 @@ class RedisJobQueue(JobQueue):
     async def _status(self, job_id: str) -> JobStatus:
         async with self.store.redis.pipeline(transaction=False) as pipe:
             pipe.hgetall(self.store.job(job_id)).zrank(self.store.queued, job_id).zcard(self.store.running)
-            pipe.hget(self.store.stats, "avg_run_s").time()
-            h, rank, running, avg, (sec, usec) = await pipe.execute()
+            pipe.lrange(self.store.run_times, 0, ETA_WINDOW - 1).time()
+            h, rank, running, run_times, (sec, usec) = await pipe.execute()
         if not h:
             return JobStatus(job_id, JobState.FAILED, error=TEXTS["gone"])
         f = {k.decode(): v for k, v in h.items()}
         state = JobState(f["state"].decode())
         step, total = int(f.get("step", 0)), int(f.get("total", 0))
-        avg_s = float(avg) if avg else None
+        avg_s = average_run_s(float(t) for t in run_times)
         now_ms = sec * 1000 + usec // 1000
         eta = 0.0 if state.finished else None
         if state is JobState.QUEUED and rank is not None:
@@ -239,7 +228,7 @@ class RedisJobHandle(JobHandle):
                     return
                 try:
                     await asyncio.wait_for(wake.wait(), self._queue.poll_interval_s)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
         finally:
             waiters[self.job_id].discard(wake)
@@ -260,12 +249,12 @@ class RedisJobHandle(JobHandle):
             pipe.get(store.result(self.job_id)).hget(store.job(self.job_id), "report")
             png, report = await pipe.execute()
         if png is None or report is None:
-            raise JobFailed(TEXTS["result_gone"].format(ttl=self._queue.result_ttl_s))
+            raise JobFailed(TEXTS["result_gone"].format(ttl=self._queue.settings.result_ttl_s))
         return JobResult(image=png, report=json.loads(report))
 
     async def cancel(self, reason: str = "cancelled") -> bool:
         res = await self._queue.store.finish(self.job_id, self.user_id, JobState.CANCELLED.value, reason,
-                                             self._queue.result_ttl_s)
+                                             self._queue.settings.result_ttl_s)
         if res == "ended":  # nobody ran it: count it here (a worker counts the jobs it stops)
             metrics.job_failed("cancelled")
         return res in ("ended", "signalled")

@@ -18,7 +18,8 @@ Layout, ``P`` being the queue name (``stylebot`` by default):
 * ``P:user:<uid>``   set of the user's waiting or running jobs (the per-user cap)
 * ``P:vnext`` / ``P:seq``  the fair order's next round per user, and the arrival counter
 * ``P:undelivered``  sorted set of jobs nobody has answered for yet
-* ``P:stats``        hash - ``avg_run_s``, the basis of queue ETAs
+* ``P:runs``         list - run times of the last finished jobs, newest first: the ETAs'
+  :func:`~engine.jobs.contract.average_run_s` reads them
 * ``P:events`` / ``P:cancel``  pub/sub channels: job changes for followers, cancels for workers
 * ``P:workers`` and ``P:worker:<wid>`` - the live workers (a hash with TTL each)
 * ``P:arq``          arq's queue of wake-up tokens (see :mod:`engine.jobs.redis`), plus arq's
@@ -41,6 +42,8 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from engine.jobs.contract import ETA_WINDOW
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +71,15 @@ def connection_pool(url: str) -> aioredis.ConnectionPool:
     )
 
 
+def arq_queue(queue_name: str) -> str:
+    """The name of arq's queue of wake-up tokens for the queue ``queue_name``."""
+    return f"{queue_name}:arq"
+
+
 def connect(url: str, queue_name: str) -> ArqRedis:
     """A client of the queue ``queue_name`` that can also enqueue arq's wake-up tokens (as JSON, not pickle)."""
     return ArqRedis(connection_pool(url), job_serializer=json_dumps, job_deserializer=json.loads,
-                    default_queue_name=f"{queue_name}:arq")
+                    default_queue_name=arq_queue(queue_name))
 
 
 def _lua(name: str) -> str:
@@ -83,10 +91,9 @@ class JobStore:
 
     def __init__(self, redis: aioredis.Redis, name: str):
         self.redis, self.name = redis, name
-        self.arq_queue = f"{name}:arq"
         self.events, self.cancels = f"{name}:events", f"{name}:cancel"
         self.queued, self.running = f"{name}:queued", f"{name}:running"
-        self.undelivered, self.stats, self.workers = f"{name}:undelivered", f"{name}:stats", f"{name}:workers"
+        self.undelivered, self.run_times, self.workers = f"{name}:undelivered", f"{name}:runs", f"{name}:workers"
         self._scripts = {script: redis.register_script(_lua(script)) for script in SCRIPTS}
 
     def job(self, job_id: str) -> str:
@@ -126,8 +133,8 @@ class JobStore:
                      report: dict[str, Any] | None = None, run_s: float | None = None, png: bytes = b"") -> str:
         """End the job ('ended', 'signalled', 'finished' or 'not_owner'); ``token=''`` is a cancel by anyone."""
         keys = [self.job(job_id), self.inputs(job_id), self.result(job_id), self.queued, self.running,
-                self.user_jobs(user), self.lease(job_id), self.stats]
-        named = {"id": job_id, "token": token, "state": state, "error": error, "ttl": ttl_s,
+                self.user_jobs(user), self.lease(job_id), self.run_times]
+        named = {"id": job_id, "token": token, "state": state, "error": error, "ttl": ttl_s, "keep": ETA_WINDOW,
                  "report": json.dumps(report) if report is not None else "",
                  "run_s": "" if run_s is None else f"{run_s:.3f}", "events": self.events, "cancels": self.cancels}
         return (await self._call("finish", keys, named, png)).decode()

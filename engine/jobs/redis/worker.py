@@ -31,7 +31,15 @@ from redis.exceptions import RedisError
 
 from engine.jobs import runtime
 from engine.jobs.contract import JobSpec, JobState
-from engine.jobs.redis.store import TOKEN_FUNCTION, JobStore, connect, json_dumps, subscribe_forever
+from engine.jobs.redis.store import (
+    TOKEN_FUNCTION,
+    JobStore,
+    arq_queue,
+    connect,
+    json_dumps,
+    subscribe_forever,
+)
+from engine.jobs.settings import QueueSettings
 from engine.ops import metrics
 from engine.ops.logs import job_logger
 from engine.ops.settings import ProcessSettings, load_settings
@@ -41,13 +49,17 @@ log = logging.getLogger(__name__)
 MAX_RUN_S = 24 * 3600  # arq's own limit per token; jobs have their own (runtime), far shorter
 
 
-class WorkerSettings(ProcessSettings):
-    """Every setting of a worker: environment (``REDIS_URL=...``) or flags (``--redis-url ...``), flags win."""
+class WorkerSettings(ProcessSettings, QueueSettings):
+    """Every setting of a worker: environment (``REDIS_URL=...``) or flags (``--redis-url ...``), flags win.
+
+    The queue's settings are the bot's (:class:`~engine.jobs.settings.QueueSettings`): a worker reads
+    ``QUEUE_NAME``, and ``JOB_TIME_LIMIT_S`` and ``RESULT_TTL_S`` for jobs queued without them; the caps
+    are checked by the bot when it submits, and each job carries the bot's limit and TTL.
+    """
 
     model_config = SettingsConfigDict(cli_kebab_case=True, cli_prog_name="python -m engine.worker")
 
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis of the queue (REDIS_URL)")
-    queue_name: str = Field("stylebot", description="queue name, the same as the bot's")
     device: str = Field("auto", description="torch device: auto, cpu, cuda or cuda:N")
     max_pixels: int | None = Field(None, ge=256, description="refuse jobs whose output has more pixels")
     concurrency: int = Field(1, ge=1, le=64, description="jobs at a time on this device")
@@ -97,7 +109,7 @@ class StyleWorker:
         self.arq = Worker(
             functions=[func(self._next_job, name=TOKEN_FUNCTION, keep_result=0, timeout=MAX_RUN_S,
                             max_tries=1_000_000)],  # a token retried after a shutdown is still good
-            queue_name=f"{s.queue_name}:arq",
+            queue_name=arq_queue(s.queue_name),
             redis_pool=connect(s.redis_url, s.queue_name),
             max_jobs=s.concurrency,
             keep_result=0,
@@ -241,7 +253,7 @@ class StyleWorker:
                 task.control.cancel("the worker is shutting down", interrupted=True)
             await asyncio.shield(self._give_back([t.job_id for t in tasks], token))
             raise
-        except Exception:  # noqa: BLE001 - Redis gone for good, or a bug here: the leases run out, they run again
+        except Exception:  # Redis gone for good, or a bug here: the leases run out, they run again
             log.exception("worker error on jobs %s; they run again once their leases run out",
                           ", ".join(t.job_id for t in tasks))
         finally:
@@ -256,9 +268,10 @@ class StyleWorker:
             (user, options, limit, preview_every, ttl, cancel, grid), inputs = await pipe.execute()
         styles = sorted((int(k.split(b":")[1]), v) for k, v in inputs.items() if k.startswith(b"style:"))
         spec = JobSpec(inputs.get(b"content", b""), tuple(v for _, v in styles), json.loads(options or b"{}"),
-                       int(user or 0), time_limit_s=float(limit or 0) or None, start_image=inputs.get(b"start"),
+                       int(user or 0), time_limit_s=float(limit or 0) or self.settings.job_time_limit_s, start_image=inputs.get(b"start"),
                        grid=tuple(json.loads(grid or b"[]")))
-        return _Job(job_id, int(user or 0), spec, int(preview_every or 0), int(ttl or 86400), (cancel or b"").decode())
+        return _Job(job_id, int(user or 0), spec, int(preview_every or 0), int(ttl or self.settings.result_ttl_s),
+                    (cancel or b"").decode())
 
     async def _execute(self, jobs: list[_Job], tasks: list[runtime.Task], token: str) -> list[runtime.Outcome | None]:
         """Each job's outcome; None for a job whose lease was lost (another worker runs it now)."""

@@ -21,13 +21,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.errors import JobCancelled, JobFailed, ParamError, QueueFull, UserLimitReached
+from engine.errors import InputError, JobCancelled, JobFailed, ParamError, QueueFull, UserLimitReached
 from engine.jobs import JobHandle, JobQueue, JobState
+from engine.jobs.contract import ETA_WINDOW, average_run_s
 from engine.jobs.local import LocalJobQueue
 from engine.jobs.paint import UPSCALE_STEPS
+from engine.nst.images import decode_image
 from engine.tiles import crop
 from tests.support.engines import OutOfMemoryAbove, Paced
 from tests.support.images import noise_image, png_bytes
+from tests.support.queues import queue_settings
 from tests.support.redis import LONG, MEDIUM, TINY, depth_is, spec, wait_running, wait_until
 
 
@@ -62,8 +65,9 @@ def queue_factory(request: pytest.FixtureRequest, tmp_path: Path) -> QueueKit:
         return QueueKit(make_queue, slots=pool.size, with_engine=redis_with_engine)
     queues = request.getfixturevalue("local_queues")
 
-    async def make_local(stylizer: Any = None, **kwargs: Any) -> JobQueue:
-        q = LocalJobQueue(workers=1, database_path=str(tmp_path / "stylebot.sqlite3"), stylizer=stylizer, **kwargs)
+    async def make_local(stylizer: Any = None, max_batch: int = 1, preview_every: int = 0, **settings: Any) -> JobQueue:
+        q = LocalJobQueue(queue_settings(**settings), workers=1, database_path=str(tmp_path / "stylebot.sqlite3"),
+                          stylizer=stylizer, max_batch=max_batch, preview_every=preview_every)
         await q.start()
         queues.append(q)
         return q
@@ -120,6 +124,8 @@ async def test_bad_options_are_refused_before_anything_is_queued(queue_factory: 
         await q.submit(spec(1, {"size": 5}))
     with pytest.raises(ParamError, match="unknown option"):
         await q.submit(spec(1, {"colour": "blue"}))
+    with pytest.raises(ParamError, match="unknown preset"):
+        await q.submit(spec(1, {"preset": "nope"}))
     assert await q.depth() == 0
     assert await q.undelivered() == []
 
@@ -164,14 +170,55 @@ async def test_a_job_over_its_time_limit_fails_with_the_reason(queue_factory: Qu
     assert (await h.status()).state is JobState.FAILED
 
 
+async def test_the_queues_time_limit_stops_jobs_that_set_none(queue_factory: QueueKit) -> None:
+    q = await queue_factory.make(job_time_limit_s=2.0)  # JOB_TIME_LIMIT_S
+    h = await q.submit(spec(1, LONG))
+    with pytest.raises(JobFailed, match="took longer than 2 s"):
+        await asyncio.wait_for(h.result(), 30)
+
+
+async def test_an_unreadable_image_fails_with_the_decoders_message(queue_factory: QueueKit) -> None:
+    q = await queue_factory.make()
+    h = await q.submit(spec(1, content=b"this is not an image"))
+    with pytest.raises(InputError) as expected:
+        decode_image(b"this is not an image")
+    with pytest.raises(JobFailed) as failed:
+        await asyncio.wait_for(h.result(), 30)
+    assert str(failed.value) == str(expected.value)
+    assert (await h.status()).error == str(expected.value)
+
+
+async def test_etas_assume_the_mean_run_time_of_the_last_finished_jobs(queue_factory: QueueKit) -> None:
+    q = await queue_factory.with_engine()  # one slot
+    blocker = await q.submit(spec(90, LONG))
+    await wait_running(blocker)
+    first = await q.submit(spec(1))
+    assert (await first.status()).eta_s is None  # nothing has finished yet: no guess
+    await first.cancel()
+    await blocker.cancel()
+    low, high = [], []  # bounds of each job's recorded run time: its engine time, and submit-to-result
+    for user, options in ((2, TINY), (3, MEDIUM)):
+        t0 = time.monotonic()
+        result = await asyncio.wait_for((await q.submit(spec(user, options))).result(), 60)
+        high.append(time.monotonic() - t0)
+        low.append(result.report["seconds"])
+    assert high[0] < low[1]  # the rule can be told apart from "the last job" (and from an EWMA)
+    blocker = await q.submit(spec(91, LONG))
+    await wait_running(blocker)
+    st = await (await q.submit(spec(4))).status()
+    assert st.position == 0 and st.eta_s is not None
+    mean = st.eta_s / 2  # next in line, the one slot busy: the job ahead, then this one
+    assert sum(low) / 2 - 0.05 <= mean <= sum(high) / 2 + 0.05, (mean, low, high)
+
+
 async def test_per_user_and_global_caps(queue_factory: QueueKit) -> None:
     q = await queue_factory.make(per_user_limit=2, max_queue=3)
     first = await q.submit(spec(1, LONG))
     await q.submit(spec(1, LONG))
-    with pytest.raises(UserLimitReached):
+    with pytest.raises(UserLimitReached, match="you already have 2 jobs in the queue"):
         await q.submit(spec(1))
     await q.submit(spec(2, LONG))
-    with pytest.raises(QueueFull):
+    with pytest.raises(QueueFull, match=r"the queue is full \(3 jobs\)"):
         await q.submit(spec(3))
     assert await q.depth() == 3
     await first.cancel()
@@ -271,6 +318,8 @@ async def test_waiting_jobs_of_one_shape_run_as_one_batch_each_with_its_own_resu
         gaps = [np.abs(image - np.asarray(photo, float)).mean() for photo in photos]
         assert int(np.argmin(gaps)) == i
     assert (await asyncio.wait_for(odd.result(), 60)).report["batch"] == 1
+
+
 async def test_an_upscale_starts_from_the_image_it_carries(queue_factory: QueueKit) -> None:
     q = await queue_factory.make()
     red = png_bytes(Image.new("RGB", (24, 18), (240, 20, 20)))  # not the photo (noise): a red start
@@ -298,3 +347,9 @@ async def test_a_strength_grid_is_one_image_with_progress_across_its_cells(queue
     cells = [crop(sheet, tuple(box)) for box in grid["boxes"]]
     assert cells[0].size == cells[1].size and max(cells[0].size) >= 32  # each cell at the job's size
     assert sheet.width > 2 * cells[0].width  # side by side, with room between
+
+
+def test_the_eta_average_is_the_mean_of_the_last_finished_jobs() -> None:
+    assert average_run_s([]) is None
+    assert average_run_s([3.0, 1.0, 2.0]) == 2.0
+    assert average_run_s([4.0] * ETA_WINDOW + [100.0]) == 4.0  # newest first: the oldest is forgotten

@@ -1,4 +1,7 @@
-"""The in-process queue, with the real engine at tiny sizes (the contract suite covers the rest)."""
+"""What only the in-process queue does: its journal (restarts, crashes), and the fair order as jobs start.
+
+The real engine at tiny sizes; what every queue owes the bot is in ``test_contract.py``, run on both.
+"""
 
 import asyncio
 import sqlite3
@@ -8,13 +11,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from engine.errors import JobCancelled, JobFailed, ParamError, QueueFull, UserLimitReached
+from engine.errors import JobFailed, QueueFull
 from engine.jobs import JobHandle, JobSpec, JobState
 from engine.jobs.journal import SCHEMA, Journal, StoredJob
 from engine.jobs.local import LocalJobQueue
 from engine.jobs.runtime import TEXTS
-from tests.support.engines import Paced
 from tests.support.images import png_bytes
+from tests.support.queues import queue_settings
 
 TINY = {"size": 32, "steps": 3, "coarse_steps": 1}
 RED, BLUE = png_bytes(Image.new("RGB", (40, 30), "red")), png_bytes(Image.new("RGB", (40, 30), "blue"))
@@ -26,7 +29,7 @@ def spec(user: int, **options) -> JobSpec:
 
 @pytest.fixture
 async def queue():
-    q = LocalJobQueue(per_user_limit=3, max_queue=5, preview_every=1)
+    q = LocalJobQueue(queue_settings())
     await q.start()
     yield q
     await q.close()
@@ -53,36 +56,6 @@ async def wait_step(handle: JobHandle, step: int = 1) -> None:
             return
 
 
-async def test_job_reports_progress_and_returns_a_png():
-    # Progress leaves the engine at most every 0.2 s: pace the engine so that 20 steps outlast a tick.
-    q = LocalJobQueue(preview_every=1, stylizer=Paced())
-    await q.start()
-    try:
-        handle = await q.submit(spec(1, steps=20))
-        states = [s async for s in handle.updates()]
-        assert states[-1].state is JobState.DONE
-        assert any(s.state is JobState.RUNNING and s.step > 0 and s.preview for s in states)
-        result = await handle.result()
-        assert result.image[:8] == b"\x89PNG\r\n\x1a\n" and result.report["steps"] == 21
-    finally:
-        await q.close()
-
-
-async def test_users_are_served_round_robin():
-    q = LocalJobQueue(per_user_limit=3, max_queue=10)
-    await q.start()
-    try:
-        blocker = await q.submit(spec(9, steps=5000, size=64))
-        await wait_step(blocker)  # the worker is busy: what comes next waits
-        flood = [await q.submit(spec(1)) for _ in range(3)]
-        other = await q.submit(spec(2))
-        assert [(await h.status()).position for h in (*flood, other)] == [0, 2, 3, 1]
-        await blocker.cancel()
-        assert (await start_order([*flood, other])).index(other) == 1
-    finally:
-        await q.close()
-
-
 async def test_a_newcomer_goes_before_the_rest_of_a_user_whose_job_is_running(queue):
     first = await queue.submit(spec(1, steps=30, size=64))
     await wait_step(first, 0)
@@ -92,65 +65,9 @@ async def test_a_newcomer_goes_before_the_rest_of_a_user_whose_job_is_running(qu
     assert (await start_order([*more, newcomer]))[0] is newcomer
 
 
-async def test_per_user_and_global_caps_refuse_before_queueing(queue):
-    for _ in range(3):
-        await queue.submit(spec(1))
-    with pytest.raises(UserLimitReached, match="3 jobs"):
-        await queue.submit(spec(1))
-    await queue.submit(spec(2))
-    await queue.submit(spec(3))
-    with pytest.raises(QueueFull, match="full"):
-        await queue.submit(spec(4))
-    assert await queue.depth() == 5
-
-
-async def test_bad_options_fail_at_submit(queue):
-    with pytest.raises(ParamError, match="unknown preset"):
-        await queue.submit(spec(1, preset="nope"))
-    assert await queue.depth() == 0
-
-
-async def test_cancel_a_queued_and_a_running_job(queue):
-    running = await queue.submit(spec(1, steps=2000, size=64))
-    queued = await queue.submit(spec(2))
-    await wait_step(running, 2)
-    assert await queued.cancel("changed my mind")
-    assert await running.cancel()
-    with pytest.raises(JobCancelled):
-        await running.result()
-    with pytest.raises(JobCancelled, match="changed my mind"):
-        await queued.result()
-    assert (await queued.status()).state is JobState.CANCELLED
-    assert not await queued.cancel()
-
-
-async def test_bad_image_fails_with_the_input_message(queue):
-    handle = await queue.submit(JobSpec(b"garbage", (BLUE,), TINY, user_id=1))
-    with pytest.raises(JobFailed, match="not an image"):
-        await handle.result()
-
-
-async def test_time_limit_stops_the_job_and_says_so():
-    q = LocalJobQueue(time_limit_s=0.5)
-    await q.start()
-    try:
-        handle = await q.submit(spec(1, steps=5000, size=64))
-        with pytest.raises(JobFailed, match="longer than"):
-            await handle.result()
-    finally:
-        await q.close()
-
-
-async def test_delivery_is_claimed_once(queue):
-    handle = await queue.submit(spec(1))
-    await handle.result()
-    assert [await handle.claim_delivery(), await handle.claim_delivery()] == [True, False]
-    assert handle not in await queue.undelivered()
-
-
 async def test_a_restart_resumes_the_running_and_waiting_jobs_in_their_order(tmp_path: Path):
     db = str(tmp_path / "stylebot.sqlite3")
-    q = LocalJobQueue(database_path=db)
+    q = LocalJobQueue(queue_settings(), database_path=db)
     await q.start()
     running = await q.submit(spec(1, steps=5000, size=64))
     waiting = [await q.submit(spec(2)), await q.submit(spec(3))]
@@ -160,7 +77,7 @@ async def test_a_restart_resumes_the_running_and_waiting_jobs_in_their_order(tmp
         await q.submit(spec(4))
     assert not (await running.status()).state.finished  # stopped, not cancelled: it is not over
 
-    again = LocalJobQueue(database_path=db)
+    again = LocalJobQueue(queue_settings(), database_path=db)
     await again.start()
     try:
         found = {h.job_id: h for h in await again.undelivered()}
@@ -178,13 +95,13 @@ async def test_a_restart_resumes_the_running_and_waiting_jobs_in_their_order(tmp
 
 async def test_a_finished_job_nobody_answered_for_is_answered_once_after_a_restart(tmp_path: Path):
     db = str(tmp_path / "stylebot.sqlite3")
-    q = LocalJobQueue(database_path=db)
+    q = LocalJobQueue(queue_settings(), database_path=db)
     await q.start()
     done = await q.submit(spec(1))
     png = (await done.result()).image
     await q.close()
     for claims in ([True, False], []):  # the second restart finds nothing left to answer
-        q = LocalJobQueue(database_path=db)
+        q = LocalJobQueue(queue_settings(), database_path=db)
         await q.start()
         pending = await q.undelivered()
         assert [h.job_id for h in pending] == ([done.job_id] if claims else [])
@@ -202,7 +119,7 @@ async def test_a_job_its_process_died_running_three_times_is_given_up_on(tmp_pat
     for _ in range(3):
         await journal.started("poison")
     await journal.close()
-    q = LocalJobQueue(database_path=db)
+    q = LocalJobQueue(queue_settings(), database_path=db)
     await q.start()
     try:
         (handle,) = await q.undelivered()

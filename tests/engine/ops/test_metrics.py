@@ -15,6 +15,7 @@ from engine.jobs import JobSpec
 from engine.jobs.local import LocalJobQueue
 from engine.ops import health, metrics
 from tests.support.images import noise_png
+from tests.support.queues import queue_settings
 from tests.support.scrape import (
     DEPTH,
     FINISHED,
@@ -31,7 +32,7 @@ TINY = {"size": 32, "steps": 2, "coarse_steps": 1}
 
 
 async def run_one(queue_kwargs: dict, spec: JobSpec) -> None:
-    queue = LocalJobQueue(**queue_kwargs)
+    queue = LocalJobQueue(queue_settings(), **queue_kwargs)
     await queue.start()
     try:
         handle = await queue.submit(spec)
@@ -43,7 +44,7 @@ async def run_one(queue_kwargs: dict, spec: JobSpec) -> None:
 
 async def test_a_real_job_moves_started_finished_and_the_histograms_and_depth_returns_to_zero(port):
     before = await read(port)
-    queue = LocalJobQueue(workers=1, device="cpu")
+    queue = LocalJobQueue(queue_settings(), workers=1, device="cpu")
     await queue.start()
     try:
         handle = await queue.submit(JobSpec(noise_png(1), (noise_png(2),), dict(TINY), user_id=1, guild_id=7))
@@ -103,7 +104,7 @@ async def test_each_failure_is_counted_under_its_reason(port, error, limit, reas
 
 async def test_cancelling_running_and_waiting_jobs_counts_them_cancelled(port):
     before = await read(port)
-    queue = LocalJobQueue(stylizer=Failing(None))
+    queue = LocalJobQueue(queue_settings(), stylizer=Failing(None))
     await queue.start()
     try:
         running = await queue.submit(JobSpec(noise_png(1), (noise_png(2),), dict(TINY), user_id=1))

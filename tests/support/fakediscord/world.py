@@ -108,6 +108,14 @@ class World:
         self._messages[cid] = {}
         return cid
 
+    def remove_channel(self, channel_id: int) -> dict[str, Any]:
+        """Delete a channel with its messages: its routes answer 404/10003 Unknown Channel from now on.
+
+        Returns its last payload, e.g. for ``await fake.dispatch("CHANNEL_DELETE", ...)``.
+        """
+        del self._messages[channel_id]
+        return self.channels.pop(channel_id)
+
     def dm_channel(self, user_id: int) -> int:
         """The DM channel between the bot and a user, created on first use."""
         for cid, channel in self.channels.items():

@@ -8,9 +8,10 @@
 -- KEYS[4] P:queued          KEYS[5] P:running     (the job leaves both)
 -- KEYS[6] P:user:<uid>      the owner's set of waiting or running jobs
 -- KEYS[7] P:lease:<id>      the lease (deleted)
--- KEYS[8] P:stats           hash with avg_run_s, the queue's ETA basis
--- ARGV[1] JSON {id, token, state, error, ttl, report, run_s, events, cancels}
---         state: done, failed or cancelled; report: JSON text or ''; run_s: seconds or ''
+-- KEYS[8] P:runs            run times of the last finished jobs, newest first (the ETAs' basis)
+-- ARGV[1] JSON {id, token, state, error, ttl, report, run_s, keep, events, cancels}
+--         state: done, failed or cancelled; report: JSON text or ''; run_s: seconds or '';
+--         keep: how many run times P:runs holds
 --         cancels: the pub/sub channel workers listen to for cancels
 -- ARGV[2] the result PNG, or ''
 -- Returns 'ended', 'signalled' (the live owner was told to stop), 'finished' (it was over
@@ -27,10 +28,9 @@ elseif state == 'running' and redis.call('EXISTS', KEYS[7]) == 1 then
 end
 if a.report ~= '' then redis.call('HSET', KEYS[1], 'report', a.report) end
 if ARGV[2] ~= '' then redis.call('SET', KEYS[3], ARGV[2], 'EX', a.ttl) end
-if a.run_s ~= '' then -- running average over the last ~10 jobs
-  local n = redis.call('HINCRBY', KEYS[8], 'n', 1)
-  local avg = tonumber(redis.call('HGET', KEYS[8], 'avg_run_s') or a.run_s)
-  redis.call('HSET', KEYS[8], 'avg_run_s', avg + (tonumber(a.run_s) - avg) / math.min(n, 10))
+if a.run_s ~= '' then -- recorded only: the bot averages them (engine.jobs.contract.average_run_s)
+  redis.call('LPUSH', KEYS[8], a.run_s)
+  redis.call('LTRIM', KEYS[8], 0, a.keep - 1)
 end
 local t = redis.call('TIME')
 redis.call('HSET', KEYS[1], 'state', a.state, 'error', a.error, 'finished_at', t[1] * 1000 + math.floor(t[2] / 1000))

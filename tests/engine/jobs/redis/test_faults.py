@@ -78,16 +78,17 @@ async def test_a_cancel_from_another_process_stops_the_worker(workers: WorkerPoo
     script = textwrap.dedent(f"""
         import asyncio, sys
         from engine.jobs.redis.queue import RedisJobQueue
+        from engine.jobs.settings import QueueSettings
         async def main():
-            q = RedisJobQueue({redis_server.url!r}, queue_name={q.queue_name!r})
+            q = RedisJobQueue({redis_server.url!r}, QueueSettings(queue_name={q.settings.queue_name!r}))
             await q.start()
             h = await q.get({h.job_id!r})
             print(await h.cancel("an admin stopped it"), "torch" in sys.modules)
             await q.close()
         asyncio.run(main())
     """)
-    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    out = await asyncio.to_thread(subprocess.run, [sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                                  text=True, timeout=60, check=False, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert out.stdout.split() == ["True", "False"], out.stderr
     seen = [st async for st in h.updates()]
     assert (seen[-1].state, seen[-1].error) == (JobState.CANCELLED, "an admin stopped it")

@@ -6,9 +6,8 @@ import asyncio
 
 import pytest
 
-from engine.errors import InputError, JobFailed, QueueFull, UserLimitReached
+from engine.errors import JobFailed, QueueFull, UserLimitReached
 from engine.jobs import JobHandle, JobState
-from engine.nst.images import decode_image
 from tests.support.redis import TINY, QueueMaker, WorkerPool, spec
 
 NO_WORKERS = "scaleout-idle"  # no worker serves this queue, so everything submitted stays queued
@@ -39,17 +38,6 @@ async def test_a_queued_job_knows_its_position_from_any_process(make_queue: Queu
     assert ((await seen_from_a.status()).position, (await first.status()).position) == (1, 0)
     assert await first.cancel()
     assert (await seen_from_a.status()).position == 0
-
-
-async def test_unreadable_image_fails_with_the_decoders_message(workers: WorkerPool, make_queue: QueueMaker) -> None:
-    q = await make_queue()
-    h = await q.submit(spec(1, content=b"this is not an image"))
-    with pytest.raises(InputError) as expected:
-        decode_image(b"this is not an image")
-    with pytest.raises(JobFailed) as failed:
-        await asyncio.wait_for(h.result(), 30)
-    assert str(failed.value) == str(expected.value)
-    assert (await h.status()).error == str(expected.value)
 
 
 async def test_a_job_larger_than_the_worker_allows_fails_with_the_limit(workers: WorkerPool,

@@ -1,0 +1,35 @@
+"""Unit tests of bot/tracker.py's pure parts: where a job's answers go, and what a result's reply says."""
+
+from __future__ import annotations
+
+from bot.tracker import Delivery, mention_only, reduction_note
+
+WHERE = Delivery(channel_id=1, status_message_id=2, reply_to_id=3, reply_author_id=4, upload_limit=10 * 2**20,
+                 guild_id=5)
+
+
+def test_delivery_travels_in_the_job_meta_as_plain_ints_and_comes_back_the_same() -> None:
+    meta = WHERE.to_meta()
+    assert all(isinstance(v, int) for v in meta.values())
+    assert Delivery.from_meta(meta) == WHERE
+    assert Delivery.from_meta({**meta, "added_later": "x"}) == WHERE  # other keys in the meta are not ours
+    dm = {k: v for k, v in meta.items() if k != "guild_id"}
+    assert Delivery.from_meta(dm) == Delivery(1, 2, 3, 4, 10 * 2**20, guild_id=None)
+
+
+def test_a_meta_without_delivery_data_gives_none() -> None:
+    assert Delivery.from_meta({}) is None
+    assert Delivery.from_meta({"channel_id": 1}) is None
+
+
+def test_the_reply_says_what_the_result_gave_up_the_engines_caps_first() -> None:
+    assert reduction_note({}, []) == ""
+    assert reduction_note({}, ["64 colours"]) == " (to fit this channel's upload limit: 64 colours)"
+    report = {"animation": {"reduced": ["first 48 frames"]}}
+    assert reduction_note(report, ["quality 70", "every 2nd frame"]) == \
+        " (first 48 frames; to fit this channel's upload limit: quality 70, every 2nd frame)"
+
+
+def test_an_answer_may_ping_its_requester_and_nobody_else() -> None:
+    assert mention_only(42).to_dict() == {"parse": [], "users": [42], "replied_user": True}
+    assert mention_only(42, replied_user=False).to_dict() == {"parse": [], "users": [42]}  # Discord's shape

@@ -1,0 +1,76 @@
+"""Unit tests of bot/views.py: what a button keeps in its custom_id, who may press it, which a result gets."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import discord
+import pytest
+
+from bot.views import CancelButton, DeleteButton, RestyleButton, UpscaleButton, result_view, status_view
+
+OWNER, OTHER = 900000000000002101, 900000000000002102
+
+
+async def parsed(cls: Any, custom_id: str) -> Any:
+    """The button discord.py rebuilds from a click on ``custom_id`` (after a restart, too)."""
+    match = cls.__discord_ui_compiled_template__.fullmatch(custom_id)
+    assert match is not None, custom_id
+    return await cls.from_custom_id(None, None, match)
+
+
+async def test_a_grid_cell_upscale_keeps_its_cell_and_box_in_the_custom_id() -> None:
+    button = UpscaleButton(2, (0.5, 0.0, 1.0, 0.5))
+    assert button.custom_id == "stylebot:upscale:2:5000,0,10000,5000"
+    assert button.item.label == "Upscale β×2"
+    again = await parsed(UpscaleButton, button.custom_id)
+    assert (again.cell, again.box) == (2, (0.5, 0.0, 1.0, 0.5))
+    plain = await parsed(UpscaleButton, UpscaleButton().custom_id)
+    assert (plain.cell, plain.box) == (None, None)
+
+
+async def test_cancel_delete_and_restyle_buttons_survive_a_restart() -> None:
+    cancel = await parsed(CancelButton, CancelButton("ab12-cd", OWNER).custom_id)
+    assert (cancel.job_id, cancel.owner_id) == ("ab12-cd", OWNER)
+    assert (await parsed(DeleteButton, DeleteButton(OWNER).custom_id)).owner_id == OWNER
+    assert (await parsed(RestyleButton, RestyleButton("less").custom_id)).how == "less"
+
+
+def labels(view: discord.ui.View) -> list[str]:
+    return [item.item.label for item in view.children]  # type: ignore[attr-defined]
+
+
+async def test_a_result_gets_the_buttons_that_fit_it() -> None:
+    assert labels(result_view(OWNER)) == ["More style", "Less style", "Upscale", "Delete"]
+    assert labels(result_view(OWNER, {"animation": {"frames": 8}})) == ["More style", "Less style", "Delete"]
+    boxes = [(0, 0, 0.5, 0.5), (0.5, 0, 1, 0.5), (0, 0.5, 0.5, 1), (0.5, 0.5, 1, 1)]
+    assert labels(result_view(OWNER, {"grid": {"boxes": boxes, "factors": [0.5, 1, 2, 4]}})) == [
+        "Upscale β×0.5", "Upscale β×1", "Upscale β×2", "Upscale β×4", "Delete"]
+    assert labels(status_view("ab12", OWNER)) == ["Cancel"]
+    assert all(view.timeout is None for view in (result_view(OWNER), status_view("ab12", OWNER)))
+
+
+class Response:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bool]] = []
+
+    async def send_message(self, text: str, *, ephemeral: bool = False) -> None:
+        self.sent.append((text, ephemeral))
+
+
+def click(user_id: int, *, manage_messages: bool = False, in_guild: bool = True) -> Any:
+    return SimpleNamespace(user=SimpleNamespace(id=user_id), response=Response(),
+                           guild=object() if in_guild else None,
+                           permissions=discord.Permissions(manage_messages=manage_messages))
+
+
+@pytest.mark.parametrize("button", [CancelButton("ab12", OWNER), DeleteButton(OWNER)],
+                         ids=["cancel", "delete"])
+async def test_only_the_owner_or_a_moderator_may_press_cancel_and_delete(button: Any) -> None:
+    assert await button.interaction_check(click(OWNER))
+    assert await button.interaction_check(click(OTHER, manage_messages=True))
+    for stranger in (click(OTHER), click(OTHER, manage_messages=True, in_guild=False)):
+        assert not await button.interaction_check(stranger)
+        [(text, ephemeral)] = stranger.response.sent
+        assert text.startswith("Only the person who asked for this") and ephemeral

@@ -14,8 +14,9 @@ import time
 from pathlib import Path
 
 from engine.errors import BackboneUnavailable, EngineError, InputError, JobCancelled
-from engine.nst.media import OUTPUT_FORMATS, is_animation
+from engine.nst.media import OUTPUT_FORMATS
 from engine.nst.params import FIELDS, PRESETS, StyleParams, parse_options
+from engine.nst.types import Progress
 
 log = logging.getLogger("engine")
 _DEFAULTS = StyleParams()
@@ -65,7 +66,7 @@ class ProgressBar:
         self.enabled = enabled and sys.stderr.isatty()
         self.last = 0.0
 
-    def __call__(self, p) -> None:
+    def __call__(self, p: Progress) -> None:
         now = time.monotonic()
         if not self.enabled or (now - self.last < 0.1 and p.step != p.total):
             return
@@ -73,7 +74,7 @@ class ProgressBar:
         width = 30
         filled = int(width * p.step / p.total)
         eta = p.remaining_s or 0.0
-        frame = f"frame {p.frame}/{p.frames} " if getattr(p, "frames", 0) else ""
+        frame = f"frame {p.frame}/{p.frames} " if p.frames else ""
         sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {frame}{p.step}/{p.total} "
                          f"loss {p.losses['total']:.4g}  {p.elapsed:.1f}s elapsed, ~{eta:.0f}s left ")
         if p.step == p.total:
@@ -82,27 +83,24 @@ class ProgressBar:
 
 
 def stylize_files(args: argparse.Namespace) -> dict:
-    from engine.nst.stylize import get_stylizer, render
-    from engine.nst.video import render_clip
+    from engine.nst.render import render
+    from engine.nst.stylize import get_stylizer
 
     options = {name: getattr(args, name) for name in FIELDS if getattr(args, name) is not None}
     params = parse_options(options)
     content, styles = _read(args.content), [_read(p) for p in args.styles]
-    animated = is_animation(content)
-    if animated:
-        params = params.replace(animation_format=_animation_format(params.animation_format, args.output))
     t0 = time.perf_counter()
     stylizer = get_stylizer(params.backbone, args.compile)
     load_s = time.perf_counter() - t0
-    bar = ProgressBar(not args.quiet)
+    done = render(content, styles, params, stylizer=stylizer, on_progress=ProgressBar(not args.quiet),
+                  animated=lambda p: p.replace(animation_format=_animation_format(p.animation_format, args.output)))
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    if animated:
-        data, report = render_clip(content, styles, params, stylizer=stylizer, on_progress=bar)
-        args.output.write_bytes(data)
+    if done.clip is not None:
+        args.output.write_bytes(done.clip)
     else:
-        image, report = render(content, styles, params, stylizer=stylizer, on_progress=bar)
-        image.save(args.output)
-    report = {"output": str(args.output), "model_load_seconds": round(load_s, 3), **report}
+        assert done.picture is not None
+        done.picture.save(args.output)
+    report = {"output": str(args.output), "model_load_seconds": round(load_s, 3), **done.report}
     if args.report:
         args.report.write_text(json.dumps(report, indent=2))
     return report

@@ -69,16 +69,17 @@ def demo_photo() -> Image.Image:
 
 def run_demo(output: Path, size: str | int = 256) -> dict[str, Any]:
     from engine.nst.images import encode_image
-    from engine.nst.stylize import render
+    from engine.nst.render import render
 
     params = parse_options({"size": size})
     content, style = demo_photo(), draw_painting()
     output.parent.mkdir(parents=True, exist_ok=True)
     style.save(output.with_name(output.stem + "-style.png"))
     log.info("stylizing the astronaut photo (scikit-image) with a drawn painting at %d px", params.size)
-    image, report = render(encode_image(content), [encode_image(style)], params)
-    image.save(output)
-    return {"output": str(output), **report}
+    done = render(encode_image(content), [encode_image(style)], params)
+    assert done.picture is not None  # the photo is a still
+    done.picture.save(output)
+    return {"output": str(output), **done.report}
 
 
 def _texture(rng: np.random.Generator, height: int, width: int) -> np.ndarray:

@@ -30,6 +30,15 @@ class JobFailed(EngineError):
     """The job ran but could not finish; ``str(exc)`` is a user-facing reason."""
 
 
+class JobDiverged(JobFailed):
+    """The optimisation diverged: the cost became infinite (weights too large for the image)."""
+
+    TEXT = "the optimisation diverged (the cost became infinite); try smaller weights"
+
+    def __init__(self, message: str = TEXT) -> None:
+        super().__init__(message)
+
+
 class QueueFull(EngineError):
     """The queue holds as many jobs as it may; try again later."""
 

@@ -1,9 +1,10 @@
 """What a job paints: one picture (with a first look in seconds), an upscale, or a strength grid.
 
-:func:`paint_job` is called by :mod:`engine.jobs.runtime` (which decides how a job ends) with
-the engine, the job and its checked params; everything here is blocking and runs in the job's
-thread. Importing this module loads neither torch nor Pillow, so the bot can read the
-constants (:data:`GRID_FACTORS`, :func:`grid_caption`) in a process that never runs a job.
+:func:`render` is called by :mod:`engine.jobs.runtime` (which decides how a job ends) with
+the engine, the job and its checked params, and takes the one bytes-in path
+(:func:`engine.nst.render.render`); everything here is blocking and runs in the job's thread.
+Importing this module loads neither torch nor Pillow, so the bot can read the constants
+(:data:`GRID_FACTORS`, :func:`grid_caption`) in a process that never runs a job.
 """
 
 from __future__ import annotations
@@ -12,15 +13,17 @@ import io
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from engine.jobs.contract import JobResult, JobSpec
 from engine.nst.params import StyleParams, parse_options
+from engine.nst.types import Engine, Job, Painted, Progress
 
 if TYPE_CHECKING:
     from PIL import Image
 
-OnProgress = Callable[[Any], None]  # receives engine.nst.stylize.Progress
+OnProgress = Callable[[Progress], None]
 
 FIRST_LOOK_SIDE = 128  # px: a picture this small is painted in a few seconds on two CPU cores
 FIRST_LOOK_STEPS = 40  # L-BFGS steps of the first look: enough for the painting's colours and strokes
@@ -28,19 +31,18 @@ GRID_FACTORS = (0.5, 1.0, 2.0, 4.0)  # the strength grid: style_weight × each, 
 UPSCALE_STEPS = 0.5  # an upscale runs this fraction of the job's full-size steps (see upscale_params)
 
 
-def render(engine: Any, spec: JobSpec, params: StyleParams, *, on_progress: OnProgress,
+def render(engine: Engine, spec: JobSpec, params: StyleParams, *, on_progress: OnProgress,
            should_cancel: Callable[[], bool], preview_every: int) -> JobResult:
     """The job's encoded result and report: its picture (:func:`paint_job`) or, for an animated photo, its
-    painted animation (:func:`engine.nst.video.render_clip`). ``params`` are checked already."""
-    from engine.nst.media import is_animation
+    painted animation; through the one bytes-in path. ``params`` are checked already."""
+    from engine.nst.render import render as from_bytes  # torch and the weights load only once a job runs
 
-    hooks: dict[str, Any] = {"on_progress": on_progress, "should_cancel": should_cancel,
-                             "preview_every": preview_every}
-    if is_animation(spec.content):  # GIF/WebP/APNG with several frames, or an MP4/WebM/MOV clip
-        from engine.nst.video import render_clip
-
-        return JobResult(*render_clip(spec.content, spec.styles, params, stylizer=engine, **hooks))
-    return result(*paint_job(engine, spec, params, **hooks))
+    done = from_bytes(spec.content, spec.styles, params, stylizer=engine, paint=partial(paint_job, spec),
+                      on_progress=on_progress, should_cancel=should_cancel, preview_every=preview_every)
+    if done.clip is not None:
+        return JobResult(image=done.clip, report=done.report)
+    assert done.picture is not None
+    return result(done.picture, done.report)
 
 
 def result(image: Image.Image, report: dict[str, Any]) -> JobResult:
@@ -76,32 +78,31 @@ def batch_key(spec: JobSpec) -> str | None:
     return shape_key(params, (width, height))
 
 
-def batch_member(spec: JobSpec, params: StyleParams, **hooks: Any) -> Any:
-    """The engine's Job for a plain picture in a batch of jobs (engine.nst.optimise.Job).
+def batch_member(spec: JobSpec, params: StyleParams, **hooks: Any) -> Job:
+    """The engine's Job for a plain picture in a batch of jobs, its images decoded the one way.
 
     A batch runs on a GPU, where a first rung takes a second or so: no separate first look.
     """
-    from engine.nst.images import decode_image
-    from engine.nst.optimise import Job
+    from engine.nst.render import decode_still
 
-    return Job(decode_image(spec.content), [decode_image(s) for s in spec.styles], params, **hooks)
+    return Job(*decode_still(spec.content, spec.styles), params, **hooks)
 
 
-def paint_job(engine: Any, spec: JobSpec, params: StyleParams, *, on_progress: OnProgress,
-              should_cancel: Callable[[], bool], preview_every: int) -> tuple[Image.Image, dict[str, Any]]:
-    """Decode the job's images and paint what it asks for; the image and its report.
+def paint_job(spec: JobSpec, engine: Engine, content: Image.Image, styles: Sequence[Image.Image],
+              params: StyleParams, *, on_progress: OnProgress, should_cancel: Callable[[], bool],
+              preview_every: int) -> Painted:
+    """Paint what a still job asks for (its picture, grid or upscale) from its decoded images.
 
     ``engine`` is a :class:`~engine.nst.stylize.Stylizer` (or a test's stand-in). Previews are
     on when ``preview_every`` is: then each coarse rung's result is shown too.
     """
-    from engine.nst.images import decode_image
-
-    content, styles = decode_image(spec.content), [decode_image(s) for s in spec.styles]
     hooks: dict[str, Any] = {"should_cancel": should_cancel, "preview_every": preview_every,
                              "preview_levels": preview_every > 0}
     if spec.grid:
         return render_grid(engine, content, styles, params, spec.grid, on_progress=on_progress, **hooks)
     if spec.start_image is not None:
+        from engine.nst.images import decode_image
+
         start = decode_image(spec.start_image)
         image, report = engine.stylize(content, styles, upscale_params(params), init=start,
                                        on_progress=on_progress, **hooks)
@@ -128,8 +129,8 @@ def needs_first_look(params: StyleParams, previews: bool) -> bool:
     return previews and schedule(params)[0][0] > FIRST_LOOK_SIDE
 
 
-def paint_one(engine: Any, content: Image.Image, styles: Sequence[Image.Image], params: StyleParams, *,
-              on_progress: OnProgress, look: bool = True, **hooks: Any) -> tuple[Image.Image, dict[str, Any]]:
+def paint_one(engine: Engine, content: Image.Image, styles: Sequence[Image.Image], params: StyleParams, *,
+              on_progress: OnProgress, look: bool = True, **hooks: Any) -> Painted:
     """One picture; with previews on, a first look at it comes within seconds.
 
     The first rung of a 512 px job (256 px, 50 steps) takes about 12 s on two CPU cores. So a
@@ -145,9 +146,9 @@ def paint_one(engine: Any, content: Image.Image, styles: Sequence[Image.Image], 
     t0 = time.perf_counter()
     total = FIRST_LOOK_STEPS + sum(steps for _, steps in schedule(params))
     quick = params.replace(size=FIRST_LOOK_SIDE, levels=1, steps=FIRST_LOOK_STEPS)
-    last: list[Any] = []
+    last: list[Progress] = []
 
-    def early(progress: Any) -> None:  # the last step is reported with the look, once it is an image
+    def early(progress: Progress) -> None:  # the last step is reported with the look, once it is an image
         last[:] = [replace(progress, total=total, preview=None)]
         if progress.step < FIRST_LOOK_STEPS:
             on_progress(last[0])
@@ -160,7 +161,7 @@ def paint_one(engine: Any, content: Image.Image, styles: Sequence[Image.Image], 
         on_progress(replace(last[0], preview=preview_jpeg(look_image)))
     look_s = time.perf_counter() - t0
 
-    def later(progress: Any) -> None:
+    def later(progress: Progress) -> None:
         on_progress(replace(progress, step=FIRST_LOOK_STEPS + progress.step, total=total))
 
     image, report = engine.stylize(content, styles, params, on_progress=later, **hooks)
@@ -174,9 +175,9 @@ def grid_caption(params: StyleParams, factor: float) -> str:
     return f"beta x{factor:g} = {params.style_weight * factor:g}"
 
 
-def render_grid(engine: Any, content: Image.Image, styles: Sequence[Image.Image], params: StyleParams,
+def render_grid(engine: Engine, content: Image.Image, styles: Sequence[Image.Image], params: StyleParams,
                 factors: Sequence[float], *, on_progress: OnProgress, batched: bool | None = None, **hooks: Any,
-                ) -> tuple[Image.Image, dict[str, Any]]:
+                ) -> Painted:
     """The strength grid: the photo painted at ``style_weight × factor`` per factor, labelled, two per row.
 
     The cells share the photo, the painting and their shape, so ``batched`` (the default on a
@@ -198,8 +199,6 @@ def render_grid(engine: Any, content: Image.Image, styles: Sequence[Image.Image]
               for i, c in enumerate(cells)]
     board = _GridBoard(on_progress, totals, [grid_caption(params, f) for f in factors])
     if batched:
-        from engine.nst.optimise import Job
-
         jobs = [Job(content, styles, cell, on_progress=board.forward(i), **hooks) for i, cell in enumerate(cells)]
         results = engine.stylize_many(jobs)
         for result in results:
@@ -240,7 +239,7 @@ class _GridBoard:
         from engine.nst.images import preview_jpeg
         from engine.tiles import compose
 
-        def forward(progress: Any) -> None:
+        def forward(progress: Progress) -> None:
             self.steps[index] = progress.step
             preview = None
             if progress.preview is not None:

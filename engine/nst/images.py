@@ -53,14 +53,8 @@ def decode_image(data: bytes, *, max_pixels: int = MAX_PIXELS, max_bytes: int = 
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"decode_image expects bytes, not {type(data).__name__}")
-    size = len(data)
-    if size == 0:
-        raise InputError("that file is empty (0 bytes); please attach the image again")
-    if size > max_bytes:
-        raise InputError(
-            f"that file is too large ({_human_bytes(size)}); please send one under {_human_bytes(max_bytes)}"
-        )
-    fmt = "image"
+    check_upload(data, max_bytes)
+    size, fmt = len(data), "image"
     try:
         with Image.open(io.BytesIO(data), formats=FORMATS) as im:
             fmt = im.format or fmt
@@ -77,12 +71,22 @@ def decode_image(data: bytes, *, max_pixels: int = MAX_PIXELS, max_bytes: int = 
         # Pillow's own check against its global limit fired before ours (the warning only
         # arrives here as an exception when warnings are errors): refuse it the same way.
         raise InputError(_too_large_message("too many pixels", max_pixels)) from None
-    except Exception as exc:  # noqa: BLE001 - untrusted input; a decoder may raise anything
+    except Exception as exc:  # untrusted input: a decoder may raise anything (re-raised as InputError)
         # Only the kind of failure is logged: never the bytes, nor Pillow's message about them.
         log.info("rejected undecodable %s upload (%d bytes): %s", fmt, size, type(exc).__name__)
         raise InputError(
             f"that {fmt} file is damaged or incomplete; please re-save or re-export it and send it again"
         ) from exc
+
+
+def check_upload(data: bytes, max_bytes: int = MAX_BYTES) -> None:
+    """Refuse an empty upload or one over ``max_bytes`` (a still or an animation: one sentence each)."""
+    if not data:
+        raise InputError("that file is empty (0 bytes); please attach the image again")
+    if len(data) > max_bytes:
+        raise InputError(
+            f"that file is too large ({_human_bytes(len(data))}); please send one under {_human_bytes(max_bytes)}"
+        )
 
 
 def _check_dimensions(size: tuple[int, int], max_pixels: int) -> None:
@@ -155,7 +159,7 @@ def _scale_to_8bit(im: Image.Image) -> Image.Image:
     return Image.fromarray(np.rint(np.clip(unit, 0.0, 1.0) * 255.0).astype(np.uint8))
 
 
-def encode_image(img: Image.Image, *, format: str = "PNG", quality: int = 90) -> bytes:  # noqa: A002
+def encode_image(img: Image.Image, *, format: str = "PNG", quality: int = 90) -> bytes:
     """Encode an image to file bytes (PNG by default; ``quality`` is used by JPEG/WebP/AVIF)."""
     fmt = format.upper()
     fmt = "JPEG" if fmt == "JPG" else fmt

@@ -30,6 +30,7 @@ from engine.nst.images import (
     _check_dimensions,
     _to_rgb,
     _too_large_message,
+    check_upload,
     fit_to_size,
 )
 from engine.nst.params import ANIMATION_FORMATS
@@ -119,7 +120,7 @@ def is_animation(data: bytes) -> bool:
 
 def probe(data: bytes, limits: AnimationLimits = DEFAULT_LIMITS, *, max_bytes: int = MAX_BYTES) -> ClipInfo:
     """Read an animation's headers and refuse it if they break ``limits`` (InputError says which)."""
-    _check_bytes(data, max_bytes)
+    check_upload(data, max_bytes)
     info = _probe_video(data) if is_video(data) else _probe_image(data, limits.frames)
     check_limits(info, limits)
     return info
@@ -161,14 +162,6 @@ def decode_clip(data: bytes, limits: AnimationLimits = DEFAULT_LIMITS, *, side: 
 
 
 # -- reading --------------------------------------------------------------------------------
-
-
-def _check_bytes(data: bytes, max_bytes: int) -> None:
-    if not data:
-        raise InputError("that file is empty (0 bytes); please attach it again")
-    if len(data) > max_bytes:
-        raise InputError(f"that file is too large ({len(data) / 2**20:.1f} MB); "
-                         f"please send one under {max_bytes / 2**20:.0f} MB")
 
 
 def _frame_ms(raw: object) -> int:

@@ -3,7 +3,8 @@
 One forward and one backward pass serve every job of the batch; each job keeps its own
 weights, targets, start, optimiser history, progress, previews and fate - a job that is
 cancelled or diverges is frozen where it is and reported on its own, the others go on.
-All per-batch state lives in :class:`Batch`, so one Stylizer serves many batches.
+All per-batch state lives in :class:`Batch` and its :class:`Run` per job, so one Stylizer serves
+many batches; the loop knows the Stylizer only through the objective it is handed.
 
 On a GPU nothing here waits for the device between steps except to report progress, which
 happens every :data:`REPORT_EVERY_CUDA` steps (and at the end of each rung): the L-BFGS is
@@ -15,44 +16,33 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from engine.errors import JobCancelled, JobFailed
+from engine.errors import JobCancelled, JobDiverged
 from engine.nst.images import preview_jpeg, to_image, to_tensor
 from engine.nst.lbfgs import BatchedLBFGS
 from engine.nst.params import StyleParams
-
-if TYPE_CHECKING:
-    from engine.nst.stylize import Progress, Stylizer, Targets
+from engine.nst.types import Job, Progress, Targets, Terms
 
 LBFGS_HISTORY = 100  # neural-style's default (optim.lbfgs' nCorrection)
 LBFGS_HISTORY_BYTES = 1 << 30  # cap the 2*m*numel floats of history per job at large sizes
 REPORT_EVERY_CUDA = 5  # steps between progress reports on a GPU (each one waits for the device)
-DIVERGED = "the optimisation diverged (the cost became infinite); try smaller weights"
+DIVERGED = JobDiverged.TEXT  # what the user reads (kept here for the loop's readers)
 
-Terms = dict[str, torch.Tensor]
-ExtraTerms = Callable[[torch.Tensor, "Targets"], Terms]
+Cost = Callable[[torch.Tensor], Terms]  # images (B x 3 x H x W) -> each job's cost terms (B values each)
+Objective = Callable[[int], Cost]  # rung -> the batch's cost at that rung
 
 
 @dataclass
-class Job:
-    """One stylization request as the optimiser sees it: images, parameters, and the caller's hooks."""
+class Run:
+    """One job as a run of the loop sees it: the request, its targets at every rung, and how it stopped."""
 
-    content: Image.Image
-    styles: Sequence[Image.Image]
-    params: StyleParams
-    on_progress: Callable[[Progress], None] | None = None
-    should_cancel: Callable[[], bool] | None = None
-    preview_every: int = 0
-    preview_levels: bool = False  # also each rung's finished image, and no step preview before the first
-    init: Image.Image | None = None
-    extra_terms: ExtraTerms | None = None
-    levels: list[Targets] = field(default_factory=list)  # filled by the Stylizer
+    job: Job
+    levels: list[Targets]
     error: BaseException | None = None  # set when this job stopped early
 
 
@@ -70,31 +60,30 @@ def initial_image(params: StyleParams, targets: Targets) -> torch.Tensor:
     return noise.to(targets.content.device)
 
 
-def start_image(job: Job) -> torch.Tensor:
+def start_image(run: Run) -> torch.Tensor:
     """The job's own start (``init``, resized to the first rung exactly), else :func:`initial_image`."""
-    first = job.levels[0]
-    if job.init is None:
-        return initial_image(job.params, first)
+    first, init = run.levels[0], run.job.init
+    if init is None:
+        return initial_image(run.job.params, first)
     height, width = first.content.shape[-2:]
-    resized = job.init.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
+    resized = init.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
     return to_tensor(resized).to(first.content.device) * 255.0
 
 
 class Batch:
-    """Runs the schedule of several jobs whose images have the same shapes at every rung."""
+    """Runs the schedule of several jobs whose images have the same shapes at every rung.
 
-    def __init__(self, stylizer: Stylizer, jobs: Sequence[Job]):
-        self.stylizer, self.jobs = stylizer, list(jobs)
+    ``objective(rung)`` is the batch's cost at a rung (the Stylizer's :meth:`batch_objective` over
+    these jobs); a job that stops early gets its ``error`` set on its :class:`Run`.
+    """
+
+    def __init__(self, runs: Sequence[Run], objective: Objective):
+        self.runs, self.cost = list(runs), objective
         self.start = time.perf_counter()
-        self.device = jobs[0].levels[0].content.device
+        self.device = runs[0].levels[0].content.device
         self.report_every = REPORT_EVERY_CUDA if self.device.type == "cuda" else 1
-        self.total = sum(t.steps for t in jobs[0].levels)
+        self.total = sum(t.steps for t in runs[0].levels)
         self.done = 0
-
-    def cost(self, rung: int) -> Callable[[torch.Tensor], Terms]:
-        jobs = self.jobs
-        return self.stylizer.batch_objective([j.params for j in jobs], [j.levels[rung] for j in jobs],
-                                             [j.extra_terms for j in jobs])
 
     def evaluate(self, images: torch.Tensor, rung: int) -> list[dict[str, float]]:
         with torch.no_grad():
@@ -102,25 +91,25 @@ class Batch:
 
     def run(self) -> tuple[torch.Tensor, list[dict[str, float]], list[dict[str, float]]]:
         """Optimise; returns the images (B x 3 x H x W, RGB 0..255) and each job's initial and final costs."""
-        jobs, last = self.jobs, len(self.jobs[0].levels) - 1
-        images = torch.cat([start_image(j) for j in jobs])
-        full = images if last == 0 else torch.cat([initial_image(j.params, j.levels[-1]) for j in jobs])
+        runs, last = self.runs, len(self.runs[0].levels) - 1
+        images = torch.cat([start_image(r) for r in runs])
+        full = images if last == 0 else torch.cat([initial_image(r.job.params, r.levels[-1]) for r in runs])
         initial = self.evaluate(full, last)
         for rung in range(last + 1):
             if rung:
-                size = jobs[0].levels[rung].content.shape[-2:]
+                size = runs[0].levels[rung].content.shape[-2:]
                 images = F.interpolate(images, size=size, mode="bicubic").clamp(0, 255)
             images = self._rung(images.detach().requires_grad_(True), rung)
-            if all(j.error is not None for j in jobs):
+            if all(r.error is not None for r in runs):
                 return images, initial, []  # nothing left to finish
         final = self.evaluate(images.clamp(0, 255), last)
         return images, initial, final
 
     def _rung(self, images: torch.Tensor, rung: int) -> torch.Tensor:
-        steps, rungs = self.jobs[0].levels[rung].steps, len(self.jobs[0].levels)
-        stepper = Stepper(self.jobs[0].params, images, self.cost(rung))
-        for b, job in enumerate(self.jobs):
-            if job.error is not None:
+        steps, rungs = self.runs[0].levels[rung].steps, len(self.runs[0].levels)
+        stepper = Stepper(self.runs[0].job.params, images, self.cost(rung))
+        for b, run in enumerate(self.runs):
+            if run.error is not None:
                 stepper.freeze(b)
         for k in range(steps):
             self._check_cancels(stepper)
@@ -134,22 +123,20 @@ class Batch:
         return images.detach()
 
     def _check_cancels(self, stepper: Stepper) -> None:
-        for b, job in enumerate(self.jobs):
-            if job.error is None and job.should_cancel is not None and job.should_cancel():
-                job.error = JobCancelled("cancelled")
+        for b, run in enumerate(self.runs):
+            if run.error is None and run.job.should_cancel is not None and run.job.should_cancel():
+                run.error = JobCancelled("cancelled")
                 stepper.freeze(b)
 
     def _report(self, stepper: Stepper, images: torch.Tensor, terms: Terms, rung: int, rungs: int,
                 rung_done: bool) -> None:
-        from engine.nst.stylize import Progress
-
         elapsed = time.perf_counter() - self.start
         for b, values in enumerate(self._per_job(terms)):
-            job = self.jobs[b]
-            if job.error is not None:
+            run, job = self.runs[b], self.runs[b].job
+            if run.error is not None:
                 continue
             if not math.isfinite(values["total"]):
-                job.error = JobFailed(DIVERGED)
+                run.error = JobDiverged()
                 stepper.freeze(b)
                 continue
             if job.on_progress is not None:
@@ -162,8 +149,8 @@ class Batch:
         names = list(terms)
         table = torch.stack([terms[n].detach().float() for n in names], dim=1).cpu().tolist()
         out = []
-        for job, row in zip(self.jobs, table):
-            keep = _reported_names(job, names)
+        for run, row in zip(self.runs, table):
+            keep = _reported_names(run.job, names)
             out.append({n: v for n, v in zip(names, row) if n in keep})
         return out
 

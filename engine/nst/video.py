@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import cv2
@@ -32,20 +31,13 @@ import torch
 from PIL import Image
 
 from engine.errors import InputError, JobCancelled
-from engine.nst.images import PREVIEW_SIDE, decode_image, preview_jpeg, to_tensor
+from engine.nst.images import PREVIEW_SIDE, preview_jpeg, to_tensor
 from engine.nst.media import AnimationLimits, decode_clip, encode_clip, output_format
 from engine.nst.params import StyleParams
-from engine.nst.stylize import Progress, Targets, get_stylizer, level_shape, resolve_device, schedule
+from engine.nst.stylize import level_shape, resolve_device, schedule
+from engine.nst.types import Engine, Progress, Targets
 
 FLOW_PRESET = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM
-
-
-@dataclass(frozen=True)
-class FrameProgress(Progress):
-    """Progress of an animation: ``step``/``total`` count over all frames; ``frame`` is 1-based."""
-
-    frame: int = 1
-    frames: int = 1
 
 
 # -- flow, warping and the reliability mask --------------------------------------------------
@@ -144,14 +136,14 @@ def frame_params(params: StyleParams) -> StyleParams:
     return params if params.temporal == 0 else params.replace(levels=1, steps=params.frame_steps)
 
 
-def stylize_frames(stylizer: Any, frames: Sequence[Image.Image], styles: Sequence[Image.Image],
+def stylize_frames(stylizer: Engine, frames: Sequence[Image.Image], styles: Sequence[Image.Image],
                    params: StyleParams, *, on_progress: Callable[[Progress], None] | None = None,
                    should_cancel: Callable[[], bool] | None = None, preview_every: int = 0,
                    ) -> tuple[list[Image.Image], dict[str, Any]]:
     """Paint ``frames`` in order (each from the previous result, warped); returns the frames and a report.
 
     ``stylizer`` is a :class:`~engine.nst.stylize.Stylizer` (or anything with its ``stylize``).
-    Progress counts steps over the whole clip as :class:`FrameProgress`; after each frame a
+    Progress counts steps over the whole clip, with its ``frame`` and ``frames``; after each frame a
     progress with that frame's preview follows when ``preview_every`` is set.
     """
     start, n = time.perf_counter(), len(frames)
@@ -183,7 +175,7 @@ def stylize_frames(stylizer: Any, frames: Sequence[Image.Image], styles: Sequenc
         per_frame.append({"steps": report["steps"], "seconds": round(time.perf_counter() - t0, 3),
                           **report["final_loss"]})
         if on_progress is not None and preview_every:
-            on_progress(FrameProgress(done, total, report["final_loss"], time.perf_counter() - start,
+            on_progress(Progress(done, total, report["final_loss"], time.perf_counter() - start,
                                       preview_jpeg(image, min(PREVIEW_SIDE, max(image.size))), 0, 1,
                                       frame=k + 1, frames=n))
     return results, {**_report(report, per_frame, params, later, start), "initial_loss": initial}
@@ -196,7 +188,7 @@ def _relay(on_progress: Callable[[Progress], None] | None, offset: int, total: i
         return None
 
     def relay(p: Progress) -> None:
-        on_progress(FrameProgress(offset + p.step, total, p.losses, time.perf_counter() - start, p.preview,
+        on_progress(Progress(offset + p.step, total, p.losses, time.perf_counter() - start, p.preview,
                                   p.level, p.levels, frame=frame, frames=frames))
 
     return relay
@@ -219,17 +211,16 @@ def _report(last: dict[str, Any], per_frame: list[dict[str, Any]], params: Style
     }
 
 
-# -- bytes in, bytes out --------------------------------------------------------------------
+# -- an uploaded clip in, the encoded painted clip out ---------------------------------------
 
 
-def render_clip(content: bytes, styles: Sequence[bytes], params: StyleParams, *, stylizer: Any = None,
-                limits: AnimationLimits | None = None, **kwargs: Any) -> tuple[bytes, dict[str, Any]]:
-    """An uploaded animation and style images in, the encoded painted animation and its report out.
+def paint_clip(stylizer: Engine, content: bytes, styles: Sequence[Image.Image], params: StyleParams, *,
+               limits: AnimationLimits | None = None, **kwargs: Any) -> tuple[bytes, dict[str, Any]]:
+    """An uploaded animation and the decoded style images in, the encoded painted animation and its report out.
 
-    The animated counterpart of :func:`engine.nst.stylize.render` (the job runtime and the CLI
-    both come through here). ``limits`` are checked before any stylization; the output side is
-    capped at ``limits.side_for(device)`` (the report's ``reduced`` says so when it was).
-    ``kwargs`` are :func:`stylize_frames`'.
+    Reached through the one bytes-in path, :func:`engine.nst.render.render`. ``limits`` are checked
+    before any stylization; the output side is capped at ``limits.side_for(device)`` (the report's
+    ``reduced`` says so when it was). ``kwargs`` are :func:`stylize_frames`'.
     """
     limits = limits or AnimationLimits()
     device = resolve_device(params.device).type
@@ -244,9 +235,7 @@ def render_clip(content: bytes, styles: Sequence[bytes], params: StyleParams, *,
     if width * height * len(clip.frames) > budget:
         raise InputError(f"that is {len(clip.frames)} frames of {width}×{height} px, more than the "
                          f"{budget / 1e6:g} megapixel-frames allowed here; use a smaller size or a shorter clip")
-    style_images = [decode_image(s) for s in styles]
-    frames, report = stylize_frames(stylizer or get_stylizer(params.backbone), clip.frames, style_images,
-                                    params, **kwargs)
+    frames, report = stylize_frames(stylizer, clip.frames, styles, params, **kwargs)
     fmt = output_format(params.animation_format, clip)
     data = encode_clip(frames, clip.durations_ms, fmt, loop=clip.loop, fps=clip.fps)
     report["animation"] = {"format": fmt, "frames": len(frames), "seconds": round(clip.seconds, 3),

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 #: Why a job ended without a picture. ``cancelled`` counts jobs stopped by their owner, an
 #: admin or a shutdown, whether they were running or still waiting.
-REASONS = ("input", "params", "cancelled", "timeout", "oom", "internal")
+REASONS = ("input", "params", "cancelled", "timeout", "oom", "diverged", "internal")
 
 # Our own registry, not prometheus_client's global one: nothing a library registers leaks
 # into /metrics, and tests can read exactly what this module exports.

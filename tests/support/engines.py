@@ -87,3 +87,14 @@ class OutOfMemoryAbove(Real):
         if self.sizes[-1] > self.limit:
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 8.00 GiB")
         return super().stylize_many(jobs)
+
+
+class Diverging(Real):
+    """The real engine and loop, with a cost term that is infinite from the first step: a divergence on demand."""
+
+    def stylize(self, content: Any, styles: Any, params: Any, **kwargs: Any) -> Any:
+        return super().stylize(content, styles, params, extra_terms=_infinite, **kwargs)
+
+
+def _infinite(image: torch.Tensor, targets: Any) -> dict[str, torch.Tensor]:
+    return {"runaway": image.sum() * float("inf")}

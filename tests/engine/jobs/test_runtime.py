@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.errors import InputError, ParamError
+from engine.errors import InputError, JobDiverged, ParamError
 from engine.jobs import JobSpec, JobState, paint
 from engine.jobs.paint import batch_key, upscale_params
 from engine.jobs.runtime import TEXTS, Control, check_attempts, check_submission, run, run_batch
 from engine.nst.params import parse_options
-from tests.support.engines import OutOfMemoryAbove
+from tests.support.engines import Diverging, OutOfMemoryAbove
 from tests.support.images import png_bytes
 
 PHOTO, PAINTING = png_bytes(Image.new("RGB", (48, 40), "red")), png_bytes(Image.new("RGB", (48, 40), "blue"))
@@ -86,6 +86,12 @@ def test_a_cancel_and_a_time_limit_end_differently() -> None:
     outcome = run(spec(size=64, steps=5000), late)
     assert (outcome.state, outcome.reason) == (JobState.FAILED, "timeout")
     assert outcome.error == "the job took longer than 1 s and was stopped"
+
+
+def test_a_diverged_job_fails_with_its_own_reason_and_sentence() -> None:
+    outcome = run(spec(size=32), Control(), stylizer=Diverging())
+    assert (outcome.state, outcome.reason) == (JobState.FAILED, "diverged")
+    assert outcome.error == JobDiverged.TEXT == "the optimisation diverged (the cost became infinite); try smaller weights"
 
 
 def test_a_job_whose_process_died_three_times_is_given_up_on() -> None:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from PIL import Image
 
 from engine.errors import InputError, JobCancelled
-from engine.nst.optimise import Job
 from engine.nst.params import parse_options
 from engine.nst.stylize import Stylizer, batch_key, get_stylizer
+from engine.nst.types import Job
 from tests.support.images import noise_image
 
 SIZE = {"size": 48, "steps": 6, "coarse_steps": 4, "device": "cpu"}  # 10 steps in all
@@ -49,9 +51,7 @@ def test_jobs_of_one_shape_share_a_key_and_other_shapes_do_not():
 def test_one_batched_step_is_each_jobs_own_step(fp32, photos, paintings):
     """The batch changes nothing but float rounding: after one step each job's cost is its own."""
     one = {"steps": 1, "levels": 1}
-    jobs = jobs_of(photos, paintings)
-    for job in jobs:
-        job.params = job.params.replace(**one)
+    jobs = [replace(job, params=job.params.replace(**one)) for job in jobs_of(photos, paintings)]
     batched = fp32.stylize_many(jobs)
     for job, (_, report) in zip(jobs, batched):
         _, alone = fp32.stylize(job.content, job.styles, job.params)
@@ -65,9 +65,7 @@ def test_batched_jobs_end_near_their_runs_alone_each_with_its_own_result(fp32, p
     # gradients), so batched and alone runs part ways a little as steps go on; at the default
     # schedule they end within 2 % (bench/throughput.py measures it). Here: a short run, a wide margin.
     short = {"size": 32, "steps": 30, "levels": 1}
-    jobs = jobs_of(photos[:2], paintings)
-    for job in jobs:
-        job.params = job.params.replace(**short)
+    jobs = [replace(job, params=job.params.replace(**short)) for job in jobs_of(photos[:2], paintings)]
     batched = fp32.stylize_many(jobs)
     alone = [fp32.stylize(j.content, j.styles, j.params) for j in jobs]
     for (_, report), (_, report_alone) in zip(batched, alone):
@@ -80,27 +78,27 @@ def test_batched_jobs_end_near_their_runs_alone_each_with_its_own_result(fp32, p
 
 def test_a_bad_job_and_a_cancelled_one_do_not_take_the_batch_down(fp32, photos, paintings):
     jobs = jobs_of(photos, paintings)
-    jobs[0].styles = [Image.new("RGB", (900, 10))]  # too long and thin: refused before the batch runs
+    jobs[0] = replace(jobs[0], styles=[Image.new("RGB", (900, 10))])  # too long and thin: refused before the batch runs
     asked = {"n": 0}
 
     def cancel_after_two_steps() -> bool:
         asked["n"] += 1
         return asked["n"] > 2
 
-    jobs[1].should_cancel = cancel_after_two_steps
+    jobs[1] = replace(jobs[1], should_cancel=cancel_after_two_steps)
     seen = []
-    jobs[2].on_progress = seen.append
+    jobs[2] = replace(jobs[2], on_progress=seen.append)
     bad, cancelled, good = fp32.stylize_many(jobs)
     assert isinstance(bad, InputError) and "long and thin" in str(bad)
     assert isinstance(cancelled, JobCancelled)
-    image, report = good
+    _, report = good
     assert report["steps"] == 10 and [p.step for p in seen] == list(range(1, 11))
     assert report["final_loss"]["total"] < report["initial_loss"]["total"] / 3
 
 
 def test_jobs_of_different_shapes_are_not_batched(fp32, photos, paintings):
     jobs = jobs_of(photos[:2], paintings)
-    jobs[1].content = jobs[1].content.resize((48, 64))
+    jobs[1] = replace(jobs[1], content=jobs[1].content.resize((48, 64)))
     with pytest.raises(ValueError, match="batch key"):
         fp32.stylize_many(jobs)
 

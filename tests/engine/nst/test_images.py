@@ -397,5 +397,5 @@ def test_encode_image_jpeg_drops_alpha_and_honours_quality():
 
 def test_module_imports_without_torch():
     code = "import sys; sys.modules['torch'] = None; import engine.nst.images"
-    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr

@@ -9,6 +9,7 @@ from PIL import Image
 
 from engine.demo import gif_bytes, moving_scene
 from engine.errors import InputError
+from engine.nst.images import decode_image
 from engine.nst.media import AnimationLimits, decode_clip, encode_clip, is_animation, probe
 from tests.support.images import noise_png
 
@@ -105,3 +106,12 @@ def test_a_gif_with_a_huge_canvas_is_refused_before_decoding() -> None:
     data[6:10] = (65000).to_bytes(2, "little") * 2  # the logical screen: 65000 x 65000
     with pytest.raises(InputError, match="too large"):
         probe(bytes(data))
+
+
+@pytest.mark.parametrize(("data", "max_bytes"), [(b"", 1024), (b"GIF89a" + bytes(2048), 1024)])
+def test_an_empty_or_oversized_animation_is_refused_in_the_stills_words(data: bytes, max_bytes: int) -> None:
+    with pytest.raises(InputError) as still:
+        decode_image(data, max_bytes=max_bytes)
+    with pytest.raises(InputError) as clip:
+        probe(data, max_bytes=max_bytes)
+    assert str(clip.value) == str(still.value)  # one check per rule, one sentence

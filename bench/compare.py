@@ -94,7 +94,7 @@ def main() -> None:
             continue
         print(f"{r['device']:8} {r['size']:>5} {r['naive_mode'] + ' x' + str(r['naive_iters']):>14} {r['naive_s']:>8.1f} "
               f"{r['naive_loss']:>11.4g} {r['engine_opt_s']:>9.1f} / {r['engine_wall_s']:<8.1f} {r['engine_loss']:>11.4g} "
-              f"{str(r['reached']):>8} {r['speedup_opt']:>7.1f}x")
+              f"{r['reached']!s:>8} {r['speedup_opt']:>7.1f}x")
     if a.json:
         a.json.write_text(json.dumps(rows, indent=2))
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from types import TracebackType
+from typing import Self
 
 import discord
 from discord import app_commands
@@ -43,7 +44,7 @@ def count_discord_error(exc: discord.HTTPException) -> None:
     DISCORD_ERRORS.labels(status=str(exc.status or 0), code=str(exc.code or 0)).inc()
 
 
-class discord_call:  # noqa: N801 - used like a function: `with discord_call(...)`
+class discord_call:  # lower case: it reads like a function, `with discord_call(...)`
     """Run Discord API calls whose failure must not stop anything: count and log it, then go on.
 
     ::
@@ -58,7 +59,7 @@ class discord_call:  # noqa: N801 - used like a function: `with discord_call(...
         self.logger, self.what, self.args, self.level = logger, what, args, level
         self.failed: discord.HTTPException | None = None
 
-    def __enter__(self) -> discord_call:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import discord
 
@@ -72,7 +72,7 @@ class RestyleButton(discord.ui.DynamicItem[discord.ui.Button],
                     template=r"stylebot:restyle:(?P<how>more|less)"):
     """Runs a result again with β doubled ("more") or halved ("less"), for whoever clicks."""
 
-    FACTORS = {"more": 2.0, "less": 0.5}
+    FACTORS: ClassVar[dict[str, float]] = {"more": 2.0, "less": 0.5}
 
     def __init__(self, how: str) -> None:
         self.how = how

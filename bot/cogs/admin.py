@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal, Optional
+from typing import TYPE_CHECKING, Literal
 
 import discord
 from discord import app_commands
@@ -77,7 +77,7 @@ class AdminCog(commands.Cog):
 
     @styleconfig.command(name="channels", description="Allow or disallow jobs in a channel")
     async def channels(self, ctx: commands.Context, action: Literal["add", "remove", "clear"],
-                       channel: Optional[discord.TextChannel] = None) -> None:
+                       channel: discord.TextChannel | None = None) -> None:
         """Only take jobs in listed channels: add/remove #channel, or clear (all channels)."""
         config = await self.bot.store.get(ctx.guild.id)  # type: ignore[union-attr]
         current = list(config.channels)
@@ -94,7 +94,7 @@ class AdminCog(commands.Cog):
         await ctx.reply("✅ Channels updated.", embed=self._embed(config), ephemeral=True)
 
     @styleconfig.command(name="gallery", description="Also post results in a gallery channel (none: off)")
-    async def gallery(self, ctx: commands.Context, channel: Optional[discord.TextChannel] = None) -> None:
+    async def gallery(self, ctx: commands.Context, channel: discord.TextChannel | None = None) -> None:
         """Also post every result in a gallery channel; without a channel, turn it off."""
         config = await self.bot.store.update(ctx.guild.id,  # type: ignore[union-attr]
                                              gallery_channel=channel.id if channel else None)

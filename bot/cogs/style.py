@@ -7,7 +7,7 @@ is a request: options, a preset word, ``grid``, and names of saved styles.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
@@ -78,15 +78,15 @@ class StyleCog(commands.Cog):
     )
     async def style_slash(
         self, interaction: discord.Interaction, content: discord.Attachment,
-        style: Optional[discord.Attachment] = None, style_name: Optional[str] = None,
-        style2: Optional[discord.Attachment] = None, style3: Optional[discord.Attachment] = None,
-        grid: Optional[bool] = None, preset: Optional[str] = None,
-        alpha: Optional[Alpha] = None, beta: Optional[Beta] = None,  # type: ignore[valid-type]
-        layers: Optional[str] = None, layer_weights: Optional[str] = None,
-        size: Optional[Size] = None, steps: Optional[Steps] = None,  # type: ignore[valid-type]
-        tv: Optional[TV] = None,  # type: ignore[valid-type]
-        seed: Optional[Seed] = None, preserve_colors: Optional[bool] = None,  # type: ignore[valid-type]
-        init: Optional[str] = None,
+        style: discord.Attachment | None = None, style_name: str | None = None,
+        style2: discord.Attachment | None = None, style3: discord.Attachment | None = None,
+        grid: bool | None = None, preset: str | None = None,
+        alpha: Alpha | None = None, beta: Beta | None = None,  # type: ignore[valid-type]
+        layers: str | None = None, layer_weights: str | None = None,
+        size: Size | None = None, steps: Steps | None = None,  # type: ignore[valid-type]
+        tv: TV | None = None,  # type: ignore[valid-type]
+        seed: Seed | None = None, preserve_colors: bool | None = None,  # type: ignore[valid-type]
+        init: str | None = None,
     ) -> None:
         await interaction.response.defer(thinking=True)  # first: the 3 s deadline; validation comes after
         given = {"preset": preset, "content_weight": alpha, "style_weight": beta, "style_layers": layers,

@@ -193,7 +193,7 @@ async def test_late_acknowledgement_gets_unknown_interaction(fake: FakeDiscord) 
         fake.interaction_deadline = 0.2  # Discord's 3 s, shortened to keep the test fast
         bot.slow_delay = 0.3
         await fake.send_slash(CHANNEL, ALICE, "slow")
-        name, error = await asyncio.wait_for(bot.outcomes.get(), 5)
+        _name, error = await asyncio.wait_for(bot.outcomes.get(), 5)
         assert isinstance(error, discord.NotFound) and error.code == 10062
         assert [h.status for h in fake.hits("POST", "/callback$")] == [404]
 
@@ -215,7 +215,7 @@ async def test_followup_after_token_expiry_gets_invalid_webhook_token(fake: Fake
         await fake.wait_for(lambda e: e.kind == "interaction_callback" and e.data["token"] == token)
         fake.expire_interaction(token)  # as if the job ran for 15 minutes
         bot.release.set()
-        name, error = await asyncio.wait_for(bot.outcomes.get(), 5)
+        _name, error = await asyncio.wait_for(bot.outcomes.get(), 5)
         assert isinstance(error, discord.HTTPException)
         assert (error.status, error.code) == (401, 50027)
 

@@ -24,7 +24,7 @@ def _image_size(blob: bytes) -> dict[str, int]:
 
         with Image.open(io.BytesIO(blob)) as image:
             return {"width": image.width, "height": image.height}
-    except Exception:
+    except (OSError, ValueError):  # not an image Pillow can read: no size to report
         return {}
 
 

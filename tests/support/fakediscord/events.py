@@ -49,7 +49,7 @@ class EventRecorder:
             try:
                 if predicate(event):
                     future.set_result(event)
-            except Exception as exc:  # a broken predicate fails the test, not the server
+            except Exception as exc:  # noqa: BLE001 - a broken predicate fails the test, not the server
                 future.set_exception(exc)
 
     async def wait_for(

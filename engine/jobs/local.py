@@ -35,7 +35,7 @@ from engine.jobs.contract import (
     running_eta,
 )
 from engine.jobs.journal import Journal, StoredJob
-from engine.jobs.settings import QueueSettings
+from engine.jobs.settings import QueueSettings, RunnerSettings
 from engine.ops import metrics
 
 log = logging.getLogger(__name__)
@@ -107,18 +107,19 @@ class LocalJobHandle(JobHandle):
 class LocalJobQueue(JobQueue):
     """In-process queue. ``workers`` jobs run at once, each in its own thread.
 
-    ``settings`` are the caps and the time limit (the Redis-only ones are not read here);
-    ``database_path`` is the SQLite file jobs are kept in (None: memory only, nothing survives
-    the process); ``stylizer`` replaces the engine's shared one (tests inject faults with it);
-    ``max_batch`` waiting jobs of the same shapes run as one batch (one pass for all; pays on a GPU);
-    ``compile`` is the engine's torch.compile mode (engine.nst.stylize.COMPILE_MODES).
+    ``settings`` are the caps and the time limit (the Redis-only ones are not read here); ``runner``
+    is how jobs run here: the device, how many waiting jobs of the same shapes run as one batch (one
+    pass for all; pays on a GPU; unset: settled for the device at :meth:`start`) and the engine's
+    torch.compile mode. ``database_path`` is the SQLite file jobs are kept in (None: memory only,
+    nothing survives the process); ``stylizer`` replaces the engine's shared one (tests inject
+    faults with it).
     """
 
-    def __init__(self, settings: QueueSettings, *, workers: int = 1, preview_every: int = 0,
-                 device: str | None = None, database_path: str | None = None, stylizer: Any = None,
-                 max_batch: int = 1, compile: str = "off", keep_finished: int = 500):
-        self.settings, self.workers, self.max_batch, self.compile = settings, workers, max_batch, compile
-        self.preview_every, self.device = preview_every, device
+    def __init__(self, settings: QueueSettings, runner: RunnerSettings, *, workers: int = 1,
+                 preview_every: int = 0, database_path: str | None = None, stylizer: Any = None,
+                 keep_finished: int = 500):
+        self.settings, self.runner, self.workers, self.preview_every = settings, runner, workers, preview_every
+        self.max_batch = runner.max_batch or 1  # unset: settled for the device at start()
         self.journal = Journal(database_path)
         self._stylizer = stylizer
         self._keep_finished = keep_finished
@@ -140,6 +141,7 @@ class LocalJobQueue(JobQueue):
 
     async def start(self) -> None:
         """Open the journal and take back every job a previous process left: waiting, running or unanswered."""
+        self.max_batch = self.runner.max_batch or runtime.auto_batch(self.runner.device)
         await self.journal.open()
         for stored in await self.journal.load():
             self._restore(stored)
@@ -291,9 +293,9 @@ class LocalJobQueue(JobQueue):
             control = handle.control = runtime.Control(handle.spec.time_limit_s or self.settings.job_time_limit_s)
             handle._set(state=JobState.RUNNING)
             tasks.append(runtime.Task(handle.spec, control, handle.job_id, attempts, self._publisher(handle)))
-        outcomes = await runtime.execute_batch(tasks, executor=self._executor, device=self.device,
+        outcomes = await runtime.execute_batch(tasks, executor=self._executor, device=self.runner.device,
                                                preview_every=self.preview_every, stylizer=self._stylizer,
-                                               compile=self.compile)
+                                               compile=self.runner.compile)
         for handle, task, outcome in zip(batch, tasks, outcomes):
             await self._end(handle, task.control, outcome)
 

@@ -17,7 +17,7 @@ from engine.jobs.journal import SCHEMA, Journal, StoredJob
 from engine.jobs.local import LocalJobQueue
 from engine.jobs.runtime import TEXTS
 from tests.support.images import png_bytes
-from tests.support.queues import queue_settings
+from tests.support.queues import queue_settings, runner_settings
 
 TINY = {"size": 32, "steps": 3, "coarse_steps": 1}
 RED, BLUE = png_bytes(Image.new("RGB", (40, 30), "red")), png_bytes(Image.new("RGB", (40, 30), "blue"))
@@ -29,7 +29,7 @@ def spec(user: int, **options) -> JobSpec:
 
 @pytest.fixture
 async def queue():
-    q = LocalJobQueue(queue_settings())
+    q = LocalJobQueue(queue_settings(), runner_settings())
     await q.start()
     yield q
     await q.close()
@@ -67,7 +67,7 @@ async def test_a_newcomer_goes_before_the_rest_of_a_user_whose_job_is_running(qu
 
 async def test_a_restart_resumes_the_running_and_waiting_jobs_in_their_order(tmp_path: Path):
     db = str(tmp_path / "stylebot.sqlite3")
-    q = LocalJobQueue(queue_settings(), database_path=db)
+    q = LocalJobQueue(queue_settings(), runner_settings(), database_path=db)
     await q.start()
     running = await q.submit(spec(1, steps=5000, size=64))
     waiting = [await q.submit(spec(2)), await q.submit(spec(3))]
@@ -77,7 +77,7 @@ async def test_a_restart_resumes_the_running_and_waiting_jobs_in_their_order(tmp
         await q.submit(spec(4))
     assert not (await running.status()).state.finished  # stopped, not cancelled: it is not over
 
-    again = LocalJobQueue(queue_settings(), database_path=db)
+    again = LocalJobQueue(queue_settings(), runner_settings(), database_path=db)
     await again.start()
     try:
         found = {h.job_id: h for h in await again.undelivered()}
@@ -95,13 +95,13 @@ async def test_a_restart_resumes_the_running_and_waiting_jobs_in_their_order(tmp
 
 async def test_a_finished_job_nobody_answered_for_is_answered_once_after_a_restart(tmp_path: Path):
     db = str(tmp_path / "stylebot.sqlite3")
-    q = LocalJobQueue(queue_settings(), database_path=db)
+    q = LocalJobQueue(queue_settings(), runner_settings(), database_path=db)
     await q.start()
     done = await q.submit(spec(1))
     png = (await done.result()).image
     await q.close()
     for claims in ([True, False], []):  # the second restart finds nothing left to answer
-        q = LocalJobQueue(queue_settings(), database_path=db)
+        q = LocalJobQueue(queue_settings(), runner_settings(), database_path=db)
         await q.start()
         pending = await q.undelivered()
         assert [h.job_id for h in pending] == ([done.job_id] if claims else [])
@@ -119,7 +119,7 @@ async def test_a_job_its_process_died_running_three_times_is_given_up_on(tmp_pat
     for _ in range(3):
         await journal.started("poison")
     await journal.close()
-    q = LocalJobQueue(queue_settings(), database_path=db)
+    q = LocalJobQueue(queue_settings(), runner_settings(), database_path=db)
     await q.start()
     try:
         (handle,) = await q.undelivered()

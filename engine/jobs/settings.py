@@ -46,6 +46,7 @@ class RunnerSettings(EnvSettings):
 
     device: str = Field("auto", min_length=1, description="torch device that runs the jobs: auto "
                                                            "(cuda > mps > cpu), cpu, cuda, cuda:N or mps")
-    max_batch: int | None = Field(None, ge=1, le=256, description="waiting jobs of the same shapes run as one batch, "
-                                                                  "up to this many (unset: 16 on CUDA, else 1)")
+    max_batch: int | None = Field(None, ge=1, le=256,
+                                  description="waiting jobs of the same shapes run as one batch, up to this "
+                                              "many (unset: 16 on CUDA, else 1)")
     compile: CompileMode = Field("off", description="torch.compile the VGG19 feature stack")

@@ -29,6 +29,7 @@ from engine.jobs.contract import (
     JobSpec,
     JobState,
     JobStatus,
+    Screen,
     average_run_s,
     queued_eta,
     running_eta,
@@ -78,12 +79,17 @@ class LocalJobQueue(JobQueue):
         self._accepting = False
         self._run_times: deque[float] = deque(maxlen=ETA_WINDOW)  # of the last finished jobs, newest first
 
-    async def start(self) -> None:
-        """Open the journal and take back every job a previous process left: waiting, running or unanswered."""
+    async def start(self, screen: Screen | None = None) -> None:
+        """Open the journal and take back every job a previous process left: waiting, running or unanswered.
+
+        None of them runs before ``screen`` (if given) has looked at them and cancelled those that must not.
+        """
         self.max_batch = self.runner.max_batch or runtime.auto_batch(self.runner.device)
         await self.journal.open()
         for stored in await self.journal.load():
             self._restore(stored)
+        if screen is not None:
+            await screen()  # no worker runs yet: a job cancelled here never reaches the engine
         if self._waiting:
             self._round = self._waiting[0].round
         self._idle.set()

@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from engine.errors import JobFailed, QueueFull
+from engine.errors import JobCancelled, JobFailed, QueueFull
 from engine.jobs import JobHandle, JobSpec, JobState
 from engine.jobs.journal import SCHEMA, Journal, StoredJob
 from engine.jobs.local import LocalJobQueue
 from engine.jobs.runtime import TEXTS
+from tests.support.engines import Recorded
 from tests.support.images import png_bytes
 from tests.support.queues import queue_settings, runner_settings
 
@@ -162,3 +163,32 @@ async def test_a_journal_written_before_grids_existed_is_read_and_extended(tmp_p
     finally:
         await journal.close()
     assert job.spec.user_id == 7
+
+
+async def test_restored_jobs_wait_for_the_screen_and_one_it_cancels_never_reaches_the_engine(tmp_path: Path):
+    db = str(tmp_path / "stylebot.sqlite3")
+    journal = Journal(db)  # what a stopped process left: two jobs in line, the first one doomed
+    await journal.open()
+    portrait = png_bytes(Image.new("RGB", (30, 40), "red"))
+    await journal.add(StoredJob("doomed", replace(spec(1), content=portrait), 0, 0, "queued"))
+    await journal.add(StoredJob("kept", spec(2), 0, 1, "queued"))
+    await journal.close()
+    engine = Recorded()
+    q = LocalJobQueue(queue_settings(), runner_settings(), database_path=db, stylizer=engine)
+    seen: list[tuple[str, JobState]] = []
+
+    async def screen() -> None:
+        seen.extend([(h.job_id, (await h.status()).state) for h in await q.undelivered()])
+        doomed = await q.get("doomed")
+        assert doomed is not None and await doomed.cancel("nobody to tell")
+
+    await q.start(screen)
+    try:
+        assert sorted(seen) == [("doomed", JobState.QUEUED), ("kept", JobState.QUEUED)]  # none had started
+        kept = await q.get("kept")
+        assert kept is not None and (await kept.result()).image.startswith(b"\x89PNG")
+        assert [w > h for w, h in engine.photos] == [True]  # the kept job's landscape photo; never the portrait
+        with pytest.raises(JobCancelled, match="nobody to tell"):
+            await (await q.get("doomed")).result()
+    finally:
+        await q.close()

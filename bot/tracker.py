@@ -109,7 +109,7 @@ class JobTracker:
         return dropped
 
     async def resume(self) -> int:
-        """Follow the jobs a previous run of the bot left unanswered (after :meth:`screen`); returns how many."""
+        """Follow the jobs a previous run of the bot left unanswered (after :meth:`screen`); how many."""
         handles = [h for h in await self.queue.undelivered() if h.job_id not in self._followers]
         for handle in handles:
             self.follow(handle)

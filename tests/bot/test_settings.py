@@ -58,7 +58,7 @@ def test_the_bot_and_the_workers_run_jobs_by_the_same_settings(monkeypatch) -> N
         monkeypatch.delenv(name.upper(), raising=False)
     runner = set(RunnerSettings.model_fields)
     bot, worker = BotSettings(_env_file=None), WorkerSettings(_env_file=None)
-    assert isinstance(bot, RunnerSettings) and isinstance(worker, RunnerSettings)  # what the runners take, whole
+    assert isinstance(bot, RunnerSettings) and isinstance(worker, RunnerSettings)  # what runners take, whole
     defaults = {"device": "auto", "max_batch": None, "compile": "off"}
     assert bot.model_dump(include=runner) == worker.model_dump(include=runner) == defaults
     monkeypatch.setenv("DEVICE", "cuda:1")
@@ -68,8 +68,8 @@ def test_the_bot_and_the_workers_run_jobs_by_the_same_settings(monkeypatch) -> N
     assert BotSettings(_env_file=None).model_dump(include=runner) == chosen
     assert WorkerSettings(_env_file=None).model_dump(include=runner) == chosen
     flags = ["--device", "cpu", "--max-batch", "2", "--compile", "default"]  # a worker's flags win
-    assert load_settings(WorkerSettings, _env_file=None, _cli_parse_args=flags).model_dump(include=runner) == {
-        "device": "cpu", "max_batch": 2, "compile": "default"}
+    from_flags = load_settings(WorkerSettings, _env_file=None, _cli_parse_args=flags)
+    assert from_flags.model_dump(include=runner) == {"device": "cpu", "max_batch": 2, "compile": "default"}
 
 
 def test_options_line_reproduces_the_params() -> None:

@@ -13,6 +13,6 @@ def queue_settings(**values: Any) -> QueueSettings:
 
 
 def runner_settings(**values: Any) -> RunnerSettings:
-    """``RunnerSettings`` with ``values`` over its defaults, but jobs one at a time unless ``max_batch`` is given:
-    the tests that watch the fair order, or hold one job at a gate, count on it even on a GPU host."""
+    """``RunnerSettings`` with ``values`` over its defaults, but jobs one at a time unless ``max_batch`` is
+    given: the tests that watch the fair order, or hold one job at a gate, count on it even on a GPU host."""
     return RunnerSettings(_env_file=None, **{"max_batch": 1, **values})

@@ -58,7 +58,8 @@ class LocalJobQueue(JobQueue):
     def __init__(self, settings: QueueSettings, runner: RunnerSettings, *, workers: int = 1,
                  preview_every: int = 0, database_path: str | None = None, stylizer: Any = None,
                  keep_finished: int = 500):
-        self.settings, self.runner, self.workers, self.preview_every = settings, runner, workers, preview_every
+        self.settings, self.runner, self.workers = settings, runner, workers
+        self.preview_every = preview_every
         self.max_batch = runner.max_batch or 1  # unset: settled for the device at start()
         self.journal = Journal(database_path)
         self._stylizer = stylizer

@@ -187,7 +187,7 @@ async def test_restored_jobs_wait_for_the_screen_and_one_it_cancels_never_reache
         assert sorted(seen) == [("doomed", JobState.QUEUED), ("kept", JobState.QUEUED)]  # none had started
         kept = await q.get("kept")
         assert kept is not None and (await kept.result()).image.startswith(b"\x89PNG")
-        assert [w > h for w, h in engine.photos] == [True]  # the kept job's landscape photo; never the portrait
+        assert [w > h for w, h in engine.photos] == [True]  # the kept job's landscape photo only
         with pytest.raises(JobCancelled, match="nobody to tell"):
             await (await q.get("doomed")).result()
     finally:

@@ -1,6 +1,7 @@
 """The default JobQueue: jobs run in a bounded thread pool inside this process, and are kept on disk.
 
-* :mod:`.queue` - :class:`LocalJobQueue`: the fair order, the runs on this process's device, the journal.
+* :mod:`.queue` - :class:`LocalJobQueue`: submits, runs on this process's device, the journal.
+* :mod:`.fair` - :class:`~engine.jobs.local.fair.FairOrder`: users take turns (start-time fair queueing).
 * :mod:`.handle` - :class:`LocalJobHandle`: one job as its followers see it.
 """
 

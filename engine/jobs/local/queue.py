@@ -10,7 +10,6 @@ restart - even after SIGKILL - loses none: see :meth:`LocalJobQueue.start`.
 from __future__ import annotations
 
 import asyncio
-import bisect
 import logging
 import time
 import uuid
@@ -35,6 +34,7 @@ from engine.jobs.contract import (
     running_eta,
 )
 from engine.jobs.journal import Journal, StoredJob
+from engine.jobs.local.fair import FairOrder
 from engine.jobs.local.handle import LocalJobHandle
 from engine.jobs.settings import QueueSettings, RunnerSettings
 from engine.ops import metrics
@@ -64,13 +64,7 @@ class LocalJobQueue(JobQueue):
         self.journal = Journal(database_path)
         self._stylizer = stylizer
         self._keep_finished = keep_finished
-        # Start-time fair queueing: a job's round is one past its owner's previous job's round, but
-        # never behind the round now being served; jobs run by (round, arrival). So users take turns,
-        # and a user whose job just started does not jump ahead of someone who has had none.
-        self._waiting: list[LocalJobHandle] = []  # sorted by (round, arrival)
-        self._last_round: dict[int, int] = {}
-        self._round = 0  # round of the job started last
-        self._next_arrival = 0
+        self._waiting: FairOrder[LocalJobHandle] = FairOrder()  # users take turns
         self._running: set[LocalJobHandle] = set()
         self._idle = asyncio.Event()  # set while no job runs
         self._jobs: OrderedDict[str, LocalJobHandle] = OrderedDict()
@@ -91,8 +85,7 @@ class LocalJobQueue(JobQueue):
             self._restore(stored)
         if screen is not None:
             await screen()  # no worker runs yet: a job cancelled here never reaches the engine
-        if self._waiting:
-            self._round = self._waiting[0].round
+        self._waiting.resume()
         self._idle.set()
         self._accepting = True
         self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="stylize")
@@ -124,8 +117,7 @@ class LocalJobQueue(JobQueue):
             raise UserLimitReached(runtime.user_limit_text(limits.per_user_limit))
         if sum(1 for _ in self._active()) >= limits.max_queue:
             raise QueueFull(runtime.TEXTS["queue_full"].format(limit=limits.max_queue))
-        rnd = max(self._round, self._last_round.get(spec.user_id, -1) + 1)
-        stored = StoredJob(uuid.uuid4().hex[:12], spec, rnd, self._next_arrival, "queued")
+        stored = StoredJob(uuid.uuid4().hex[:12], spec, *self._waiting.place(spec.user_id), "queued")
         await self.journal.add(stored)  # on disk before anyone hears of it
         handle = self._restore(stored)
         self._changed()
@@ -146,10 +138,9 @@ class LocalJobQueue(JobQueue):
         """Track a job (new, or read back from the journal) in its place in the fair order."""
         handle = LocalJobHandle(self, stored)
         self._jobs[handle.job_id] = handle
-        self._next_arrival = max(self._next_arrival, stored.arrival + 1)
+        self._waiting.seen(stored.arrival)
         if stored.state in ("queued", "running"):  # running: its process died; it runs again
-            self._last_round[handle.user_id] = max(self._last_round.get(handle.user_id, -1), stored.round)
-            bisect.insort(self._waiting, handle, key=lambda h: (h.round, h.arrival))
+            self._waiting.add(handle)
         else:
             handle._finish(JobState(stored.state), result=stored.result, error=stored.error)
         return handle
@@ -159,13 +150,7 @@ class LocalJobQueue(JobQueue):
         yield from self._waiting
 
     def _pop_next(self) -> LocalJobHandle | None:
-        if not self._waiting or not self._accepting:
-            return None
-        handle = self._waiting.pop(0)
-        self._round = handle.round
-        # users whose last round is behind the current one get the current round anyway: forget them
-        self._last_round = {u: r for u, r in self._last_round.items() if r >= self._round}
-        return handle
+        return self._waiting.pop() if self._accepting else None
 
     def _with_eta(self, handle: LocalJobHandle) -> JobStatus:
         status = handle._status
@@ -250,7 +235,7 @@ class LocalJobQueue(JobQueue):
         if control.interrupted:  # a shutdown stopped it: back in line, to run after the next start
             await self.journal.requeue(handle.job_id)
             handle._set(state=JobState.QUEUED, step=0, total=0, frame=0, frames=0, losses={}, preview=None)
-            bisect.insort(self._waiting, handle, key=lambda h: (h.round, h.arrival))
+            self._waiting.put_back(handle)
             return
         await self.journal.finish(handle.job_id, outcome.state.value, outcome.error, outcome.result)
         if outcome.state is JobState.DONE:

@@ -5,7 +5,7 @@ The real engine at tiny sizes; what every queue owes the bot is in ``test_contra
 
 import asyncio
 import sqlite3
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -15,6 +15,7 @@ from engine.errors import JobCancelled, JobFailed, QueueFull
 from engine.jobs import JobHandle, JobSpec, JobState
 from engine.jobs.journal import SCHEMA, Journal, StoredJob
 from engine.jobs.local import LocalJobQueue
+from engine.jobs.local.fair import FairOrder
 from engine.jobs.runtime import TEXTS
 from tests.support.engines import Recorded
 from tests.support.images import png_bytes
@@ -55,6 +56,30 @@ async def wait_step(handle: JobHandle, step: int = 1) -> None:
         assert not status.state.finished, status
         if status.state is JobState.RUNNING and status.step >= step:
             return
+
+
+@dataclass
+class Waiting:
+    user_id: int
+    round: int
+    arrival: int
+
+
+def test_users_take_turns_and_a_stopped_job_keeps_its_place() -> None:
+    order: FairOrder[Waiting] = FairOrder()
+
+    def submit(user: int) -> Waiting:
+        job = Waiting(user, *order.place(user))
+        order.add(job)
+        return job
+
+    a1, a2, a3, b1 = submit(1), submit(1), submit(1), submit(2)
+    assert list(order) == [a1, b1, a2, a3]  # user 2's first job goes before user 1's second
+    assert order.pop() is a1
+    c1 = submit(3)  # a newcomer's first job goes before user 1's next ones, after user 2's
+    assert list(order) == [b1, c1, a2, a3] and order.index(c1) == 1
+    order.put_back(a1)  # stopped by a shutdown: first in line again
+    assert [order.pop() for _ in range(len(order))] == [a1, b1, c1, a2, a3] and order.pop() is None
 
 
 async def test_a_newcomer_goes_before_the_rest_of_a_user_whose_job_is_running(queue):

@@ -94,7 +94,7 @@ async def through_discord(content: bytes, style: bytes, size: int) -> float:
         channel = fake.add_channel(guild, "art")
         user = fake.add_member(guild, fake.add_user("painter"))
         settings = BotSettings(_env_file=None, discord_token=fake.token, database_path=":memory:")
-        queue = LocalJobQueue(settings, preview_every=settings.preview_every, database_path=None)
+        queue = LocalJobQueue(settings, settings, preview_every=settings.preview_every, database_path=None)
         bot = StyleBot(settings, queue, GuildStore(":memory:"), guild_ready_timeout=0.05)
         async with running(fake, bot):
             request = await fake.send_message(channel, user, f"!style size={size}",

@@ -34,7 +34,7 @@ from PIL import Image, ImageOps
 from bench.throughput_redis import start_redis
 from engine.jobs import JobQueue, JobSpec
 from engine.jobs.local import LocalJobQueue
-from engine.jobs.settings import QueueSettings
+from engine.jobs.settings import QueueSettings, RunnerSettings
 from engine.nst.images import encode_image
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,7 +90,8 @@ async def local_run(specs: list[JobSpec], device: str, batch: int) -> dict[str, 
 
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
-    queue = LocalJobQueue(bench_settings(len(specs)), workers=1, device=device, max_batch=batch)
+    runner = RunnerSettings(_env_file=None, device=device, max_batch=batch)
+    queue = LocalJobQueue(bench_settings(len(specs)), runner, workers=1)
     await queue.start()
     try:
         row = await through(queue, specs)

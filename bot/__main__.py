@@ -16,7 +16,6 @@ from bot.errors import DISCORD_TOKEN
 from bot.settings import BotSettings
 from bot.store import GuildStore
 from engine.jobs import JobQueue
-from engine.jobs.runtime import auto_batch
 from engine.ops import logs, metrics
 from engine.ops.settings import load_settings
 
@@ -28,7 +27,9 @@ NO_TOKEN = "stylebot: DISCORD_TOKEN is not set; set it in the environment or in 
 def build_queue(settings: BotSettings) -> JobQueue:
     """Redis workers when REDIS_URL is set, else jobs run in this process (kept in DATABASE_PATH).
 
-    Either queue takes the settings whole as its :class:`~engine.jobs.settings.QueueSettings`.
+    Either queue takes the settings whole as its :class:`~engine.jobs.settings.QueueSettings`; the
+    local queue takes them whole as its :class:`~engine.jobs.settings.RunnerSettings` too (in Redis
+    mode the workers' own say how jobs run).
     """
     preview_every = settings.preview_every if settings.preview else 0
     if settings.redis_url:
@@ -37,9 +38,8 @@ def build_queue(settings: BotSettings) -> JobQueue:
         return RedisJobQueue(settings.redis_url, settings, preview_every=preview_every)
     from engine.jobs.local import LocalJobQueue
 
-    return LocalJobQueue(settings, workers=settings.workers, preview_every=preview_every, device=settings.device,
-                         database_path=settings.database_path,
-                         max_batch=settings.max_batch or auto_batch(settings.device or "auto"), compile=settings.compile)
+    return LocalJobQueue(settings, settings, workers=settings.workers, preview_every=preview_every,
+                         database_path=settings.database_path)
 
 
 async def run(settings: BotSettings) -> int:

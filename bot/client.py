@@ -70,7 +70,7 @@ class StyleBot(commands.Bot):
 
         await self.store.open()
         await self.library.open()
-        await self.queue.start()
+        await self.queue.start(self._screen)  # logged in: Discord's HTTP API answers, the gateway not yet
         self._queue_open = True
         for cog in (StyleCog(self), LibraryCog(self), AdminCog(self), HelpCog(self)):  # the library extends !style
             await self.add_cog(cog)
@@ -81,6 +81,13 @@ class StyleBot(commands.Bot):
         self.accepting = True
         self._tasks = [asyncio.create_task(self._resume_when_ready(), name="resume-undelivered"),
                        asyncio.create_task(metrics.heartbeat_forever(self.queue.depth), name="heartbeat")]
+
+    async def _screen(self) -> None:
+        """Before the kept jobs run: drop those nobody can be told about (their channel or user is gone)."""
+        try:
+            await self.tracker.screen()
+        except Exception:  # noqa: BLE001 - the kept jobs then run, as before the check existed
+            log.exception("could not check the undelivered jobs' channels")
 
     async def _resume_when_ready(self) -> None:
         await self.wait_until_ready()

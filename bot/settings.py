@@ -2,8 +2,10 @@
 
 Built once in :mod:`bot.__main__` and passed into constructors; nothing here is
 instantiated at import time, so tests build a :class:`BotSettings` by hand. The queue's
-settings (caps, time limit, queue name, TTLs) are :class:`~engine.jobs.settings.QueueSettings`,
-which the workers read too; a :class:`BotSettings` is one and is handed to the queue whole.
+settings (caps, time limit, queue name, TTLs) are :class:`~engine.jobs.settings.QueueSettings`
+and how the local queue runs its jobs (device, batches, compile) is
+:class:`~engine.jobs.settings.RunnerSettings`; the workers read both too, and a :class:`BotSettings`
+is each of them, handed to the queue whole.
 Per-guild settings (what server admins change) live in :mod:`bot.store`; the
 ``default_*`` values below are what a guild gets until its admins change them.
 """
@@ -14,16 +16,16 @@ from typing import Literal
 
 from pydantic import Field, SecretStr
 
-from engine.jobs.settings import QueueSettings
+from engine.jobs.settings import QueueSettings, RunnerSettings
 from engine.nst.params import FIELDS
 from engine.ops.settings import ProcessSettings
 
 MIB = 2**20
 
 
-class BotSettings(ProcessSettings, QueueSettings):
-    """Every setting, its default and meaning (mirrored in ``.env.example``); logs, metrics and the queue's
-    settings are inherited."""
+class BotSettings(ProcessSettings, QueueSettings, RunnerSettings):
+    """Every setting, its default and meaning (mirrored in ``.env.example``); logs, metrics, the queue's
+    settings and how the local queue runs its jobs (device, batches, compile) are inherited."""
 
     discord_token: SecretStr | None = Field(None, description="the bot token (Discord developer portal)")
     command_prefix: str = Field("!", description="prefix of the text commands (!style, !stylehelp, ...)")
@@ -33,11 +35,6 @@ class BotSettings(ProcessSettings, QueueSettings):
 
     redis_url: str | None = Field(None, description="set: jobs run on Redis workers, not in this process")
     workers: int = Field(1, ge=1, description="jobs run at once in this process (local queue)")
-    max_batch: int | None = Field(None, ge=1, le=256, description="local queue: waiting jobs of the same shapes run "
-                                                                  "as one batch (unset: 16 on CUDA, else 1)")
-    compile: Literal["off", "default", "reduce-overhead", "max-autotune"] = Field(
-        "off", description="local queue: torch.compile the VGG19 feature stack")
-    device: str | None = Field(None, description="torch device of the local workers (default: auto)")
     drain_timeout_s: float = Field(60.0, ge=0, description="on SIGTERM, how long running jobs may finish")
 
     progress_interval_s: float = Field(2.0, ge=0.5, description="least time between two status edits")

@@ -2,7 +2,7 @@
 
 Everything delivery needs travels in the job's ``meta`` (:class:`Delivery`), so a bot
 that restarts finds its unfinished jobs with ``queue.undelivered()`` and follows them
-the same way (those nobody can be told about any more are dropped: :meth:`JobTracker.resume`);
+the same way (those nobody can be told about any more are dropped first: :meth:`JobTracker.screen`);
 ``claim_delivery`` makes sure only one process answers.
 """
 
@@ -85,30 +85,37 @@ class JobTracker:
         self._followers[handle.job_id] = (handle, task)
         task.add_done_callback(lambda _: self._followers.pop(handle.job_id, None))
 
-    async def resume(self) -> int:
-        """Follow the jobs a previous run of the bot left unanswered; returns how many.
+    async def screen(self) -> int:
+        """Drop the jobs a previous run of the bot left unanswered that nobody can be told about; how many.
 
         A job whose channel (or, in a DM, whose user) Discord no longer knows, or no longer shows the
-        bot, is dropped instead: cancelled and marked answered, so it is neither painted for nobody
-        nor resumed again. Any other failure of that check leaves the job followed, as before.
+        bot, is cancelled and marked answered, so it is neither painted for nobody nor resumed again.
+        Any other failure of that check keeps the job, as before. Needs Discord's HTTP API only, not
+        the gateway: the bot screens while the queue starts, before the local queue runs any job.
         """
         handles = [h for h in await self.queue.undelivered() if h.job_id not in self._followers]
         checked: dict[tuple[int, int | None], str | None] = {}  # one look per channel (and DM user)
-        followed = 0
+        dropped = 0
         for handle in handles:
             where = Delivery.from_meta(handle.meta)
-            if where is not None:
-                key = (where.channel_id, handle.user_id if where.guild_id is None else None)
-                if key not in checked:
-                    checked[key] = await self._why_unanswerable(*key)
-                if (why := checked[key]) is not None:
-                    await self._drop(handle, where, why)
-                    continue
+            if where is None:
+                continue  # resume() says why it cannot follow it
+            key = (where.channel_id, handle.user_id if where.guild_id is None else None)
+            if key not in checked:
+                checked[key] = await self._why_unanswerable(*key)
+            if (why := checked[key]) is not None:
+                await self._drop(handle, where, why)
+                dropped += 1
+        return dropped
+
+    async def resume(self) -> int:
+        """Follow the jobs a previous run of the bot left unanswered (after :meth:`screen`); how many."""
+        handles = [h for h in await self.queue.undelivered() if h.job_id not in self._followers]
+        for handle in handles:
             self.follow(handle)
-            followed += 1
-        if followed:
-            log.info("resumed following %d undelivered job(s)", followed)
-        return followed
+        if handles:
+            log.info("resumed following %d undelivered job(s)", len(handles))
+        return len(handles)
 
     async def _why_unanswerable(self, channel_id: int, dm_user_id: int | None) -> str | None:
         """Why nobody can be told in this channel: it is gone or hidden from the bot, or the DM's user is gone."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import abc
 import enum
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
@@ -141,11 +141,21 @@ class JobHandle(abc.ABC):
         """True exactly once per job across all processes: the caller then replies to the user."""
 
 
+Screen = Callable[[], Awaitable[None]]  # see JobQueue.start
+
+
 class JobQueue(abc.ABC):
     """Submit jobs and find them again. One instance per process; ``start`` before use."""
 
     @abc.abstractmethod
-    async def start(self) -> None: ...
+    async def start(self, screen: Screen | None = None) -> None:
+        """Connect, or open the jobs' storage; then ``await screen()``, if given, before any job runs here.
+
+        ``screen`` may look at the jobs a previous process left (:meth:`undelivered`, :meth:`get`) and
+        cancel those that must not run; it should not raise. The in-process queue takes its jobs back
+        first and starts none of them until ``screen`` returns. With Redis, workers run jobs on their
+        own: ``screen`` then only happens as early as this process can.
+        """
 
     @abc.abstractmethod
     async def close(self, drain_timeout: float = 0.0) -> None:

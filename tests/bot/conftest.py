@@ -21,10 +21,10 @@ from bot.settings import BotSettings
 from bot.store import GuildStore
 from engine.jobs import JobSpec
 from engine.jobs.local import LocalJobQueue
-from engine.jobs.settings import QueueSettings
+from engine.jobs.settings import QueueSettings, RunnerSettings
 from tests.support.fakediscord import MANAGE_MESSAGES, FakeDiscord, running
 from tests.support.images import noise_png
-from tests.support.queues import queue_settings
+from tests.support.queues import queue_settings, runner_settings
 
 # Snowflake-sized ids: discord.py's converters only recognise mentions of 15-20 digits.
 GUILD, CHANNEL, OTHER_CHANNEL, GALLERY = (900000000000002000 + i for i in range(1, 5))
@@ -41,13 +41,14 @@ STYLE = ("painting.png", noise_png(2, 48, 48), "image/png")
 class RecordingQueue(LocalJobQueue):
     """The real local queue, remembering every spec the bot tried to submit.
 
-    ``QueueSettings`` fields among ``kwargs`` (``per_user_limit=1``) go into its settings, the rest to
-    :class:`LocalJobQueue`.
+    ``QueueSettings`` fields among ``kwargs`` (``per_user_limit=1``) go into its settings,
+    ``RunnerSettings`` fields (``max_batch=4``) into its runner's, the rest to :class:`LocalJobQueue`.
     """
 
     def __init__(self, **kwargs: Any) -> None:
         limits = {name: kwargs.pop(name) for name in list(kwargs) if name in QueueSettings.model_fields}
-        super().__init__(queue_settings(**limits), **kwargs)
+        runner = {name: kwargs.pop(name) for name in list(kwargs) if name in RunnerSettings.model_fields}
+        super().__init__(queue_settings(**limits), runner_settings(**runner), **kwargs)
         self.submitted: list[JobSpec] = []
 
     async def submit(self, spec: JobSpec):  # type: ignore[override]

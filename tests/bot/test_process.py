@@ -77,7 +77,8 @@ async def test_a_request_moves_the_job_counters_and_a_refused_upload_counts_one_
     fake: FakeDiscord, settings: BotSettings, port: int,
 ) -> None:
     valve = Tap(is_open=True)  # closed below, to hold a job at "Painting"
-    queue = LocalJobQueue(settings.model_copy(update={"per_user_limit": 10}), workers=1, stylizer=valve)
+    chosen = settings.model_copy(update={"per_user_limit": 10, "max_batch": 1})  # the queue and runner settings
+    queue = LocalJobQueue(chosen, chosen, workers=1, stylizer=valve)
     async with running(fake, StyleBot(settings, queue, GuildStore(settings.database_path),
                                       guild_ready_timeout=0.05)):
         before = await read(port)

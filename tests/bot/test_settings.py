@@ -14,8 +14,9 @@ from bot.settings import BotSettings
 from bot.store import GuildConfig
 from engine.errors import ParamError
 from engine.jobs.redis.worker import WorkerSettings
-from engine.jobs.settings import QueueSettings
+from engine.jobs.settings import QueueSettings, RunnerSettings
 from engine.nst.params import parse_options
+from engine.ops.settings import load_settings
 
 EXAMPLE = Path(__file__).resolve().parents[2] / ".env.example"
 
@@ -39,7 +40,7 @@ def test_env_example_shows_the_real_defaults(monkeypatch) -> None:
 
 
 def test_the_bot_and_the_workers_read_the_queue_settings_alike(monkeypatch) -> None:
-    for name in QueueSettings.model_fields:
+    for name in (*QueueSettings.model_fields, *RunnerSettings.model_fields):
         monkeypatch.delenv(name.upper(), raising=False)
     monkeypatch.setenv("QUEUE_NAME", "gpu-a")
     monkeypatch.setenv("MAX_QUEUE", "7")
@@ -50,6 +51,25 @@ def test_the_bot_and_the_workers_read_the_queue_settings_alike(monkeypatch) -> N
         include=set(QueueSettings.model_fields)) == {"queue_name": "gpu-a", "per_user_limit": 3, "max_queue": 7,
                                                      "job_time_limit_s": 900.0, "result_ttl_s": 600,
                                                      "input_ttl_s": 86400}
+
+
+def test_the_bot_and_the_workers_run_jobs_by_the_same_settings(monkeypatch) -> None:
+    for name in RunnerSettings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    runner = set(RunnerSettings.model_fields)
+    bot, worker = BotSettings(_env_file=None), WorkerSettings(_env_file=None)
+    assert isinstance(bot, RunnerSettings) and isinstance(worker, RunnerSettings)  # what runners take, whole
+    defaults = {"device": "auto", "max_batch": None, "compile": "off"}
+    assert bot.model_dump(include=runner) == worker.model_dump(include=runner) == defaults
+    monkeypatch.setenv("DEVICE", "cuda:1")
+    monkeypatch.setenv("MAX_BATCH", "4")
+    monkeypatch.setenv("COMPILE", "reduce-overhead")
+    chosen = {"device": "cuda:1", "max_batch": 4, "compile": "reduce-overhead"}
+    assert BotSettings(_env_file=None).model_dump(include=runner) == chosen
+    assert WorkerSettings(_env_file=None).model_dump(include=runner) == chosen
+    flags = ["--device", "cpu", "--max-batch", "2", "--compile", "default"]  # a worker's flags win
+    from_flags = load_settings(WorkerSettings, _env_file=None, _cli_parse_args=flags)
+    assert from_flags.model_dump(include=runner) == {"device": "cpu", "max_batch": 2, "compile": "default"}
 
 
 def test_options_line_reproduces_the_params() -> None:

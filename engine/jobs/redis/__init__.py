@@ -1,7 +1,10 @@
 """The Redis queue: the bot submits into Redis, ``python -m engine.worker`` processes anywhere run the jobs.
 
 * :mod:`.queue` - :class:`~engine.jobs.redis.queue.RedisJobQueue`, the bot's side (submit, follow, cancel, claim).
-* :mod:`.worker` - :class:`~engine.jobs.redis.worker.StyleWorker`, which runs jobs through :mod:`engine.jobs.runtime`.
+* :mod:`.worker` - :class:`~engine.jobs.redis.worker.StyleWorker`, the ``python -m engine.worker`` process:
+  arq, warm-up, heartbeats, putting back the jobs of vanished workers.
+* :mod:`.runner` - :class:`~engine.jobs.redis.runner.JobRunner`, what a worker does with one token: take
+  jobs under a lease, run them through :mod:`engine.jobs.runtime`, store their outcomes.
 * :mod:`.store` - the key layout and the scripts; ``lua/`` - one file per atomic state change.
 
 How arq is used, through its public API only. A job lives in stylebot's own keys (its hash,

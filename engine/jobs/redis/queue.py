@@ -29,6 +29,7 @@ from engine.jobs.contract import (
     JobSpec,
     JobState,
     JobStatus,
+    Screen,
     average_run_s,
     queued_eta,
     running_eta,
@@ -67,13 +68,16 @@ class RedisJobQueue(JobQueue):
             raise RuntimeError("this RedisJobQueue is not started, or closed already")
         return self._store
 
-    async def start(self) -> None:
+    async def start(self, screen: Screen | None = None) -> None:
+        """Connect; then ``screen`` the jobs left unanswered (the workers may be running them already)."""
         self._redis = connect(self.redis_url, self.settings.queue_name)
         await self._redis.ping()
         self._store = JobStore(self._redis, self.settings.queue_name)
         self._listener = asyncio.create_task(
             subscribe_forever(self._redis, self.store.events, self._on_event, self._wake_all)
         )
+        if screen is not None:
+            await screen()
 
     async def close(self, drain_timeout: float = 0.0) -> None:
         """Disconnect. Jobs keep running on the workers; ``drain_timeout`` has nothing to wait for here."""

@@ -30,7 +30,7 @@ from engine.nst.images import decode_image
 from engine.tiles import crop
 from tests.support.engines import OutOfMemoryAbove, Paced
 from tests.support.images import noise_image, png_bytes
-from tests.support.queues import queue_settings
+from tests.support.queues import queue_settings, runner_settings
 from tests.support.redis import LONG, MEDIUM, TINY, depth_is, spec, wait_running, wait_until
 
 
@@ -66,8 +66,9 @@ def queue_factory(request: pytest.FixtureRequest, tmp_path: Path) -> QueueKit:
     queues = request.getfixturevalue("local_queues")
 
     async def make_local(stylizer: Any = None, max_batch: int = 1, preview_every: int = 0, **settings: Any) -> JobQueue:
-        q = LocalJobQueue(queue_settings(**settings), workers=1, database_path=str(tmp_path / "stylebot.sqlite3"),
-                          stylizer=stylizer, max_batch=max_batch, preview_every=preview_every)
+        q = LocalJobQueue(queue_settings(**settings), runner_settings(max_batch=max_batch), workers=1,
+                          database_path=str(tmp_path / "stylebot.sqlite3"), stylizer=stylizer,
+                          preview_every=preview_every)
         await q.start()
         queues.append(q)
         return q

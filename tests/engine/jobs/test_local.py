@@ -5,19 +5,21 @@ The real engine at tiny sizes; what every queue owes the bot is in ``test_contra
 
 import asyncio
 import sqlite3
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from engine.errors import JobFailed, QueueFull
+from engine.errors import JobCancelled, JobFailed, QueueFull
 from engine.jobs import JobHandle, JobSpec, JobState
 from engine.jobs.journal import SCHEMA, Journal, StoredJob
 from engine.jobs.local import LocalJobQueue
+from engine.jobs.local.fair import FairOrder
 from engine.jobs.runtime import TEXTS
+from tests.support.engines import Recorded
 from tests.support.images import png_bytes
-from tests.support.queues import queue_settings
+from tests.support.queues import queue_settings, runner_settings
 
 TINY = {"size": 32, "steps": 3, "coarse_steps": 1}
 RED, BLUE = png_bytes(Image.new("RGB", (40, 30), "red")), png_bytes(Image.new("RGB", (40, 30), "blue"))
@@ -29,7 +31,7 @@ def spec(user: int, **options) -> JobSpec:
 
 @pytest.fixture
 async def queue():
-    q = LocalJobQueue(queue_settings())
+    q = LocalJobQueue(queue_settings(), runner_settings())
     await q.start()
     yield q
     await q.close()
@@ -56,6 +58,30 @@ async def wait_step(handle: JobHandle, step: int = 1) -> None:
             return
 
 
+@dataclass
+class Waiting:
+    user_id: int
+    round: int
+    arrival: int
+
+
+def test_users_take_turns_and_a_stopped_job_keeps_its_place() -> None:
+    order: FairOrder[Waiting] = FairOrder()
+
+    def submit(user: int) -> Waiting:
+        job = Waiting(user, *order.place(user))
+        order.add(job)
+        return job
+
+    a1, a2, a3, b1 = submit(1), submit(1), submit(1), submit(2)
+    assert list(order) == [a1, b1, a2, a3]  # user 2's first job goes before user 1's second
+    assert order.pop() is a1
+    c1 = submit(3)  # a newcomer's first job goes before user 1's next ones, after user 2's
+    assert list(order) == [b1, c1, a2, a3] and order.index(c1) == 1
+    order.put_back(a1)  # stopped by a shutdown: first in line again
+    assert [order.pop() for _ in range(len(order))] == [a1, b1, c1, a2, a3] and order.pop() is None
+
+
 async def test_a_newcomer_goes_before_the_rest_of_a_user_whose_job_is_running(queue):
     first = await queue.submit(spec(1, steps=30, size=64))
     await wait_step(first, 0)
@@ -67,7 +93,7 @@ async def test_a_newcomer_goes_before_the_rest_of_a_user_whose_job_is_running(qu
 
 async def test_a_restart_resumes_the_running_and_waiting_jobs_in_their_order(tmp_path: Path):
     db = str(tmp_path / "stylebot.sqlite3")
-    q = LocalJobQueue(queue_settings(), database_path=db)
+    q = LocalJobQueue(queue_settings(), runner_settings(), database_path=db)
     await q.start()
     running = await q.submit(spec(1, steps=5000, size=64))
     waiting = [await q.submit(spec(2)), await q.submit(spec(3))]
@@ -77,7 +103,7 @@ async def test_a_restart_resumes_the_running_and_waiting_jobs_in_their_order(tmp
         await q.submit(spec(4))
     assert not (await running.status()).state.finished  # stopped, not cancelled: it is not over
 
-    again = LocalJobQueue(queue_settings(), database_path=db)
+    again = LocalJobQueue(queue_settings(), runner_settings(), database_path=db)
     await again.start()
     try:
         found = {h.job_id: h for h in await again.undelivered()}
@@ -95,13 +121,13 @@ async def test_a_restart_resumes_the_running_and_waiting_jobs_in_their_order(tmp
 
 async def test_a_finished_job_nobody_answered_for_is_answered_once_after_a_restart(tmp_path: Path):
     db = str(tmp_path / "stylebot.sqlite3")
-    q = LocalJobQueue(queue_settings(), database_path=db)
+    q = LocalJobQueue(queue_settings(), runner_settings(), database_path=db)
     await q.start()
     done = await q.submit(spec(1))
     png = (await done.result()).image
     await q.close()
     for claims in ([True, False], []):  # the second restart finds nothing left to answer
-        q = LocalJobQueue(queue_settings(), database_path=db)
+        q = LocalJobQueue(queue_settings(), runner_settings(), database_path=db)
         await q.start()
         pending = await q.undelivered()
         assert [h.job_id for h in pending] == ([done.job_id] if claims else [])
@@ -119,7 +145,7 @@ async def test_a_job_its_process_died_running_three_times_is_given_up_on(tmp_pat
     for _ in range(3):
         await journal.started("poison")
     await journal.close()
-    q = LocalJobQueue(queue_settings(), database_path=db)
+    q = LocalJobQueue(queue_settings(), runner_settings(), database_path=db)
     await q.start()
     try:
         (handle,) = await q.undelivered()
@@ -162,3 +188,32 @@ async def test_a_journal_written_before_grids_existed_is_read_and_extended(tmp_p
     finally:
         await journal.close()
     assert job.spec.user_id == 7
+
+
+async def test_restored_jobs_wait_for_the_screen_and_one_it_cancels_never_reaches_the_engine(tmp_path: Path):
+    db = str(tmp_path / "stylebot.sqlite3")
+    journal = Journal(db)  # what a stopped process left: two jobs in line, the first one doomed
+    await journal.open()
+    portrait = png_bytes(Image.new("RGB", (30, 40), "red"))
+    await journal.add(StoredJob("doomed", replace(spec(1), content=portrait), 0, 0, "queued"))
+    await journal.add(StoredJob("kept", spec(2), 0, 1, "queued"))
+    await journal.close()
+    engine = Recorded()
+    q = LocalJobQueue(queue_settings(), runner_settings(), database_path=db, stylizer=engine)
+    seen: list[tuple[str, JobState]] = []
+
+    async def screen() -> None:
+        seen.extend([(h.job_id, (await h.status()).state) for h in await q.undelivered()])
+        doomed = await q.get("doomed")
+        assert doomed is not None and await doomed.cancel("nobody to tell")
+
+    await q.start(screen)
+    try:
+        assert sorted(seen) == [("doomed", JobState.QUEUED), ("kept", JobState.QUEUED)]  # none had started
+        kept = await q.get("kept")
+        assert kept is not None and (await kept.result()).image.startswith(b"\x89PNG")
+        assert [w > h for w, h in engine.photos] == [True]  # the kept job's landscape photo only
+        with pytest.raises(JobCancelled, match="nobody to tell"):
+            await (await q.get("doomed")).result()
+    finally:
+        await q.close()

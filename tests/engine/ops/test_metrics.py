@@ -15,7 +15,7 @@ from engine.jobs import JobSpec
 from engine.jobs.local import LocalJobQueue
 from engine.ops import health, metrics
 from tests.support.images import noise_png
-from tests.support.queues import queue_settings
+from tests.support.queues import queue_settings, runner_settings
 from tests.support.scrape import (
     DEPTH,
     FINISHED,
@@ -31,8 +31,8 @@ from tests.support.scrape import (
 TINY = {"size": 32, "steps": 2, "coarse_steps": 1}
 
 
-async def run_one(queue_kwargs: dict, spec: JobSpec) -> None:
-    queue = LocalJobQueue(queue_settings(), **queue_kwargs)
+async def run_one(queue_kwargs: dict, spec: JobSpec, **runner: str) -> None:
+    queue = LocalJobQueue(queue_settings(), runner_settings(**runner), **queue_kwargs)
     await queue.start()
     try:
         handle = await queue.submit(spec)
@@ -44,7 +44,7 @@ async def run_one(queue_kwargs: dict, spec: JobSpec) -> None:
 
 async def test_a_real_job_moves_started_finished_and_the_histograms_and_depth_returns_to_zero(port):
     before = await read(port)
-    queue = LocalJobQueue(queue_settings(), workers=1, device="cpu")
+    queue = LocalJobQueue(queue_settings(), runner_settings(device="cpu"), workers=1)
     await queue.start()
     try:
         handle = await queue.submit(JobSpec(noise_png(1), (noise_png(2),), dict(TINY), user_id=1, guild_id=7))
@@ -64,7 +64,7 @@ async def test_a_real_job_moves_started_finished_and_the_histograms_and_depth_re
 
 async def test_undecodable_image_bytes_count_as_an_input_failure(port):
     before = await read(port)
-    await run_one({"workers": 1, "device": "cpu"}, JobSpec(b"this is not an image", (noise_png(3),), dict(TINY)))
+    await run_one({"workers": 1}, JobSpec(b"this is not an image", (noise_png(3),), dict(TINY)), device="cpu")
     after = await read(port)
     assert after[failed("input")] == before[failed("input")] + 1
     assert after[STARTED] == before[STARTED] + 1
@@ -104,7 +104,7 @@ async def test_each_failure_is_counted_under_its_reason(port, error, limit, reas
 
 async def test_cancelling_running_and_waiting_jobs_counts_them_cancelled(port):
     before = await read(port)
-    queue = LocalJobQueue(queue_settings(), stylizer=Failing(None))
+    queue = LocalJobQueue(queue_settings(), runner_settings(), stylizer=Failing(None))
     await queue.start()
     try:
         running = await queue.submit(JobSpec(noise_png(1), (noise_png(2),), dict(TINY), user_id=1))

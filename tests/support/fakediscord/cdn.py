@@ -19,12 +19,12 @@ from tests.support.fakediscord.world import World
 
 def _image_size(blob: bytes) -> dict[str, int]:
     """Width and height, which Discord reports for images (when Pillow can read the header)."""
-    try:
-        from PIL import Image
+    from PIL import Image
 
+    try:
         with Image.open(io.BytesIO(blob)) as image:
             return {"width": image.width, "height": image.height}
-    except (OSError, ValueError):  # not an image Pillow can read: no size to report
+    except (OSError, ValueError, Image.DecompressionBombError):  # unreadable or a bomb: no size to report
         return {}
 
 

@@ -8,7 +8,9 @@ import pytest
 
 from engine.errors import JobFailed, QueueFull, UserLimitReached
 from engine.jobs import JobHandle, JobState
-from tests.support.redis import TINY, QueueMaker, WorkerPool, spec
+from engine.jobs.redis.queue import RedisJobQueue
+from tests.support.queues import queue_settings
+from tests.support.redis import TINY, QueueMaker, RedisServer, WorkerPool, spec
 
 NO_WORKERS = "scaleout-idle"  # no worker serves this queue, so everything submitted stays queued
 
@@ -38,6 +40,31 @@ async def test_a_queued_job_knows_its_position_from_any_process(make_queue: Queu
     assert ((await seen_from_a.status()).position, (await first.status()).position) == (1, 0)
     assert await first.cancel()
     assert (await seen_from_a.status()).position == 0
+
+
+async def test_a_starting_queue_lets_its_screen_cancel_a_job_it_finds_left(make_queue: QueueMaker,
+                                                                          redis_server: RedisServer) -> None:
+    before = await make_queue(NO_WORKERS)
+    left = await before.submit(spec(3))
+    await before.close()  # the bot goes down; its job waits in Redis
+    after = RedisJobQueue(redis_server.url, queue_settings(queue_name=NO_WORKERS))
+    seen: list[str] = []
+
+    async def screen() -> None:
+        for h in await after.undelivered():
+            seen.append(h.job_id)
+            if h.job_id == left.job_id:
+                assert await h.cancel("nobody to tell")
+
+    await after.start(screen)
+    try:
+        assert left.job_id in seen
+        found = await after.get(left.job_id)
+        assert found is not None
+        status = await found.status()
+        assert (status.state, status.error) == (JobState.CANCELLED, "nobody to tell")
+    finally:
+        await after.close()
 
 
 async def test_a_job_larger_than_the_worker_allows_fails_with_the_limit(workers: WorkerPool,

@@ -10,32 +10,33 @@ restart - even after SIGKILL - loses none: see :meth:`LocalJobQueue.start`.
 from __future__ import annotations
 
 import asyncio
-import bisect
 import logging
 import time
 import uuid
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
-from engine.errors import JobCancelled, JobFailed, QueueFull, UserLimitReached
-from engine.jobs import paint, runtime
+from engine.errors import QueueFull, UserLimitReached
+from engine.jobs import runtime
 from engine.jobs.contract import (
     ETA_WINDOW,
     JobHandle,
     JobQueue,
-    JobResult,
     JobSpec,
     JobState,
     JobStatus,
+    Screen,
     average_run_s,
     queued_eta,
     running_eta,
 )
 from engine.jobs.journal import Journal, StoredJob
-from engine.jobs.settings import QueueSettings
+from engine.jobs.local.fair import FairOrder
+from engine.jobs.local.handle import LocalJobHandle
+from engine.jobs.settings import QueueSettings, RunnerSettings
 from engine.ops import metrics
 
 log = logging.getLogger(__name__)
@@ -43,92 +44,27 @@ log = logging.getLogger(__name__)
 STOP_WAIT_S = 10.0  # on close, how long a stopped job may take to reach its next step
 
 
-class LocalJobHandle(JobHandle):
-    def __init__(self, queue: LocalJobQueue, stored: StoredJob):
-        self.job_id, self.spec = stored.job_id, stored.spec
-        self.user_id, self.guild_id, self.meta = self.spec.user_id, self.spec.guild_id, dict(self.spec.meta)
-        self.round, self.arrival = stored.round, stored.arrival  # place in the fair order
-        self.batch_key = paint.batch_key(self.spec)  # jobs with the same key may share a batch
-        self._queue = queue
-        self._status = JobStatus(self.job_id, JobState.QUEUED)
-        self._changed = asyncio.Condition()
-        self._done: asyncio.Future[JobResult] = asyncio.get_running_loop().create_future()
-        self.control: runtime.Control | None = None  # while running
-        self._claimed = False
-
-    async def status(self) -> JobStatus:
-        return self._queue._with_eta(self)
-
-    async def updates(self) -> AsyncIterator[JobStatus]:
-        last = None
-        while True:
-            current = self._queue._with_eta(self)
-            if current != last:
-                last = current
-                yield current
-            if current.state.finished:
-                return
-            async with self._changed:
-                await self._changed.wait()
-
-    async def result(self) -> JobResult:
-        return await asyncio.shield(self._done)
-
-    async def cancel(self, reason: str = "cancelled") -> bool:
-        return await self._queue._cancel(self, reason)
-
-    async def claim_delivery(self) -> bool:
-        if self._claimed:
-            return False
-        self._claimed = True
-        return await self._queue.journal.claim(self.job_id)
-
-    def _set(self, **changes: Any) -> None:
-        """Update the snapshot and wake every follower (event-loop thread only)."""
-        self._status = replace(self._status, **changes)
-        asyncio.ensure_future(self._notify())
-
-    async def _notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
-
-    def _finish(self, state: JobState, *, result: JobResult | None = None, error: str | None = None) -> None:
-        self._set(state=state, error=error, preview=None, position=None, eta_s=0.0)
-        if self._done.done():
-            return
-        if result is not None:
-            self._done.set_result(result)
-            return
-        exc_type = JobCancelled if state is JobState.CANCELLED else JobFailed
-        self._done.set_exception(exc_type(error or state.value))
-        self._done.exception()  # nobody may await result(); don't warn about an unretrieved exception
-
-
 class LocalJobQueue(JobQueue):
     """In-process queue. ``workers`` jobs run at once, each in its own thread.
 
-    ``settings`` are the caps and the time limit (the Redis-only ones are not read here);
-    ``database_path`` is the SQLite file jobs are kept in (None: memory only, nothing survives
-    the process); ``stylizer`` replaces the engine's shared one (tests inject faults with it);
-    ``max_batch`` waiting jobs of the same shapes run as one batch (one pass for all; pays on a GPU);
-    ``compile`` is the engine's torch.compile mode (engine.nst.stylize.COMPILE_MODES).
+    ``settings`` are the caps and the time limit (the Redis-only ones are not read here); ``runner``
+    is how jobs run here: the device, how many waiting jobs of the same shapes run as one batch (one
+    pass for all; pays on a GPU; unset: settled for the device at :meth:`start`) and the engine's
+    torch.compile mode. ``database_path`` is the SQLite file jobs are kept in (None: memory only,
+    nothing survives the process); ``stylizer`` replaces the engine's shared one (tests inject
+    faults with it).
     """
 
-    def __init__(self, settings: QueueSettings, *, workers: int = 1, preview_every: int = 0,
-                 device: str | None = None, database_path: str | None = None, stylizer: Any = None,
-                 max_batch: int = 1, compile: str = "off", keep_finished: int = 500):
-        self.settings, self.workers, self.max_batch, self.compile = settings, workers, max_batch, compile
-        self.preview_every, self.device = preview_every, device
+    def __init__(self, settings: QueueSettings, runner: RunnerSettings, *, workers: int = 1,
+                 preview_every: int = 0, database_path: str | None = None, stylizer: Any = None,
+                 keep_finished: int = 500):
+        self.settings, self.runner, self.workers = settings, runner, workers
+        self.preview_every = preview_every
+        self.max_batch = runner.max_batch or 1  # unset: settled for the device at start()
         self.journal = Journal(database_path)
         self._stylizer = stylizer
         self._keep_finished = keep_finished
-        # Start-time fair queueing: a job's round is one past its owner's previous job's round, but
-        # never behind the round now being served; jobs run by (round, arrival). So users take turns,
-        # and a user whose job just started does not jump ahead of someone who has had none.
-        self._waiting: list[LocalJobHandle] = []  # sorted by (round, arrival)
-        self._last_round: dict[int, int] = {}
-        self._round = 0  # round of the job started last
-        self._next_arrival = 0
+        self._waiting: FairOrder[LocalJobHandle] = FairOrder()  # users take turns
         self._running: set[LocalJobHandle] = set()
         self._idle = asyncio.Event()  # set while no job runs
         self._jobs: OrderedDict[str, LocalJobHandle] = OrderedDict()
@@ -138,13 +74,18 @@ class LocalJobQueue(JobQueue):
         self._accepting = False
         self._run_times: deque[float] = deque(maxlen=ETA_WINDOW)  # of the last finished jobs, newest first
 
-    async def start(self) -> None:
-        """Open the journal and take back every job a previous process left: waiting, running or unanswered."""
+    async def start(self, screen: Screen | None = None) -> None:
+        """Open the journal and take back every job a previous process left: waiting, running or unanswered.
+
+        None of them runs before ``screen`` (if given) has looked at them and cancelled those that must not.
+        """
+        self.max_batch = self.runner.max_batch or runtime.auto_batch(self.runner.device)
         await self.journal.open()
         for stored in await self.journal.load():
             self._restore(stored)
-        if self._waiting:
-            self._round = self._waiting[0].round
+        if screen is not None:
+            await screen()  # no worker runs yet: a job cancelled here never reaches the engine
+        self._waiting.resume()
         self._idle.set()
         self._accepting = True
         self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="stylize")
@@ -176,8 +117,7 @@ class LocalJobQueue(JobQueue):
             raise UserLimitReached(runtime.user_limit_text(limits.per_user_limit))
         if sum(1 for _ in self._active()) >= limits.max_queue:
             raise QueueFull(runtime.TEXTS["queue_full"].format(limit=limits.max_queue))
-        rnd = max(self._round, self._last_round.get(spec.user_id, -1) + 1)
-        stored = StoredJob(uuid.uuid4().hex[:12], spec, rnd, self._next_arrival, "queued")
+        stored = StoredJob(uuid.uuid4().hex[:12], spec, *self._waiting.place(spec.user_id), "queued")
         await self.journal.add(stored)  # on disk before anyone hears of it
         handle = self._restore(stored)
         self._changed()
@@ -198,10 +138,9 @@ class LocalJobQueue(JobQueue):
         """Track a job (new, or read back from the journal) in its place in the fair order."""
         handle = LocalJobHandle(self, stored)
         self._jobs[handle.job_id] = handle
-        self._next_arrival = max(self._next_arrival, stored.arrival + 1)
+        self._waiting.seen(stored.arrival)
         if stored.state in ("queued", "running"):  # running: its process died; it runs again
-            self._last_round[handle.user_id] = max(self._last_round.get(handle.user_id, -1), stored.round)
-            bisect.insort(self._waiting, handle, key=lambda h: (h.round, h.arrival))
+            self._waiting.add(handle)
         else:
             handle._finish(JobState(stored.state), result=stored.result, error=stored.error)
         return handle
@@ -211,13 +150,7 @@ class LocalJobQueue(JobQueue):
         yield from self._waiting
 
     def _pop_next(self) -> LocalJobHandle | None:
-        if not self._waiting or not self._accepting:
-            return None
-        handle = self._waiting.pop(0)
-        self._round = handle.round
-        # users whose last round is behind the current one get the current round anyway: forget them
-        self._last_round = {u: r for u, r in self._last_round.items() if r >= self._round}
-        return handle
+        return self._waiting.pop() if self._accepting else None
 
     def _with_eta(self, handle: LocalJobHandle) -> JobStatus:
         status = handle._status
@@ -291,9 +224,9 @@ class LocalJobQueue(JobQueue):
             control = handle.control = runtime.Control(handle.spec.time_limit_s or self.settings.job_time_limit_s)
             handle._set(state=JobState.RUNNING)
             tasks.append(runtime.Task(handle.spec, control, handle.job_id, attempts, self._publisher(handle)))
-        outcomes = await runtime.execute_batch(tasks, executor=self._executor, device=self.device,
+        outcomes = await runtime.execute_batch(tasks, executor=self._executor, device=self.runner.device,
                                                preview_every=self.preview_every, stylizer=self._stylizer,
-                                               compile=self.compile)
+                                               compile=self.runner.compile)
         for handle, task, outcome in zip(batch, tasks, outcomes):
             await self._end(handle, task.control, outcome)
 
@@ -302,7 +235,7 @@ class LocalJobQueue(JobQueue):
         if control.interrupted:  # a shutdown stopped it: back in line, to run after the next start
             await self.journal.requeue(handle.job_id)
             handle._set(state=JobState.QUEUED, step=0, total=0, frame=0, frames=0, losses={}, preview=None)
-            bisect.insort(self._waiting, handle, key=lambda h: (h.round, h.arrival))
+            self._waiting.put_back(handle)
             return
         await self.journal.finish(handle.job_id, outcome.state.value, outcome.error, outcome.result)
         if outcome.state is JobState.DONE:

@@ -1,0 +1,81 @@
+"""A job of the local queue, as its followers see it: a snapshot that changes, and a result to await.
+
+The handle holds the job's status and wakes its followers; :class:`~engine.jobs.local.queue.LocalJobQueue`
+decides what happens to the job (its place in line, its run, its end) and tells the handle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from engine.errors import JobCancelled, JobFailed
+from engine.jobs import paint, runtime
+from engine.jobs.contract import JobHandle, JobResult, JobState, JobStatus
+from engine.jobs.journal import StoredJob
+
+if TYPE_CHECKING:
+    from engine.jobs.local.queue import LocalJobQueue
+
+
+class LocalJobHandle(JobHandle):
+    def __init__(self, queue: LocalJobQueue, stored: StoredJob):
+        self.job_id, self.spec = stored.job_id, stored.spec
+        self.user_id, self.guild_id, self.meta = self.spec.user_id, self.spec.guild_id, dict(self.spec.meta)
+        self.round, self.arrival = stored.round, stored.arrival  # place in the fair order
+        self.batch_key = paint.batch_key(self.spec)  # jobs with the same key may share a batch
+        self._queue = queue
+        self._status = JobStatus(self.job_id, JobState.QUEUED)
+        self._changed = asyncio.Condition()
+        self._done: asyncio.Future[JobResult] = asyncio.get_running_loop().create_future()
+        self.control: runtime.Control | None = None  # while running
+        self._claimed = False
+
+    async def status(self) -> JobStatus:
+        return self._queue._with_eta(self)
+
+    async def updates(self) -> AsyncIterator[JobStatus]:
+        last = None
+        while True:
+            current = self._queue._with_eta(self)
+            if current != last:
+                last = current
+                yield current
+            if current.state.finished:
+                return
+            async with self._changed:
+                await self._changed.wait()
+
+    async def result(self) -> JobResult:
+        return await asyncio.shield(self._done)
+
+    async def cancel(self, reason: str = "cancelled") -> bool:
+        return await self._queue._cancel(self, reason)
+
+    async def claim_delivery(self) -> bool:
+        if self._claimed:
+            return False
+        self._claimed = True
+        return await self._queue.journal.claim(self.job_id)
+
+    def _set(self, **changes: Any) -> None:
+        """Update the snapshot and wake every follower (event-loop thread only)."""
+        self._status = replace(self._status, **changes)
+        asyncio.ensure_future(self._notify())
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    def _finish(self, state: JobState, *, result: JobResult | None = None, error: str | None = None) -> None:
+        self._set(state=state, error=error, preview=None, position=None, eta_s=0.0)
+        if self._done.done():
+            return
+        if result is not None:
+            self._done.set_result(result)
+            return
+        exc_type = JobCancelled if state is JobState.CANCELLED else JobFailed
+        self._done.set_exception(exc_type(error or state.value))
+        self._done.exception()  # nobody may await result(); don't warn about an unretrieved exception

@@ -18,8 +18,10 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m engine demo -o out/demo.png
 
-## The whole test suite (the Redis tests need redis-server on PATH: apt-get install redis-server).
+## Lint (ruff, the rules in pyproject.toml), then the whole test suite (the Redis tests need
+## redis-server on PATH: apt-get install redis-server).
 test: $(STAMP)
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 ## Engine vs the naive reference, side by side (needs ../shared/bench/naive_gatys.py).

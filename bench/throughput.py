@@ -104,7 +104,7 @@ async def redis_run(specs: list[JobSpec], device: str, batch: int, url: str, que
     from engine.jobs.redis.queue import RedisJobQueue
 
     t0 = time.perf_counter()
-    worker = subprocess.Popen([sys.executable, "-m", "engine.worker", "--redis-url", url, "--queue-name", queue_name,
+    worker = subprocess.Popen([sys.executable, "-m", "engine.worker", "--redis-url", url, "--queue-name", queue_name,  # noqa: ASYNC220 - long-lived, polled
                                "--device", device, "--max-batch", str(batch), "--log-level", "WARNING"], cwd=ROOT)
     queue = RedisJobQueue(url, bench_settings(len(specs), queue_name=queue_name), poll_interval_s=0.2)
     await queue.start()

@@ -86,14 +86,14 @@ class StyleBot(commands.Bot):
         """Before the kept jobs run: drop those nobody can be told about (their channel or user is gone)."""
         try:
             await self.tracker.screen()
-        except Exception:  # noqa: BLE001 - the kept jobs then run, as before the check existed
+        except Exception:  # logged below; the kept jobs then run, as before the check existed
             log.exception("could not check the undelivered jobs' channels")
 
     async def _resume_when_ready(self) -> None:
         await self.wait_until_ready()
         try:
             await self.tracker.resume()
-        except Exception:  # noqa: BLE001 - the bot is still useful without the old jobs
+        except Exception:  # logged below; the bot is still useful without the old jobs
             log.exception("could not resume undelivered jobs")
 
     async def on_command_error(  # type: ignore[override]

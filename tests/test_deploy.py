@@ -261,6 +261,15 @@ def test_make_installs_the_engine_and_every_extra_and_ruff_comes_with_the_tests(
     assert "ruff" in {requirement_name(r) for r in extras["test"]}
 
 
+def test_make_test_lints_before_it_runs_the_suite():
+    """CI runs `make test`: ruff must be one of its recipe lines, before pytest."""
+    recipe = re.search(r"^test:.*\n((?:\t.*\n)+)", (ROOT / "Makefile").read_text(), re.MULTILINE)
+    assert recipe is not None
+    lines = [line.strip() for line in recipe.group(1).splitlines()]
+    ruff = next(i for i, line in enumerate(lines) if line.endswith("ruff check ."))
+    assert ruff < next(i for i, line in enumerate(lines) if "pytest" in line)
+
+
 def test_a_non_editable_install_carries_the_redis_scripts(tmp_path):
     """What `pip install .` puts in the image must include the package data the code reads (lua/*.lua)."""
     source = tmp_path / "src"  # what .dockerignore lets into the build context, built outside the checkout

@@ -13,7 +13,7 @@ from bot.options import options_line, parse_args, parse_request, read_options_li
 from bot.settings import BotSettings
 from bot.store import GuildConfig
 from engine.errors import ParamError
-from engine.jobs.redis.worker import WorkerSettings
+from engine.jobs.redis.settings import WorkerSettings
 from engine.jobs.settings import QueueSettings, RunnerSettings
 from engine.nst.params import parse_options
 from engine.ops.settings import load_settings

@@ -25,7 +25,8 @@ import redis
 
 from engine.jobs import JobHandle, JobQueue, JobSpec, JobState, JobStatus
 from engine.jobs.redis.queue import RedisJobQueue
-from engine.jobs.redis.worker import StyleWorker, WorkerSettings
+from engine.jobs.redis.settings import WorkerSettings
+from engine.jobs.redis.worker import StyleWorker
 from tests.support.images import noise_png
 from tests.support.queues import queue_settings
 

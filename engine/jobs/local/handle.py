@@ -9,19 +9,30 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from engine.errors import JobCancelled, JobFailed
 from engine.jobs import paint, runtime
 from engine.jobs.contract import JobHandle, JobResult, JobState, JobStatus
-from engine.jobs.journal import StoredJob
+from engine.jobs.journal import Journal, StoredJob
 
-if TYPE_CHECKING:
-    from engine.jobs.local.queue import LocalJobQueue
+
+class Owner(Protocol):
+    """What a handle asks of its queue (:class:`~engine.jobs.local.queue.LocalJobQueue`), without importing it."""
+
+    journal: Journal
+
+    def status_of(self, handle: LocalJobHandle) -> JobStatus:
+        """The job's status now, with its place in line and ETA."""
+        ...
+
+    async def cancel_job(self, handle: LocalJobHandle, reason: str) -> bool:
+        """Cancel the job, queued or running; False if it had already ended."""
+        ...
 
 
 class LocalJobHandle(JobHandle):
-    def __init__(self, queue: LocalJobQueue, stored: StoredJob):
+    def __init__(self, queue: Owner, stored: StoredJob):
         self.job_id, self.spec = stored.job_id, stored.spec
         self.user_id, self.guild_id, self.meta = self.spec.user_id, self.spec.guild_id, dict(self.spec.meta)
         self.round, self.arrival = stored.round, stored.arrival  # place in the fair order
@@ -34,12 +45,12 @@ class LocalJobHandle(JobHandle):
         self._claimed = False
 
     async def status(self) -> JobStatus:
-        return self._queue._with_eta(self)
+        return self._queue.status_of(self)
 
     async def updates(self) -> AsyncIterator[JobStatus]:
         last = None
         while True:
-            current = self._queue._with_eta(self)
+            current = self._queue.status_of(self)
             if current != last:
                 last = current
                 yield current
@@ -52,7 +63,7 @@ class LocalJobHandle(JobHandle):
         return await asyncio.shield(self._done)
 
     async def cancel(self, reason: str = "cancelled") -> bool:
-        return await self._queue._cancel(self, reason)
+        return await self._queue.cancel_job(self, reason)
 
     async def claim_delivery(self) -> bool:
         if self._claimed:

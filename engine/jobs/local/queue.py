@@ -152,7 +152,8 @@ class LocalJobQueue(JobQueue):
     def _pop_next(self) -> LocalJobHandle | None:
         return self._waiting.pop() if self._accepting else None
 
-    def _with_eta(self, handle: LocalJobHandle) -> JobStatus:
+    def status_of(self, handle: LocalJobHandle) -> JobStatus:
+        """The handle's snapshot, with its place in line and ETA while it waits."""
         status = handle._status
         if status.state is JobState.QUEUED:
             position = self._waiting.index(handle) if handle in self._waiting else 0
@@ -167,7 +168,8 @@ class LocalJobQueue(JobQueue):
         for handle in self._waiting:
             asyncio.ensure_future(handle._notify())
 
-    async def _cancel(self, handle: LocalJobHandle, reason: str) -> bool:
+    async def cancel_job(self, handle: LocalJobHandle, reason: str) -> bool:
+        """Cancel a waiting job at once, a running one at its next step; False if it had ended."""
         if handle._status.state.finished:
             return False
         if handle in self._waiting:

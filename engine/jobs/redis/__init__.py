@@ -5,6 +5,7 @@
   arq, warm-up, heartbeats, putting back the jobs of vanished workers.
 * :mod:`.runner` - :class:`~engine.jobs.redis.runner.JobRunner`, what a worker does with one token: take
   jobs under a lease, run them through :mod:`engine.jobs.runtime`, store their outcomes.
+* :mod:`.settings` - :class:`~engine.jobs.redis.settings.WorkerSettings`, read by the worker and its runner.
 * :mod:`.store` - the key layout and the scripts; ``lua/`` - one file per atomic state change.
 
 How arq is used, through its public API only. A job lives in stylebot's own keys (its hash,

@@ -15,17 +15,15 @@ import logging
 import uuid
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from redis.exceptions import RedisError
 
 from engine.jobs import runtime
 from engine.jobs.contract import JobSpec
+from engine.jobs.redis.settings import WorkerSettings
 from engine.jobs.redis.store import JobStore
 from engine.ops.logs import job_logger
-
-if TYPE_CHECKING:
-    from engine.jobs.redis.worker import WorkerSettings
 
 log = logging.getLogger(__name__)
 

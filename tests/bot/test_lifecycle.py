@@ -282,7 +282,9 @@ def test_token_from_dotenv_is_read(tmp_path: Path) -> None:
 
 
 async def test_progress_edits_are_coalesced_to_the_interval(fake: FakeDiscord, make_bot) -> None:
-    async with running(fake, make_bot(RecordingQueue(stylizer=Paced()))) as bot:
+    # previews off on both sides, as the bot builds its queue: with them on, percentage-only edits wait up
+    # to FIRST_LOOK_WAIT_S for a first look that this queue (preview_every=0) never paints
+    async with running(fake, make_bot(RecordingQueue(stylizer=Paced()), preview=False)) as bot:
         request = await style_message(fake, args="size=32 steps=100 coarse_steps=1")
         await wait_result(fake)
         done = await wait_status(fake, request, "✅ Done")

@@ -135,7 +135,8 @@ class StyleWorker:
         except RedisError as exc:
             log.warning("could not unregister worker %s: %s", self.worker_id, exc)
         self._executor.shutdown(wait=False, cancel_futures=True)
-        log.info("worker %s stopped after %d jobs", self.worker_id, self.jobs.done)
+        runner = getattr(self, "jobs", None)  # absent when start-up failed: arq shuts down all the same
+        log.info("worker %s stopped after %d jobs", self.worker_id, runner.done if runner is not None else 0)
 
     async def _advertise(self) -> None:
         """Advertise this worker (a hash with TTL) so operators and ETAs see the live ones."""

@@ -44,8 +44,9 @@ CompileMode = Literal["off", "default", "reduce-overhead", "max-autotune"]
 class RunnerSettings(EnvSettings):
     """How jobs run on this process's device: which device, how many in one batch, compiled or not."""
 
-    device: str = Field("auto", min_length=1, description="torch device that runs the jobs: auto "
-                                                           "(cuda > mps > cpu), cpu, cuda, cuda:N or mps")
+    # checked by its form here, at start and before any login (torch says later whether it exists)
+    device: str = Field("auto", pattern=r"^(auto|cpu|mps|cuda(:\d+)?)$",
+                        description="torch device that runs the jobs: auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps")
     max_batch: int | None = Field(None, ge=1, le=256,
                                   description="waiting jobs of the same shapes run as one batch, up to this "
                                               "many (unset: 16 on CUDA, else 1)")

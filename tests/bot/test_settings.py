@@ -72,6 +72,19 @@ def test_the_bot_and_the_workers_run_jobs_by_the_same_settings(monkeypatch) -> N
     assert from_flags.model_dump(include=runner) == {"device": "cpu", "max_batch": 2, "compile": "default"}
 
 
+@pytest.mark.parametrize("cls", [BotSettings, WorkerSettings])
+def test_a_device_that_is_no_device_stops_the_process_at_start_with_one_line(cls, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("DEVICE", "gpu0")
+    with pytest.raises(SystemExit) as stop:
+        load_settings(cls, _env_file=None)
+    assert stop.value.code == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert "invalid setting DEVICE" in line
+    for fine in ("auto", "cpu", "mps", "cuda", "cuda:3"):
+        monkeypatch.setenv("DEVICE", fine)
+        assert load_settings(cls, _env_file=None).device == fine
+
+
 def test_options_line_reproduces_the_params() -> None:
     params = parse_options(
         {"preset": "strokes", "beta": "250", "layers": "relu1_1,relu2_1", "seed": 7, "tv": 0.5})

@@ -82,7 +82,7 @@ def decode_image(data: bytes, *, max_pixels: int = MAX_PIXELS, max_bytes: int = 
 def check_upload(data: bytes, max_bytes: int = MAX_BYTES) -> None:
     """Refuse an empty upload or one over ``max_bytes`` (a still or an animation: one sentence each)."""
     if not data:
-        raise InputError("that file is empty (0 bytes); please attach the image again")
+        raise InputError("that file is empty (0 bytes); please attach it again")
     if len(data) > max_bytes:
         raise InputError(
             f"that file is too large ({_human_bytes(len(data))}); please send one under {_human_bytes(max_bytes)}"

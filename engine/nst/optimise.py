@@ -31,7 +31,6 @@ from engine.nst.types import Job, Progress, Targets, Terms
 LBFGS_HISTORY = 100  # neural-style's default (optim.lbfgs' nCorrection)
 LBFGS_HISTORY_BYTES = 1 << 30  # cap the 2*m*numel floats of history per job at large sizes
 REPORT_EVERY_CUDA = 5  # steps between progress reports on a GPU (each one waits for the device)
-DIVERGED = JobDiverged.TEXT  # what the user reads (kept here for the loop's readers)
 
 Cost = Callable[[torch.Tensor], Terms]  # images (B x 3 x H x W) -> each job's cost terms (B values each)
 Objective = Callable[[int], Cost]  # rung -> the batch's cost at that rung

@@ -1,11 +1,12 @@
 """How one job runs, whichever queue carries it: the one place that decides outcomes and their words.
 
-Both queues hand a job to :func:`execute` - the in-process queue from its event loop, the
-Redis worker from inside arq - and get an :class:`Outcome` back; neither has failure
-handling of its own. Here, and only here, a job is decoded, validated, stylized and
-encoded; its progress is published at a bounded rate; its time limit is enforced; a job
-that runs out of GPU memory is tried once more at a smaller size; and every way a job can
-end is turned into the sentence its user reads (:data:`TEXTS`) and a metrics reason.
+Both queues hand their jobs to :func:`execute_batch` - the in-process queue from its event
+loop, the Redis worker from inside arq - and get an :class:`Outcome` each back; neither has
+failure handling of its own. Here, and only here, a job is validated and run (its bytes become
+pictures through :func:`engine.nst.render.render`, the one bytes-in path); its progress is
+published at a bounded rate; its time limit is enforced; a job that runs out of GPU memory is
+tried once more at a smaller size; and every way a job can end is turned into the sentence its
+user reads (:data:`TEXTS`) and a metrics reason.
 
 The parts, each doing one thing:
 
@@ -23,13 +24,12 @@ Importing it loads no torch.
 
 from engine.jobs.runtime.checks import MAX_ATTEMPTS, check_attempts, check_submission
 from engine.jobs.runtime.control import Control, progress_fields
-from engine.jobs.runtime.device import AUTO_BATCH_CUDA, OOM_SHRINK, auto_batch, run, run_batch
-from engine.jobs.runtime.outcome import Outcome, failure_reason, is_out_of_memory
-from engine.jobs.runtime.supervise import PUBLISH_EVERY_S, STOP_GRACE_S, Publish, Task, execute, execute_batch
+from engine.jobs.runtime.device import auto_batch, run, run_batch
+from engine.jobs.runtime.outcome import Outcome
+from engine.jobs.runtime.supervise import Publish, Task, execute_batch
 from engine.jobs.runtime.texts import TEXTS, user_limit_text
 
 __all__ = [
-    "AUTO_BATCH_CUDA", "MAX_ATTEMPTS", "OOM_SHRINK", "PUBLISH_EVERY_S", "STOP_GRACE_S", "TEXTS", "Control",
-    "Outcome", "Publish", "Task", "auto_batch", "check_attempts", "check_submission", "execute", "execute_batch",
-    "failure_reason", "is_out_of_memory", "progress_fields", "run", "run_batch", "user_limit_text",
+    "MAX_ATTEMPTS", "TEXTS", "Control", "Outcome", "Publish", "Task", "auto_batch", "check_attempts",
+    "check_submission", "execute_batch", "progress_fields", "run", "run_batch", "user_limit_text",
 ]

@@ -38,14 +38,6 @@ class Task:
     publish: Publish | None = None  # awaited with the control when its progress changed
 
 
-async def execute(spec: JobSpec, control: Control, *, job_id: str, attempts: int = 1,
-                  executor: Executor | None = None, publish: Publish | None = None, **run_options: Any) -> Outcome:
-    """Run one job in ``executor``, publishing its progress and enforcing its time limit (see :func:`execute_batch`)."""
-    (outcome,) = await execute_batch([Task(spec, control, job_id, attempts, publish)], executor=executor,
-                                     **run_options)
-    return outcome
-
-
 async def execute_batch(tasks: list[Task], *, executor: Executor | None = None, **run_options: Any) -> list[Outcome]:
     """Run jobs of one batch key as one batch in ``executor``; publish progress, enforce time limits, count them.
 

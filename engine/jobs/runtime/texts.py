@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from engine.nst.params import NO_STYLE
-
 #: What users read when a job is refused or ends without a picture (engine errors speak for themselves).
 TEXTS = {
     "user_limit": "you already have {limit} {jobs} in the queue; wait for one to finish or cancel one",
@@ -11,7 +9,6 @@ TEXTS = {
     "closing": "the queue is shutting down; please try again in a minute",
     "gone": "this job is no longer known (finished jobs are kept for a limited time)",
     "result_gone": "the result is no longer available (results are kept {ttl} s)",
-    "no_style": NO_STYLE,  # the engine's own rule and sentence (StyleParams.check_styles)
     "bad_grid": "a strength grid takes 1 to {cells} positive style-weight factors",
     "still_only": "strength grids and upscales are made of still pictures, not animations",
     "grid_upscale": "a strength grid cannot start from an image; upscale one of its cells instead",

@@ -14,7 +14,7 @@ from engine.errors import InputError, JobDiverged, ParamError
 from engine.jobs import JobSpec, JobState, paint
 from engine.jobs.paint import batch_key, upscale_params
 from engine.jobs.runtime import TEXTS, Control, check_attempts, check_submission, run, run_batch
-from engine.nst.params import parse_options
+from engine.nst.params import NO_STYLE, parse_options
 from tests.support.engines import Diverging, OutOfMemoryAbove
 from tests.support.images import png_bytes
 
@@ -52,13 +52,13 @@ def test_out_of_memory_twice_fails_with_a_clear_reason() -> None:
 def test_bad_input_fails_with_the_decoders_own_message() -> None:
     outcome = run(JobSpec(b"", (PAINTING,), {"size": 32}), Control())
     assert (outcome.state, outcome.reason) == (JobState.FAILED, "input")
-    assert outcome.error == "that file is empty (0 bytes); please attach the image again"
+    assert outcome.error == "that file is empty (0 bytes); please attach it again"
 
 
 def test_a_job_without_a_style_image_is_an_input_error_everywhere() -> None:
     outcome = run(JobSpec(PHOTO, (), {"size": 32}), Control())
-    assert (outcome.reason, outcome.error) == ("input", TEXTS["no_style"])
-    with pytest.raises(InputError, match=TEXTS["no_style"]):
+    assert (outcome.reason, outcome.error) == ("input", NO_STYLE)
+    with pytest.raises(InputError, match=NO_STYLE):
         check_submission(JobSpec(PHOTO, (), {}))
 
 

@@ -176,8 +176,8 @@ def stylize_frames(stylizer: Engine, frames: Sequence[Image.Image], styles: Sequ
                           **report["final_loss"]})
         if on_progress is not None and preview_every:
             on_progress(Progress(done, total, report["final_loss"], time.perf_counter() - start,
-                                      preview_jpeg(image, min(PREVIEW_SIDE, max(image.size))), 0, 1,
-                                      frame=k + 1, frames=n))
+                                 preview_jpeg(image, min(PREVIEW_SIDE, max(image.size))), 0, 1,
+                                 frame=k + 1, frames=n))
     return results, {**_report(report, per_frame, params, later, start), "initial_loss": initial}
 
 
@@ -189,7 +189,7 @@ def _relay(on_progress: Callable[[Progress], None] | None, offset: int, total: i
 
     def relay(p: Progress) -> None:
         on_progress(Progress(offset + p.step, total, p.losses, time.perf_counter() - start, p.preview,
-                                  p.level, p.levels, frame=frame, frames=frames))
+                             p.level, p.levels, frame=frame, frames=frames))
 
     return relay
 

@@ -81,7 +81,7 @@ def test_cancel_stops_between_frames() -> None:
     assert calls["n"] == 5
 
 
-def render_clip(content: bytes, styles: list[bytes], params: Any, **kwargs: Any) -> tuple[bytes, dict[str, Any]]:
+def render_animation(content: bytes, styles: list[bytes], params: Any, **kwargs: Any) -> tuple[bytes, dict[str, Any]]:
     """An animation through the one bytes-in path: the encoded clip and its report."""
     done = render(content, styles, params, **kwargs)
     assert done.clip is not None and done.picture is None
@@ -90,18 +90,18 @@ def render_clip(content: bytes, styles: list[bytes], params: Any, **kwargs: Any)
 
 def test_a_gif_job_comes_back_as_an_animated_webp_with_its_timing() -> None:
     gif = gif_bytes(moving_scene(3, 40, 30), duration_ms=120)
-    data, report = render_clip(gif, [png_bytes(STYLE)], parse_options(TINY))
+    data, report = render_animation(gif, [png_bytes(STYLE)], parse_options(TINY))
     clip = decode_clip(data)
     assert clip.format == "WEBP" and len(clip.frames) == 3 and clip.durations_ms == [120] * 3
     assert report["animation"] == {"format": "webp", "frames": 3, "seconds": 0.36, "fps": 8.333,
                                    "source": "GIF", "reduced": []}
-    gif_out, _ = render_clip(gif, [png_bytes(STYLE)], parse_options({**TINY, "animation_format": "gif"}))
+    gif_out, _ = render_animation(gif, [png_bytes(STYLE)], parse_options({**TINY, "animation_format": "gif"}))
     assert decode_clip(gif_out).format == "GIF"
 
 
 def test_the_output_side_is_capped_for_animations_and_the_report_says_so() -> None:
     gif = gif_bytes(moving_scene(2, 96, 72))
-    data, report = render_clip(gif, [png_bytes(STYLE)], parse_options({**TINY, "size": 96}),
+    data, report = render_animation(gif, [png_bytes(STYLE)], parse_options({**TINY, "size": 96}),
                                limits=AnimationLimits(side=48))
     assert decode_clip(data).size == (48, 36)
     assert report["animation"]["reduced"] == ["size 96 → 48 px (the most for animations here)"]
@@ -120,7 +120,7 @@ class MustNotRun:
 def test_limits_are_checked_before_any_work(limits: AnimationLimits, message: str) -> None:
     gif = gif_bytes(moving_scene(4, 40, 30), duration_ms=80)
     with pytest.raises(InputError, match=message):
-        render_clip(gif, [png_bytes(STYLE)], parse_options(TINY), stylizer=MustNotRun(), limits=limits)
+        render_animation(gif, [png_bytes(STYLE)], parse_options(TINY), stylizer=MustNotRun(), limits=limits)
 
 
 def test_frames_of_odd_size_keep_their_shape() -> None:

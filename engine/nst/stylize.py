@@ -53,6 +53,8 @@ def resolve_device(name: str) -> torch.device:
         raise ParamError(f"unknown device `{name}`; use auto, cpu, cuda, cuda:N or mps") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ParamError("device `cuda` was asked for but no CUDA GPU is available here")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise ParamError(f"device `{name}` was asked for but this machine has {torch.cuda.device_count()} CUDA GPU(s)")
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise ParamError("device `mps` was asked for but Apple's MPS is not available here")
     return device

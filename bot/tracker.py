@@ -93,7 +93,7 @@ class JobTracker:
         Any other failure of that check keeps the job, as before. Needs Discord's HTTP API only, not
         the gateway: the bot screens while the queue starts, before the local queue runs any job.
         """
-        handles = [h for h in await self.queue.undelivered() if h.job_id not in self._followers]
+        handles = await self._unfollowed()
         checked: dict[tuple[int, int | None], str | None] = {}  # one look per channel (and DM user)
         dropped = 0
         for handle in handles:
@@ -110,12 +110,16 @@ class JobTracker:
 
     async def resume(self) -> int:
         """Follow the jobs a previous run of the bot left unanswered (after :meth:`screen`); how many."""
-        handles = [h for h in await self.queue.undelivered() if h.job_id not in self._followers]
+        handles = await self._unfollowed()
         for handle in handles:
             self.follow(handle)
         if handles:
             log.info("resumed following %d undelivered job(s)", len(handles))
         return len(handles)
+
+    async def _unfollowed(self) -> list[JobHandle]:
+        """The jobs left unanswered that nobody here follows yet."""
+        return [h for h in await self.queue.undelivered() if h.job_id not in self._followers]
 
     async def _why_unanswerable(self, channel_id: int, dm_user_id: int | None) -> str | None:
         """Why nobody can be told in this channel: it is gone or hidden from the bot, or the DM's user is gone."""

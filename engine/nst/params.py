@@ -143,10 +143,12 @@ def _validate(p: StyleParams) -> None:
     for name in ("layer_weights", "style_blend"):
         for v in getattr(p, name) or ():
             _check_range(name, v)
-    for what, value, known in (("preset", p.preset, PRESETS), ("optimizer", p.optimizer, OPTIMIZERS),
-                               ("format", p.animation_format, ANIMATION_FORMATS), ("init", p.init, INITS)):
+    for key, value, known in (("param.unknown_preset", p.preset, PRESETS),
+                              ("param.unknown_optimizer", p.optimizer, OPTIMIZERS),
+                              ("param.unknown_format", p.animation_format, ANIMATION_FORMATS),
+                              ("param.unknown_init", p.init, INITS)):
         if value not in known:
-            raise ParamError(msg(f"param.unknown_{what}", value=value, choices=", ".join(known)))
+            raise ParamError(msg(key, value=value, choices=", ".join(known)))
     for layer in (p.content_layer, *p.style_layers):
         if layer not in VGG19_LAYERS:
             raise ParamError(msg("param.unknown_layer", layer=layer))
@@ -198,8 +200,9 @@ def _coerce(name: str, raw: Any) -> Any:
             return float(raw)
         return str(raw).strip()
     except (TypeError, ValueError, OverflowError):
-        kind = {bool: "bool", int: "int", float: "number"}.get(type(default), "list")
-        raise ParamError(msg(f"param.not_{kind}", name=name, raw=str(raw))) from None
+        key = {bool: "param.not_bool", int: "param.not_int", float: "param.not_number"}.get(type(default),
+                                                                                           "param.not_list")
+        raise ParamError(msg(key, name=name, raw=str(raw))) from None
 
 
 def canonical_name(key: str) -> str:

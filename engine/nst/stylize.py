@@ -64,7 +64,8 @@ def resolve_device(name: str) -> torch.device:
 def check_aspect(image: Image.Image, what: str) -> None:
     w, h = image.size
     if max(w, h) > MAX_ASPECT * min(w, h):
-        raise InputError(msg("input.too_thin", role=msg(f"role.{what}"), width=w, height=h, ratio=MAX_ASPECT))
+        role = msg("role.content") if what == "content" else msg("role.style")
+        raise InputError(msg("input.too_thin", role=role, width=w, height=h, ratio=MAX_ASPECT))
 
 
 class Stylizer:

@@ -111,10 +111,11 @@ def _value(lang: str, name: str, value: object) -> str:
 
 
 def number(lang: str, value: float) -> str:
-    """``value`` as ``lang`` writes numbers (Babel); no grouping below 10 000, so sizes read as typed."""
+    """``value`` as ``lang`` writes numbers (Babel: its decimal sign), without grouping: the numbers here are
+    sizes, steps and counts that users type back as they read them."""
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         value = int(value)
-    return format_decimal(value, locale=lang, group_separator=abs(value) >= 10_000, decimal_quantization=False)
+    return format_decimal(value, locale=lang, group_separator=False, decimal_quantization=False)
 
 
 def duration(lang: str, seconds: float) -> str:

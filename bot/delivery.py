@@ -196,8 +196,8 @@ def result_embed(report: dict[str, Any], filename: str, lang: str = i18n.DEFAULT
     animation = report.get("animation")
     if animation:
         key = "result.frames_fps" if animation.get("fps") else "result.frames_value"
-        embed.add_field(name=say("result.frames"), value=say(key, count=animation["frames"], fps=animation.get("fps", 0),
-                                                           temporal=_number(params.temporal)))
+        embed.add_field(name=say("result.frames"), value=say(key, frames=animation["frames"],
+                                                           fps=animation.get("fps", 0), temporal=_number(params.temporal)))
     if upscaled:
         embed.add_field(name=say("result.from"), value=f"{upscaled[0]}×{upscaled[1]} px")
     if not filename.endswith(".mp4"):  # a video plays as the attachment; an embed image cannot be one

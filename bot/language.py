@@ -45,11 +45,3 @@ async def of_context(bot: StyleBot, ctx: commands.Context) -> str:
     """The language for answering a command: its interaction's for a slash command, else its place's."""
     return await choose(bot, interaction=ctx.interaction, guild=ctx.guild, user_id=ctx.author.id)
 
-
-async def for_guild(bot: StyleBot, guild_id: int | None, user_id: int) -> str:
-    """The language of a channel message in the guild with this id (None: a DM to ``user_id``)."""
-    guild = bot.get_guild(guild_id) if guild_id is not None else None
-    if guild is None and guild_id is not None:
-        setting = (await bot.store.get(guild_id)).language
-        return setting if setting in i18n.languages() else i18n.DEFAULT  # type: ignore[return-value]
-    return await choose(bot, guild=guild, user_id=user_id)

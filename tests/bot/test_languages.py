@@ -20,11 +20,13 @@ from tests.bot.conftest import (
     GUILD,
     STYLE,
     TINY,
+    RecordingQueue,
     running,
     style_message,
     wait_result,
     wait_status,
 )
+from tests.support.engines import Tiny
 from tests.support.fakediscord import FakeDiscord
 
 pytestmark = pytest.mark.timeout(120)
@@ -35,21 +37,22 @@ def labels(message: dict[str, Any]) -> list[str]:
 
 
 def shown(fake: FakeDiscord, message_id: str) -> list[str]:
-    """Every content a message had (posted, then edited), in order."""
-    return [e.data["content"] for e in fake.events if e.data.get("id") == message_id and "content" in e.data]
+    """Every content a message had (posted, then edited), in order (a deferral's empty "thinking" left out)."""
+    return [e.data["content"] for e in fake.events if e.data.get("id") == message_id and e.data.get("content")]
 
 
 async def test_a_korean_clients_slash_style_is_answered_in_korean_to_the_result_buttons(
-        fake: FakeDiscord, bot: Any) -> None:
+        fake: FakeDiscord, make_bot: Any) -> None:
     fake.user_locales[ALICE] = "ko"
-    await fake.wait_for(lambda e: e.kind == "commands_sync")
-    await fake.send_slash(CHANNEL, ALICE, "style", {"size": 32, "steps": 2, "coarse_steps": 1},
-                          {"content": CONTENT, "style": STYLE})
-    result = await wait_result(fake)
-    status_id = result["message_reference"]["message_id"]
-    done = await fake.wait_for_message(CHANNEL, lambda m: m["id"] == status_id and "완성했어요" in m["content"])
+    async with running(fake, make_bot(RecordingQueue(stylizer=Tiny()))) as bot:  # the words, not the paint
+        await fake.wait_for(lambda e: e.kind == "commands_sync")
+        await fake.send_slash(CHANNEL, ALICE, "style", {"size": 32, "steps": 2, "coarse_steps": 1},
+                              {"content": CONTENT, "style": STYLE})
+        result = await wait_result(fake)
+        status_id = result["message_reference"]["message_id"]
+        done = await fake.wait_for_message(CHANNEL, lambda m: m["id"] == status_id and "완성했어요" in m["content"])
     said = shown(fake, status_id)
-    assert said[0] == "⏳ 대기열에 넣는 중…"  # the first message after the deferral
+    assert said[0] == "⏳ 대기열에 넣는 중…"  # the first words after the deferral
     assert all("Queu" not in s and "Painting" not in s and "Done" not in s for s in said), said
     assert any(s.startswith(("⏳ 대기 중", "🎨 그리는 중")) for s in said), said
     assert done["content"].startswith("✅ ") and "초 만에 완성했어요" in done["content"]
@@ -65,9 +68,8 @@ async def test_a_server_set_to_korean_gets_its_style_status_in_korean(fake: Fake
     await wait_status(fake, setting, "✅ `language` 설정을 ko(으)로 바꿨어요.")
     request = await style_message(fake, BOB, args=TINY)  # Bob's client is English: a channel message follows the server
     result = await wait_result(fake)
-    await wait_status(fake, request, "완성했어요")
-    status = result["message_reference"]["message_id"]
-    said = shown(fake, status)
+    status = await wait_status(fake, request, "완성했어요")
+    said = shown(fake, status["id"])
     assert said[0] == "⏳ 대기열에 넣는 중…" and any(s.startswith(("⏳ 대기 중", "🎨 그리는 중")) for s in said), said
     assert labels(result) == ["스타일 강하게", "스타일 약하게", "업스케일", "삭제"]
     back = await fake.send_message(CHANNEL, ADMIN, "!styleconfig set language en")

@@ -100,6 +100,9 @@ ENGLISH: dict[str, str | tuple[str, str]] = {
     "param.not_number": "`{name}` must be a number, not `{raw}`",
     "param.not_list": "`{name}` must be a list, not `{raw}`",
     "param.unknown_option": "unknown option `{key}`; known options: {known}",
+    # drawn by the engine into a strength grid, under each cell: notation (an option's name and numbers),
+    # the same in every language, and in ASCII (Pillow's bundled font has no β, nor Hangul)
+    "grid.caption": "beta x{factor} = {beta}",
     # the roles of a job's images, used inside other messages
     "role.content": "content",
     "role.style": "style",

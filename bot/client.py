@@ -22,10 +22,12 @@ from discord.ext import commands
 
 from bot.errors import discord_call, explain
 from bot.intake import Intake
+from bot.language import choose, of_context
 from bot.library import StyleLibrary
 from bot.settings import BotSettings
 from bot.store import GuildStore
 from bot.tracker import JobTracker, mention_only
+from bot.translator import CatalogueTranslator
 from bot.views import DYNAMIC_ITEMS
 from engine.jobs import JobQueue
 from engine.ops import metrics
@@ -37,7 +39,7 @@ class StyleTree(app_commands.CommandTree):
     """Slash-command errors go through the same :func:`~bot.errors.explain` as everything else."""
 
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
-        text = explain(error)
+        text = explain(error, await choose(self.client, interaction=interaction))  # type: ignore[arg-type]
         with discord_call(log, "could not report an error to user %s", interaction.user.id):
             if interaction.response.is_done():
                 await interaction.followup.send(text, ephemeral=True)
@@ -75,6 +77,7 @@ class StyleBot(commands.Bot):
         for cog in (StyleCog(self), LibraryCog(self), AdminCog(self), HelpCog(self)):  # the library extends !style
             await self.add_cog(cog)
         self.add_dynamic_items(*DYNAMIC_ITEMS)
+        await self.tree.set_translator(CatalogueTranslator())  # names and descriptions in every language, at sync
         if self.settings.sync_commands:
             with discord_call(log, "could not register the slash commands", level=logging.WARNING):
                 await self.tree.sync()
@@ -101,8 +104,9 @@ class StyleBot(commands.Bot):
     ) -> None:
         if isinstance(error, commands.CommandNotFound):
             return
+        text = explain(error, await of_context(self, ctx))
         with discord_call(log, "could not report an error in channel %s", ctx.channel.id):
-            await ctx.reply(explain(error), ephemeral=True, allowed_mentions=mention_only(ctx.author.id))
+            await ctx.reply(text, ephemeral=True, allowed_mentions=mention_only(ctx.author.id))
 
     async def shutdown(self, drain_timeout: float) -> None:
         """Stop taking jobs, let running jobs finish up to ``drain_timeout``, tell users whose jobs are kept, close."""

@@ -5,7 +5,7 @@ Discord refuses uploads over the channel's limit (413 / code 40005); the default
 JPEG at decreasing quality, then smaller; and if Discord still says "too large", the
 budget shrinks and the upload is tried again. An animation keeps its format and gives up,
 in this order, colours (GIF), quality, frames and size (:func:`fit_animation`); the reply
-says what was reduced.
+says what was reduced (as catalogue messages, said in the reply's language).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 import discord
 from PIL import Image
 
+from bot import i18n
 from bot.errors import UserError, count_discord_error, truncate
 from bot.options import FOOTER_PREFIX, options_line, read_options_line
 from engine.nst import media
@@ -65,7 +66,7 @@ def fit_image(png: bytes, budget: int, name: str = "stylized") -> tuple[bytes, s
                 return data, f"{name}.{_EXTENSIONS[fmt]}"
         side = max(image.size)
         if side <= MIN_SIDE:
-            raise UserError("the result cannot be made small enough for this channel's upload limit")
+            raise UserError("refusal.result_too_large")
         # Bytes scale with the area, so aim the next size at the budget instead of halving blindly.
         factor = min(0.8, math.sqrt(budget / len(data)) * 0.95)
         image = fit_to_size(image, max(MIN_SIDE, int(side * factor)))
@@ -93,7 +94,10 @@ def _every(frames: list[Image.Image], durations: list[int], stride: int) -> tupl
     return [frames[i] for i in kept], [sum(durations[i:i + stride]) for i in kept]
 
 
-def fit_animation(data: bytes, budget: int, name: str = "stylized") -> tuple[bytes, str, list[str]]:
+Reduced = list[dict[str, Any]]  # what an animation gave up to fit, as catalogue messages
+
+
+def fit_animation(data: bytes, budget: int, name: str = "stylized") -> tuple[bytes, str, Reduced]:
     """``(data, filename, what was reduced)`` of an animation of at most ``budget`` bytes, same format."""
     fmt = _animation_format(data)
     if len(data) <= budget and not data.startswith(b"\x89PNG"):
@@ -111,38 +115,38 @@ def fit_animation(data: bytes, budget: int, name: str = "stylized") -> tuple[byt
             if len(encoded) <= budget:
                 return encoded, f"{name}.{fmt}", _reductions(colours, quality, stride, side, max(clip.size))
         if side <= MIN_SIDE:
-            raise UserError("the animation cannot be made small enough for this channel's upload limit")
+            raise UserError("refusal.animation_too_large")
         side = max(MIN_SIDE, int(side * min(0.8, math.sqrt(budget / max(1, len(encoded))) * 0.95)))
         frames = [fit_to_size(f, side) for f in clip.frames]
 
 
-def _reductions(colours: int, quality: int, stride: int, side: int, original: int) -> list[str]:
-    said = []
+def _reductions(colours: int, quality: int, stride: int, side: int, original: int) -> Reduced:
+    said: Reduced = []
     if colours < 256:
-        said.append(f"{colours} colours")
+        said.append({"key": "reduced.colours", "args": {"count": colours}})
     if quality < QUALITIES[0]:
-        said.append(f"quality {quality}")
+        said.append({"key": "reduced.quality", "args": {"quality": quality}})
     if stride > 1:
-        said.append(f"every {'2nd' if stride == 2 else f'{stride}th'} frame")
+        said.append({"key": "reduced.every_2nd" if stride == 2 else "reduced.every_nth", "args": {"n": stride}})
     if side < original:
-        said.append(f"{side} px")
+        said.append({"key": "reduced.side", "args": {"side": side}})
     return said
 
 
-def fit_file(data: bytes, budget: int, name: str = "stylized") -> tuple[bytes, str, list[str]]:
+def fit_file(data: bytes, budget: int, name: str = "stylized") -> tuple[bytes, str, Reduced]:
     """An image (:func:`fit_image`) or an animation (:func:`fit_animation`) that fits ``budget``."""
     if media.is_animation(data):
         return fit_animation(data, budget, name)
     return (*fit_image(data, budget, name), [])
 
 
-Send = Callable[[discord.File, list[str]], Awaitable[discord.Message]]
+Send = Callable[[discord.File, Reduced], Awaitable[discord.Message]]
 
 
 async def send_fitted(send: Send, png: bytes, limit: int, name: str = "stylized") -> discord.Message:
     """Call ``send(file, reduced)`` with the result as a file fitting ``limit``; shrink and retry on 413/40005.
 
-    ``reduced`` lists what an animation gave up to fit (e.g. "64 colours", "every 2nd frame").
+    ``reduced`` lists what an animation gave up to fit (messages: "64 colours", "every 2nd frame").
     """
     budget = upload_budget(limit)
     for _ in range(MAX_SHRINKS):
@@ -155,39 +159,47 @@ async def send_fitted(send: Send, png: bytes, limit: int, name: str = "stylized"
             count_discord_error(exc)
             log.info("upload of %d bytes refused as too large; shrinking", len(data))
             budget = int(len(data) * 0.6)
-    raise UserError("the result is too large for this channel's upload limit, even after shrinking it")
+    raise UserError("refusal.upload_too_large")
 
 
 def _number(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def result_embed(report: dict[str, Any], filename: str) -> discord.Embed:
-    """A short summary of the parameters used, with the options line that reproduces them in the footer."""
+def result_embed(report: dict[str, Any], filename: str, lang: str = i18n.DEFAULT) -> discord.Embed:
+    """A short summary of the parameters used, with the options line that reproduces them in the footer.
+
+    Values stay as the options line writes them (``1e+03`` style numbers, to paste back); the
+    names and the time are in ``lang``.
+    """
+    def say(key: str, **args: Any) -> str:
+        return i18n.text(lang, key, **args)
+
     params = parse_options(report["params"])
     grid, upscaled = report.get("grid"), report.get("upscaled_from")
-    title = "🎨 Strength grid" if grid else "⬆️ Upscaled" if upscaled else "🎨 Stylized"
+    title = say("result.title_grid" if grid else "result.title_upscaled" if upscaled else "result.title")
     embed = discord.Embed(title=title, colour=EMBED_COLOUR)
-    embed.add_field(name="α content weight", value=_number(params.content_weight))
+    embed.add_field(name=say("result.alpha"), value=_number(params.content_weight))
     if grid:
         cells = " · ".join(f"×{f:g} = {_number(params.style_weight * f)}" for f in grid["factors"])
-        embed.add_field(name="β style weight per cell", value=cells)
+        embed.add_field(name=say("result.beta_per_cell"), value=cells)
     else:
-        embed.add_field(name="β style weight", value=_number(params.style_weight))
+        embed.add_field(name=say("result.beta"), value=_number(params.style_weight))
     embed.add_field(name="tv", value=_number(params.tv_weight))
     weights = zip(params.style_layers, params.style_layer_weights())
     layers = " · ".join(f"{name} {_number(w)}" for name, w in weights)
-    embed.add_field(name="λ per style layer", value=truncate(layers, 1024), inline=False)
+    embed.add_field(name=say("result.lambda"), value=truncate(layers, 1024), inline=False)
     steps = " → ".join(f"{size}px×{steps}" for size, steps in report.get("schedule", []))
-    embed.add_field(name="schedule", value=steps or str(params.steps))
-    embed.add_field(name="preset", value=params.preset)
-    embed.add_field(name="time", value=f"{report.get('seconds', 0):.1f} s")
+    embed.add_field(name=say("result.schedule"), value=steps or str(params.steps))
+    embed.add_field(name=say("result.preset"), value=params.preset)
+    embed.add_field(name=say("result.time"), value=i18n.duration(lang, round(report.get("seconds", 0), 1)))
     animation = report.get("animation")
     if animation:
-        fps = f" at {animation['fps']:g} fps" if animation.get("fps") else ""
-        embed.add_field(name="frames", value=f"{animation['frames']}{fps}, temporal {_number(params.temporal)}")
+        key = "result.frames_fps" if animation.get("fps") else "result.frames_value"
+        embed.add_field(name=say("result.frames"), value=say(key, frames=animation["frames"],
+                                                           fps=animation.get("fps", 0), temporal=_number(params.temporal)))
     if upscaled:
-        embed.add_field(name="from", value=f"{upscaled[0]}×{upscaled[1]} px")
+        embed.add_field(name=say("result.from"), value=f"{upscaled[0]}×{upscaled[1]} px")
     if not filename.endswith(".mp4"):  # a video plays as the attachment; an embed image cannot be one
         embed.set_image(url=f"attachment://{filename}")
     embed.set_footer(text=truncate(FOOTER_PREFIX + options_line(params), 2048))
@@ -199,4 +211,4 @@ def options_from_message(message: discord.Message) -> dict[str, str]:
     for embed in message.embeds:
         if embed.footer and embed.footer.text and embed.footer.text.startswith(FOOTER_PREFIX):
             return read_options_line(embed.footer.text)
-    raise UserError("I can't find the parameters of this result any more")
+    raise UserError("refusal.no_parameters")

@@ -1,9 +1,10 @@
 """The one place where an exception becomes the sentence a user reads, and where failed Discord calls are counted.
 
 Typed errors (the engine's, the bot's own :class:`UserError`, discord.py's check
-failures) map to a clear message; anything else is a bug: it is logged with the job
-id and the user reads "something went wrong". Every path that answers a user about
-a failure goes through :func:`explain`. A Discord API call that may fail without
+failures) map to a clear message in the user's language (errors carry a catalogue key and
+its arguments: ``exc.message``); anything else is a bug: it is logged with the job id and the
+user reads "something went wrong". Every path that answers a user about a failure goes
+through :func:`explain`. A Discord API call that may fail without
 stopping the job (an edit, a DM, a gallery post) runs inside :class:`discord_call`.
 """
 
@@ -12,13 +13,14 @@ from __future__ import annotations
 import logging
 import re
 from types import TracebackType
-from typing import Self
+from typing import Any, Self, TypeVar
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 from prometheus_client import Counter
 
+from bot import i18n
 from engine.errors import InputError, JobCancelled, JobFailed, QueueFull, UserLimitReached
 from engine.ops import metrics
 
@@ -31,12 +33,31 @@ DISCORD_TOKEN = re.compile(r"[MN][A-Za-z0-9_-]{23,25}\.[A-Za-z0-9_-]{6}\.[A-Za-z
 MAX_MESSAGE = 2000
 # discord.py's wrappers around the exception a command raised
 _WRAPPERS = (commands.CommandInvokeError, commands.HybridCommandError, app_commands.CommandInvokeError)
-SOMETHING_WRONG = ("Something went wrong on my side; the admins can find it in the logs. "
-                   "Please try again later.")
+E = TypeVar("E", bound=Exception)
 
 
 class UserError(Exception):
-    """A request the bot refuses for a reason the user can act on (the message says which)."""
+    """A request the bot refuses for a reason the user can act on: a catalogue key and its arguments.
+
+    ``str()`` is the English sentence (for logs and tests); :func:`explain` says it in the user's language.
+    """
+
+    def __init__(self, key: str, /, **args: Any) -> None:
+        self.message = {"key": key, "args": args}
+        super().__init__(i18n.text(i18n.DEFAULT, key, **args))
+
+
+def keyed(cls: type[E], key: str, /, **args: Any) -> E:
+    """An engine error type (``ParamError``) raised by the bot: the bot's catalogue key, English ``str()``."""
+    exc = cls(i18n.text(i18n.DEFAULT, key, **args))
+    exc.message = {"key": key, "args": args}  # type: ignore[attr-defined]
+    return exc
+
+
+def said(lang: str, exc: BaseException) -> str:
+    """What an error with a message (``exc.message``) says in ``lang``; its ``str()`` if it has none."""
+    message = getattr(exc, "message", None)
+    return i18n.render(lang, message) if isinstance(message, dict) else str(exc)
 
 
 def count_discord_error(exc: discord.HTTPException) -> None:
@@ -77,39 +98,59 @@ def truncate(text: str, limit: int = MAX_MESSAGE) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-_PERMISSION_NAMES = {"manage_guild": "Manage Server"}  # what Discord's UI calls them
+# The permissions the bot names in its refusals, as Discord's UI calls them (others: title-cased).
+PERMISSIONS = {"manage_guild": "permission.manage_guild", "manage_messages": "permission.manage_messages",
+               "send_messages": "permission.send_messages", "attach_files": "permission.attach_files",
+               "embed_links": "permission.embed_links", "read_message_history": "permission.read_message_history"}
 
 
-def permission_names(missing: list[str]) -> str:
-    """``["manage_guild", "attach_files"]`` -> "Manage Server, Attach Files"."""
-    return ", ".join(_PERMISSION_NAMES.get(p, p.replace("_", " ").title()) for p in missing)
+def permission_names(missing: list[str], lang: str = i18n.DEFAULT) -> str:
+    """``["manage_guild", "attach_files"]`` -> "Manage Server, Attach Files" (as Discord's UI names them)."""
+    return ", ".join(i18n.text(lang, PERMISSIONS[name]) if name in PERMISSIONS else name.replace("_", " ").title()
+                     for name in missing)
 
 
-def explain(exc: BaseException, *, job_id: str | None = None) -> str:
-    """A user-facing message for ``exc``; unexpected errors are logged here (with ``job_id``)."""
+# (error types, catalogue key of the frame around the error's own sentence)
+_FRAMES: tuple[tuple[tuple[type[BaseException], ...], str], ...] = (
+    ((UserError, InputError), "error.refused"),
+    ((UserLimitReached,), "error.user_limit"),
+    ((QueueFull,), "error.busy"),
+    ((JobCancelled,), "error.cancelled"),
+    ((JobFailed,), "error.failed"),
+)
+
+
+def explain(exc: BaseException, lang: str = i18n.DEFAULT, *, job_id: str | None = None) -> str:
+    """A user-facing message for ``exc`` in ``lang``; unexpected errors are logged here (with ``job_id``)."""
     while isinstance(exc, _WRAPPERS):
         exc = exc.original
-    if isinstance(exc, (UserError, InputError)):
-        return truncate(f"⚠️ {exc}")
-    if isinstance(exc, UserLimitReached):
-        return truncate(f"✋ {exc}")
-    if isinstance(exc, QueueFull):
-        return truncate(f"🚦 I'm busy right now: {exc}")
-    if isinstance(exc, JobCancelled):
-        return truncate(f"🛑 Cancelled: {exc}")
-    if isinstance(exc, JobFailed):
-        return truncate(f"❌ That didn't work: {exc}")
+    for types, frame in _FRAMES:
+        if isinstance(exc, types):
+            return truncate(i18n.text(lang, frame, reason=said(lang, exc)))
     if isinstance(exc, (commands.MissingPermissions, app_commands.MissingPermissions)):
-        return f"⛔ You need the {permission_names(exc.missing_permissions)} permission to do that."
+        return i18n.text(lang, "error.user_permission", permissions=permission_names(exc.missing_permissions, lang),
+                         count=len(exc.missing_permissions))
     if isinstance(exc, (commands.BotMissingPermissions, app_commands.BotMissingPermissions)):
-        return f"⛔ I need the {permission_names(exc.missing_permissions)} permission here."
+        return i18n.text(lang, "error.bot_permission", permissions=permission_names(exc.missing_permissions, lang),
+                         count=len(exc.missing_permissions))
     if isinstance(exc, (commands.NoPrivateMessage, app_commands.NoPrivateMessage)):
-        return "⛔ That only works in a server."
+        return i18n.text(lang, "error.server_only")
     if isinstance(exc, (commands.UserInputError, commands.CheckFailure, app_commands.CheckFailure)):
-        return truncate(f"⚠️ {exc}")
+        return truncate(i18n.text(lang, "error.refused", reason=_input_error(lang, exc)))
     if isinstance(exc, discord.HTTPException):
         count_discord_error(exc)
     if isinstance(exc, discord.Forbidden):
-        return "⛔ I'm missing a permission in this channel (Send Messages, Attach Files, Embed Links?)."
+        return i18n.text(lang, "error.forbidden")
     log.error("unexpected error (job %s)", job_id or "-", exc_info=exc)
-    return SOMETHING_WRONG
+    return i18n.text(lang, "error.unexpected")
+
+
+def _input_error(lang: str, exc: BaseException) -> str:
+    """discord.py's own sentences for a badly typed command (English), or ours where we know the case."""
+    if isinstance(exc, commands.MissingRequiredArgument):
+        return i18n.text(lang, "error.missing_argument", name=exc.param.name)
+    if isinstance(exc, commands.TooManyArguments):
+        return i18n.text(lang, "error.too_many_arguments")
+    if isinstance(exc, (commands.BadArgument, commands.BadLiteralArgument)) and not getattr(exc, "message", None):
+        return str(exc) if lang == i18n.DEFAULT else i18n.text(lang, "error.bad_argument", detail=str(exc))
+    return said(lang, exc)

@@ -14,10 +14,11 @@ import asyncio
 import logging
 import os
 from collections.abc import Sequence
+from typing import Any
 
 import discord
 
-from bot.errors import UserError, discord_call
+from bot.errors import UserError, discord_call, keyed
 from bot.progress import PREVIEW_NAME
 from engine.errors import InputError
 from engine.nst.images import decode_image
@@ -28,13 +29,6 @@ log = logging.getLogger(__name__)
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
 VIDEO_EXTENSIONS = frozenset({".mp4", ".webm", ".mov"})
 VIDEO_TYPES = frozenset({"video/mp4", "video/webm", "video/quicktime"})
-HOW = ("attach two images to `!style` (first the photo, then the painting), "
-       "reply `!style` to a message that has them, or name a saved style (`!style styles` lists them)")
-
-
-def _mib(n: int) -> str:
-    return f"{n / 2**20:.1f} MB"
-
 
 def _inputs_on(message: discord.Message) -> list[discord.Attachment]:
     """A message's input images: on the bot's own status messages, without the progress preview."""
@@ -53,14 +47,20 @@ async def images_of(message: discord.Message) -> list[discord.Attachment]:
         try:
             target = await message.channel.fetch_message(ref.message_id)
         except discord.HTTPException:
-            raise UserError("I can't see the message you replied to any more; "
-                            "please send the images again") from None
+            raise UserError("refusal.reply_gone") from None
     return _inputs_on(target)
 
 
 def role(index: int) -> str:
-    """What the ``index``-th input is for: content, style, style 2, ..."""
+    """What the ``index``-th input is for: content, style, style 2, ... (its file name on a status message)."""
     return "content" if index == 0 else "style" if index == 1 else f"style {index}"
+
+
+def role_message(index: int) -> dict[str, Any]:
+    """The same, as words of the catalogue (said inside a refusal, in its language)."""
+    if index < 2:
+        return {"key": "role.content" if index == 0 else "role.style", "args": {}}
+    return {"key": "role.style_n", "args": {"n": index}}
 
 
 def _content_type(attachment: discord.Attachment) -> str:
@@ -83,34 +83,32 @@ def check(attachments: Sequence[discord.Attachment], *, max_styles: int, max_byt
     ``saved`` is how many saved styles (from the server's library) the request names besides.
     """
     if saved and not attachments:
-        raise UserError("attach the photo to paint in that style; I found no image.")
+        raise UserError("refusal.saved_needs_photo")
     if len(attachments) + saved < 2:
-        found = "no image" if not attachments else "only one file"
-        raise UserError(f"I need two images and found {found}: {HOW}.")
+        raise UserError("refusal.no_images" if not attachments else "refusal.one_image")
     if len(attachments) - 1 + saved > max_styles:
-        files = f"{len(attachments)} files" + (f" and {saved} saved styles" if saved else "")
-        raise UserError(f"that is {files}; send one photo and at most {max_styles} style images.")
+        key = "refusal.too_many_files_saved" if saved else "refusal.too_many_files"
+        raise UserError(key, count=len(attachments), saved=saved, styles=max_styles)
     for i, att in enumerate(attachments):
         if i == 0 and looks_like_video(att):
             pass  # the photo may be a clip; the style stays a still
         elif not looks_like_image(att):
-            also = " (the photo may also be an MP4, WebM or MOV clip)" if i == 0 else ""
-            raise UserError(f"the {role(i)} file `{att.filename}` is not an image; "
-                            f"please send PNG, JPEG, WebP, GIF, BMP or TIFF files{also}.")
+            key = "refusal.photo_not_image" if i == 0 else "refusal.not_image"
+            raise UserError(key, role=role_message(i), name=att.filename)
         if att.size > max_bytes:
-            raise UserError(f"the {role(i)} image `{att.filename}` is {_mib(att.size)}; "
-                            f"the limit is {_mib(max_bytes)}.")
+            raise UserError("refusal.file_too_large", role=role_message(i), name=att.filename,
+                            size_bytes=att.size, limit_bytes=max_bytes)
 
 
-async def read(att: discord.Attachment, refusal: str) -> bytes:
+async def read(att: discord.Attachment, refusal: UserError) -> bytes:
     """The attachment's bytes; a failed download is counted and logged (discord_call) and refused with ``refusal``."""
     with discord_call(log, "download of attachment %s failed", att.id):
         return await att.read()
-    raise UserError(refusal)
+    raise refusal
 
 
 async def _read(att: discord.Attachment, index: int) -> bytes:
-    return await read(att, f"I couldn't download the {role(index)} image `{att.filename}`; please send it again.")
+    return await read(att, UserError("refusal.download", role=role_message(index), name=att.filename))
 
 
 async def download(attachments: Sequence[discord.Attachment], *, max_bytes: int,
@@ -129,5 +127,6 @@ async def download(attachments: Sequence[discord.Attachment], *, max_bytes: int,
             else:
                 await asyncio.to_thread(decode_image, blob, max_bytes=max_bytes)
         except InputError as exc:
-            raise InputError(f"the {role(i)} image `{att.filename}`: {exc}") from None
+            raise keyed(InputError, "refusal.bad_file", role=role_message(i), name=att.filename,
+                        reason=exc.message or {"key": "job.note", "args": {"note": str(exc)}}) from None
     return list(blobs), clip

@@ -19,9 +19,10 @@ import discord
 from discord.ext import commands
 from PIL import Image
 
-from bot import inputs
+from bot import i18n, inputs
 from bot.delivery import fit_file, options_from_message, upload_budget
-from bot.errors import UserError, discord_call, explain, permission_names
+from bot.errors import UserError, discord_call, explain, keyed, permission_names
+from bot.language import choose
 from bot.options import animation_limits, resolve
 from bot.progress import describe
 from bot.store import GuildConfig
@@ -51,6 +52,7 @@ class Origin:
     guild: discord.Guild | None
     interaction: discord.Interaction | None = None
     message: discord.Message | None = None
+    lang: str = i18n.DEFAULT  # what every answer to this request speaks (bot.language.choose)
 
     @classmethod
     def from_context(cls, ctx: commands.Context) -> Origin:
@@ -106,6 +108,8 @@ class Intake:
     async def request(self, origin: Origin, gather: Gather) -> None:
         """Validate, download, queue and follow one job; whatever goes wrong becomes one answer."""
         status: discord.Message | None = None
+        origin.lang = await choose(self.bot, interaction=origin.interaction, guild=origin.guild,
+                                   user_id=origin.user.id)
         try:
             config = await self.bot.store.get(origin.guild_id)
             self._check_place(origin, config)
@@ -132,7 +136,7 @@ class Intake:
                 start_image=start, grid=GRID_FACTORS if wanted.grid else ()))
         except Exception as exc:  # noqa: BLE001 - every refusal is answered; explain() logs the unexpected
             self.bot.dispatch("style_job_refused", origin.user.id, exc)
-            await self._refuse(origin, status, explain(exc))
+            await self._refuse(origin, status, exc)
             return
         log.info("job %s queued for user %s in channel %s", handle.job_id, origin.user.id, where.channel_id)
         self.bot.dispatch("style_job_submitted", handle)
@@ -169,8 +173,7 @@ class Intake:
             config = await self.bot.store.get(interaction.guild_id)
             limit = config.max_size or self.settings.default_max_size
             if params.size >= limit:
-                raise UserError(f"this picture is already {params.size} px, the largest this server allows, "
-                                "so I can't upscale it.")
+                raise UserError("refusal.upscale_at_limit", size=params.size)
             options["size"] = min(2 * params.size, limit)
             source = await _source_of(interaction)
             return Inputs(await inputs.images_of(source), options, source, upscale=(result, box))
@@ -181,28 +184,25 @@ class Intake:
 
     def _check_place(self, origin: Origin, config: GuildConfig) -> None:
         if not self.bot.accepting:
-            raise UserError("I'm restarting; please send that again in a minute.")
+            raise UserError("refusal.restarting")
         if origin.guild is None:
             if not self.settings.allow_dms:
-                raise UserError("I don't take jobs in direct messages; please use me in a server.")
+                raise UserError("refusal.no_dms")
             return
         here = {origin.channel.id, getattr(origin.channel, "parent_id", None)}
         if config.channels and not here & set(config.channels):
             where = ", ".join(f"<#{c}>" for c in config.channels)
-            raise UserError(f"I don't take jobs in this channel; please use {where}.")
+            raise UserError("refusal.wrong_channel", channels=where)
         perms = origin.bot_permissions()
         missing = [name for name in NEEDED if not getattr(perms, name)]
         if missing:
-            plural = "s" if len(missing) > 1 else ""
-            raise UserError(f"I need the {permission_names(missing)} permission{plural} "
-                            "in this channel to post results; please ask a server admin.")
+            raise UserError("refusal.bot_permissions", permissions=permission_names(missing, origin.lang),
+                            count=len(missing))
 
     def _check_quota(self, origin: Origin, config: GuildConfig) -> None:
         limit = config.user_limit
         if limit and self.bot.tracker.active(origin.user.id, origin.guild_id) >= limit:
-            plural = "s" if limit > 1 else ""
-            raise UserLimitReached(f"this server allows {limit} job{plural} per member at a time; "
-                                   "wait for yours to finish")
+            raise keyed(UserLimitReached, "refusal.server_user_limit", count=limit)
 
     # -- answers -----------------------------------------------------------------------------
 
@@ -222,21 +222,22 @@ class Intake:
             for i, blob in enumerate(blobs):
                 data, name, _ = await asyncio.to_thread(fit_file, blob, budget, inputs.role(i).replace(" ", ""))
                 files.append(discord.File(io.BytesIO(data), name))
-        return await self._send(origin, "⏳ Queuing…", **({"files": files} if files else {}))
+        return await self._send(origin, i18n.text(origin.lang, "status.queuing"), **({"files": files} if files else {}))
 
     def _delivery(self, origin: Origin, wanted: Inputs, status: discord.Message) -> Delivery:
         source = wanted.source or status
         return Delivery(channel_id=origin.channel.id, status_message_id=status.id, reply_to_id=source.id,
                         reply_author_id=source.author.id, upload_limit=origin.upload_limit,
-                        guild_id=origin.guild_id)
+                        guild_id=origin.guild_id, lang=origin.lang)
 
     async def _show_queued(self, origin: Origin, status: discord.Message, handle: JobHandle) -> None:
         snapshot = await handle.status()
         with discord_call(log, "job %s: cannot show the queue position", handle.job_id):
             await origin.channel.get_partial_message(status.id).edit(
-                content=describe(snapshot), view=status_view(handle.job_id, origin.user.id))
+                content=describe(snapshot, origin.lang), view=status_view(handle.job_id, origin.user.id, origin.lang))
 
-    async def _refuse(self, origin: Origin, status: discord.Message | None, text: str) -> None:
+    async def _refuse(self, origin: Origin, status: discord.Message | None, exc: Exception) -> None:
+        text = explain(exc, origin.lang)
         with discord_call(log, "cannot answer user %s in channel %s", origin.user.id, origin.channel.id) as call:
             if status is not None:
                 status_message = origin.channel.get_partial_message(status.id)
@@ -244,30 +245,30 @@ class Intake:
             else:
                 await self._send(origin, text)
         if call.failed:
-            await self.bot.tracker.notify_directly(origin.user.id, origin.guild_id, text)
+            await self.bot.tracker.notify_directly(origin.user.id, origin.guild_id, lambda lang: explain(exc, lang))
 
 
 async def _source_of(interaction: discord.Interaction) -> discord.Message:
     """The message a clicked result replies to: the one carrying its photo and paintings."""
     result = interaction.message
     if result is None or result.reference is None or result.reference.message_id is None:
-        raise UserError("I can't find the images this result was made from.")
+        raise UserError("refusal.no_source")
     try:
         channel: Any = interaction.channel
         return await channel.fetch_message(result.reference.message_id)
     except discord.NotFound:
-        raise UserError("the message with the original images is gone, so I can't run it again.") from None
+        raise UserError("refusal.source_gone") from None
 
 
 async def _result_image(result: discord.Message, box: Box | None) -> bytes:
     """The picture of a result message (its one attachment), or one tile of it (then as PNG)."""
     if not result.attachments:
-        raise UserError("this result has no picture left to upscale.")
+        raise UserError("refusal.no_result_picture")
     attachment = result.attachments[0]
     with discord_call(log, "download of result %s failed", result.id):
         data = await attachment.read()
         return data if box is None else await asyncio.to_thread(_crop_png, data, box)
-    raise UserError("I couldn't download this result's picture; please try again.")
+    raise UserError("refusal.result_download")
 
 
 def _crop_png(data: bytes, box: Box) -> bytes:

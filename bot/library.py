@@ -55,17 +55,10 @@ def check_name(text: str) -> str:
     """The library name for ``text`` (:func:`normal_name`); UserError with the rule it breaks."""
     name = normal_name(text)
     if not NAME.fullmatch(name):
-        raise UserError(f"`{truncate_name(text)}` can't be a style name: use 2 to 32 letters, digits, "
-                        "`-` or `_`, starting with a letter or digit (e.g. `starry-night`).")
+        raise UserError("library.bad_name", name=truncate_name(text))
     if name in RESERVED:
-        raise UserError(f"`{name}` can't be a style name because it already means something after "
-                        "`!style`; please pick another.")
+        raise UserError("library.reserved_name", name=name)
     return name
-
-
-def size_text(n: int) -> str:
-    """Bytes as people read them: ``850 KB``, ``7.2 MB``."""
-    return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{max(1, round(n / 1024))} KB"
 
 
 def truncate_name(text: str, limit: int = 40) -> str:
@@ -92,12 +85,12 @@ def contact_sheet(entries: Sequence[tuple[str, bytes]]) -> bytes:
     return encode_image(sheet.image, format="JPEG", quality=88)
 
 
-def taken_text(name: str) -> str:
-    return f"there is already a style called `{name}` here; delete or rename it first."
+def taken(name: str) -> UserError:
+    return UserError("library.taken", name=name)
 
 
-def full_text(limit: int) -> str:
-    return f"this server's library is full ({limit} style{'s' if limit != 1 else ''}); delete one first."
+def full(limit: int) -> UserError:
+    return UserError("library.full", count=limit)
 
 
 class StyleLibrary:
@@ -124,9 +117,9 @@ class StyleLibrary:
         """Store a new style; UserError if the name is taken or the library is full."""
         outcome = await self._db.run(_insert, guild_id, name, image, thumb, user_id, limit)
         if outcome == "taken":
-            raise UserError(taken_text(name))
+            raise taken(name)
         if outcome == "full":
-            raise UserError(full_text(limit))
+            raise full(limit)
         self._remember(guild_id, add=name)
         log.info("guild %s saved style %r (%d bytes)", guild_id, name, len(image))
 
@@ -135,12 +128,11 @@ class StyleLibrary:
         if not names:
             return []
         if guild_id is None:
-            raise UserError("saved styles belong to a server; please use them there.")
+            raise UserError("library.server_only")
         found = dict(await self._db.run(_images, guild_id, list(names)))
         for name in names:
             if name not in found:
-                raise UserError(f"this server has no saved style `{truncate_name(name)}`; "
-                                "`!style styles` shows the ones it has.")
+                raise UserError("library.unknown", name=truncate_name(name))
         return [found[name] for name in names]
 
     async def thumbnails(self, guild_id: int) -> list[tuple[str, bytes]]:
@@ -148,16 +140,16 @@ class StyleLibrary:
 
     async def delete(self, guild_id: int, name: str) -> None:
         if not await self._db.run(_delete, guild_id, name):
-            raise UserError(f"this server has no saved style `{truncate_name(name)}` to delete.")
+            raise UserError("library.unknown_delete", name=truncate_name(name))
         self._remember(guild_id, drop=name)
         log.info("guild %s deleted style %r", guild_id, name)
 
     async def rename(self, guild_id: int, old: str, new: str) -> None:
         outcome = await self._db.run(_rename, guild_id, old, new)
         if outcome == "missing":
-            raise UserError(f"this server has no saved style `{truncate_name(old)}` to rename.")
+            raise UserError("library.unknown_rename", name=truncate_name(old))
         if outcome == "taken":
-            raise UserError(f"there is already a style called `{new}` here; pick another name.")
+            raise UserError("library.taken_rename", name=new)
         self._remember(guild_id, drop=old, add=new)
 
     def _remember(self, guild_id: int, *, add: str | None = None, drop: str | None = None) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.errors import keyed
 from bot.store import GuildConfig
 from engine.errors import ParamError
 from engine.nst.media import AnimationLimits
@@ -21,10 +22,7 @@ from engine.nst.params import PRESETS, StyleParams, canonical_name, parse_option
 # Options users may not choose: where the weights come from (a file path!) and which device runs it.
 OPERATOR_ONLY = frozenset({"backbone", "device"})
 EXAMPLE = "`!style beta=1000 size=384`"
-FOOTER_PREFIX = "options: "
-
-
-
+FOOTER_PREFIX = "options: "  # read back by the buttons: the same in every language
 
 GRID_WORD = "grid"
 
@@ -57,7 +55,7 @@ def parse_request(text: str) -> Request:
         elif re.fullmatch(r"[\w-]+", word):
             request.styles.append(word)
         else:
-            raise ParamError(f"I don't understand `{token}`; options look like key=value, e.g. {EXAMPLE}")
+            raise keyed(ParamError, "options.not_understood", token=token, example=EXAMPLE)
     return request
 
 
@@ -69,7 +67,7 @@ def parse_args(text: str) -> dict[str, str]:
             options["preset"] = token.lower()
             continue
         if "=" not in token:
-            raise ParamError(f"I don't understand `{token}`; options look like key=value, e.g. {EXAMPLE}")
+            raise keyed(ParamError, "options.not_understood", token=token, example=EXAMPLE)
         key, value = _option(token)
         options[key] = value
     return options
@@ -79,14 +77,13 @@ def _tokens(text: str) -> list[str]:
     try:
         return shlex.split(text or "")
     except ValueError:
-        raise ParamError(
-            f"I could not read the options (an unclosed quote?); write them like {EXAMPLE}") from None
+        raise keyed(ParamError, "options.unreadable", example=EXAMPLE) from None
 
 
 def _option(token: str) -> tuple[str, str]:
     key, _, value = token.partition("=")
     if not key.strip() or not value.strip():
-        raise ParamError(f"`{token}` needs a name and a value, like {EXAMPLE}")
+        raise keyed(ParamError, "options.needs_value", token=token, example=EXAMPLE)
     return canonical_name(key), value
 
 
@@ -100,7 +97,7 @@ def resolve(
     chosen = {canonical_name(k): v for k, v in options.items()}
     blocked = sorted(OPERATOR_ONLY & chosen.keys())
     if blocked:
-        raise ParamError(f"`{blocked[0]}` is set by the bot's operator and cannot be chosen in a command")
+        raise keyed(ParamError, "options.operator_only", name=blocked[0])
     if guild.preset and "preset" not in chosen:
         chosen["preset"] = guild.preset
     if guild.size and "size" not in chosen:
@@ -112,13 +109,12 @@ def resolve(
 
 def _check_limits(params: StyleParams, max_size: int, max_steps: int) -> None:
     if params.size > max_size:
-        raise ParamError(f"`size` may be at most {max_size} on this server, not {params.size}")
+        raise keyed(ParamError, "options.over_limit", name="size", limit=max_size, value=params.size)
     if params.size * params.style_scale > max(max_size, params.size):
-        raise ParamError(f"`size` × `style_scale` may be at most {max_size} on this server")
+        raise keyed(ParamError, "options.scaled_over_limit", limit=max_size)
     for name in ("steps", "coarse_steps", "frame_steps"):
         if getattr(params, name) > max_steps:
-            value = getattr(params, name)
-            raise ParamError(f"`{name}` may be at most {max_steps} on this server, not {value}")
+            raise keyed(ParamError, "options.over_limit", name=name, limit=max_steps, value=getattr(params, name))
 
 
 def animation_limits(guild: GuildConfig, max_frames: int, max_seconds: float) -> AnimationLimits:
@@ -148,5 +144,5 @@ def options_line(params: StyleParams) -> str:
 def read_options_line(text: str) -> dict[str, str]:
     """Options back from a result's footer (see :func:`options_line`); ParamError if it is not one."""
     if not text.startswith(FOOTER_PREFIX):
-        raise ParamError("this message has no style options I can read")
+        raise keyed(ParamError, "options.no_footer")
     return parse_args(text[len(FOOTER_PREFIX):])

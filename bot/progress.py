@@ -18,6 +18,7 @@ import time
 
 import discord
 
+from bot import i18n
 from bot.errors import discord_call
 from engine.jobs import JobState, JobStatus
 
@@ -27,26 +28,31 @@ PREVIEW_NAME = "preview.jpg"
 FIRST_LOOK_WAIT_S = 10.0  # at most this long after "Painting…", only an edit with the first preview is made
 
 
-def eta_text(seconds: float | None) -> str:
+def eta_text(seconds: float | None, lang: str = i18n.DEFAULT) -> str:
     """A coarse, stable ETA (it should not change on every edit)."""
     if seconds is None:
-        return "estimating time"
+        return i18n.text(lang, "eta.unknown")
     if seconds < 60:
-        return f"about {max(5, round(seconds / 5) * 5):.0f} s"
+        return i18n.text(lang, "eta.seconds", n=max(5, round(seconds / 5) * 5))
     if seconds < 3600:
-        return f"about {round(seconds / 60):.0f} min"
-    return f"about {seconds / 3600:.1f} h"
+        return i18n.text(lang, "eta.minutes", n=round(seconds / 60))
+    return i18n.text(lang, "eta.hours", n=round(seconds / 3600, 1))
 
 
-def describe(status: JobStatus) -> str:
+def describe(status: JobStatus, lang: str = i18n.DEFAULT) -> str:
     """The status line of a queued or running job."""
+    eta = eta_text(status.eta_s, lang)
     if status.state is JobState.QUEUED:
         ahead = status.position or 0
-        where = "you're next" if ahead == 0 else f"{ahead} job{'s' if ahead != 1 else ''} ahead of yours"
-        return f"⏳ Queued: {where} ({eta_text(status.eta_s)})."
+        if ahead == 0:
+            return i18n.text(lang, "status.queued_next", eta=eta)
+        return i18n.text(lang, "status.queued", count=ahead, eta=eta)
     if status.state is JobState.RUNNING:
-        frame = f"frame {status.frame}/{status.frames}, " if status.frames else ""
-        return f"🎨 Painting… {frame}{status.fraction:.0%} ({eta_text(status.eta_s)} left)."
+        percent = round(status.fraction * 100)
+        if status.frames:
+            return i18n.text(lang, "status.painting_frame", frame=status.frame, frames=status.frames,
+                             percent=percent, eta=eta)
+        return i18n.text(lang, "status.painting", percent=percent, eta=eta)
     return f"… {status.state.value}"
 
 
@@ -54,8 +60,8 @@ class ProgressMessage:
     """Coalescing editor of one status message (which may carry the job's input images)."""
 
     def __init__(self, message: discord.Message | discord.PartialMessage, *, interval: float,
-                 preview: bool = False) -> None:
-        self.message = message
+                 preview: bool = False, lang: str = i18n.DEFAULT) -> None:
+        self.message, self.lang = message, lang
         self.interval = interval
         self.preview = preview
         self._latest: JobStatus | None = None
@@ -80,7 +86,7 @@ class ProgressMessage:
             if self._dead or status is None or status.state.finished:
                 return
             preview = status.preview if self.preview else None
-            shown = (describe(status), preview)
+            shown = (describe(status, self.lang), preview)
             if shown != self._shown and not self._awaiting_first_look(status, preview):
                 self._shown = shown
                 self._last_edit = time.monotonic()

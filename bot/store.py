@@ -16,13 +16,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bot import i18n
+from bot.errors import keyed
 from engine.errors import ParamError
 from engine.nst.params import parse_bool, parse_options
 from engine.ops.sqlite import SqliteThread
 
 log = logging.getLogger(__name__)
 
-SCHEMA = "CREATE TABLE IF NOT EXISTS guild_settings (guild_id INTEGER PRIMARY KEY, data TEXT NOT NULL);"
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS guild_settings (guild_id INTEGER PRIMARY KEY, data TEXT NOT NULL);
+-- the language each user's Discord client last showed (for direct messages)
+CREATE TABLE IF NOT EXISTS user_languages (user_id INTEGER PRIMARY KEY, language TEXT NOT NULL);
+"""
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,7 @@ class GuildConfig:
     max_duration: float | None = None  # longest animated input here, seconds (at most MAX_DURATION_S)
     style_role: int | None = None  # members with this role may change the style library (besides Manage Server)
     library_limit: int | None = None  # most saved styles here
+    language: str | None = None  # what the bot speaks in this server's channels; None: its preferred locale
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -68,7 +75,7 @@ def _preset(text: str) -> str:
 
 def _positive_int(text: str) -> int:
     if not text.strip().isdigit() or int(text) < 1:
-        raise ParamError(f"expected a whole number of at least 1, not `{text}`")
+        raise keyed(ParamError, "setting.not_positive", value=text)
     return int(text)
 
 
@@ -78,7 +85,7 @@ def _seconds(text: str) -> float:
     except ValueError:
         value = -1.0
     if not 0 < value < float("inf"):
-        raise ParamError(f"expected a number of seconds above 0, not `{text}`")
+        raise keyed(ParamError, "setting.not_seconds", value=text)
     return value
 
 
@@ -86,14 +93,24 @@ def _bool(text: str) -> bool:
     try:
         return parse_bool(text)
     except ValueError:
-        raise ParamError(f"expected yes or no, not `{text}`") from None
+        raise keyed(ParamError, "setting.not_bool", value=text) from None
+
+
+def _language(text: str) -> str | None:
+    """A language of the catalogue (``ko``), or ``auto`` (None: the server's preferred locale)."""
+    code = text.strip().lower()
+    if code == "auto":
+        return None
+    if code not in i18n.languages():
+        raise keyed(ParamError, "setting.not_language", choices=", ".join((*i18n.languages(), "auto")), value=text)
+    return code
 
 
 def _role(text: str) -> int:
     """A role mention (``<@&123>``) or id."""
     match = re.fullmatch(r"\s*(?:<@&(\d+)>|(\d+))\s*", text)
     if not match:
-        raise ParamError(f"expected a role, like @artists, not `{text}`")
+        raise keyed(ParamError, "setting.not_role", value=text)
     return int(match[1] or match[2])
 
 
@@ -109,6 +126,7 @@ SETTABLE: dict[str, tuple[Callable[[str], Any], str]] = {
     "max_duration": (_seconds, "longest animated photo (GIF, clip) here, in seconds"),
     "style_role": (_role, "a role whose members may save, delete and rename this server's styles"),
     "library_limit": (_positive_int, "most saved styles in this server's library"),
+    "language": (_language, "the language of my messages here: en, ko, ... or auto (the server's language)"),
 }
 
 
@@ -116,7 +134,7 @@ def parse_setting(key: str, text: str) -> tuple[str, Any]:
     """Validate ``set KEY VALUE``; ``default``/``none`` clears a setting. ParamError says what is wrong."""
     key = key.strip().lower().replace("-", "_")
     if key not in SETTABLE:
-        raise ParamError(f"unknown setting `{key}`; settable: {', '.join(SETTABLE)}")
+        raise keyed(ParamError, "setting.unknown", key=key, keys=", ".join(SETTABLE))
     if text.strip().lower() in ("default", "none", "reset"):
         return key, GuildConfig.__dataclass_fields__[key].default
     parser, _ = SETTABLE[key]
@@ -129,9 +147,21 @@ class GuildStore:
     def __init__(self, path: str) -> None:
         self._db = SqliteThread(path, SCHEMA, name="guild-store")
         self._cache: dict[int, GuildConfig] = {}
+        self._languages: dict[int, str] = {}
 
     async def open(self) -> None:
         await self._db.open()
+        self._languages = dict(await self._db.run(_user_languages))
+
+    def user_language(self, user_id: int) -> str | None:
+        """The language this user's Discord client last showed (from memory), if they were ever seen."""
+        return self._languages.get(user_id)
+
+    async def remember_language(self, user_id: int, language: str) -> None:
+        """Keep the user's language for direct messages (written only when it changes)."""
+        if self._languages.get(user_id) != language:
+            self._languages[user_id] = language
+            await self._db.run(_save_language, user_id, language)
 
     async def close(self) -> None:
         await self._db.close()
@@ -149,6 +179,16 @@ class GuildStore:
         self._cache[guild_id] = config
         log.info("guild %s settings changed: %s", guild_id, sorted(changes))
         return config
+
+
+def _user_languages(db: sqlite3.Connection) -> list[tuple[int, str]]:
+    return db.execute("SELECT user_id, language FROM user_languages").fetchall()
+
+
+def _save_language(db: sqlite3.Connection, user_id: int, language: str) -> None:
+    with db:
+        db.execute("INSERT INTO user_languages (user_id, language) VALUES (?, ?) "
+                   "ON CONFLICT(user_id) DO UPDATE SET language = excluded.language", (user_id, language))
 
 
 def _load(db: sqlite3.Connection, guild_id: int) -> GuildConfig:

@@ -10,27 +10,32 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import discord
 
-from bot.delivery import result_embed, send_fitted
+from bot import i18n
+from bot.delivery import Reduced, result_embed, send_fitted
 from bot.errors import UserError, count_discord_error, discord_call, explain
+from bot.language import choose
 from bot.progress import ProgressMessage
 from bot.views import result_view
 from engine.errors import JobCancelled, JobFailed
 from engine.jobs import JobHandle, JobQueue, JobResult
+from engine.texts import msg
 
 if TYPE_CHECKING:
     from bot.client import StyleBot
 
 log = logging.getLogger(__name__)
 
-PAUSED = "⏸️ I'm restarting. Your job is kept, and I'll post the result here when I'm back."
 # why a dropped job was cancelled, as the queue keeps it
-GONE = "nobody can be told any more: its channel (or its user) is gone"
+GONE = msg("job.unanswerable")
+PAUSED = i18n.text(i18n.DEFAULT, "status.paused")  # in English; a job's own language is in its Delivery
+Say = Callable[[str], str]  # a sentence in the language given
 
 
 def mention_only(user_id: int, *, replied_user: bool = True) -> discord.AllowedMentions:
@@ -49,6 +54,7 @@ class Delivery:
     reply_author_id: int
     upload_limit: int
     guild_id: int | None = None
+    lang: str = i18n.DEFAULT  # the language of every answer about this job (bot.language.choose)
 
     def to_meta(self) -> dict[str, Any]:
         return asdict(self)
@@ -61,11 +67,12 @@ class Delivery:
             return None
 
 
-def reduction_note(report: dict[str, Any], reduced: list[str]) -> str:
+def reduction_note(report: dict[str, Any], reduced: Reduced, lang: str = i18n.DEFAULT) -> str:
     """What the result gave up, for its reply: the engine's caps (an animation's size), then the upload's."""
-    notes = list((report.get("animation") or {}).get("reduced", []))
+    notes = [i18n.render(lang, n) for n in (report.get("animation") or {}).get("reduced", [])]
     if reduced:
-        notes.append(f"to fit this channel's upload limit: {', '.join(reduced)}")
+        fitted = i18n.text(lang, "list.separator").join(i18n.render(lang, r) for r in reduced)
+        notes.append(i18n.text(lang, "result.fitted", reductions=fitted))
     return f" ({'; '.join(notes)})" if notes else ""
 
 
@@ -149,7 +156,7 @@ class JobTracker:
 
     async def cancel(self, job_id: str, by: discord.abc.User) -> bool:
         handle = await self.queue.get(job_id)
-        return handle is not None and await handle.cancel(f"cancelled by {by.display_name}")
+        return handle is not None and await handle.cancel(msg("job.cancelled_by", name=by.display_name))
 
     async def settle(self, timeout: float) -> None:
         """On shutdown: let the followers of finished jobs post their last word, and tell the others' users.
@@ -173,7 +180,7 @@ class JobTracker:
             return
         status = self._channel(where.channel_id).get_partial_message(where.status_message_id)
         with discord_call(log, "job %s: cannot say the bot is restarting", handle.job_id):
-            await status.edit(content=PAUSED)
+            await status.edit(content=i18n.text(where.lang, "status.paused"))
 
     async def close(self) -> None:
         tasks = [t for _, t in self._followers.values()]
@@ -191,7 +198,7 @@ class JobTracker:
         channel = self._channel(where.channel_id)
         settings = self.bot.settings
         progress = ProgressMessage(channel.get_partial_message(where.status_message_id),
-                                   interval=settings.progress_interval_s, preview=settings.preview)
+                                   interval=settings.progress_interval_s, preview=settings.preview, lang=where.lang)
         try:
             async for status in handle.updates():
                 if status.state.finished:
@@ -214,7 +221,7 @@ class JobTracker:
             if await handle.claim_delivery():
                 outcome = "cancelled" if isinstance(exc, JobCancelled) else "failed"
                 self.bot.dispatch("style_job_finished", handle, outcome)
-                await self._say(progress, handle, where, explain(exc, job_id=handle.job_id))
+                await self._say(progress, handle, where, exc)
             return
         if not await handle.claim_delivery():
             return  # another process answers
@@ -222,25 +229,30 @@ class JobTracker:
         try:
             message = await self._post_result(handle, where, channel, result)
         except Exception as exc:  # noqa: BLE001 - explain() logs what is unexpected
-            await self._say(progress, handle, where, explain(exc, job_id=handle.job_id))
+            await self._say(progress, handle, where, exc)
             return
-        await progress.finish(f"✅ Done in {result.report.get('seconds', 0):.1f} s: {message.jump_url}")
+        seconds = round(result.report.get("seconds", 0), 1)
+        await progress.finish(i18n.text(where.lang, "status.done", time_s=seconds, link=message.jump_url))
         await self._post_to_gallery(handle, where, result)
 
-    async def _say(self, progress: ProgressMessage, handle: JobHandle, where: Delivery, text: str) -> None:
+    async def _say(self, progress: ProgressMessage, handle: JobHandle, where: Delivery, exc: Exception) -> None:
+        """Why a job has no result, on its status message; else (explained once, logged once) by DM."""
+        text = explain(exc, where.lang, job_id=handle.job_id)
         if not await progress.finish(text):
-            await self.notify_directly(handle.user_id, where.guild_id, text)
+            await self.notify_directly(handle.user_id, where.guild_id,
+                                       lambda lang: text if lang == where.lang else explain(exc, lang))
 
     async def _post_result(self, handle: JobHandle, where: Delivery, channel: Any,
                            result: JobResult) -> discord.Message:
         reference = channel.get_partial_message(where.reply_to_id).to_reference(fail_if_not_exists=False)
         mentions = mention_only(handle.user_id, replied_user=where.reply_author_id == handle.user_id)
 
-        async def send(file: discord.File, reduced: list[str]) -> discord.Message:
-            return await channel.send(f"<@{handle.user_id}>{reduction_note(result.report, reduced)}", file=file,
-                                      reference=reference,
-                                      embed=result_embed(result.report, file.filename),
-                                      view=result_view(handle.user_id, result.report), allowed_mentions=mentions)
+        async def send(file: discord.File, reduced: Reduced) -> discord.Message:
+            note = reduction_note(result.report, reduced, where.lang)
+            return await channel.send(f"<@{handle.user_id}>{note}", file=file, reference=reference,
+                                      embed=result_embed(result.report, file.filename, where.lang),
+                                      view=result_view(handle.user_id, result.report, where.lang),
+                                      allowed_mentions=mentions)
 
         message = await send_fitted(send, result.image, where.upload_limit)
         self.bot.dispatch("style_result_delivered", handle, message)
@@ -253,9 +265,11 @@ class JobTracker:
         if gallery is None or gallery.id == where.channel_id:
             return
 
-        async def send(file: discord.File, reduced: list[str]) -> discord.Message:
-            return await gallery.send(f"🖼️ by <@{handle.user_id}>", file=file,
-                                      embed=result_embed(result.report, file.filename),
+        lang = await choose(self.bot, guild=gallery.guild)  # the server's language, not the requester's
+
+        async def send(file: discord.File, reduced: Reduced) -> discord.Message:
+            return await gallery.send(i18n.text(lang, "gallery.by", user=f"<@{handle.user_id}>"), file=file,
+                                      embed=result_embed(result.report, file.filename, lang),
                                       allowed_mentions=discord.AllowedMentions.none())
 
         with discord_call(log, "job %s: cannot post to gallery channel %s", handle.job_id, gallery.id,
@@ -265,8 +279,10 @@ class JobTracker:
             except UserError as exc:  # too large even when shrunk
                 log.warning("job %s: cannot post to gallery channel %s: %s", handle.job_id, gallery.id, exc)
 
-    async def notify_directly(self, user_id: int, guild_id: int | None, text: str) -> None:
-        """Tell a user by DM what could not be said in the channel (if the guild allows DMs)."""
+    async def notify_directly(self, user_id: int, guild_id: int | None, say: Say) -> None:
+        """Tell a user by DM what could not be said in the channel (if the guild allows DMs), in the
+        user's own language (``say(lang)`` is the sentence)."""
+        text = say(await choose(self.bot, user_id=user_id))
         if guild_id is not None and not (await self.bot.store.get(guild_id)).allow_dms:
             log.warning("could not tell user %s (guild %s disallows DMs): %s", user_id, guild_id, text)
             return

@@ -2,7 +2,9 @@
 
 Each button keeps its state in its ``custom_id`` (job id, owner, grid cell) and finds the rest
 on the message it sits on, so it works after a restart: :class:`~bot.client.StyleBot`
-registers these classes with ``add_dynamic_items`` in ``setup_hook``.
+registers these classes with ``add_dynamic_items`` in ``setup_hook``. Labels are in the
+message's language (``lang``); a button rebuilt from its ``custom_id`` only handles the click,
+and answers in the clicking user's language.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import discord
 
+from bot import i18n
 from bot.errors import explain
+from bot.language import choose
 from engine.jobs.paint import GRID_FACTORS
 from engine.tiles import Box
 
@@ -30,8 +34,9 @@ def _may_moderate(interaction: discord.Interaction) -> bool:
     return interaction.guild is not None and perms.manage_messages
 
 
-async def _refuse(interaction: discord.Interaction, text: str) -> bool:
-    await interaction.response.send_message(text, ephemeral=True)
+async def _refuse(interaction: discord.Interaction[StyleBot], key: str) -> bool:
+    lang = await choose(interaction.client, interaction=interaction)
+    await interaction.response.send_message(i18n.text(lang, key), ephemeral=True)
     return False
 
 
@@ -39,9 +44,9 @@ class CancelButton(discord.ui.DynamicItem[discord.ui.Button],
                    template=r"stylebot:cancel:(?P<job>[\w-]+):(?P<owner>\d+)"):
     """Cancels a queued or running job: its owner, or a moderator (Manage Messages)."""
 
-    def __init__(self, job_id: str, owner_id: int) -> None:
+    def __init__(self, job_id: str, owner_id: int, lang: str = i18n.DEFAULT) -> None:
         self.job_id, self.owner_id = job_id, owner_id
-        super().__init__(discord.ui.Button(label="Cancel", emoji="✖️",
+        super().__init__(discord.ui.Button(label=i18n.text(lang, "button.cancel"), emoji="✖️",
                                            style=discord.ButtonStyle.secondary,
                                            custom_id=f"stylebot:cancel:{job_id}:{owner_id}"))
 
@@ -50,22 +55,22 @@ class CancelButton(discord.ui.DynamicItem[discord.ui.Button],
                              match: re.Match[str]) -> CancelButton:
         return cls(match["job"], int(match["owner"]))
 
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+    async def interaction_check(self, interaction: discord.Interaction[StyleBot]) -> bool:  # type: ignore[override]
         if interaction.user.id == self.owner_id or _may_moderate(interaction):
             return True
-        return await _refuse(interaction,
-                             "Only the person who asked for this job (or a moderator) can cancel it.")
+        return await _refuse(interaction, "refusal.cancel_not_yours")
 
     async def callback(self, interaction: discord.Interaction[StyleBot]) -> None:  # type: ignore[override]
+        lang = await choose(interaction.client, interaction=interaction)
         try:
             cancelled = await interaction.client.tracker.cancel(self.job_id, interaction.user)
         except Exception as exc:  # noqa: BLE001 - explain() logs what is unexpected
-            await interaction.response.send_message(explain(exc, job_id=self.job_id), ephemeral=True)
+            await interaction.response.send_message(explain(exc, lang, job_id=self.job_id), ephemeral=True)
             return
         if cancelled:
-            await interaction.response.edit_message(content="🛑 Cancelling…", view=None)
+            await interaction.response.edit_message(content=i18n.text(lang, "status.cancelling"), view=None)
         else:
-            await interaction.response.send_message("That job has already finished.", ephemeral=True)
+            await interaction.response.send_message(i18n.text(lang, "refusal.already_finished"), ephemeral=True)
 
 
 class RestyleButton(discord.ui.DynamicItem[discord.ui.Button],
@@ -74,10 +79,9 @@ class RestyleButton(discord.ui.DynamicItem[discord.ui.Button],
 
     FACTORS: ClassVar[dict[str, float]] = {"more": 2.0, "less": 0.5}
 
-    def __init__(self, how: str) -> None:
+    def __init__(self, how: str, lang: str = i18n.DEFAULT) -> None:
         self.how = how
-        label = "More style" if how == "more" else "Less style"
-        super().__init__(discord.ui.Button(label=label, emoji="🖌️" if how == "more" else "🫧",
+        super().__init__(discord.ui.Button(label=i18n.text(lang, "button.more_style" if how == "more" else "button.less_style"), emoji="🖌️" if how == "more" else "🫧",
                                            style=discord.ButtonStyle.primary,
                                            custom_id=f"stylebot:restyle:{how}"))
 
@@ -98,12 +102,12 @@ class UpscaleButton(discord.ui.DynamicItem[discord.ui.Button],
     1/10000 of the width and height, so a shrunk upload still crops right) are in the custom_id.
     """
 
-    def __init__(self, cell: int | None = None, box: Box | None = None) -> None:
+    def __init__(self, cell: int | None = None, box: Box | None = None, lang: str = i18n.DEFAULT) -> None:
         self.cell, self.box = cell, box
-        custom_id, label = "stylebot:upscale", "Upscale"
+        custom_id, label = "stylebot:upscale", i18n.text(lang, "button.upscale")
         if cell is not None and box is not None:
             custom_id += f":{cell}:" + ",".join(str(round(v * BOX_SCALE)) for v in box)
-            label = f"Upscale β×{GRID_FACTORS[cell]:g}"
+            label = i18n.text(lang, "button.upscale_cell", factor=GRID_FACTORS[cell])
         super().__init__(discord.ui.Button(label=label, emoji="⬆️", style=discord.ButtonStyle.success,
                                            custom_id=custom_id))
 
@@ -122,9 +126,9 @@ class UpscaleButton(discord.ui.DynamicItem[discord.ui.Button],
 class DeleteButton(discord.ui.DynamicItem[discord.ui.Button], template=r"stylebot:delete:(?P<owner>\d+)"):
     """Deletes a result: its owner, or a moderator (Manage Messages)."""
 
-    def __init__(self, owner_id: int) -> None:
+    def __init__(self, owner_id: int, lang: str = i18n.DEFAULT) -> None:
         self.owner_id = owner_id
-        super().__init__(discord.ui.Button(label="Delete", emoji="🗑️", style=discord.ButtonStyle.danger,
+        super().__init__(discord.ui.Button(label=i18n.text(lang, "button.delete"), emoji="🗑️", style=discord.ButtonStyle.danger,
                                            custom_id=f"stylebot:delete:{owner_id}"))
 
     @classmethod
@@ -132,42 +136,42 @@ class DeleteButton(discord.ui.DynamicItem[discord.ui.Button], template=r"stylebo
                              match: re.Match[str]) -> DeleteButton:
         return cls(int(match["owner"]))
 
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+    async def interaction_check(self, interaction: discord.Interaction[StyleBot]) -> bool:  # type: ignore[override]
         if interaction.user.id == self.owner_id or _may_moderate(interaction):
             return True
-        return await _refuse(interaction,
-                             "Only the person who asked for this image (or a moderator) can delete it.")
+        return await _refuse(interaction, "refusal.delete_not_yours")
 
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def callback(self, interaction: discord.Interaction[StyleBot]) -> None:  # type: ignore[override]
         await interaction.response.defer()
         try:
             await interaction.message.delete()  # type: ignore[union-attr]
         except discord.HTTPException as exc:
-            await interaction.followup.send(explain(exc), ephemeral=True)
+            lang = await choose(interaction.client, interaction=interaction)
+            await interaction.followup.send(explain(exc, lang), ephemeral=True)
 
 
 DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (CancelButton, RestyleButton, UpscaleButton,
                                                                  DeleteButton)
 
 
-def status_view(job_id: str, owner_id: int) -> discord.ui.View:
+def status_view(job_id: str, owner_id: int, lang: str = i18n.DEFAULT) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
-    view.add_item(CancelButton(job_id, owner_id))
+    view.add_item(CancelButton(job_id, owner_id, lang))
     return view
 
 
-def result_view(owner_id: int, report: dict[str, Any] | None = None) -> discord.ui.View:
+def result_view(owner_id: int, report: dict[str, Any] | None = None, lang: str = i18n.DEFAULT) -> discord.ui.View:
     """More/Less style, Upscale and Delete; on a strength grid, one Upscale per cell and Delete; on an
     animation, More/Less style and Delete (an upscale is made of a still picture)."""
     view = discord.ui.View(timeout=None)
     grid = (report or {}).get("grid")
     if grid:
-        items: list[discord.ui.Item[Any]] = [UpscaleButton(i, tuple(box))  # type: ignore[arg-type]
+        items: list[discord.ui.Item[Any]] = [UpscaleButton(i, tuple(box), lang)  # type: ignore[arg-type]
                                              for i, box in enumerate(grid["boxes"])]
     elif (report or {}).get("animation"):
-        items = [RestyleButton("more"), RestyleButton("less")]
+        items = [RestyleButton("more", lang), RestyleButton("less", lang)]
     else:
-        items = [RestyleButton("more"), RestyleButton("less"), UpscaleButton()]
-    for item in (*items, DeleteButton(owner_id)):
+        items = [RestyleButton("more", lang), RestyleButton("less", lang), UpscaleButton(lang=lang)]
+    for item in (*items, DeleteButton(owner_id, lang)):
         view.add_item(item)
     return view

@@ -8,7 +8,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import i18n
 from bot.delivery import EMBED_COLOUR
+from bot.errors import keyed
+from bot.language import of_context
 from bot.options import animation_limits
 from bot.store import SETTABLE, GuildConfig, parse_setting
 
@@ -16,9 +19,9 @@ if TYPE_CHECKING:
     from bot.client import StyleBot
 
 
-def _show(value: object, key: str = "") -> str:
+def _show(value: object, lang: str, key: str = "") -> str:
     if value is None:
-        return "default"
+        return i18n.text(lang, "config.default")
     return f"<@&{value}>" if key == "style_role" else str(value)  # shown as a role; messages here ping no one
 
 
@@ -33,27 +36,31 @@ class AdminCog(commands.Cog):
             raise commands.MissingPermissions(["manage_guild"])
         return True
 
-    def _embed(self, config: GuildConfig) -> discord.Embed:
+    def _embed(self, config: GuildConfig, lang: str) -> discord.Embed:
+        """Every setting under its key (the word ``set`` takes), its value in ``lang``."""
+        def say(key: str, **args: object) -> str:
+            return i18n.text(lang, key, **args)
+
         s = self.bot.settings
-        embed = discord.Embed(title="Style settings of this server", colour=EMBED_COLOUR)
-        embed.add_field(name="max_size", value=f"{config.max_size or s.default_max_size} px")
+        embed = discord.Embed(title=say("config.title"), colour=EMBED_COLOUR)
+        embed.add_field(name="max_size", value=say("config.pixels", n=config.max_size or s.default_max_size))
         embed.add_field(name="max_steps", value=str(config.max_steps or s.default_max_steps))
-        embed.add_field(name="user_limit", value=_show(config.user_limit))
-        embed.add_field(name="preset", value=_show(config.preset))
-        embed.add_field(name="size", value=_show(config.size))
-        embed.add_field(name="allow_dms", value="yes" if config.allow_dms else "no")
+        embed.add_field(name="user_limit", value=_show(config.user_limit, lang))
+        embed.add_field(name="preset", value=_show(config.preset, lang))
+        embed.add_field(name="size", value=_show(config.size, lang))
+        embed.add_field(name="allow_dms", value=say("config.yes" if config.allow_dms else "config.no"))
         limits = animation_limits(config, s.max_frames, s.max_duration_s)
         embed.add_field(name="max_frames", value=str(limits.frames))
-        embed.add_field(name="max_duration", value=f"{limits.seconds:g} s")
-        embed.add_field(name="style_role", value=_show(config.style_role, "style_role") if config.style_role
-                        else "Manage Server only")
+        embed.add_field(name="max_duration", value=i18n.duration(lang, limits.seconds))
+        embed.add_field(name="style_role", value=_show(config.style_role, lang, "style_role") if config.style_role
+                        else say("config.manage_server_only"))
         embed.add_field(name="library_limit", value=str(config.library_limit or s.default_library_limit))
-        channels = ", ".join(f"<#{c}>" for c in config.channels) or "all channels"
+        embed.add_field(name="language", value=config.language or say("config.language_auto", language=lang))
+        channels = ", ".join(f"<#{c}>" for c in config.channels) or say("config.all_channels")
         embed.add_field(name="channels", value=channels, inline=False)
-        gallery = f"<#{config.gallery_channel}>" if config.gallery_channel else "off"
+        gallery = f"<#{config.gallery_channel}>" if config.gallery_channel else say("config.off")
         embed.add_field(name="gallery", value=gallery)
-        keys = ", ".join(SETTABLE)
-        embed.set_footer(text=f"Change with: styleconfig set <key> <value> (or 'default'); keys: {keys}")
+        embed.set_footer(text=say("config.footer", keys=", ".join(SETTABLE)))
         return embed
 
     @commands.hybrid_group(name="styleconfig", fallback="show",
@@ -63,16 +70,20 @@ class AdminCog(commands.Cog):
     async def styleconfig(self, ctx: commands.Context) -> None:
         """Show this server's style settings (Manage Server)."""
         config = await self.bot.store.get(ctx.guild.id)  # type: ignore[union-attr]
-        await ctx.reply(embed=self._embed(config), ephemeral=True)
+        await ctx.reply(embed=self._embed(config, await of_context(self.bot, ctx)), ephemeral=True)
 
     @styleconfig.command(name="set", description="Change a limit or default (value 'default' resets it)")
     @app_commands.describe(key=", ".join(SETTABLE)[:100], value="the new value, or 'default'")
     async def set_(self, ctx: commands.Context, key: str, value: str) -> None:
         """Change a limit or default: max_size, max_steps, user_limit, preset, size, allow_dms, max_frames,
-        max_duration, style_role, library_limit."""
+        max_duration, style_role, library_limit, language."""
         name, parsed = parse_setting(key, value)
         config = await self.bot.store.update(ctx.guild.id, **{name: parsed})  # type: ignore[union-attr]
-        await ctx.reply(f"✅ `{name}` is now {_show(getattr(config, name), name)}.", embed=self._embed(config),
+        lang = await of_context(self.bot, ctx)  # after the change: `set language ko` answers in Korean
+        shown = _show(getattr(config, name), lang, name)
+        if name == "language" and config.language is None:
+            shown = i18n.text(lang, "config.language_auto", language=lang)
+        await ctx.reply(i18n.text(lang, "config.changed", key=name, value=shown), embed=self._embed(config, lang),
                         ephemeral=True)
 
     @styleconfig.command(name="channels", description="Allow or disallow jobs in a channel")
@@ -84,18 +95,20 @@ class AdminCog(commands.Cog):
         if action == "clear":
             current = []
         elif channel is None:
-            raise commands.BadArgument("name the channel, e.g. `styleconfig channels add #art`")
+            raise keyed(commands.BadArgument, "config.name_channel")
         elif action == "add" and channel.id not in current:
             current.append(channel.id)
         elif action == "remove":
             current = [c for c in current if c != channel.id]
         config = await self.bot.store.update(ctx.guild.id,  # type: ignore[union-attr]
                                              channels=tuple(current))
-        await ctx.reply("✅ Channels updated.", embed=self._embed(config), ephemeral=True)
+        lang = await of_context(self.bot, ctx)
+        await ctx.reply(i18n.text(lang, "config.channels_updated"), embed=self._embed(config, lang), ephemeral=True)
 
     @styleconfig.command(name="gallery", description="Also post results in a gallery channel (none: off)")
     async def gallery(self, ctx: commands.Context, channel: discord.TextChannel | None = None) -> None:
         """Also post every result in a gallery channel; without a channel, turn it off."""
         config = await self.bot.store.update(ctx.guild.id,  # type: ignore[union-attr]
                                              gallery_channel=channel.id if channel else None)
-        await ctx.reply("✅ Gallery updated.", embed=self._embed(config), ephemeral=True)
+        lang = await of_context(self.bot, ctx)
+        await ctx.reply(i18n.text(lang, "config.gallery_updated"), embed=self._embed(config, lang), ephemeral=True)

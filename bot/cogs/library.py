@@ -16,25 +16,15 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.errors import UserError
+from bot import i18n
+from bot.errors import UserError, keyed
 from bot.inputs import images_of, looks_like_image, read
-from bot.library import (
-    check_name,
-    contact_sheet,
-    full_text,
-    normal_name,
-    size_text,
-    taken_text,
-    thumbnail,
-    truncate_name,
-)
+from bot.language import choose, of_context
+from bot.library import check_name, contact_sheet, full, normal_name, taken, thumbnail, truncate_name
 from engine.errors import InputError
 
 if TYPE_CHECKING:
     from bot.client import StyleBot
-
-EMPTY = "This server has no saved styles yet; save one with `!style save <name>` and a painting attached."
-
 
 class LibraryCog(commands.Cog):
     def __init__(self, bot: StyleBot) -> None:
@@ -68,8 +58,9 @@ class LibraryCog(commands.Cog):
         role = (await self.bot.store.get(ctx.guild.id)).style_role
         if ctx.permissions.manage_guild or (role and any(r.id == role for r in getattr(ctx.author, "roles", ()))):
             return ctx.guild.id
-        who = f"Manage Server or the <@&{role}> role" if role else "the Manage Server permission"
-        raise UserError(f"only members with {who} can change this server's saved styles.")
+        if role:
+            raise UserError("library.may_not_change_role", role=f"<@&{role}>")
+        raise UserError("library.may_not_change")
 
     @commands.command(name="save", usage="<name>  (attach the painting, or reply to a message that has it)")
     async def save(self, ctx: commands.Context, name: str) -> None:
@@ -80,31 +71,31 @@ class LibraryCog(commands.Cog):
         limit = config.library_limit or settings.default_library_limit
         saved = self.bot.library.names(guild_id)  # checked again when storing; this spares a download
         if name in saved:
-            raise UserError(taken_text(name))
+            raise taken(name)
         if len(saved) >= limit:
-            raise UserError(full_text(limit))
+            raise full(limit)
         found = [a for a in await images_of(ctx.message) if looks_like_image(a)]
         if len(found) != 1:
-            raise UserError(f"attach exactly one painting to save (I found {len(found) or 'no'} images), "
-                            "or reply to a message that has one.")
+            raise UserError("library.save_no_image" if not found else "library.save_many_images", count=len(found))
         painting = found[0]
         if painting.size > settings.library_max_bytes:
-            raise UserError(f"that painting is {size_text(painting.size)}; saved styles may be at most "
-                            f"{size_text(settings.library_max_bytes)}.")
-        data = await read(painting, f"I couldn't download `{truncate_name(painting.filename)}`; please send it again.")
+            raise UserError("library.painting_too_large", size_bytes=painting.size,
+                            limit_bytes=settings.library_max_bytes)
+        filename = truncate_name(painting.filename)
+        data = await read(painting, UserError("library.download", name=filename))
         try:
             thumb = await asyncio.to_thread(thumbnail, data, max_bytes=settings.library_max_bytes)
         except InputError as exc:
-            raise InputError(f"the painting `{truncate_name(painting.filename)}`: {exc}") from None
+            raise keyed(InputError, "library.bad_painting", name=filename,
+                        reason=exc.message or {"key": "job.note", "args": {"note": str(exc)}}) from None
         await self.bot.library.save(guild_id, name, data, thumb, ctx.author.id, limit=limit)
-        await ctx.reply(f"✅ Saved `{name}`. Paint a photo in it with `!style {name}` (attach the photo) "
-                        f"or `/style style_name:{name}`.")
+        await ctx.reply(i18n.text(await of_context(self.bot, ctx), "library.saved", name=name))
 
     @commands.command(name="styles")
     async def styles(self, ctx: commands.Context) -> None:
         """Show this server's saved styles: one contact sheet of thumbnails with their names."""
         assert ctx.guild is not None
-        text, sheet = await self._sheet(ctx.guild.id)
+        text, sheet = await self._sheet(ctx.guild.id, await of_context(self.bot, ctx))
         await ctx.reply(text, **({"file": sheet} if sheet else {}))
 
     @commands.command(name="delete", usage="<name>")
@@ -113,7 +104,7 @@ class LibraryCog(commands.Cog):
         guild_id = await self._check_may_change(ctx)
         name = normal_name(name)
         await self.bot.library.delete(guild_id, name)
-        await ctx.reply(f"🗑️ Deleted `{name}`.")
+        await ctx.reply(i18n.text(await of_context(self.bot, ctx), "library.deleted", name=name))
 
     @commands.command(name="rename", usage="<old name> <new name>")
     async def rename(self, ctx: commands.Context, old: str, new: str) -> None:
@@ -121,22 +112,21 @@ class LibraryCog(commands.Cog):
         guild_id = await self._check_may_change(ctx)
         old, new = normal_name(old), check_name(new)
         await self.bot.library.rename(guild_id, old, new)
-        await ctx.reply(f"✅ `{old}` is now `{new}`.")
+        await ctx.reply(i18n.text(await of_context(self.bot, ctx), "library.renamed", old=old, new=new))
 
     @app_commands.command(name="styles", description="Show this server's saved styles")
     @app_commands.guild_only()
     async def styles_slash(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(thinking=True)
         assert interaction.guild_id is not None
-        text, sheet = await self._sheet(interaction.guild_id)
+        lang = await choose(self.bot, interaction=interaction)
+        text, sheet = await self._sheet(interaction.guild_id, lang)
         await interaction.followup.send(text, **({"file": sheet} if sheet else {}))
 
-    async def _sheet(self, guild_id: int) -> tuple[str, discord.File | None]:
+    async def _sheet(self, guild_id: int, lang: str) -> tuple[str, discord.File | None]:
         entries = await self.bot.library.thumbnails(guild_id)
         if not entries:
-            return EMPTY, None
+            return i18n.text(lang, "library.empty"), None
         data = await asyncio.to_thread(contact_sheet, entries)
-        plural = "s" if len(entries) != 1 else ""
-        text = (f"🖼️ {len(entries)} saved style{plural} on this server. Paint a photo in one with "
-                "`!style <name>` (attach the photo) or `/style style_name:`.")
+        text = i18n.text(lang, "library.sheet", count=len(entries))
         return text, discord.File(io.BytesIO(data), "styles.jpg")

@@ -97,7 +97,7 @@ class StyleCog(commands.Cog):
 
         async def gather() -> Inputs:
             if style is None and not saved:
-                raise UserError("give a painting (`style`) or a style saved on this server (`style_name`).")
+                raise UserError("refusal.slash_no_style")
             return Inputs(attachments, {k: v for k, v in given.items() if v is not None}, saved=saved,
                           grid=bool(grid))
 

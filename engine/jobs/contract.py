@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
+from engine.texts import Message
+
 
 class JobState(str, enum.Enum):
     QUEUED = "queued"
@@ -81,7 +83,7 @@ class JobStatus:
     preview: bytes | None = None  # small JPEG of the current image, when asked for
     frame: int = 0  # an animation's frame being painted (1-based) and its frames; 0 for a still
     frames: int = 0
-    error: str | None = None  # user-facing reason, when failed or cancelled
+    error: Message | None = None  # user-facing reason (a key and its arguments), when failed or cancelled
 
     @property
     def fraction(self) -> float:
@@ -133,8 +135,11 @@ class JobHandle(abc.ABC):
         """Wait for the job. Raises JobFailed (with a user-facing reason) or JobCancelled."""
 
     @abc.abstractmethod
-    async def cancel(self, reason: str = "cancelled") -> bool:
-        """Ask the job to stop (queued: removed; running: stops at the next step). False if already finished."""
+    async def cancel(self, reason: Message | str | None = None) -> bool:
+        """Ask the job to stop (queued: removed; running: stops at the next step). False if already finished.
+
+        ``reason`` is what its user reads: a message (:func:`engine.texts.msg`), or free text.
+        """
 
     @abc.abstractmethod
     async def claim_delivery(self) -> bool:

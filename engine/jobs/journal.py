@@ -18,6 +18,7 @@ from typing import Any
 
 from engine.jobs.contract import JobResult, JobSpec
 from engine.ops.sqlite import SqliteThread
+from engine.texts import Message, as_message, to_json
 
 START_IMAGE = -1  # local_job_inputs.idx of an upscale's start image
 
@@ -58,7 +59,7 @@ class StoredJob:
     arrival: int
     state: str
     attempts: int = 0
-    error: str | None = None
+    error: Message | None = None
     result: JobResult | None = None
 
 
@@ -87,7 +88,7 @@ class Journal:
         await self._db.run(_execute, "UPDATE local_jobs SET state = 'queued', attempts = MAX(attempts - 1, 0) "
                                      "WHERE id = ?", (job_id,))
 
-    async def finish(self, job_id: str, state: str, error: str | None, result: JobResult | None) -> None:
+    async def finish(self, job_id: str, state: str, error: Message | None, result: JobResult | None) -> None:
         """The job ended: keep its outcome (and picture) until it is answered for; drop its inputs."""
         await self._db.run(_finish, job_id, state, error, result)
 
@@ -133,11 +134,12 @@ def _started(db: sqlite3.Connection, job_id: str) -> int:
     return int(row[0]) if row else 0
 
 
-def _finish(db: sqlite3.Connection, job_id: str, state: str, error: str | None, result: JobResult | None) -> None:
+def _finish(db: sqlite3.Connection, job_id: str, state: str, error: Message | None,
+            result: JobResult | None) -> None:
     report = json.dumps(result.report) if result is not None else None
     with db:
         db.execute("UPDATE local_jobs SET state = ?, error = ?, report = ?, result = ? WHERE id = ?",
-                   (state, error, report, result.image if result is not None else None, job_id))
+                   (state, to_json(error) or None, report, result.image if result is not None else None, job_id))
         db.execute("DELETE FROM local_job_inputs WHERE job_id = ?", (job_id,))
 
 
@@ -165,5 +167,6 @@ def _load(db: sqlite3.Connection) -> list[StoredJob]:
         spec = JobSpec(blobs[0], tuple(blobs[1:]), json.loads(options), user, guild, json.loads(meta), limit,
                        start_image=starts.get(job_id), grid=tuple(json.loads(grid)) if grid else ())
         result = JobResult(png, json.loads(report)) if png is not None and report else None
-        jobs.append(StoredJob(job_id, spec, rnd, arrival, state, attempts, error, result))
+        jobs.append(StoredJob(job_id, spec, rnd, arrival, state, attempts,
+                              as_message(error, "job.failed") if error else None, result))
     return jobs

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from engine.jobs.contract import JobResult, JobSpec
 from engine.nst.params import StyleParams, parse_options
 from engine.nst.types import Engine, Job, Painted, Progress
+from engine.texts import english, msg
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -172,7 +173,7 @@ def paint_one(engine: Engine, content: Image.Image, styles: Sequence[Image.Image
 
 def grid_caption(params: StyleParams, factor: float) -> str:
     """A grid cell's label, e.g. ``beta x2 = 200`` (ASCII: Pillow's bundled font has no β)."""
-    return f"beta x{factor:g} = {params.style_weight * factor:g}"
+    return english(msg("grid.caption", factor=factor, beta=params.style_weight * factor))
 
 
 def render_grid(engine: Engine, content: Image.Image, styles: Sequence[Image.Image], params: StyleParams,

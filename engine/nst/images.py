@@ -23,6 +23,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from engine.errors import InputError
+from engine.texts import Message, msg
 
 if TYPE_CHECKING:
     import torch
@@ -37,7 +38,6 @@ MAX_SIDE = 16384
 # many phones). Everything else is refused on purpose: EPS would run Ghostscript, and the
 # rarer decoders have seen far less hostile input than these.
 FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF")
-_FORMAT_NAMES = "PNG, JPEG, WebP, GIF, BMP or TIFF"
 
 _BACKGROUND = (255, 255, 255, 255)  # transparent parts are shown as on a white page
 _HIGH_BIT_MODES = ("I", "F")  # plus every "I;16..." variant
@@ -64,51 +64,40 @@ def decode_image(data: bytes, *, max_pixels: int = MAX_PIXELS, max_bytes: int = 
     except InputError:
         raise
     except UnidentifiedImageError:
-        raise InputError(
-            f"that file is not an image I can read; please send a {_FORMAT_NAMES} file"
-        ) from None
+        raise InputError(msg("input.not_image")) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         # Pillow's own check against its global limit fired before ours (the warning only
         # arrives here as an exception when warnings are errors): refuse it the same way.
-        raise InputError(_too_large_message("too many pixels", max_pixels)) from None
+        raise InputError(_too_large("too many pixels", max_pixels)) from None
     except Exception as exc:  # untrusted input: a decoder may raise anything (re-raised as InputError)
         # Only the kind of failure is logged: never the bytes, nor Pillow's message about them.
         log.info("rejected undecodable %s upload (%d bytes): %s", fmt, size, type(exc).__name__)
-        raise InputError(
-            f"that {fmt} file is damaged or incomplete; please re-save or re-export it and send it again"
-        ) from exc
+        raise InputError(msg("input.damaged", format=fmt)) from exc
 
 
 def check_upload(data: bytes, max_bytes: int = MAX_BYTES) -> None:
     """Refuse an empty upload or one over ``max_bytes`` (a still or an animation: one sentence each)."""
     if not data:
-        raise InputError("that file is empty (0 bytes); please attach it again")
+        raise InputError(msg("input.empty"))
     if len(data) > max_bytes:
-        raise InputError(
-            f"that file is too large ({_human_bytes(len(data))}); please send one under {_human_bytes(max_bytes)}"
-        )
+        raise InputError(msg("input.too_many_bytes", size_bytes=len(data), limit_bytes=max_bytes))
 
 
 def _check_dimensions(size: tuple[int, int], max_pixels: int) -> None:
     """Reject an image by its header size, before a single pixel is allocated."""
     width, height = size
     if width < 1 or height < 1:
-        raise InputError(f"that image has no pixels ({width}×{height}); please send a different one")
+        raise InputError(msg("input.no_pixels", width=width, height=height))
     if width > MAX_SIDE or height > MAX_SIDE or width * height > max_pixels:
-        raise InputError(_too_large_message(f"{width}×{height} pixels", max_pixels))
+        raise InputError(_too_large((width, height), max_pixels))
 
 
-def _too_large_message(what: str, max_pixels: int) -> str:
-    return (
-        f"that image is too large ({what}); please send one of at most "
-        f"{max_pixels / 1e6:g} megapixels and {MAX_SIDE} pixels per side"
-    )
-
-
-def _human_bytes(n: int) -> str:
-    if n >= 2**20:
-        return f"{n / 2**20:.1f} MB"
-    return f"{n / 1024:.0f} KB" if n >= 1024 else f"{n} bytes"
+def _too_large(what: str | tuple[int, int], max_pixels: int) -> Message:
+    """The refusal of an image over the limits: its size when known, else "too many pixels"."""
+    limits = {"megapixels": max_pixels / 1e6, "side": MAX_SIDE}
+    if isinstance(what, tuple):
+        return msg("input.too_large_image", width=what[0], height=what[1], **limits)
+    return msg("input.too_many_pixels", **limits)
 
 
 def _apply_orientation(im: Image.Image) -> Image.Image:

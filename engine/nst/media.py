@@ -29,11 +29,12 @@ from engine.nst.images import (
     _apply_orientation,
     _check_dimensions,
     _to_rgb,
-    _too_large_message,
+    _too_large,
     check_upload,
     fit_to_size,
 )
 from engine.nst.params import ANIMATION_FORMATS
+from engine.texts import msg
 
 log = logging.getLogger(__name__)
 
@@ -129,11 +130,10 @@ def probe(data: bytes, limits: AnimationLimits = DEFAULT_LIMITS, *, max_bytes: i
 def check_limits(info: ClipInfo, limits: AnimationLimits) -> None:
     """One sentence per limit: frames, then duration."""
     if info.frames > limits.frames:
-        counted = f"more than {limits.frames}" if info.kind == "image" else str(info.frames)
-        raise InputError(f"that animation has {counted} frames; the limit here is {limits.frames} "
-                         "(cut it shorter or drop frames)")
+        raise InputError(msg("input.frames_more", limit=limits.frames) if info.kind == "image"
+                         else msg("input.frames_over", frames=info.frames, limit=limits.frames))
     if info.seconds > limits.seconds + 1e-6:
-        raise InputError(f"that animation lasts {info.seconds:.1f} s; the limit here is {limits.seconds:g} s")
+        raise InputError(msg("input.too_long", seconds_s=round(info.seconds, 1), limit_s=limits.seconds))
 
 
 def decode_clip(data: bytes, limits: AnimationLimits = DEFAULT_LIMITS, *, side: int | None = None,
@@ -153,10 +153,9 @@ def decode_clip(data: bytes, limits: AnimationLimits = DEFAULT_LIMITS, *, side: 
         raise
     except Exception as exc:
         log.info("rejected undecodable %s animation (%d bytes): %s", info.format, len(data), type(exc).__name__)
-        raise InputError(f"that {info.format} file is damaged or incomplete; "
-                         "please re-save or re-export it and send it again") from exc
+        raise InputError(msg("input.damaged", format=info.format)) from exc
     if not clip.frames:
-        raise InputError(f"that {info.format} file has no frames I can read")
+        raise InputError(msg("input.no_frames", format=info.format))
     check_limits(ClipInfo(info.kind, info.format, *clip.size, len(clip.frames), clip.seconds), limits)
     return clip
 
@@ -187,12 +186,11 @@ def _probe_image(data: bytes, max_frames: int) -> ClipInfo:
     except InputError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise InputError(_too_large_message("too many pixels", MAX_PIXELS)) from None
+        raise InputError(_too_large("too many pixels", MAX_PIXELS)) from None
     except UnidentifiedImageError:
-        raise InputError("that file is not an animation I can read; please send a GIF, WebP, APNG, "
-                         "MP4, WebM or MOV file") from None
+        raise InputError(msg("input.not_animation")) from None
     except Exception as exc:
-        raise InputError("that animation is damaged or incomplete; please re-save it and send it again") from exc
+        raise InputError(msg("input.animation_damaged")) from exc
 
 
 def _open_video(data: bytes):  # -> av.container.InputContainer
@@ -201,11 +199,10 @@ def _open_video(data: bytes):  # -> av.container.InputContainer
     try:
         container = av.open(io.BytesIO(data), mode="r", metadata_errors="ignore")
     except (av.error.FFmpegError, ValueError, OSError) as exc:
-        raise InputError("that video is damaged or not a format I read; please send an MP4, WebM or MOV "
-                         "file") from exc
+        raise InputError(msg("input.video_damaged")) from exc
     if container.format.name not in VIDEO_CONTAINERS or not container.streams.video:
         container.close()
-        raise InputError("that file is not a video I can read; please send an MP4, WebM or MOV file")
+        raise InputError(msg("input.not_video"))
     return container
 
 
@@ -238,8 +235,7 @@ def _decode_image(data: bytes, limits: AnimationLimits, side: int | None) -> Cli
         fmt, loop = im.format or "GIF", int(im.info.get("loop", 0) or 0)
         for frame in ImageSequence.Iterator(im):
             if len(frames) == limits.frames:
-                raise InputError(f"that animation has more than {limits.frames} frames; "
-                                 f"the limit here is {limits.frames}")
+                raise InputError(msg("input.frames_more", limit=limits.frames))
             frame.load()
             durations.append(_frame_ms(frame.info.get("duration")))
             frames.append(_fit(_to_rgb(_apply_orientation(frame)), side))
@@ -259,12 +255,10 @@ def _decode_video(data: bytes, limits: AnimationLimits, side: int | None) -> Cli
             t = float(frame.pts * frame.time_base) if frame.pts is not None and frame.time_base else None
             t = t if t is not None else (stamps[-1] + 1 / float(rate or 25) if stamps else 0.0)
             if len(frames) == limits.frames or (stamps and t - stamps[0] >= limits.seconds):
-                what = f"more than {limits.frames} frames" if len(frames) == limits.frames else \
-                    f"more than {limits.seconds:g} s"
-                raise InputError(f"that video has {what}; the limit here is {limits.frames} frames "
-                                 f"and {limits.seconds:g} s")
+                key = "input.video_frames" if len(frames) == limits.frames else "input.video_seconds"
+                raise InputError(msg(key, limit=limits.frames, limit_s=limits.seconds))
             if time.monotonic() > deadline:
-                raise InputError("that video takes too long to decode; please send a shorter or smaller one")
+                raise InputError(msg("input.video_slow"))
             frames.append(_fit(frame.to_image().convert("RGB"), side))
             stamps.append(t)
     finally:

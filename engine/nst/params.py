@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import InputError, ParamError
+from engine.texts import english, msg
 
 # VGG19's feature stack: convolutions per block and their channels; each block ends in a pool.
 VGG19_BLOCKS = (2, 2, 4, 4, 4)
@@ -28,7 +29,7 @@ DEFAULT_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 OPTIMIZERS = ("lbfgs", "adam")
 INITS = ("content", "noise")
 ANIMATION_FORMATS = ("auto", "webp", "gif", "mp4")
-NO_STYLE = "give at least one style image"
+NO_STYLE = english(msg("input.no_style"))
 
 
 TEMPORAL_DEFAULT = 1000.0
@@ -100,9 +101,9 @@ class StyleParams:
         callers need not submit): one check per rule, one sentence each.
         """
         if count < 1:
-            raise InputError(NO_STYLE)
+            raise InputError(msg("input.no_style"))
         if self.style_blend is not None and len(self.style_blend) != count:
-            raise ParamError(f"`style_blend` has {len(self.style_blend)} weights for {count} style images")
+            raise ParamError(msg("param.blend_count", weights=len(self.style_blend), styles=count))
 
 
 # Presets: named sets of defaults. `classic` is the cost jcjohnson/neural-style minimises (content
@@ -129,10 +130,10 @@ ALIASES = {alias: f.name for f in FIELDS.values() for alias in (f.name, *f.metad
 def _check_range(name: str, value: float) -> None:
     meta = FIELDS[name].metadata
     if isinstance(value, float) and not math.isfinite(value):
-        raise ParamError(f"`{name}` must be a finite number, not {value}")
+        raise ParamError(msg("param.not_finite", name=name, value=str(value)))
     lo, hi = meta["lo"], meta["hi"]
     if (lo is not None and value < lo) or (hi is not None and value > hi):
-        raise ParamError(f"`{name}` must be between {lo:g} and {hi:g}, not {value:g}")
+        raise ParamError(msg("param.out_of_range", name=name, lo=lo, hi=hi, value=value))
 
 
 def _validate(p: StyleParams) -> None:
@@ -142,27 +143,23 @@ def _validate(p: StyleParams) -> None:
     for name in ("layer_weights", "style_blend"):
         for v in getattr(p, name) or ():
             _check_range(name, v)
-    if p.preset not in PRESETS:
-        raise ParamError(f"unknown preset `{p.preset}`; choose one of: {', '.join(PRESETS)}")
-    if p.optimizer not in OPTIMIZERS:
-        raise ParamError(f"unknown optimizer `{p.optimizer}`; choose one of: {', '.join(OPTIMIZERS)}")
-    if p.animation_format not in ANIMATION_FORMATS:
-        raise ParamError(f"unknown animation format `{p.animation_format}`; choose one of: {', '.join(ANIMATION_FORMATS)}")
-    if p.init not in INITS:
-        raise ParamError(f"unknown init `{p.init}`; choose one of: {', '.join(INITS)}")
+    for key, value, known in (("param.unknown_preset", p.preset, PRESETS),
+                              ("param.unknown_optimizer", p.optimizer, OPTIMIZERS),
+                              ("param.unknown_format", p.animation_format, ANIMATION_FORMATS),
+                              ("param.unknown_init", p.init, INITS)):
+        if value not in known:
+            raise ParamError(msg(key, value=value, choices=", ".join(known)))
     for layer in (p.content_layer, *p.style_layers):
         if layer not in VGG19_LAYERS:
-            raise ParamError(f"unknown layer `{layer}`; layers look like relu1_1 .. relu5_4 (conv, relu or pool)")
+            raise ParamError(msg("param.unknown_layer", layer=layer))
     if not p.style_layers:
-        raise ParamError("give at least one style layer")
+        raise ParamError(msg("param.no_layers"))
     if p.layer_weights is not None and len(p.layer_weights) != len(p.style_layers):
-        raise ParamError(
-            f"`layer_weights` has {len(p.layer_weights)} values but there are {len(p.style_layers)} style layers"
-        )
+        raise ParamError(msg("param.layer_weights", weights=len(p.layer_weights), layers=len(p.style_layers)))
     if p.content_weight == 0 and p.style_weight == 0:
-        raise ParamError("`content_weight` and `style_weight` cannot both be 0")
+        raise ParamError(msg("param.both_zero"))
     if p.style_blend is not None and not any(p.style_blend):
-        raise ParamError("`style_blend` needs at least one positive weight")
+        raise ParamError(msg("param.blend_zero"))
 
 
 _TRUE = frozenset({"1", "true", "yes", "on", "y"})
@@ -203,8 +200,9 @@ def _coerce(name: str, raw: Any) -> Any:
             return float(raw)
         return str(raw).strip()
     except (TypeError, ValueError, OverflowError):
-        kind = {bool: "yes/no", int: "a whole number", float: "a number"}.get(type(default), "a list")
-        raise ParamError(f"`{name}` must be {kind}, not `{raw}`") from None
+        key = {bool: "param.not_bool", int: "param.not_int", float: "param.not_number"}.get(type(default),
+                                                                                           "param.not_list")
+        raise ParamError(msg(key, name=name, raw=str(raw))) from None
 
 
 def canonical_name(key: str) -> str:
@@ -223,11 +221,11 @@ def parse_options(options: Mapping[str, Any], base: StyleParams | None = None) -
     for key, raw in options.items():
         name = canonical_name(key)
         if name not in FIELDS:
-            raise ParamError(f"unknown option `{key}`; known options: {', '.join(FIELDS)}")
+            raise ParamError(msg("param.unknown_option", key=str(key), known=", ".join(FIELDS)))
         values[name] = _coerce(name, raw)
     preset = values.get("preset", base.preset if base else "classic")
     if preset not in PRESETS:
-        raise ParamError(f"unknown preset `{preset}`; choose one of: {', '.join(PRESETS)}")
+        raise ParamError(msg("param.unknown_preset", value=preset, choices=", ".join(PRESETS)))
     start = base.to_dict() if base else {}
     if "preset" in values or base is None:
         start.update(PRESETS[preset])

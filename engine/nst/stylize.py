@@ -28,6 +28,7 @@ from engine.nst.params import StyleParams
 from engine.nst.schedule import batch_key, level_shape, schedule
 from engine.nst.types import ExtraTerms, Job, Outcome, Painted, Targets
 from engine.nst.vgg import Backbone, extract, load_backbone
+from engine.texts import msg
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,8 @@ def resolve_device(name: str) -> torch.device:
 def check_aspect(image: Image.Image, what: str) -> None:
     w, h = image.size
     if max(w, h) > MAX_ASPECT * min(w, h):
-        raise InputError(f"the {what} image is too long and thin ({w}x{h}); crop it to at most {MAX_ASPECT}:1")
+        role = msg("role.content") if what == "content" else msg("role.style")
+        raise InputError(msg("input.too_thin", role=role, width=w, height=h, ratio=MAX_ASPECT))
 
 
 class Stylizer:

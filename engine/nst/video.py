@@ -36,6 +36,7 @@ from engine.nst.media import AnimationLimits, decode_clip, encode_clip, output_f
 from engine.nst.params import StyleParams
 from engine.nst.stylize import level_shape, resolve_device, schedule
 from engine.nst.types import Engine, Progress, Targets
+from engine.texts import msg
 
 FLOW_PRESET = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM
 
@@ -227,14 +228,14 @@ def paint_clip(stylizer: Engine, content: bytes, styles: Sequence[Image.Image], 
     reduced = []
     side = limits.side_for(device)
     if params.size > side:
-        reduced.append(f"size {params.size} → {side} px (the most for animations here)")
+        reduced.append(msg("reduced.size", size=params.size, side=side))
         params = params.replace(size=side)
     clip = decode_clip(content, limits, side=params.size)
     width, height = level_shape(clip.size, params.size)
     budget = limits.pixel_frames_for(device)
     if width * height * len(clip.frames) > budget:
-        raise InputError(f"that is {len(clip.frames)} frames of {width}×{height} px, more than the "
-                         f"{budget / 1e6:g} megapixel-frames allowed here; use a smaller size or a shorter clip")
+        raise InputError(msg("input.frame_budget", frames=len(clip.frames), width=width, height=height,
+                             megapixels=budget / 1e6))
     frames, report = stylize_frames(stylizer, clip.frames, styles, params, **kwargs)
     fmt = output_format(params.animation_format, clip)
     data = encode_clip(frames, clip.durations_ms, fmt, loop=clip.loop, fps=clip.fps)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot import i18n
 from bot.client import StyleBot
 from bot.delivery import fit_animation
 from engine.demo import gif_bytes, moving_scene
@@ -87,12 +88,13 @@ def test_an_animation_too_large_gives_up_colours_then_quality_then_frames_then_s
     same, name, reduced = fit_animation(gif, len(gif))
     assert (same, name, reduced) == (gif, "stylized.gif", [])
     data, name, reduced = fit_animation(gif, len(gif) // 2)
-    assert len(data) <= len(gif) // 2 and name == "stylized.gif" and reduced[0].endswith("colours")
+    assert len(data) <= len(gif) // 2 and name == "stylized.gif" and i18n.render("en", reduced[0]).endswith("colours")
     small, _, reduced = fit_animation(gif, 4000)
     clip = decode_clip(small)
-    assert len(small) <= 4000 and reduced == ["32 colours", "every 4th frame", f"{max(clip.size)} px"]
+    said = [i18n.render("en", r) for r in reduced]  # catalogue messages, rendered in the reply's language
+    assert len(small) <= 4000 and said == ["32 colours", "every 4th frame", f"{max(clip.size)} px"]
     assert max(clip.size) < 96
     assert len(clip.frames) == 2 and sum(clip.durations_ms) == 800  # fewer frames, same timing
     webp = encode_clip(frames, [100] * 8, "webp")
     _, name, reduced = fit_animation(webp, len(webp) * 2 // 3)
-    assert name == "stylized.webp" and reduced and reduced[0].startswith("quality")
+    assert name == "stylized.webp" and reduced and i18n.render("en", reduced[0]).startswith("quality")

@@ -10,6 +10,7 @@ import discord
 import pytest
 from PIL import Image
 
+from bot import i18n
 from bot.delivery import MAX_SHRINKS, OWN_OUTPUT, fit_animation, fit_image, send_fitted, upload_budget
 from bot.errors import UserError
 from engine.nst import media
@@ -80,7 +81,8 @@ def test_an_animation_keeps_its_format_and_gives_up_colours_then_frames(fraction
                                                                         reduced: list[str]) -> None:
     budget = int(len(GIF) * fraction)
     data, name, said = fit_animation(GIF, budget)
-    assert (name, said) == ("stylized.gif", reduced) and len(data) <= budget
+    # what was given up comes back as catalogue messages (said in the reply's language)
+    assert (name, [i18n.render("en", r) for r in said]) == ("stylized.gif", reduced) and len(data) <= budget
     clip = media.decode_clip(data, OWN_OUTPUT)
     assert sum(clip.durations_ms) == 800  # dropped frames lend their time to the kept ones
 

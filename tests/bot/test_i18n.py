@@ -20,3 +20,29 @@ def test_a_discord_locale_picks_its_language_or_english():
     assert i18n.language("pt-BR") == "en"
     assert i18n.language(None) == "en"
     assert i18n.text("fr", "refusal.user_limit", count=2) == i18n.text("en", "refusal.user_limit", count=2)
+
+
+def test_arguments_are_formatted_for_the_language() -> None:
+    from engine.texts import msg
+
+    assert i18n.render("ko", msg("job.timeout", limit_s=90)) == "작업이 90초보다 오래 걸려서 멈췄어요"
+    assert i18n.render("en", msg("job.result_gone", ttl_s=7200)).endswith("(results are kept 2 h)")
+    assert i18n.render("ko", msg("input.too_many_bytes", size_bytes=30 * 2**20, limit_bytes=900_000)) == \
+        "파일이 너무 커요(30.0MB). 879KB보다 작은 파일을 보내 주세요"
+    # a message inside a message is said in the same language
+    thin = msg("input.too_thin", role=msg("role.style"), width=10, height=900, ratio=4)
+    assert i18n.render("ko", thin).startswith("그림 이미지가 너무 길쭉해요") and "style" in i18n.render("en", thin)
+    assert i18n.number("en", 2.5) == "2.5" and i18n.number("de", 2.5) == "2,5" and i18n.number("ko", 4096) == "4096"
+
+
+def test_the_server_language_setting_takes_a_catalogue_language_or_auto() -> None:
+    import pytest
+
+    from bot.store import parse_setting
+    from engine.errors import ParamError
+
+    assert parse_setting("language", "KO") == ("language", "ko")
+    assert parse_setting("language", "auto") == ("language", None)
+    with pytest.raises(ParamError, match=r"expected one of en, ko, auto, not `fr`") as info:
+        parse_setting("language", "fr")
+    assert i18n.render("ko", info.value.message).startswith("en, ko, auto 중 하나를 입력해 주세요")

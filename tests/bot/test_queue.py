@@ -44,7 +44,7 @@ async def test_per_user_limit_refuses_clearly(fake: FakeDiscord, make_bot) -> No
         first = await style_message(fake)
         await wait_status(fake, first, "Painting")
         second = await style_message(fake)
-        refusal = await wait_status(fake, second, "✋ you already have 1 job in the queue; wait for one to finish or cancel one")
+        refusal = await wait_status(fake, second, "✋ you already have 1 job in the queue; wait for it to finish or cancel it")
         assert refusal["components"] == [] and not refusal["attachments"]
         gate.open()
         await wait_result(fake)

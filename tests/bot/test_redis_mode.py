@@ -7,6 +7,7 @@ redis-server is not installed (the scale-out suite explains how to get it).
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +24,7 @@ from tests.bot.conftest import (
     ALICE,
     CHANNEL,
     CONTENT,
+    GUILD,
     STYLE,
     running,
     style_message,
@@ -151,3 +153,21 @@ async def test_saved_styles_grids_and_upscales_run_on_a_redis_worker(
         assert upscaled["embeds"][0]["title"] == "⬆️ Upscaled"
         footer = upscaled["embeds"][0]["footer"]["text"]
         assert "size=64" in footer and "style_weight=200.0" in footer
+
+
+
+async def test_a_korean_server_reads_the_workers_messages_in_korean(
+        fake: FakeDiscord, settings: BotSettings, redis_worker: RedisServer) -> None:
+    """What crosses the Redis hash is a key and its arguments (a cancel's reason here), said in Korean."""
+    async with running(fake, redis_bot(redis_worker, settings)) as bot:
+        await bot.store.update(GUILD, language="ko")
+        request = await style_message(fake, ALICE, args="size=32 steps=400 levels=1")  # long enough to cancel
+        status = await wait_status(fake, request, "🎨 그리는 중", timeout=60)
+        [[cancel]] = [row["components"] for row in status["components"]]
+        assert cancel["label"] == "취소"
+        await fake.click_button(CHANNEL, ALICE, status["id"], cancel["custom_id"])
+        final = await wait_status(fake, request, "🛑 취소됐어요: alice 님이 취소했어요", timeout=60)
+        assert final["components"] == []
+        job_id = cancel["custom_id"].split(":")[2]
+        error = await bot.queue.store.redis.hget(bot.queue.store.job(job_id), "error")
+        assert json.loads(error) == {"key": "job.cancelled_by", "args": {"name": "alice"}}

@@ -10,7 +10,7 @@ WHERE = Delivery(channel_id=1, status_message_id=2, reply_to_id=3, reply_author_
 
 def test_delivery_travels_in_the_job_meta_as_plain_ints_and_comes_back_the_same() -> None:
     meta = WHERE.to_meta()
-    assert all(isinstance(v, int) for v in meta.values())
+    assert all(isinstance(v, int) for k, v in meta.items() if k != "lang") and meta["lang"] == "en"
     assert Delivery.from_meta(meta) == WHERE
     assert Delivery.from_meta({**meta, "added_later": "x"}) == WHERE  # other keys in the meta are not ours
     dm = {k: v for k, v in meta.items() if k != "guild_id"}
@@ -23,11 +23,15 @@ def test_a_meta_without_delivery_data_gives_none() -> None:
 
 
 def test_the_reply_says_what_the_result_gave_up_the_engines_caps_first() -> None:
+    colours = {"key": "reduced.colours", "args": {"count": 64}}
     assert reduction_note({}, []) == ""
-    assert reduction_note({}, ["64 colours"]) == " (to fit this channel's upload limit: 64 colours)"
-    report = {"animation": {"reduced": ["first 48 frames"]}}
-    assert reduction_note(report, ["quality 70", "every 2nd frame"]) == \
-        " (first 48 frames; to fit this channel's upload limit: quality 70, every 2nd frame)"
+    assert reduction_note({}, [colours]) == " (to fit this channel's upload limit: 64 colours)"
+    report = {"animation": {"reduced": [{"key": "reduced.size", "args": {"size": 512, "side": 256}}]}}
+    fitted = [{"key": "reduced.quality", "args": {"quality": 70}}, {"key": "reduced.every_2nd", "args": {"n": 2}}]
+    assert reduction_note(report, fitted) == (" (size 512 → 256 px (the most for animations here); "
+                                              "to fit this channel's upload limit: quality 70, every 2nd frame)")
+    assert reduction_note(report, fitted, "ko") == (" (크기 512 → 256px (여기서 애니메이션에 허용되는 최대 크기); "
+                                                    "이 채널의 업로드 한도에 맞추느라 줄였어요: 품질 70, 2프레임마다 하나)")
 
 
 def test_an_answer_may_ping_its_requester_and_nobody_else() -> None:

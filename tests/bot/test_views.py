@@ -41,6 +41,11 @@ def labels(view: discord.ui.View) -> list[str]:
     return [item.item.label for item in view.children]  # type: ignore[attr-defined]
 
 
+async def test_buttons_are_labelled_in_the_messages_language() -> None:
+    assert labels(result_view(OWNER, lang="ko")) == ["스타일 강하게", "스타일 약하게", "업스케일", "삭제"]
+    assert labels(status_view("ab12", OWNER, "ko")) == ["취소"]
+
+
 async def test_a_result_gets_the_buttons_that_fit_it() -> None:
     assert labels(result_view(OWNER)) == ["More style", "Less style", "Upscale", "Delete"]
     assert labels(result_view(OWNER, {"animation": {"frames": 8}})) == ["More style", "Less style", "Delete"]
@@ -59,9 +64,17 @@ class Response:
         self.sent.append((text, ephemeral))
 
 
-def click(user_id: int, *, manage_messages: bool = False, in_guild: bool = True) -> Any:
+class Store:
+    """The bits of bot.store.GuildStore that bot.language.choose reads for an interaction."""
+
+    async def remember_language(self, user_id: int, language: str) -> None:
+        self.remembered = (user_id, language)
+
+
+def click(user_id: int, *, manage_messages: bool = False, in_guild: bool = True, locale: str = "en-US") -> Any:
     return SimpleNamespace(user=SimpleNamespace(id=user_id), response=Response(),
-                           guild=object() if in_guild else None,
+                           guild=object() if in_guild else None, locale=locale, guild_locale=None,
+                           client=SimpleNamespace(store=Store()),
                            permissions=discord.Permissions(manage_messages=manage_messages))
 
 
@@ -74,3 +87,7 @@ async def test_only_the_owner_or_a_moderator_may_press_cancel_and_delete(button:
         assert not await button.interaction_check(stranger)
         [(text, ephemeral)] = stranger.response.sent
         assert text.startswith("Only the person who asked for this") and ephemeral
+    korean = click(OTHER, locale="ko")  # the refusal speaks the clicking user's language
+    assert not await button.interaction_check(korean)
+    [(text, _)] = korean.response.sent
+    assert "요청한 사람(또는 관리자)만" in text and "Only" not in text

@@ -15,6 +15,7 @@ from engine.errors import JobCancelled, JobFailed
 from engine.jobs import paint, runtime
 from engine.jobs.contract import JobHandle, JobResult, JobState, JobStatus
 from engine.jobs.journal import Journal, StoredJob
+from engine.texts import Message, msg
 
 
 class Owner(Protocol):
@@ -62,7 +63,7 @@ class LocalJobHandle(JobHandle):
     async def result(self) -> JobResult:
         return await asyncio.shield(self._done)
 
-    async def cancel(self, reason: str = "cancelled") -> bool:
+    async def cancel(self, reason: Message | str | None = None) -> bool:
         return await self._queue.cancel_job(self, reason)
 
     async def claim_delivery(self) -> bool:
@@ -80,7 +81,7 @@ class LocalJobHandle(JobHandle):
         async with self._changed:
             self._changed.notify_all()
 
-    def _finish(self, state: JobState, *, result: JobResult | None = None, error: str | None = None) -> None:
+    def _finish(self, state: JobState, *, result: JobResult | None = None, error: Message | None = None) -> None:
         self._set(state=state, error=error, preview=None, position=None, eta_s=0.0)
         if self._done.done():
             return
@@ -88,5 +89,5 @@ class LocalJobHandle(JobHandle):
             self._done.set_result(result)
             return
         exc_type = JobCancelled if state is JobState.CANCELLED else JobFailed
-        self._done.set_exception(exc_type(error or state.value))
+        self._done.set_exception(exc_type(error or msg("job.cancelled" if exc_type is JobCancelled else "job.failed")))
         self._done.exception()  # nobody may await result(); don't warn about an unretrieved exception

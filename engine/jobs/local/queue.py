@@ -38,6 +38,7 @@ from engine.jobs.local.fair import FairOrder
 from engine.jobs.local.handle import LocalJobHandle
 from engine.jobs.settings import QueueSettings, RunnerSettings
 from engine.ops import metrics
+from engine.texts import Message, as_message, note
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ class LocalJobQueue(JobQueue):
             await self._until_idle(drain_timeout)
         for handle in list(self._running):
             if handle.control is not None:
-                handle.control.cancel("the bot restarted", interrupted=True)
+                handle.control.cancel(note("the bot restarted"), interrupted=True)
         await self._until_idle(STOP_WAIT_S)
         for task in self._tasks:
             task.cancel()
@@ -110,13 +111,13 @@ class LocalJobQueue(JobQueue):
 
     async def submit(self, spec: JobSpec) -> LocalJobHandle:
         if not self._accepting:
-            raise QueueFull(runtime.TEXTS["closing"])
+            raise QueueFull(runtime.msg("refusal.closing"))
         runtime.check_submission(spec)  # ParamError/InputError now, not after waiting in the queue
         limits = self.settings
         if sum(1 for h in self._active() if h.user_id == spec.user_id) >= limits.per_user_limit:
-            raise UserLimitReached(runtime.user_limit_text(limits.per_user_limit))
+            raise UserLimitReached(runtime.user_limit(limits.per_user_limit))
         if sum(1 for _ in self._active()) >= limits.max_queue:
-            raise QueueFull(runtime.TEXTS["queue_full"].format(limit=limits.max_queue))
+            raise QueueFull(runtime.msg("refusal.queue_full", count=limits.max_queue))
         stored = StoredJob(uuid.uuid4().hex[:12], spec, *self._waiting.place(spec.user_id), "queued")
         await self.journal.add(stored)  # on disk before anyone hears of it
         handle = self._restore(stored)
@@ -168,10 +169,11 @@ class LocalJobQueue(JobQueue):
         for handle in self._waiting:
             asyncio.ensure_future(handle._notify())
 
-    async def cancel_job(self, handle: LocalJobHandle, reason: str) -> bool:
+    async def cancel_job(self, handle: LocalJobHandle, reason: Message | str | None) -> bool:
         """Cancel a waiting job at once, a running one at its next step; False if it had ended."""
         if handle._status.state.finished:
             return False
+        reason = as_message(reason)
         if handle in self._waiting:
             self._waiting.remove(handle)
             await self.journal.finish(handle.job_id, JobState.CANCELLED.value, reason, None)

@@ -36,9 +36,10 @@ from engine.jobs.contract import (
 )
 from engine.jobs.paint import batch_key
 from engine.jobs.redis.store import TOKEN_FUNCTION, JobStore, connect, subscribe_forever
-from engine.jobs.runtime import TEXTS, check_submission, user_limit_text
+from engine.jobs.runtime import check_submission, msg, user_limit
 from engine.jobs.settings import QueueSettings
 from engine.ops import metrics
+from engine.texts import Message, as_message, to_json
 
 log = logging.getLogger(__name__)
 
@@ -111,9 +112,9 @@ class RedisJobQueue(JobQueue):
         res = await self.store.submit(job_id, spec.user_id, fields, inputs, user_limit=limits.per_user_limit,
                                       max_queue=limits.max_queue, input_ttl_s=limits.input_ttl_s)
         if res == "user_limit":
-            raise UserLimitReached(user_limit_text(limits.per_user_limit))
+            raise UserLimitReached(user_limit(limits.per_user_limit))
         if res == "queue_full":
-            raise QueueFull(TEXTS["queue_full"].format(limit=limits.max_queue))
+            raise QueueFull(msg("refusal.queue_full", count=limits.max_queue))
         await self._redis.enqueue_job(TOKEN_FUNCTION)  # wakes one worker; it takes the first job in line
         log.info("job %s queued for user %s", job_id, spec.user_id)
         return RedisJobHandle(self, job_id, spec.user_id, spec.guild_id, dict(spec.meta))
@@ -169,7 +170,7 @@ class RedisJobQueue(JobQueue):
             pipe.lrange(self.store.run_times, 0, ETA_WINDOW - 1).time()
             h, rank, running, run_times, (sec, usec) = await pipe.execute()
         if not h:
-            return JobStatus(job_id, JobState.FAILED, error=TEXTS["gone"])
+            return JobStatus(job_id, JobState.FAILED, error=msg("job.gone"))
         f = {k.decode(): v for k, v in h.items()}
         state = JobState(f["state"].decode())
         step, total = int(f.get("step", 0)), int(f.get("total", 0))
@@ -192,7 +193,7 @@ class RedisJobQueue(JobQueue):
             preview=f.get("preview"),
             frame=int(f.get("frame", 0)),
             frames=int(f.get("frames", 0)),
-            error=(f.get("error") or b"").decode() or None,
+            error=as_message(f["error"].decode(), "job.failed") if f.get("error") else None,
         )
 
 
@@ -245,19 +246,20 @@ class RedisJobHandle(JobHandle):
             pass
         assert last is not None
         if last.state is JobState.CANCELLED:
-            raise JobCancelled(last.error or "cancelled")
+            raise JobCancelled(last.error or msg("job.cancelled"))
         if last.state is JobState.FAILED:
-            raise JobFailed(last.error or "the job failed")
+            raise JobFailed(last.error or msg("job.failed"))
         store = self._queue.store
         async with store.redis.pipeline(transaction=False) as pipe:
             pipe.get(store.result(self.job_id)).hget(store.job(self.job_id), "report")
             png, report = await pipe.execute()
         if png is None or report is None:
-            raise JobFailed(TEXTS["result_gone"].format(ttl=self._queue.settings.result_ttl_s))
+            raise JobFailed(msg("job.result_gone", ttl_s=self._queue.settings.result_ttl_s))
         return JobResult(image=png, report=json.loads(report))
 
-    async def cancel(self, reason: str = "cancelled") -> bool:
-        res = await self._queue.store.finish(self.job_id, self.user_id, JobState.CANCELLED.value, reason,
+    async def cancel(self, reason: Message | str | None = None) -> bool:
+        res = await self._queue.store.finish(self.job_id, self.user_id, JobState.CANCELLED.value,
+                                             to_json(as_message(reason)),
                                              self._queue.settings.result_ttl_s)
         if res == "ended":  # nobody ran it: count it here (a worker counts the jobs it stops)
             metrics.job_failed("cancelled")

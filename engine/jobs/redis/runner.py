@@ -24,6 +24,7 @@ from engine.jobs.contract import JobSpec
 from engine.jobs.redis.settings import WorkerSettings
 from engine.jobs.redis.store import JobStore
 from engine.ops.logs import job_logger
+from engine.texts import note, to_json
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ class JobRunner:
                     await self._store_outcome(job, token, outcome)
         except asyncio.CancelledError:  # the worker is stopping: give the jobs back, first in line
             for task in tasks:
-                task.control.cancel("the worker is shutting down", interrupted=True)
+                task.control.cancel(note("the worker is shutting down"), interrupted=True)
             await asyncio.shield(self._give_back([t.job_id for t in tasks], token))
             raise
         except Exception:  # Redis gone for good, or a bug here: the leases run out, they run again
@@ -141,7 +142,7 @@ class JobRunner:
                 if not owned:
                     jlog.warning("lease lost, another worker runs the job now")
                     lost.add(task.job_id)
-                    task.control.cancel("lease lost", interrupted=True)
+                    task.control.cancel(note("lease lost"), interrupted=True)
                 elif reason:
                     task.control.cancel(reason)
 
@@ -167,7 +168,7 @@ class JobRunner:
         """Store the outcome (a result's report also says which worker ran it, and when)."""
         done = outcome.result is not None
         report = {**outcome.result.report, "worker": job.about} if outcome.result is not None else None
-        res = await self.store.finish(job.job_id, job.user, outcome.state.value, outcome.error or "",
+        res = await self.store.finish(job.job_id, job.user, outcome.state.value, to_json(outcome.error),
                                       job.result_ttl, token=token, report=report,
                                       run_s=outcome.seconds if done else None,
                                       png=outcome.result.image if done else b"")

@@ -6,11 +6,11 @@ failure handling of its own. Here, and only here, a job is validated and run (it
 pictures through :func:`engine.nst.render.render`, the one bytes-in path); its progress is
 published at a bounded rate; its time limit is enforced; a job that runs out of GPU memory is
 tried once more at a smaller size; and every way a job can end is turned into the sentence its
-user reads (:data:`TEXTS`) and a metrics reason.
+user reads (a message: key and arguments, :mod:`engine.texts`) and a metrics reason.
 
 The parts, each doing one thing:
 
-* :mod:`.texts` - what users read (:data:`TEXTS`);
+* :mod:`.texts` - what users read (messages of :mod:`engine.texts`);
 * :mod:`.checks` - what is checked when a job is submitted, and before it starts again;
 * :mod:`.control` - a running job as its engine thread and its queue share it;
 * :mod:`.outcome` - how a job ended, and the metrics reason of what stopped it;
@@ -27,9 +27,9 @@ from engine.jobs.runtime.control import Control, progress_fields
 from engine.jobs.runtime.device import auto_batch, run, run_batch
 from engine.jobs.runtime.outcome import Outcome
 from engine.jobs.runtime.supervise import Publish, Task, execute_batch
-from engine.jobs.runtime.texts import TEXTS, user_limit_text
+from engine.jobs.runtime.texts import Message, english, msg, user_limit
 
 __all__ = [
-    "MAX_ATTEMPTS", "TEXTS", "Control", "Outcome", "Publish", "Task", "auto_batch", "check_attempts",
-    "check_submission", "execute_batch", "progress_fields", "run", "run_batch", "user_limit_text",
+    "MAX_ATTEMPTS", "Control", "Message", "Outcome", "Publish", "Task", "auto_batch", "check_attempts",
+    "check_submission", "english", "execute_batch", "msg", "progress_fields", "run", "run_batch", "user_limit",
 ]

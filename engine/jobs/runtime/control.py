@@ -6,8 +6,8 @@ import threading
 import time
 from typing import Any
 
-from engine.jobs.runtime.texts import TEXTS
 from engine.nst.types import Progress
+from engine.texts import Message, as_message, msg
 
 
 class Control:
@@ -20,15 +20,16 @@ class Control:
     def __init__(self, time_limit_s: float | None = None):
         self.time_limit_s = time_limit_s or None
         self.started = time.monotonic()
-        self.reason = "cancelled"
+        self.reason: Message = msg("job.cancelled")
         self.timed_out = self.interrupted = False
         self.latest: Progress | None = None  # the newest report of the engine
         self.preview: bytes | None = None
         self._stop = threading.Event()
 
-    def cancel(self, reason: str = "cancelled", *, interrupted: bool = False, timed_out: bool = False) -> None:
+    def cancel(self, reason: Message | str | None = None, *, interrupted: bool = False,
+               timed_out: bool = False) -> None:
         if not self._stop.is_set():
-            self.reason, self.interrupted, self.timed_out = reason, interrupted, timed_out
+            self.reason, self.interrupted, self.timed_out = as_message(reason), interrupted, timed_out
             self._stop.set()
 
     @property
@@ -44,7 +45,7 @@ class Control:
     def should_cancel(self) -> bool:
         """The engine's cancel hook: true once cancelled or past the time limit."""
         if self.overdue_by() > 0:
-            self.cancel(TEXTS["timeout"].format(limit=self.time_limit_s), timed_out=True)
+            self.cancel(msg("job.timeout", limit_s=self.time_limit_s), timed_out=True)
         return self._stop.is_set()
 
     def on_progress(self, progress: Progress) -> None:  # the engine thread

@@ -12,10 +12,10 @@ from engine.jobs.contract import JobResult, JobSpec, JobState
 from engine.jobs.runtime.checks import check_submission
 from engine.jobs.runtime.control import Control
 from engine.jobs.runtime.outcome import Outcome, failure, is_out_of_memory
-from engine.jobs.runtime.texts import TEXTS
 from engine.nst.params import StyleParams, parse_options
 from engine.nst.types import Engine, Job
 from engine.ops.logs import job_logger
+from engine.texts import msg
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -49,7 +49,7 @@ def run(spec: JobSpec, control: Control, *, job_id: str | None = None, device: s
             _free_gpu_memory()
             if shrunk is not None or size <= 16:
                 jlog.warning("out of GPU memory at size %d", size)
-                return Outcome.failed("oom", TEXTS["oom"].format(size=size))
+                return Outcome.failed("oom", msg("job.oom", size=size))
             shrunk = (size, max(16, int(size * OOM_SHRINK)))
             jlog.warning("out of GPU memory at size %d; retrying at %d", *shrunk)
             options["size"] = shrunk[1]
@@ -124,7 +124,7 @@ def _params(spec: JobSpec, device: str | None, max_pixels: int | None) -> StyleP
     if device is not None:
         params = params.replace(device=device)
     if max_pixels and params.size * params.size > max_pixels:
-        raise ParamError(TEXTS["too_large"].format(size=params.size, side=int(max_pixels ** 0.5)))
+        raise ParamError(msg("job.too_large", size=params.size, side=int(max_pixels ** 0.5)))
     return params
 
 

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 from engine.errors import EngineError, InputError, JobCancelled, JobDiverged, JobFailed, ParamError
 from engine.jobs.contract import JobResult, JobState
-from engine.jobs.runtime.texts import TEXTS
+from engine.jobs.runtime.texts import Message, msg
+from engine.texts import note
 
 if TYPE_CHECKING:
     from engine.jobs.runtime.control import Control
@@ -19,13 +20,13 @@ class Outcome:
     """How a job ended: its final state, the user-facing reason and metrics reason if it failed, or its result."""
 
     state: JobState
-    error: str | None = None
+    error: Message | None = None  # what the user reads, as a message (key and arguments)
     reason: str | None = None  # one of metrics.REASONS when not DONE
     result: JobResult | None = None
     seconds: float = 0.0
 
     @classmethod
-    def failed(cls, reason: str, error: str) -> Outcome:
+    def failed(cls, reason: str, error: Message) -> Outcome:
         state = JobState.CANCELLED if reason == "cancelled" else JobState.FAILED
         return cls(state, error=error, reason=reason)
 
@@ -40,10 +41,10 @@ def failure(exc: BaseException, control: Control, jlog: JobLogAdapter) -> Outcom
     if isinstance(exc, JobCancelled):
         return stopped(control)
     if isinstance(exc, (InputError, JobFailed)):
-        return Outcome.failed(failure_reason(exc), str(exc))
+        return Outcome.failed(failure_reason(exc), exc.message or note(str(exc)))
     # EngineError here is the operator's problem (e.g. missing weights): its message is enough
     jlog.error("internal error: %s", exc, exc_info=None if isinstance(exc, EngineError) else exc)
-    return Outcome.failed("internal", TEXTS["internal"])
+    return Outcome.failed("internal", msg("job.internal"))
 
 
 def failure_reason(exc: BaseException) -> str:

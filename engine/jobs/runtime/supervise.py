@@ -14,7 +14,7 @@ from engine.jobs.runtime.checks import check_attempts
 from engine.jobs.runtime.control import Control
 from engine.jobs.runtime.device import run_batch
 from engine.jobs.runtime.outcome import Outcome, stopped
-from engine.jobs.runtime.texts import TEXTS
+from engine.jobs.runtime.texts import english, msg
 from engine.nst.types import Progress
 from engine.ops import metrics
 from engine.ops.logs import JobLogAdapter, job_logger
@@ -101,7 +101,7 @@ def _refusal(spec: JobSpec, control: Control, attempts: int) -> Outcome | None:
     if control.stopping:  # cancelled between being taken and starting
         return stopped(control)
     if not spec.content:  # the Redis queue's inputs expired while it waited
-        return Outcome.failed("input", TEXTS["expired"])
+        return Outcome.failed("input", msg("job.expired"))
     return check_attempts(attempts)
 
 
@@ -112,4 +112,4 @@ def _count(outcome: Outcome, jlog: JobLogAdapter) -> None:
         jlog.info("done in %.1f s", outcome.seconds)
     else:
         metrics.job_failed(outcome.reason or "internal")
-        jlog.info("%s: %s", outcome.state.value, outcome.error)
+        jlog.info("%s: %s", outcome.state.value, outcome.error and english(outcome.error))

@@ -16,7 +16,7 @@ from engine.jobs import JobHandle, JobSpec, JobState
 from engine.jobs.journal import SCHEMA, Journal, StoredJob
 from engine.jobs.local import LocalJobQueue
 from engine.jobs.local.fair import FairOrder
-from engine.jobs.runtime import TEXTS
+from engine.jobs.runtime import msg
 from tests.support.engines import Recorded
 from tests.support.images import png_bytes
 from tests.support.queues import queue_settings, runner_settings
@@ -151,7 +151,7 @@ async def test_a_job_its_process_died_running_three_times_is_given_up_on(tmp_pat
         (handle,) = await q.undelivered()
         with pytest.raises(JobFailed, match="interrupted 3 times"):
             await handle.result()
-        assert (await handle.status()).error == TEXTS["interrupted"].format(attempts=3)
+        assert (await handle.status()).error == msg("job.interrupted", count=3)
     finally:
         await q.close()
 

@@ -13,7 +13,7 @@ from PIL import Image
 from engine.errors import InputError, JobDiverged, ParamError
 from engine.jobs import JobSpec, JobState, paint
 from engine.jobs.paint import batch_key, upscale_params
-from engine.jobs.runtime import TEXTS, Control, check_attempts, check_submission, run, run_batch
+from engine.jobs.runtime import Control, check_attempts, check_submission, english, msg, run, run_batch
 from engine.nst.params import NO_STYLE, parse_options
 from tests.support.engines import Diverging, OutOfMemoryAbove
 from tests.support.images import png_bytes
@@ -46,18 +46,20 @@ def test_out_of_memory_twice_fails_with_a_clear_reason() -> None:
     outcome = run(spec(size=50), Control(), stylizer=engine)
     assert engine.sizes == [50, 35]
     assert (outcome.state, outcome.reason) == (JobState.FAILED, "oom")
-    assert outcome.error == "the GPU ran out of memory even at size 35; try a smaller size"
+    assert outcome.error == msg("job.oom", size=35)  # a key and its arguments cross the queue, not English
+    assert english(outcome.error) == "the GPU ran out of memory even at size 35; try a smaller size"
 
 
 def test_bad_input_fails_with_the_decoders_own_message() -> None:
     outcome = run(JobSpec(b"", (PAINTING,), {"size": 32}), Control())
     assert (outcome.state, outcome.reason) == (JobState.FAILED, "input")
-    assert outcome.error == "that file is empty (0 bytes); please attach it again"
+    assert outcome.error == msg("input.empty")
+    assert english(outcome.error) == "that file is empty (0 bytes); please attach it again"
 
 
 def test_a_job_without_a_style_image_is_an_input_error_everywhere() -> None:
     outcome = run(JobSpec(PHOTO, (), {"size": 32}), Control())
-    assert (outcome.reason, outcome.error) == ("input", NO_STYLE)
+    assert (outcome.reason, english(outcome.error)) == ("input", NO_STYLE)
     with pytest.raises(InputError, match=NO_STYLE):
         check_submission(JobSpec(PHOTO, (), {}))
 
@@ -71,7 +73,7 @@ def test_an_unexpected_error_is_logged_with_the_job_id_and_hidden_from_the_user(
         caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.ERROR, logger="engine.jobs.runtime"):
         outcome = run(spec(size=32), Control(), job_id="job-42", stylizer=Broken())
-    assert (outcome.state, outcome.reason, outcome.error) == (JobState.FAILED, "internal", TEXTS["internal"])
+    assert (outcome.state, outcome.reason, outcome.error) == (JobState.FAILED, "internal", msg("job.internal"))
     record = next(r for r in caplog.records if getattr(r, "job_id", None) == "job-42")
     assert record.exc_info is not None and "secret internals" in str(record.exc_info[1])
 
@@ -80,25 +82,28 @@ def test_a_cancel_and_a_time_limit_end_differently() -> None:
     cancelled = Control()
     cancelled.cancel("stop please")
     outcome = run(spec(size=32, steps=500), cancelled)
-    assert (outcome.state, outcome.reason, outcome.error) == (JobState.CANCELLED, "cancelled", "stop please")
+    assert (outcome.state, outcome.reason, english(outcome.error)) == (JobState.CANCELLED, "cancelled", "stop please")
 
     late = Control(time_limit_s=1.0)
     outcome = run(spec(size=64, steps=5000), late)
     assert (outcome.state, outcome.reason) == (JobState.FAILED, "timeout")
-    assert outcome.error == "the job took longer than 1 s and was stopped"
+    assert outcome.error == msg("job.timeout", limit_s=1.0)
+    assert english(outcome.error) == "the job took longer than 1 s and was stopped"
 
 
 def test_a_diverged_job_fails_with_its_own_reason_and_sentence() -> None:
     outcome = run(spec(size=32), Control(), stylizer=Diverging())
     assert (outcome.state, outcome.reason) == (JobState.FAILED, "diverged")
-    assert outcome.error == JobDiverged.TEXT == "the optimisation diverged (the cost became infinite); try smaller weights"
+    assert english(outcome.error) == JobDiverged.TEXT == "the optimisation diverged (the cost became infinite); try smaller weights"
+    assert outcome.error == msg("job.diverged")
 
 
 def test_a_job_whose_process_died_three_times_is_given_up_on() -> None:
     assert check_attempts(3) is None
     outcome = check_attempts(4)
     assert outcome is not None and (outcome.state, outcome.reason) == (JobState.FAILED, "internal")
-    assert outcome.error == TEXTS["interrupted"].format(attempts=3)
+    assert outcome.error == msg("job.interrupted", count=3)
+    assert "interrupted 3 times" in english(outcome.error)
 
 
 def test_a_batch_gives_each_job_its_own_outcome_and_a_bad_one_fails_alone() -> None:
@@ -106,7 +111,7 @@ def test_a_batch_gives_each_job_its_own_outcome_and_a_bad_one_fails_alone() -> N
              spec(size=32, style_weight=400.0)]
     controls = [Control() for _ in specs]
     good, bad, other = run_batch(specs, controls, job_ids=["a", "b", "c"])
-    assert (bad.state, bad.reason) == (JobState.FAILED, "input") and "not an image" in (bad.error or "")
+    assert (bad.state, bad.reason) == (JobState.FAILED, "input") and "not an image" in english(bad.error)
     for outcome, beta in ((good, 100.0), (other, 400.0)):
         assert outcome.state is JobState.DONE and outcome.result is not None
         assert outcome.result.report["batch"] == 2 and outcome.result.report["params"]["style_weight"] == beta

@@ -20,6 +20,7 @@ from engine.nst.render import render
 from engine.nst.stylize import get_stylizer, level_shape
 from engine.nst.types import Progress
 from engine.nst.video import flows, reliable, stylize_frames, warp, warping_error
+from engine.texts import english, msg
 from tests.support.images import noise_image, png_bytes
 
 STYLE = noise_image(7, 48, 48)
@@ -104,7 +105,9 @@ def test_the_output_side_is_capped_for_animations_and_the_report_says_so() -> No
     data, report = render_animation(gif, [png_bytes(STYLE)], parse_options({**TINY, "size": 96}),
                                limits=AnimationLimits(side=48))
     assert decode_clip(data).size == (48, 36)
-    assert report["animation"]["reduced"] == ["size 96 → 48 px (the most for animations here)"]
+    [reduced] = report["animation"]["reduced"]  # a message (key and arguments): the bot says it in its language
+    assert reduced == msg("reduced.size", size=96, side=48)
+    assert english(reduced) == "size 96 → 48 px (the most for animations here)"
 
 
 class MustNotRun:

@@ -149,13 +149,15 @@ class Interactions:
             "id": str(inter.id), "application_id": str(fake.application_id), "type": kind, "token": token,
             "version": 1, "data": data, "channel_id": str(channel_id),
             "channel": fake.channel_payload(channel_id),
-            "app_permissions": str(fake.permissions(channel_id, fake.bot_id)), "locale": "en-US",
+            "app_permissions": str(fake.permissions(channel_id, fake.bot_id)),
+            "locale": fake.user_locales.get(user_id, "en-US"),
             "attachment_size_limit": fake.upload_limit(channel_id), "entitlements": [],
             "authorizing_integration_owners": {"0": guild_id} if guild_id else {"1": str(user_id)},
             "context": 0 if guild_id else 1}
         if guild_id:
             member = fake.member_payload(channel_id, user_id)
-            payload.update(guild_id=guild_id, guild_locale="en-US", member=member)
+            payload.update(guild_id=guild_id, guild_locale=fake.guilds[int(guild_id)].get("preferred_locale", "en-US"),
+                           member=member)
         else:
             payload["user"] = fake.users[user_id]
         if message_id is not None:

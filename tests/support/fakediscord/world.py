@@ -58,6 +58,7 @@ class World:
         self.guilds: dict[int, dict[str, Any]] = {}
         self.channels: dict[int, dict[str, Any]] = {}
         self.commands: dict[int | None, list[dict[str, Any]]] = {}  # guild id, None for global
+        self.user_locales: dict[int, str] = {}  # a user's Discord client language (interactions' locale)
         self._messages: dict[int, dict[int, dict[str, Any]]] = {}
 
     # ------------------------------------------------------------------ building
@@ -182,7 +183,8 @@ class World:
                 "channels": [c for c in self.channels.values() if c.get("guild_id") == str(guild_id)],
                 "members": list(g["members"].values()), "member_count": len(g["members"]), "large": False,
                 "unavailable": False, "joined_at": g["joined_at"], "emojis": [], "stickers": [],
-                "threads": [], "presences": [], "voice_states": [], "preferred_locale": "en-US"}
+                "threads": [], "presences": [], "voice_states": [],
+                "preferred_locale": g.get("preferred_locale", "en-US")}
 
     def member_payload(self, channel_id: int, user_id: int) -> dict[str, Any]:
         """A member of the channel's guild with their resolved permissions there, as interactions carry."""

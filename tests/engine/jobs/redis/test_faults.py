@@ -16,6 +16,7 @@ import textwrap
 from engine.jobs import JobState
 from engine.jobs.redis.queue import RedisJobHandle, RedisJobQueue
 from engine.ops import health
+from engine.texts import english
 from tests.support.redis import (
     LONG,
     MEDIUM,
@@ -91,7 +92,7 @@ async def test_a_cancel_from_another_process_stops_the_worker(workers: WorkerPoo
                                   text=True, timeout=60, check=False, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert out.stdout.split() == ["True", "False"], out.stderr
     seen = [st async for st in h.updates()]
-    assert (seen[-1].state, seen[-1].error) == (JobState.CANCELLED, "an admin stopped it")
+    assert (seen[-1].state, english(seen[-1].error)) == (JobState.CANCELLED, "an admin stopped it")
     await wait_until(lambda: _none_running(q), 10, "the worker to let go of the job")
 
 

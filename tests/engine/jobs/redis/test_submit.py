@@ -9,6 +9,7 @@ import pytest
 from engine.errors import JobFailed, QueueFull, UserLimitReached
 from engine.jobs import JobHandle, JobState
 from engine.jobs.redis.queue import RedisJobQueue
+from engine.texts import english
 from tests.support.queues import queue_settings
 from tests.support.redis import TINY, QueueMaker, RedisServer, WorkerPool, spec
 
@@ -62,7 +63,7 @@ async def test_a_starting_queue_lets_its_screen_cancel_a_job_it_finds_left(make_
         found = await after.get(left.job_id)
         assert found is not None
         status = await found.status()
-        assert (status.state, status.error) == (JobState.CANCELLED, "nobody to tell")
+        assert (status.state, english(status.error)) == (JobState.CANCELLED, "nobody to tell")
     finally:
         await after.close()
 

@@ -19,6 +19,8 @@ TEXTS = {
     "interrupted": "the job was interrupted {attempts} times (the bot or a worker stopped while running it); "
                    "giving up",
     "expired": "the job's images expired before a worker was free; please submit it again",
+    "draft_still": "quick drafts are made of one still photo, not of an animation, a grid or an upscale",
+    "bad_try": "a sheet of drafts takes 1 to {most} style images, one caption each",
 }
 
 

@@ -164,6 +164,10 @@ def _number(value: Any) -> str:
 
 def result_embed(report: dict[str, Any], filename: str) -> discord.Embed:
     """A short summary of the parameters used, with the options line that reproduces them in the footer."""
+    if report.get("quick") or report.get("try"):  # a draft, labelled as one (bot.drafts)
+        from bot.drafts import draft_embed
+
+        return draft_embed(report, filename)
     params = parse_options(report["params"])
     grid, upscaled = report.get("grid"), report.get("upscaled_from")
     title = "🎨 Strength grid" if grid else "⬆️ Upscaled" if upscaled else "🎨 Stylized"

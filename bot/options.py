@@ -27,6 +27,8 @@ FOOTER_PREFIX = "options: "
 
 
 GRID_WORD = "grid"
+QUICK_WORD = "quick"  # `!style quick ...`: the draft is the result (engine.jobs.drafts)
+TRY_WORD = "try"  # `!style try`: the photo drafted in every saved style (a subcommand of !style)
 
 
 @dataclass
@@ -36,6 +38,7 @@ class Request:
     options: dict[str, str] = field(default_factory=dict)
     styles: list[str] = field(default_factory=list)
     grid: bool = False
+    quick: bool = False
 
 
 def parse_request(text: str) -> Request:
@@ -54,6 +57,8 @@ def parse_request(text: str) -> Request:
             request.options["preset"] = word
         elif word == GRID_WORD:
             request.grid = True
+        elif word == QUICK_WORD:
+            request.quick = True
         elif re.fullmatch(r"[\w-]+", word):
             request.styles.append(word)
         else:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import discord
 
+from bot.draft_views import PaintButton, TrySelect, draft_items
 from bot.errors import explain
 from engine.jobs.paint import GRID_FACTORS
 from engine.tiles import Box
@@ -147,7 +148,7 @@ class DeleteButton(discord.ui.DynamicItem[discord.ui.Button], template=r"stylebo
 
 
 DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (CancelButton, RestyleButton, UpscaleButton,
-                                                                 DeleteButton)
+                                                                 DeleteButton, PaintButton, TrySelect)
 
 
 def status_view(job_id: str, owner_id: int) -> discord.ui.View:
@@ -161,7 +162,9 @@ def result_view(owner_id: int, report: dict[str, Any] | None = None) -> discord.
     animation, More/Less style and Delete (an upscale is made of a still picture)."""
     view = discord.ui.View(timeout=None)
     grid = (report or {}).get("grid")
-    if grid:
+    if report and (report.get("quick") or report.get("try")):  # a draft: paint it properly, or pick a style
+        items = draft_items(report)
+    elif grid:
         items: list[discord.ui.Item[Any]] = [UpscaleButton(i, tuple(box))  # type: ignore[arg-type]
                                              for i, box in enumerate(grid["boxes"])]
     elif (report or {}).get("animation"):

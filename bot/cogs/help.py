@@ -12,6 +12,7 @@ import discord
 from discord.ext import commands
 
 from bot.delivery import EMBED_COLOUR
+from bot.i18n import text
 from bot.options import OPERATOR_ONLY, animation_limits
 from engine.nst.media import AnimationLimits
 from engine.nst.params import FIELDS, PRESETS
@@ -102,6 +103,7 @@ def help_embed(max_size: int, max_steps: int, limits: AnimationLimits) -> discor
     embed.add_field(name="Examples", value=EXAMPLES, inline=False)
     embed.add_field(name="This server's styles", value=LIBRARY, inline=False)
     embed.add_field(name="Grid, upscale, buttons", value=MORE, inline=False)
+    embed.add_field(name=text("en", "help.drafts.title"), value=text("en", "help.drafts.body"), inline=False)
     embed.set_footer(text=f"Limits here: size ≤ {max_size}, steps ≤ {max_steps}; animations: ≤ {limits.frames} "
                           f"frames, ≤ {limits.seconds:g} s, ≤ {limits.side_for('cpu')} px on a CPU "
                           f"({limits.side_for('cuda')} on a GPU)")

@@ -130,17 +130,18 @@ def save(folder: Path, content: Any, style: Any) -> None:
     sheet = compose(tiles, ["photo", "painting", "draft (one pass)"], columns=3, cell=(256, 192)).image
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "draft-256.jpg").write_bytes(encode_image(sheet, format="JPEG", quality=85))
-    names = ["starry_night", "the_scream", "shipwreck", "picasso_selfport1907", "woman-with-hat-matisse",
-             "seated-nude", "escher_sphere", "frida_kahlo"]
-    paintings = [decode_image((SHARED / "images" / f"{n}.jpg").read_bytes()) for n in names]
+    files = {"starry": "starry_night", "scream": "the_scream", "shipwreck": "shipwreck",
+             "picasso": "picasso_selfport1907", "matisse": "woman-with-hat-matisse", "nude": "seated-nude",
+             "escher": "escher_sphere", "frida": "frida_kahlo"}  # saved-style names, as a server would pick
+    paintings = [decode_image((SHARED / "images" / f"{f}.jpg").read_bytes()) for f in files.values()]
     from engine.jobs.drafts import paint_try
     from engine.nst.params import parse_options
 
-    tried, report = paint_try(content, paintings, [n.split("_")[0].split("-")[0] for n in names],
-                              parse_options({}), on_progress=lambda p: None, should_cancel=lambda: False)
+    tried, report = paint_try(content, paintings, list(files), parse_options({}), on_progress=lambda p: None,
+                              should_cancel=lambda: False)
     tried.thumbnail((720, 720))
     (folder / "try-sheet.jpg").write_bytes(encode_image(tried, format="JPEG", quality=82))
-    print(f"try sheet of {len(names)} styles drawn in {report['seconds']:.2f} s")
+    print(f"try sheet of {len(files)} styles drawn in {report['seconds']:.2f} s", flush=True)
 
 
 def main() -> None:

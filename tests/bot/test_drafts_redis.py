@@ -24,7 +24,7 @@ async def test_the_workers_draft_is_the_first_look_on_the_status_message(
         fake: FakeDiscord, settings: BotSettings, redis_worker: RedisServer) -> None:  # noqa: F811
     quiet = settings.model_copy(update={"preview_every": 1000})  # the optimisation's only preview: its last rung
     async with running(fake, redis_bot(redis_worker, quiet)):
-        request = await fake.send_message(CHANNEL, ALICE, "!style size=32 levels=1 steps=100",
+        request = await fake.send_message(CHANNEL, ALICE, "!style size=32 levels=1 steps=50",
                                           attachments=[PHOTO, PAINTING])
         await wait_done(fake, request)
     edit, shown = first_preview(fake, request)

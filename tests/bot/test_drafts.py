@@ -201,3 +201,27 @@ async def test_try_without_saved_styles_or_outside_a_server_is_refused_in_one_se
                                     attachments={"content": PHOTO, "style": PAINTING})
     await fake.wait_for_message(CHANNEL, lambda m: "leave out the painting" in m["content"], timeout=10)
     assert fake.interaction_responses(payload["token"])
+
+
+async def test_drafts_speak_the_jobs_language(fake: FakeDiscord, make_bot) -> None:
+    """A Korean client's /style quick, and !style try in a server set to Korean: the draft's embed, its
+    button and the sheet's menu are in Korean; the slash options carry their Korean names."""
+    fake.user_locales[ALICE] = "ko"
+    async with running(fake, make_bot()) as bot:
+        sync = await fake.wait_for(lambda e: e.kind == "commands_sync")
+        await fake.send_slash(CHANNEL, ALICE, "style", {"quick": True, "size": 40},
+                              attachments={"content": PHOTO, "style": PAINTING})
+        quick = await wait_result(fake)
+        await save(bot, ["ocean", "sunset"])
+        setting = await fake.send_message(CHANNEL, ADMIN, "!styleconfig set language ko")
+        await wait_status(fake, setting, "ko")
+        request = await fake.send_message(CHANNEL, BOB, f"!style try {TINY}", attachments=[PHOTO])
+        sheet = await wait_result(fake, predicate=lambda m: m["message_reference"]["message_id"] == request["id"])
+        await wait_status(fake, request, "✅ ")
+    options = {o["name"]: o for c in sync.data["commands"] if c["name"] == "style" for o in c["options"]}
+    assert options["quick"]["name_localizations"]["ko"] == "빠른_초안"
+    assert options["try"]["name_localizations"]["ko"] == "스타일_둘러보기"
+    assert quick["embeds"][0]["title"] == "⚡ 빠른 초안" and "제대로 그리기" in quick["embeds"][0]["description"]
+    assert [c.get("label") for row in quick["components"] for c in row["components"]] == ["제대로 그리기", "삭제"]
+    assert sheet["embeds"][0]["title"] == "🎨 저장된 스타일 2개로 그린 사진"
+    assert menu(sheet)["placeholder"] == "하나를 골라 제대로 그리기…"

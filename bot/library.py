@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from PIL import Image
 
 from bot.errors import UserError
-from bot.options import GRID_WORD
+from bot.options import GRID_WORD, QUICK_WORD, TRY_WORD
 from engine.nst.images import decode_image, encode_image
 from engine.nst.params import PRESETS
 from engine.ops.sqlite import SqliteThread
@@ -41,7 +41,8 @@ CREATE TABLE IF NOT EXISTS guild_styles (
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]{1,31}")
 SUBCOMMANDS = ("save", "styles", "delete", "rename")
 # Words a saved style may not be called: they mean something else after `!style`.
-RESERVED = frozenset({*SUBCOMMANDS, *PRESETS, GRID_WORD, "help", "list", "style", "default", "none"})
+RESERVED = frozenset({*SUBCOMMANDS, *PRESETS, GRID_WORD, "help", "list", "style", "default", "none",
+                      QUICK_WORD, TRY_WORD})
 THUMB_SIDE = 160  # px, a contact-sheet tile
 SHEET_COLUMNS = 5
 

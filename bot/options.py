@@ -25,6 +25,8 @@ EXAMPLE = "`!style beta=1000 size=384`"
 FOOTER_PREFIX = "options: "  # read back by the buttons: the same in every language
 
 GRID_WORD = "grid"
+QUICK_WORD = "quick"  # `!style quick ...`: the draft is the result (engine.jobs.drafts)
+TRY_WORD = "try"  # `!style try`: the photo drafted in every saved style (a subcommand of !style)
 
 
 @dataclass
@@ -34,6 +36,7 @@ class Request:
     options: dict[str, str] = field(default_factory=dict)
     styles: list[str] = field(default_factory=list)
     grid: bool = False
+    quick: bool = False
 
 
 def parse_request(text: str) -> Request:
@@ -52,6 +55,8 @@ def parse_request(text: str) -> Request:
             request.options["preset"] = word
         elif word == GRID_WORD:
             request.grid = True
+        elif word == QUICK_WORD:
+            request.quick = True
         elif re.fullmatch(r"[\w-]+", word):
             request.styles.append(word)
         else:

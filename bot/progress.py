@@ -7,11 +7,16 @@ would show changed), so a busy queue cannot run into Discord's rate limits.
 With previews on, the first seconds of a running job show "Painting…" and then its first
 look: percentages alone are not worth an edit meanwhile (:data:`FIRST_LOOK_WAIT_S`), so the
 edit that carries the look is never kept waiting for the interval by one that does not.
+The job's first look is a draft drawn within a second of its start (:mod:`engine.jobs.drafts`):
+"Painting…" waits for it up to :data:`DRAFT_WAIT_S` to come with it, and the edit that brings a
+job's first preview needs only :data:`FIRST_PREVIEW_GAP_S` after the previous edit (one such
+edit per job: no threat to Discord's rate limits).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import logging
 import time
@@ -26,6 +31,8 @@ log = logging.getLogger(__name__)
 
 PREVIEW_NAME = "preview.jpg"
 FIRST_LOOK_WAIT_S = 10.0  # at most this long after "Painting…", only an edit with the first preview is made
+DRAFT_WAIT_S = 1.5  # after a job starts running, "Painting…" waits this long for the draft to show with it
+FIRST_PREVIEW_GAP_S = 0.5  # the edit that brings a job's first preview needs only this long after the last one
 
 
 def eta_text(seconds: float | None, lang: str = i18n.DEFAULT) -> str:
@@ -68,23 +75,31 @@ class ProgressMessage:
         self._shown: tuple[str, bytes | None] = ("", None)
         self._last_edit = -float("inf")
         self._painting_since: float | None = None  # when "Painting…" was first shown
+        self._running_since: float | None = None  # when the job was first seen running
+        self._news = asyncio.Event()  # set by update(): a waiting edit looks again
         self._task: asyncio.Task[None] | None = None
         self._dead = False  # the message is gone or not editable: stop trying
 
     def update(self, status: JobStatus) -> None:
         """Show ``status`` soon; never waits (the follower keeps reading updates)."""
         self._latest = status
+        if status.state is JobState.RUNNING and self._running_since is None:
+            self._running_since = time.monotonic()
+        self._news.set()
         if not self._dead and (self._task is None or self._task.done()):
             self._task = asyncio.create_task(self._flush(), name=f"progress-{self.message.id}")
 
     async def _flush(self) -> None:
         while True:
-            delay = self._last_edit + self.interval - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
+            self._news.clear()
             status = self._latest
             if self._dead or status is None or status.state.finished:
                 return
+            delay = max(self._last_edit + self._gap(status) - time.monotonic(), self._draft_wait(status))
+            if delay > 0:  # until then, or until a newer status (say, one with the draft) arrives
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._news.wait(), delay)
+                continue
             preview = status.preview if self.preview else None
             shown = (describe(status, self.lang), preview)
             if shown != self._shown and not self._awaiting_first_look(status, preview):
@@ -95,6 +110,21 @@ class ProgressMessage:
                 await self._edit(content=shown[0], preview=preview)
             if self._latest is status:  # nothing newer arrived while this edit was on its way
                 return
+
+    def _first_preview(self, status: JobStatus) -> bool:
+        """Whether showing ``status`` would bring the job's first preview."""
+        return self.preview and self._shown[1] is None and status.preview is not None
+
+    def _gap(self, status: JobStatus) -> float:
+        """The least time between the last edit and one showing ``status``."""
+        return min(self.interval, FIRST_PREVIEW_GAP_S) if self._first_preview(status) else self.interval
+
+    def _draft_wait(self, status: JobStatus) -> float:
+        """How long a first "Painting…" without a preview still waits for the job's draft (0: no longer)."""
+        if (not self.preview or status.state is not JobState.RUNNING or self._painting_since is not None
+                or status.preview is not None or self._running_since is None):
+            return 0.0
+        return self._running_since + DRAFT_WAIT_S - time.monotonic()
 
     def _awaiting_first_look(self, status: JobStatus, preview: bytes | None) -> bool:
         """Whether to skip an edit that only moves the percentage while the first look is being painted."""

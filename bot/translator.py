@@ -39,7 +39,8 @@ def key_for(context: app_commands.TranslationContext) -> str | None:  # type: ig
         return f"command.{_command_key(data)}.name"
     if where in (Where.parameter_name, Where.parameter_description):
         part = "name" if where is Where.parameter_name else "description"
-        return f"option.{_command_key(data.command)}.{data.name}.{part}"
+        name = getattr(data, "display_name", data.name)  # as Discord shows it (``@rename(try_="try")``)
+        return f"option.{_command_key(data.command)}.{name}.{part}"
     if where is Where.choice_name:
         return f"choice.{data.value}"
     return None

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import discord
 
 from bot import i18n
+from bot.draft_views import PaintButton, TrySelect, draft_items
 from bot.errors import explain
 from bot.language import choose
 from engine.jobs.paint import GRID_FACTORS
@@ -151,7 +152,7 @@ class DeleteButton(discord.ui.DynamicItem[discord.ui.Button], template=r"stylebo
 
 
 DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (CancelButton, RestyleButton, UpscaleButton,
-                                                                 DeleteButton)
+                                                                 DeleteButton, PaintButton, TrySelect)
 
 
 def status_view(job_id: str, owner_id: int, lang: str = i18n.DEFAULT) -> discord.ui.View:
@@ -165,8 +166,10 @@ def result_view(owner_id: int, report: dict[str, Any] | None = None, lang: str =
     animation, More/Less style and Delete (an upscale is made of a still picture)."""
     view = discord.ui.View(timeout=None)
     grid = (report or {}).get("grid")
-    if grid:
-        items: list[discord.ui.Item[Any]] = [UpscaleButton(i, tuple(box), lang)  # type: ignore[arg-type]
+    if report and (report.get("quick") or report.get("try")):  # a draft: paint it properly, or pick a style
+        items: list[discord.ui.Item[Any]] = draft_items(report, lang)
+    elif grid:
+        items = [UpscaleButton(i, tuple(box), lang)  # type: ignore[arg-type]
                                              for i, box in enumerate(grid["boxes"])]
     elif (report or {}).get("animation"):
         items = [RestyleButton("more", lang), RestyleButton("less", lang)]

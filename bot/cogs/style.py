@@ -17,7 +17,7 @@ from bot.errors import UserError
 from bot.inputs import images_of
 from bot.intake import Inputs, Origin
 from bot.library import normal_name
-from bot.options import parse_request
+from bot.options import parse_args, parse_request
 from engine.nst.params import FIELDS, INITS, PRESETS
 
 if TYPE_CHECKING:
@@ -56,9 +56,18 @@ class StyleCog(commands.Cog):
         async def gather() -> Inputs:
             wanted = parse_request(args)
             return Inputs(await images_of(ctx.message), wanted.options, source=ctx.message,
-                          saved=wanted.styles, grid=wanted.grid)
+                          saved=wanted.styles, grid=wanted.grid, quick=wanted.quick)
 
         await self.bot.intake.request(Origin.from_context(ctx), gather)
+
+    @style_prefix.command(name="try", usage="[key=value ...]  (attach one photo, or reply to a message that has it)")
+    async def try_prefix(self, ctx: commands.Context, *, args: str = "") -> None:
+        """Draft the attached photo in every saved style of this server, on one picture, to pick one to paint."""
+
+        async def gather() -> Inputs:
+            return Inputs(await images_of(ctx.message), parse_args(args), source=ctx.message)
+
+        await self.bot.intake.try_styles(Origin.from_context(ctx), gather)
 
     @app_commands.command(name="style", description="Repaint a photo in the style of a painting")
     @app_commands.describe(
@@ -71,7 +80,10 @@ class StyleCog(commands.Cog):
         layer_weights="lambda: one weight per style layer, comma-separated",
         size=_help("size"), steps=_help("steps"), tv=_help("tv_weight"), seed=_help("seed"),
         preserve_colors=_help("preserve_colors"), init=_help("init"),
+        quick="answer with a quick draft in about a second instead of the painting",
+        try_="draft the photo in every saved style of this server, on one picture",
     )
+    @app_commands.rename(try_="try")
     @app_commands.choices(
         preset=[app_commands.Choice(name=p, value=p) for p in PRESETS],
         init=[app_commands.Choice(name=i, value=i) for i in INITS],
@@ -86,7 +98,7 @@ class StyleCog(commands.Cog):
         size: Size | None = None, steps: Steps | None = None,  # type: ignore[valid-type]
         tv: TV | None = None,  # type: ignore[valid-type]
         seed: Seed | None = None, preserve_colors: bool | None = None,  # type: ignore[valid-type]
-        init: str | None = None,
+        init: str | None = None, quick: bool | None = None, try_: bool | None = None,
     ) -> None:
         await interaction.response.defer(thinking=True)  # first: the 3 s deadline; validation comes after
         given = {"preset": preset, "content_weight": alpha, "style_weight": beta, "style_layers": layers,
@@ -94,14 +106,28 @@ class StyleCog(commands.Cog):
                  "preserve_colors": preserve_colors, "init": init}
         attachments = [a for a in (content, style, style2, style3) if a is not None]
         saved = [normal_name(style_name)] if style_name and style_name.strip() else []
+        if try_:
+            await self._try_slash(interaction, given, attachments, bool(saved))
+            return
 
         async def gather() -> Inputs:
             if style is None and not saved:
                 raise UserError("refusal.slash_no_style")
             return Inputs(attachments, {k: v for k, v in given.items() if v is not None}, saved=saved,
-                          grid=bool(grid))
+                          grid=bool(grid), quick=bool(quick))
 
         await self.bot.intake.request(Origin.from_interaction(interaction), gather)
+
+    async def _try_slash(self, interaction: discord.Interaction, given: dict[str, object],
+                         attachments: list[discord.Attachment], named: bool) -> None:
+        """``/style try:True``: the photo drafted in every saved style (no painting, no style name)."""
+
+        async def gather() -> Inputs:
+            if len(attachments) > 1 or named:
+                raise UserError("try.no_style_needed")
+            return Inputs(attachments, {k: v for k, v in given.items() if v is not None})
+
+        await self.bot.intake.try_styles(Origin.from_interaction(interaction), gather)
 
     @style_slash.autocomplete("style_name")
     async def _saved_names(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:

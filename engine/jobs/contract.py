@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import abc
 import enum
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from typing import Any
 
@@ -50,6 +51,10 @@ class JobSpec:
     image) makes it an *upscale*, which starts from that image (a posted result) instead of the
     photo; ``grid`` (style-weight factors, e.g. ``(0.5, 1, 2, 4)``) makes it a *strength grid*,
     one image of the photo painted at each ``style_weight × factor``, side by side.
+
+    ``draft`` makes it a feed-forward draft instead of a Gatys painting (:mod:`engine.jobs.drafts`):
+    ``"quick"`` answers with the draft itself; ``"try"`` with one contact sheet of the photo drafted
+    in each style image, captioned with ``captions`` (one per style, e.g. a library's names).
     """
 
     content: bytes
@@ -61,6 +66,25 @@ class JobSpec:
     time_limit_s: float | None = None
     start_image: bytes | None = None
     grid: tuple[float, ...] = ()
+    draft: str = ""  # "", or one of DRAFT_KINDS
+    captions: tuple[str, ...] = ()  # a "try" sheet's cell captions, one per style image
+
+
+DRAFT_KINDS = ("quick", "try")  # JobSpec.draft: the draft as the result; a sheet of drafts, one per style
+MAX_TRY_STYLES = 100  # most style images of one "try" sheet
+
+
+def draft_fields(spec: JobSpec) -> str | None:
+    """A draft job's kind and captions as JSON, as both queues store them (None for a painting)."""
+    return json.dumps({"kind": spec.draft, "captions": list(spec.captions)}) if spec.draft else None
+
+
+def with_draft(spec: JobSpec, stored: str | bytes | None) -> JobSpec:
+    """``spec`` with the draft fields read back from :func:`draft_fields`'s JSON."""
+    if not stored:
+        return spec
+    data = json.loads(stored)
+    return replace(spec, draft=data["kind"], captions=tuple(data.get("captions", ())))
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from engine.jobs.contract import JobResult, JobSpec
+from engine.jobs.contract import JobResult, JobSpec, draft_fields, with_draft
 from engine.ops.sqlite import SqliteThread
 from engine.texts import Message, as_message, to_json
 
@@ -38,7 +38,8 @@ CREATE TABLE IF NOT EXISTS local_jobs (
     report TEXT,
     result BLOB,                 -- the PNG, until the job is answered for
     submitted_at REAL NOT NULL,
-    grid TEXT                    -- JSON list of a strength grid's factors, NULL for one image
+    grid TEXT,                   -- JSON list of a strength grid's factors, NULL for one image
+    draft TEXT                   -- a draft job's kind and captions (contract.draft_fields), NULL for a painting
 );
 CREATE TABLE IF NOT EXISTS local_job_inputs (
     job_id TEXT NOT NULL,
@@ -107,6 +108,9 @@ def _migrate(db: sqlite3.Connection) -> None:
     if "grid" not in columns:
         with db:
             db.execute("ALTER TABLE local_jobs ADD COLUMN grid TEXT")
+    if "draft" not in columns:
+        with db:
+            db.execute("ALTER TABLE local_jobs ADD COLUMN draft TEXT")
 
 
 def _execute(db: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> int:
@@ -118,9 +122,10 @@ def _add(db: sqlite3.Connection, job: StoredJob) -> None:
     s = job.spec
     with db:
         db.execute("INSERT INTO local_jobs (id, user_id, guild_id, meta, options, time_limit, round, arrival, "
-                   "state, submitted_at, grid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
+                   "state, submitted_at, grid, draft) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
                    (job.job_id, s.user_id, s.guild_id, json.dumps(s.meta), json.dumps(s.options), s.time_limit_s,
-                    job.round, job.arrival, time.time(), json.dumps(list(s.grid)) if s.grid else None))
+                    job.round, job.arrival, time.time(), json.dumps(list(s.grid)) if s.grid else None,
+                    draft_fields(s)))
         blobs = [(job.job_id, i, blob) for i, blob in enumerate((s.content, *s.styles))]
         if s.start_image is not None:
             blobs.append((job.job_id, START_IMAGE, s.start_image))
@@ -152,7 +157,7 @@ def _claim(db: sqlite3.Connection, job_id: str) -> bool:
 
 def _load(db: sqlite3.Connection) -> list[StoredJob]:
     rows = db.execute("SELECT id, user_id, guild_id, meta, options, time_limit, round, arrival, state, attempts, "
-                      "error, report, result, grid FROM local_jobs ORDER BY round, arrival").fetchall()
+                      "error, report, result, grid, draft FROM local_jobs ORDER BY round, arrival").fetchall()
     inputs: dict[str, list[bytes]] = {}
     starts: dict[str, bytes] = {}
     for job_id, idx, blob in db.execute("SELECT job_id, idx, data FROM local_job_inputs ORDER BY job_id, idx"):
@@ -162,10 +167,11 @@ def _load(db: sqlite3.Connection) -> list[StoredJob]:
             inputs.setdefault(job_id, []).append(blob)
     jobs = []
     for (job_id, user, guild, meta, options, limit, rnd, arrival, state, attempts, error, report, png,
-         grid) in rows:
+         grid, draft) in rows:
         blobs = inputs.get(job_id) or [b""]
         spec = JobSpec(blobs[0], tuple(blobs[1:]), json.loads(options), user, guild, json.loads(meta), limit,
                        start_image=starts.get(job_id), grid=tuple(json.loads(grid)) if grid else ())
+        spec = with_draft(spec, draft)
         result = JobResult(png, json.loads(report)) if png is not None and report else None
         jobs.append(StoredJob(job_id, spec, rnd, arrival, state, attempts,
                               as_message(error, "job.failed") if error else None, result))

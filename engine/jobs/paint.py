@@ -66,7 +66,7 @@ def batch_key(spec: JobSpec) -> str | None:
     from engine.nst.media import is_animation
     from engine.nst.schedule import batch_key as shape_key
 
-    if spec.grid or spec.start_image is not None or is_animation(spec.content):
+    if spec.grid or spec.start_image is not None or spec.draft or is_animation(spec.content):
         return None
     try:
         params = parse_options(spec.options)

@@ -77,7 +77,7 @@ def translation_contexts(tree: app_commands.CommandTree) -> Iterator[tuple[app_c
                 yield from walk(sub)
             return
         for param in cmd.parameters:  # each knows its command, as discord.py's context data does
-            yield context(loc.parameter_name, param), param.name
+            yield context(loc.parameter_name, param), param.display_name  # what discord.py asks about
             yield context(loc.parameter_description, param), param.description
             for choice in param.choices:
                 yield context(loc.choice_name, choice), choice.name

@@ -207,7 +207,9 @@ async def test_the_first_look_is_the_next_edit_after_painting_starts(fake: FakeD
                                                                       monkeypatch) -> None:
     # previews only at the end of the first rung (40 paced steps in): percentages alone must not take its
     # edit slot. The wait for the look is 10 s; a slow test machine gets longer, so this cannot flake.
+    # Without a draft (its network could not run): with one, the draft comes with "Painting" (test_drafts.py)
     monkeypatch.setattr(progress, "FIRST_LOOK_WAIT_S", 120.0)
+    monkeypatch.setattr("engine.jobs.drafts.first_look", lambda *args: None)
     queue = RecordingQueue(preview_every=1000, stylizer=Paced())
     async with running(fake, make_bot(queue, preview=True)):
         request = await style_message(fake, args="size=48 levels=2 coarse_steps=40 steps=5")

@@ -31,6 +31,7 @@ from engine.jobs.contract import (
     JobStatus,
     Screen,
     average_run_s,
+    draft_fields,
     queued_eta,
     running_eta,
 )
@@ -105,6 +106,7 @@ class RedisJobQueue(JobQueue):
             "result_ttl": str(limits.result_ttl_s),
             "batch": batch_key(spec) or "",  # waiting jobs with the same key may run as one batch
             "grid": json.dumps(list(spec.grid)),  # a strength grid's factors; [] for one image
+            "draft": draft_fields(spec) or "",  # a draft job's kind and captions; "" for a painting
         }
         inputs = {"content": spec.content, **{f"style:{i}": s for i, s in enumerate(spec.styles)}}
         if spec.start_image is not None:  # an upscale's start image travels with the others

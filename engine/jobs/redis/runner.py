@@ -20,7 +20,7 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from engine.jobs import runtime
-from engine.jobs.contract import JobSpec
+from engine.jobs.contract import JobSpec, with_draft
 from engine.jobs.redis.settings import WorkerSettings
 from engine.jobs.redis.store import JobStore
 from engine.ops.logs import job_logger
@@ -98,14 +98,15 @@ class JobRunner:
     async def _load(self, job_id: str) -> _Job:
         async with self.store.redis.pipeline(transaction=False) as pipe:
             pipe.hmget(self.store.job(job_id), "user", "options", "time_limit", "preview_every", "result_ttl",
-                       "cancel", "grid")
+                       "cancel", "grid", "draft")
             pipe.hgetall(self.store.inputs(job_id))
-            (user, options, limit, preview_every, ttl, cancel, grid), inputs = await pipe.execute()
+            (user, options, limit, preview_every, ttl, cancel, grid, draft), inputs = await pipe.execute()
         styles = sorted((int(k.split(b":")[1]), v) for k, v in inputs.items() if k.startswith(b"style:"))
         spec = JobSpec(inputs.get(b"content", b""), tuple(v for _, v in styles), json.loads(options or b"{}"),
                        int(user or 0), time_limit_s=float(limit or 0) or self.settings.job_time_limit_s,
                        start_image=inputs.get(b"start"),
                        grid=tuple(json.loads(grid or b"[]")))
+        spec = with_draft(spec, draft)
         return _Job(job_id, int(user or 0), spec, int(preview_every or 0),
                     int(ttl or self.settings.result_ttl_s),
                     (cancel or b"").decode())

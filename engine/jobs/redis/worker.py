@@ -123,6 +123,7 @@ class StyleWorker:
                               compile=self.settings.compile)
         if outcome.state is not JobState.DONE:
             log.error("warm-up job failed: %s", outcome.error)
+        _warm_drafts()
         return device
 
     async def _shutdown(self, ctx: dict[str, Any]) -> None:
@@ -194,3 +195,13 @@ def main(argv: list[str] | None = None) -> None:
     settings = load_settings(WorkerSettings, _cli_parse_args=argv if argv is not None else True)
     setup_logging(settings.log_level, json=settings.log_format == "json")
     StyleWorker(settings).run()
+
+
+def _warm_drafts() -> None:
+    """Load the draft network too, so a job's first look (and a quick job) is not kept waiting for it."""
+    from engine.nst.draft import warm
+
+    try:
+        warm()
+    except Exception:  # without it jobs still paint, only without a draft
+        log.warning("the draft network could not be loaded; jobs will have no draft", exc_info=True)

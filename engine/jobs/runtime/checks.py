@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from engine.errors import ParamError
-from engine.jobs.contract import MAX_GRID_CELLS, JobSpec
+from engine.jobs.contract import DRAFT_KINDS, MAX_GRID_CELLS, MAX_TRY_STYLES, JobSpec
 from engine.jobs.runtime.outcome import Outcome
 from engine.nst.media import is_animation
 from engine.nst.params import StyleParams, parse_options
@@ -16,6 +16,9 @@ def check_submission(spec: JobSpec) -> StyleParams:
     """What every queue checks before queueing anything: the options parse, the style images fit them,
     and a grid's factors are usable."""
     params = parse_options(spec.options)
+    if spec.draft:
+        check_draft(spec, params)
+        return params
     params.check_styles(len(spec.styles))
     if spec.grid:
         if len(spec.grid) > MAX_GRID_CELLS or not all(0 < f < 1e6 for f in spec.grid):
@@ -26,6 +29,17 @@ def check_submission(spec: JobSpec) -> StyleParams:
     if (spec.grid or spec.start_image is not None) and is_animation(spec.content):
         raise ParamError(msg("job.still_only"))
     return params
+
+
+def check_draft(spec: JobSpec, params: StyleParams) -> None:
+    """A draft job (quick, or a sheet of drafts) is one still photo and its styles, nothing else."""
+    if spec.draft not in DRAFT_KINDS or spec.grid or spec.start_image is not None or is_animation(spec.content):
+        raise ParamError(msg("job.draft_still"))
+    if spec.draft == "try":
+        if not 1 <= len(spec.styles) <= MAX_TRY_STYLES or len(spec.captions) != len(spec.styles):
+            raise ParamError(msg("job.bad_try", most=MAX_TRY_STYLES))
+    else:
+        params.check_styles(len(spec.styles))
 
 
 def check_attempts(attempts: int) -> Outcome | None:

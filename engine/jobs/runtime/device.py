@@ -114,6 +114,14 @@ def _render(spec: JobSpec, control: Control, device: str | None, max_pixels: int
     from engine.jobs.paint import render  # torch and the weights load only once a job runs
 
     params = _params(spec, device, max_pixels)
+    if spec.draft:  # a quick draft or a sheet of them: one network pass each, no torch, no VGG19
+        from engine.jobs.drafts import render_draft
+
+        return render_draft(spec, params, on_progress=control.on_progress, should_cancel=control.should_cancel)
+    if preview_every > 0:  # the first look: a draft, before the VGG19 weights (and torch) even load
+        from engine.jobs.drafts import first_look
+
+        first_look(spec, params, control.on_progress)
     return render(_engine(stylizer, params, compile), spec, params, on_progress=control.on_progress,
                   should_cancel=control.should_cancel, preview_every=preview_every)
 

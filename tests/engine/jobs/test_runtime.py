@@ -159,13 +159,19 @@ class Recording(Control):
         self.seen.append(progress)
         super().on_progress(progress)
 
+    def after_draft(self) -> list[Any]:
+        """The reports after the job's first look, which with previews on is its draft (engine.jobs.drafts)."""
+        draft, *rest = self.seen
+        assert (draft.step, draft.total) == (0, 0) and draft.preview is not None
+        return rest
+
 
 def test_the_first_preview_is_the_first_rungs_finished_result() -> None:
     control = Recording()
     outcome = run(spec(size=64, levels=2, coarse_steps=4, steps=2), control, preview_every=1)
     assert outcome.state is JobState.DONE
     # previews on every step, except those before the coarse rung is done (the photo, barely painted)
-    assert [p.step for p in control.seen if p.preview] == [4, 5, 6]
+    assert [p.step for p in control.after_draft() if p.preview] == [4, 5, 6]
 
 
 def test_a_large_job_shows_a_small_first_look_then_paints_as_without_it(monkeypatch) -> None:
@@ -175,8 +181,9 @@ def test_a_large_job_shows_a_small_first_look_then_paints_as_without_it(monkeypa
     job = spec(size=64, levels=2, coarse_steps=3, steps=2)
     outcome = run(job, control, preview_every=1)
     assert outcome.state is JobState.DONE and outcome.result is not None
-    assert [p.step for p in control.seen] == [1, 2, 3, 4, 5, 6, 7] and {p.total for p in control.seen} == {7}
-    assert [p.step for p in control.seen if p.preview] == [2, 5, 6, 7]  # the look, then the painted rungs
+    seen = control.after_draft()
+    assert [p.step for p in seen] == [1, 2, 3, 4, 5, 6, 7] and {p.total for p in seen} == {7}
+    assert [p.step for p in seen if p.preview] == [2, 5, 6, 7]  # the look, then the painted rungs
     report = outcome.result.report
     assert report["first_look"]["size"] == 16 and report["schedule"] == [[32, 3], [64, 2]]
     without = run(job, Control(), preview_every=0)  # previews off: no first look, the same picture
@@ -189,8 +196,9 @@ def test_a_grid_reports_one_run_and_previews_every_cell_so_far() -> None:
     outcome = run(JobSpec(PHOTO, (PAINTING,), {"size": 32, "steps": 2, "levels": 1}, grid=(0.5, 2.0)), control,
                   preview_every=1)
     assert outcome.state is JobState.DONE and outcome.result is not None
-    assert [(p.step, p.total) for p in control.seen] == [(1, 4), (2, 4), (3, 4), (4, 4)]
-    first, last = (Image.open(io.BytesIO(control.seen[i].preview)) for i in (0, -1))
+    seen = control.after_draft()
+    assert [(p.step, p.total) for p in seen] == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    first, last = (Image.open(io.BytesIO(seen[i].preview)) for i in (0, -1))
     assert first.width > first.height  # the two cells side by side, the second one still empty
     assert np.asarray(first)[:, first.width * 3 // 4].std() < np.asarray(last)[:, last.width * 3 // 4].std()
     assert outcome.result.report["grid"]["factors"] == [0.5, 2.0]

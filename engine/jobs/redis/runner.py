@@ -23,6 +23,7 @@ from engine.jobs import runtime
 from engine.jobs.contract import JobSpec
 from engine.jobs.redis.settings import WorkerSettings
 from engine.jobs.redis.store import JobStore
+from engine.jobs.timing import sample_of
 from engine.ops.logs import job_logger
 
 log = logging.getLogger(__name__)
@@ -175,6 +176,9 @@ class JobRunner:
             job_logger(log, job.job_id).warning("lease lost before the outcome was stored; discarding it")
             return
         self.done += 1
+        sample = sample_of(outcome.seconds, report) if done and job.about.get("batch", 1) == 1 else None
+        if sample is not None:  # a batch's time is shared by its jobs: only lone jobs teach the model
+            await self.store.record_time(self.device, sample.work, sample.seconds)
 
     async def _give_back(self, job_ids: list[str], token: str) -> None:
         released = []

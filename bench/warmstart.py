@@ -58,7 +58,7 @@ def start_for(kind: str, content: Image.Image, style: Image.Image, shape: tuple[
 def run_one(stylizer: Stylizer, content: Image.Image, style: Image.Image, size: int, ladder: list[tuple[int, int]],
             start: str, options: dict) -> tuple[Image.Image, dict]:
     stylize_module.schedule = lambda params: ladder  # the candidate's ladder instead of the halving one
-    params = parse_options({"size": size, "device": "cpu", **options})
+    params = parse_options({"size": size, "device": "cpu", "init": "content", **options})  # the start comes in init
     shape = level_shape(content.size, ladder[0][0])
     init = start_for(start, content, style, shape)
     t = time.perf_counter()

@@ -168,6 +168,9 @@ class JobRunner:
         """Store the outcome (a result's report also says which worker ran it, and when)."""
         done = outcome.result is not None
         report = {**outcome.result.report, "worker": job.about} if outcome.result is not None else None
+        sample = sample_of(outcome.seconds, report) if done and job.about.get("batch", 1) == 1 else None
+        if sample is not None:  # recorded before the end is told: a batch's time is shared, lone jobs only
+            await self.store.record_time(self.device, sample.work, sample.seconds)
         res = await self.store.finish(job.job_id, job.user, outcome.state.value, outcome.error or "",
                                       job.result_ttl, token=token, report=report,
                                       run_s=outcome.seconds if done else None,
@@ -176,9 +179,6 @@ class JobRunner:
             job_logger(log, job.job_id).warning("lease lost before the outcome was stored; discarding it")
             return
         self.done += 1
-        sample = sample_of(outcome.seconds, report) if done and job.about.get("batch", 1) == 1 else None
-        if sample is not None:  # a batch's time is shared by its jobs: only lone jobs teach the model
-            await self.store.record_time(self.device, sample.work, sample.seconds)
 
     async def _give_back(self, job_ids: list[str], token: str) -> None:
         released = []

@@ -39,7 +39,7 @@ def build_queue(settings: BotSettings) -> JobQueue:
     from engine.jobs.local import LocalJobQueue
 
     return LocalJobQueue(settings, settings, workers=settings.workers, preview_every=preview_every,
-                         database_path=settings.database_path)
+                         database_path=settings.database_path, calibrate=True)
 
 
 async def run(settings: BotSettings) -> int:

@@ -26,6 +26,7 @@ from bot.errors import UserError, discord_call, explain, keyed, permission_names
 from bot.language import choose
 from bot.options import animation_limits, resolve
 from bot.progress import describe
+from bot.sizing import fit_size
 from bot.store import GuildConfig
 from bot.tracker import Delivery, mention_only
 from bot.views import status_view
@@ -130,6 +131,9 @@ class Intake:
                                                 limits=limits)
             blobs += saved
             start = await _result_image(*wanted.upscale) if wanted.upscale else None
+            if clip is None and not wanted.grid and start is None:  # sizes that fit the machine
+                options = await fit_size(self.bot.queue, options, blobs[0], target_s=self.settings.target_job_s,
+                                         max_size=config.max_size or self.settings.default_max_size)
             if clip is not None and clip.kind == "image":  # GIF/WebP/APNG: the operator picks WebP or GIF
                 options.setdefault("animation_format", self.settings.animation_format)
             status = await self._post_status(origin, wanted, blobs)

@@ -43,6 +43,9 @@ class BotSettings(ProcessSettings, QueueSettings, RunnerSettings):
 
     max_attachment_bytes: int = Field(25 * MIB, ge=1, description="largest input file (declared size)")
     max_styles: int = Field(3, ge=1, le=8, description="most style images one job may blend")
+    target_job_s: float = Field(
+        60.0, gt=0, description="a job that names no size (nor its server) gets the largest of 256, 384, 512, "
+                                "768, 1024 px (up to max_size) predicted to take at most this long here")
     allow_dms: bool = Field(True, description="accept jobs in direct messages")
     default_library_limit: int = Field(50, ge=1, description="most saved styles per guild, for guilds that set none")
     library_max_bytes: int = Field(8 * MIB, ge=1024, description="largest painting one saved style may be")

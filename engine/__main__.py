@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--quiet", action="store_true", help="no progress bar")
     st.add_argument("--compile", default="off", choices=("off", "default", "reduce-overhead", "max-autotune"),
                     help="torch.compile the VGG19 feature stack (pays only on some GPUs; default: off)")
+    st.add_argument("--bf16", choices=("auto", "on", "off"), default=None,
+                    help="bf16 convolutions: auto = where the CPU does bf16 natively, and on CUDA; off stands in "
+                         "for an AVX2-only CPU (default: $STYLEBOT_BF16, else auto)")
     _add_param_options(st)
     demo = sub.add_parser("demo", help="stylize a bundled photo with a painting the project draws; offline")
     demo.add_argument("-o", "--output", type=Path, default=Path("out/demo.png"))
@@ -90,7 +93,7 @@ def stylize_files(args: argparse.Namespace) -> dict:
     params = parse_options(options)
     content, styles = _read(args.content), [_read(p) for p in args.styles]
     t0 = time.perf_counter()
-    stylizer = get_stylizer(params.backbone, args.compile)
+    stylizer = get_stylizer(params.backbone, args.compile, args.bf16)
     load_s = time.perf_counter() - t0
     done = render(content, styles, params, stylizer=stylizer, on_progress=ProgressBar(not args.quiet),
                   animated=lambda p: p.replace(animation_format=_animation_format(p.animation_format, args.output)))

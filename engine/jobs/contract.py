@@ -131,11 +131,28 @@ def queued_eta(position: int, slots: int, avg_job_s: float | None, all_busy: boo
     return round(avg_job_s * (position // max(1, slots) + 1 + (1 if all_busy else 0)), 1)
 
 
-def running_eta(elapsed: float, step: int, total: int, avg_job_s: float | None) -> float | None:
-    """Seconds until a running job is finished: its pace so far, or the average before its first step."""
-    if step:
-        return elapsed / step * (total - step)
+def running_eta(elapsed: float, step: int, total: int, avg_job_s: float | None,
+                predicted_s: float | None = None) -> float | None:
+    """Seconds until a running job is finished: its pace so far, or the average before its first step.
+
+    With the time model's ``predicted_s`` for this job (engine.jobs.timing), what is left of it - or its
+    pace where that says longer (its coarse rungs' cheap steps make the pace hopeful early on).
+    """
+    pace = elapsed / step * (total - step) if step else None
+    if predicted_s is not None:
+        return max(predicted_s - elapsed, pace or 0.0)
+    if pace is not None:
+        return pace
     return max(avg_job_s - elapsed, 0.0) if avg_job_s is not None else None
+
+
+def predicted_queued_eta(position: int, slots: int, avg_job_s: float | None, all_busy: bool,
+                         predicted_s: float | None) -> float | None:
+    """:func:`queued_eta` with this job's own time from the time model: the jobs ahead at their average, then it."""
+    if predicted_s is None:
+        return queued_eta(position, slots, avg_job_s, all_busy)
+    ahead = position // max(1, slots) + (1 if all_busy else 0)
+    return round((avg_job_s or predicted_s) * ahead + predicted_s, 1)
 
 
 class JobHandle(abc.ABC):
@@ -171,6 +188,7 @@ class JobHandle(abc.ABC):
 
 
 Screen = Callable[[], Awaitable[None]]  # see JobQueue.start
+Predict = Callable[[float], "float | None"]  # a job's work (Mpx-steps, engine.jobs.timing) -> its seconds here
 
 
 class JobQueue(abc.ABC):
@@ -208,3 +226,10 @@ class JobQueue(abc.ABC):
     @abc.abstractmethod
     async def depth(self) -> int:
         """Jobs queued or running."""
+
+    async def predictor(self) -> Predict:
+        """This queue's time model (engine.jobs.timing): a job's work -> its seconds, None until calibrated.
+
+        The bot sizes the jobs that name no size with it; the ETAs come from the same model.
+        """
+        return lambda work: None

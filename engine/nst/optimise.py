@@ -27,6 +27,7 @@ from engine.nst.images import preview_jpeg, to_image, to_tensor
 from engine.nst.lbfgs import BatchedLBFGS
 from engine.nst.params import StyleParams
 from engine.nst.types import Job, Progress, Targets, Terms
+from engine.nst.warmstart import draft_start
 
 LBFGS_HISTORY = 100  # neural-style's default (optim.lbfgs' nCorrection)
 LBFGS_HISTORY_BYTES = 1 << 30  # cap the 2*m*numel floats of history per job at large sizes
@@ -52,7 +53,7 @@ def initial_image(params: StyleParams, targets: Targets) -> torch.Tensor:
     starting from the photo keeps its layout from the first step and needs far fewer steps for
     the same cost, which is what a chat bot needs. ``init=noise`` is the paper's start.
     """
-    if params.init == "content":
+    if params.init in ("content", "draft"):  # a draft starts the coarse rung only (start_image)
         return targets.content.clone()
     gen = torch.Generator().manual_seed(params.seed)
     noise = torch.randn(targets.content.shape, generator=gen) * 32.0 + 127.5
@@ -60,8 +61,14 @@ def initial_image(params: StyleParams, targets: Targets) -> torch.Tensor:
 
 
 def start_image(run: Run) -> torch.Tensor:
-    """The job's own start (``init``, resized to the first rung exactly), else :func:`initial_image`."""
+    """The job's own start (``init``, resized to the first rung exactly), else the draft of a job of several
+    rungs with ``init=draft`` (:mod:`engine.nst.warmstart`), else :func:`initial_image`."""
     first, init = run.levels[0], run.job.init
+    if init is None and run.job.params.init == "draft" and len(run.levels) > 1:
+        height, width = first.content.shape[-2:]
+        job = run.job
+        init = draft_start(job.content, job.styles, job.params.style_blend, (width, height),
+                           job.params.preserve_colors)
     if init is None:
         return initial_image(run.job.params, first)
     height, width = first.content.shape[-2:]

@@ -27,7 +27,7 @@ VGG19_LAYERS: tuple[str, ...] = tuple(
 )
 DEFAULT_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 OPTIMIZERS = ("lbfgs", "adam")
-INITS = ("content", "noise")
+INITS = ("draft", "content", "noise")
 ANIMATION_FORMATS = ("auto", "webp", "gif", "mp4")
 NO_STYLE = english(msg("input.no_style"))
 
@@ -59,12 +59,13 @@ class StyleParams:
     )
     tv_weight: float = _opt(0.0, "total-variation weight (smooths noise; 0 = off)", "tv", lo=0.0, hi=1e9)
     size: int = _opt(512, "longest side of the output in pixels", lo=16, hi=4096)
-    steps: int = _opt(60, "optimizer steps at the full size (L-BFGS: function evaluations)", "iters", lo=1, hi=5000)
+    steps: int = _opt(50, "optimizer steps at the full size (L-BFGS: function evaluations)", "iters", lo=1, hi=5000)
     coarse_steps: int = _opt(50, "steps on each coarser level of the coarse-to-fine schedule", lo=0, hi=5000)
     levels: int = _opt(2, "coarse-to-fine levels (each half the size of the next); 1 = single scale", lo=1, hi=6)
     optimizer: str = _opt("lbfgs", "lbfgs or adam")
     learning_rate: float = _opt(10.0, "Adam step size, in 0-255 pixel units", "lr", lo=1e-6, hi=1e4)
-    init: str = _opt("content", "start from the content image or from noise")
+    init: str = _opt("draft", "start from a feed-forward draft of the painting at the coarse rung (a job of one "
+                           "rung: the photo), from the content image, or from noise")
     seed: int = _opt(0, "random seed (noise init, reproducibility)", lo=0, hi=2**32 - 1)
     preserve_colors: bool = _opt(False, "keep the content's colours (luminance-only transfer)", "keep_colors", "original_colors")
     style_scale: float = _opt(1.0, "style image size relative to the output size", lo=0.05, hi=4.0)
@@ -110,9 +111,10 @@ class StyleParams:
 # 5 on relu4_2, style 100 on relu1_1..relu5_1, Gram / (C*H*W), mean squared errors, the Caffe
 # VGG19) and that ../shared/bench/naive_gatys.py's `evaluate` scores, so quality is measurable.
 # It differs from neural-style's *defaults* on purpose: tv 0 (theirs 1e-3; the scored cost has
-# no TV term), start from the photo (theirs: noise; see optimise.initial_image) and a coarse-to-
-# fine schedule of 50 + 60 L-BFGS steps (theirs: 1000 at full size), which reaches the loss of
-# 300 plain full-size iterations in a fraction of the time (bench/compare.py).
+# no TV term), start from a feed-forward draft at the coarse rung (theirs: noise; see
+# engine.nst.warmstart) and a coarse-to-fine schedule of 50 + 50 L-BFGS steps (theirs: 1000 at full
+# size), which reaches the loss of 300 plain full-size iterations in a fraction of the time
+# (bench/compare.py; from the photo it took 50 + 60 steps, bench/warmstart.py).
 PRESETS: dict[str, dict[str, Any]] = {
     "classic": {},
     # Softer: more of the photo survives; good for portraits.

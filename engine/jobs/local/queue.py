@@ -28,15 +28,17 @@ from engine.jobs.contract import (
     JobSpec,
     JobState,
     JobStatus,
+    Predict,
     Screen,
     average_run_s,
-    queued_eta,
+    predicted_queued_eta,
     running_eta,
 )
 from engine.jobs.journal import Journal, StoredJob
 from engine.jobs.local.fair import FairOrder
 from engine.jobs.local.handle import LocalJobHandle
 from engine.jobs.settings import QueueSettings, RunnerSettings
+from engine.jobs.timing import TimeModel, calibration_specs, predict_job, sample_of
 from engine.ops import metrics
 from engine.texts import Message, as_message, note
 
@@ -58,7 +60,7 @@ class LocalJobQueue(JobQueue):
 
     def __init__(self, settings: QueueSettings, runner: RunnerSettings, *, workers: int = 1,
                  preview_every: int = 0, database_path: str | None = None, stylizer: Any = None,
-                 keep_finished: int = 500):
+                 keep_finished: int = 500, calibrate: bool = False):
         self.settings, self.runner, self.workers = settings, runner, workers
         self.preview_every = preview_every
         self.max_batch = runner.max_batch or 1  # unset: settled for the device at start()
@@ -74,6 +76,8 @@ class LocalJobQueue(JobQueue):
         self._executor: ThreadPoolExecutor | None = None
         self._accepting = False
         self._run_times: deque[float] = deque(maxlen=ETA_WINDOW)  # of the last finished jobs, newest first
+        self.timing = TimeModel()  # this device's seconds per job (engine.jobs.timing): sizes and ETAs
+        self._calibrate = calibrate
 
     async def start(self, screen: Screen | None = None) -> None:
         """Open the journal and take back every job a previous process left: waiting, running or unanswered.
@@ -86,10 +90,12 @@ class LocalJobQueue(JobQueue):
             self._restore(stored)
         if screen is not None:
             await screen()  # no worker runs yet: a job cancelled here never reaches the engine
+        self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="stylize")
+        if self._calibrate:
+            await self.calibrate()
         self._waiting.resume()
         self._idle.set()
         self._accepting = True
-        self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="stylize")
         self._tasks = [asyncio.create_task(self._work(), name=f"stylize-worker-{i}") for i in range(self.workers)]
         self._changed()
 
@@ -121,6 +127,7 @@ class LocalJobQueue(JobQueue):
         stored = StoredJob(uuid.uuid4().hex[:12], spec, *self._waiting.place(spec.user_id), "queued")
         await self.journal.add(stored)  # on disk before anyone hears of it
         handle = self._restore(stored)
+        handle.predicted_s = self.predict(spec)
         self._changed()
         return handle
 
@@ -160,7 +167,8 @@ class LocalJobQueue(JobQueue):
             position = self._waiting.index(handle) if handle in self._waiting else 0
             busy = len(self._running) >= self.workers
             return replace(status, position=position,
-                           eta_s=queued_eta(position, self.workers, average_run_s(self._run_times), busy))
+                           eta_s=predicted_queued_eta(position, self.workers, average_run_s(self._run_times), busy,
+                                                      handle.predicted_s))
         return status
 
     def _changed(self) -> None:
@@ -244,6 +252,7 @@ class LocalJobQueue(JobQueue):
         await self.journal.finish(handle.job_id, outcome.state.value, outcome.error, outcome.result)
         if outcome.state is JobState.DONE:
             self._run_times.appendleft(outcome.seconds)
+            self._learn(outcome)
         handle._finish(outcome.state, result=outcome.result, error=outcome.error)
 
     def _publisher(self, handle: LocalJobHandle) -> runtime.Publish:
@@ -251,10 +260,41 @@ class LocalJobQueue(JobQueue):
             p = control.latest
             if p is not None and not handle._status.state.finished:
                 eta = running_eta(time.monotonic() - control.started, p.step, p.total,
-                                  average_run_s(self._run_times))
+                                  average_run_s(self._run_times), handle.predicted_s)
                 handle._set(**runtime.progress_fields(p), eta_s=eta, preview=control.preview)
 
         return publish
+
+    # -- timing -----------------------------------------------------------------------------
+
+    async def calibrate(self) -> None:
+        """The warm-up: load the weights, then run the calibration jobs, so the time model can predict."""
+        assert self._executor is not None
+        loop = asyncio.get_running_loop()
+        specs = calibration_specs()
+        await loop.run_in_executor(self._executor, self._run_alone, specs[0])  # loads the weights: not timed
+        for spec in specs:
+            self._learn(await loop.run_in_executor(self._executor, self._run_alone, spec))
+        for handle in self._waiting:  # taken back from the journal before the model could predict
+            handle.predicted_s = self.predict(handle.spec)
+        log.info("calibrated on %s: %.2f s + %.3f s per Mpx-step", self.runner.device, self.timing.a or 0.0,
+                 self.timing.b or 0.0)
+
+    def _run_alone(self, spec: JobSpec) -> runtime.Outcome:
+        return runtime.run(spec, runtime.Control(), device=self.runner.device, stylizer=self._stylizer,
+                           compile=self.runner.compile)
+
+    def _learn(self, outcome: runtime.Outcome) -> None:
+        sample = sample_of(outcome.seconds, outcome.result.report if outcome.result is not None else None)
+        if sample is not None:
+            self.timing.observe(sample.work, sample.seconds)
+
+    async def predictor(self) -> Predict:
+        return self.timing.predict
+
+    def predict(self, spec: JobSpec) -> float | None:
+        """Seconds the time model gives a job of ``spec`` here (None: not a plain picture, or not calibrated)."""
+        return predict_job(self.timing.predict, spec)
 
     def _prune(self) -> None:
         finished = [k for k, h in self._jobs.items() if h._status.state.finished and h._claimed]

@@ -29,16 +29,18 @@ from engine.jobs.contract import (
     JobSpec,
     JobState,
     JobStatus,
+    Predict,
     Screen,
     average_run_s,
     draft_fields,
-    queued_eta,
+    predicted_queued_eta,
     running_eta,
 )
 from engine.jobs.paint import batch_key
 from engine.jobs.redis.store import TOKEN_FUNCTION, JobStore, connect, subscribe_forever
 from engine.jobs.runtime import check_submission, msg, user_limit
 from engine.jobs.settings import QueueSettings
+from engine.jobs.timing import Sample, TimeModel, predict_job, slowest
 from engine.ops import metrics
 from engine.texts import Message, as_message, to_json
 
@@ -108,6 +110,9 @@ class RedisJobQueue(JobQueue):
             "grid": json.dumps(list(spec.grid)),  # a strength grid's factors; [] for one image
             "draft": draft_fields(spec) or "",  # a draft job's kind and captions; "" for a painting
         }
+        predicted = await self._predict(spec)
+        if predicted is not None:
+            fields["predict_s"] = f"{predicted:.3f}"  # the time model's seconds for it: its ETA
         inputs = {"content": spec.content, **{f"style:{i}": s for i, s in enumerate(spec.styles)}}
         if spec.start_image is not None:  # an upscale's start image travels with the others
             inputs["start"] = spec.start_image
@@ -157,6 +162,20 @@ class RedisJobQueue(JobQueue):
             for ev in events:
                 ev.set()
 
+    async def predictor(self) -> Predict:
+        """The slowest live device's time model, from the workers' run records (any worker may take a job)."""
+        records = await self.store.run_records()
+        live = {w.get("device") for w in await self.store.live_workers()}
+        by_device: dict[str, list[Sample]] = {}
+        for r in reversed(records):  # oldest first, as the models take them
+            if r.get("device") in live:
+                by_device.setdefault(r["device"], []).append(Sample(float(r["work"]), float(r["seconds"])))
+        models = [TimeModel(samples) for samples in by_device.values()]
+        return lambda work: slowest(models, work)
+
+    async def _predict(self, spec: JobSpec) -> float | None:
+        return predict_job(await self.predictor(), spec)
+
     async def _slots(self) -> int:
         """Jobs the live workers run at once (read at most every 5 s; at least 1)."""
         when, slots = self._capacity
@@ -177,13 +196,15 @@ class RedisJobQueue(JobQueue):
         state = JobState(f["state"].decode())
         step, total = int(f.get("step", 0)), int(f.get("total", 0))
         avg_s = average_run_s(float(t) for t in run_times)
+        predicted = float(f["predict_s"]) if "predict_s" in f else None
         now_ms = sec * 1000 + usec // 1000
         eta = 0.0 if state.finished else None
         if state is JobState.QUEUED and rank is not None:
             slots = await self._slots()
-            eta = queued_eta(rank, slots, avg_s, running >= slots)
+            eta = predicted_queued_eta(rank, slots, avg_s, running >= slots, predicted)
         elif state is JobState.RUNNING:
-            eta = running_eta(max(0.0, (now_ms - int(f.get("started_at", now_ms))) / 1000), step, total, avg_s)
+            eta = running_eta(max(0.0, (now_ms - int(f.get("started_at", now_ms))) / 1000), step, total, avg_s,
+                              predicted)
         return JobStatus(
             job_id=job_id,
             state=state,

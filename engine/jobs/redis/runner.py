@@ -23,6 +23,7 @@ from engine.jobs import runtime
 from engine.jobs.contract import JobSpec, with_draft
 from engine.jobs.redis.settings import WorkerSettings
 from engine.jobs.redis.store import JobStore
+from engine.jobs.timing import sample_of
 from engine.ops.logs import job_logger
 from engine.texts import note, to_json
 
@@ -169,6 +170,9 @@ class JobRunner:
         """Store the outcome (a result's report also says which worker ran it, and when)."""
         done = outcome.result is not None
         report = {**outcome.result.report, "worker": job.about} if outcome.result is not None else None
+        sample = sample_of(outcome.seconds, report) if done and job.about.get("batch", 1) == 1 else None
+        if sample is not None:  # recorded before the end is told: a batch's time is shared, lone jobs only
+            await self.store.record_time(self.device, sample.work, sample.seconds)
         res = await self.store.finish(job.job_id, job.user, outcome.state.value, to_json(outcome.error),
                                       job.result_ttl, token=token, report=report,
                                       run_s=outcome.seconds if done else None,

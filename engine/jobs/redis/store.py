@@ -20,6 +20,8 @@ Layout, ``P`` being the queue name (``stylebot`` by default):
 * ``P:undelivered``  sorted set of jobs nobody has answered for yet
 * ``P:runs``         list - run times of the last finished jobs, newest first: the ETAs'
   :func:`~engine.jobs.contract.average_run_s` reads them
+* ``P:timing``       list - the workers' run records (device, work, seconds) of calibrations and finished
+  jobs, newest first: the bot's time model (:mod:`engine.jobs.timing`) sizes jobs and gives ETAs from them
 * ``P:events`` / ``P:cancel``  pub/sub channels: job changes for followers, cancels for workers
 * ``P:workers`` and ``P:worker:<wid>`` - the live workers (a hash with TTL each)
 * ``P:arq``          arq's queue of wake-up tokens (see :mod:`engine.jobs.redis`), plus arq's
@@ -44,6 +46,8 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from engine.jobs.contract import ETA_WINDOW
+
+TIMING_RECORDS = 200  # run records kept for the time model (engine.jobs.timing), all devices together
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +98,7 @@ class JobStore:
         self.events, self.cancels = f"{name}:events", f"{name}:cancel"
         self.queued, self.running = f"{name}:queued", f"{name}:running"
         self.undelivered, self.run_times, self.workers = f"{name}:undelivered", f"{name}:runs", f"{name}:workers"
+        self.timings = f"{name}:timing"  # the workers' run records (device, work, seconds), newest first
         self._scripts = {script: redis.register_script(_lua(script)) for script in SCRIPTS}
 
     def job(self, job_id: str) -> str:
@@ -153,6 +158,16 @@ class JobStore:
             pipe.zcard(self.queued).zcard(self.running)
             queued, running = await pipe.execute()
         return int(queued), int(running)
+
+    async def record_time(self, device: str, work: float, seconds: float) -> None:
+        """One run record of the time model (engine.jobs.timing): a calibration or finished job on ``device``."""
+        record = json.dumps({"device": device, "work": round(work, 6), "seconds": round(seconds, 3)})
+        async with self.redis.pipeline(transaction=True) as pipe:
+            await pipe.lpush(self.timings, record).ltrim(self.timings, 0, TIMING_RECORDS - 1).execute()
+
+    async def run_records(self) -> list[dict[str, Any]]:
+        """The workers' run records, newest first."""
+        return [json.loads(r) for r in await self.redis.lrange(self.timings, 0, TIMING_RECORDS - 1)]
 
     async def live_workers(self) -> list[dict[str, str]]:
         """Capabilities of the workers whose heartbeat is fresh (dead ones are forgotten here)."""

@@ -38,6 +38,7 @@ from engine.jobs.redis.store import (
     json_dumps,
     subscribe_forever,
 )
+from engine.jobs.timing import Sample, calibration_specs, sample_of
 from engine.ops import metrics
 from engine.ops.settings import load_settings
 
@@ -94,7 +95,9 @@ class StyleWorker:
 
     async def _startup(self, ctx: dict[str, Any]) -> None:
         self.store = JobStore(ctx["redis"], self.settings.queue_name)
-        self.device = await asyncio.get_running_loop().run_in_executor(self._executor, self._warm_up)
+        self.device, samples = await asyncio.get_running_loop().run_in_executor(self._executor, self._warm_up)
+        for sample in samples:
+            await self.store.record_time(self.device, sample.work, sample.seconds)
         self.max_batch = self.settings.max_batch or runtime.auto_batch(self.device)
         self.jobs = JobRunner(self.store, self.worker_id, self.settings, device=self.device,
                               max_batch=self.max_batch, executor=self._executor, stylizer=self._stylizer)
@@ -109,8 +112,9 @@ class StyleWorker:
         log.info("worker %s ready on %s (max_pixels=%s, concurrency=%d, max_batch=%d)", self.worker_id,
                  self.device, self.settings.max_pixels, self.settings.concurrency, self.max_batch)
 
-    def _warm_up(self) -> str:
-        """Load the weights and run one tiny job, so the first user waits for neither."""
+    def _warm_up(self) -> tuple[str, list[Sample]]:
+        """Load the weights and run one tiny job, so the first user waits for neither; then the calibration
+        jobs of the bot's time model (engine.jobs.timing), whose samples the worker records."""
         from PIL import Image  # the engine's own dependency; only needed for this dummy image
 
         from engine.nst.stylize import resolve_device
@@ -124,7 +128,14 @@ class StyleWorker:
         if outcome.state is not JobState.DONE:
             log.error("warm-up job failed: %s", outcome.error)
         _warm_drafts()
-        return device
+        samples = []
+        for calibration in calibration_specs():
+            done = runtime.run(calibration, runtime.Control(), device=device, stylizer=self._stylizer,
+                               compile=self.settings.compile)
+            sample = sample_of(done.seconds, done.result.report if done.result is not None else None)
+            if sample is not None:
+                samples.append(sample)
+        return device, samples
 
     async def _shutdown(self, ctx: dict[str, Any]) -> None:
         for t in self._tasks:

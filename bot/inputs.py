@@ -18,7 +18,9 @@ from collections.abc import Sequence
 import discord
 
 from bot.errors import UserError, discord_call
+from bot.fetch import Link
 from bot.progress import PREVIEW_NAME
+from bot.spoilers import plain_name
 from engine.errors import InputError
 from engine.nst.images import decode_image
 from engine.nst.media import DEFAULT_LIMITS, AnimationLimits, ClipInfo, is_animation, probe
@@ -38,7 +40,7 @@ def _mib(n: int) -> str:
 
 def _inputs_on(message: discord.Message) -> list[discord.Attachment]:
     """A message's input images: on the bot's own status messages, without the progress preview."""
-    return [a for a in message.attachments if not (message.author.bot and a.filename == PREVIEW_NAME)]
+    return [a for a in message.attachments if not (message.author.bot and plain_name(a.filename) == PREVIEW_NAME)]
 
 
 async def images_of(message: discord.Message) -> list[discord.Attachment]:
@@ -77,7 +79,7 @@ def looks_like_video(attachment: discord.Attachment) -> bool:
             or os.path.splitext(attachment.filename)[1].lower() in VIDEO_EXTENSIONS)
 
 
-def check(attachments: Sequence[discord.Attachment], *, max_styles: int, max_bytes: int, saved: int = 0) -> None:
+def check(attachments: Sequence[discord.Attachment | Link], *, max_styles: int, max_bytes: int, saved: int = 0) -> None:
     """Refuse from metadata alone: how many, what type, declared size. Nothing is downloaded.
 
     ``saved`` is how many saved styles (from the server's library) the request names besides.
@@ -91,6 +93,8 @@ def check(attachments: Sequence[discord.Attachment], *, max_styles: int, max_byt
         files = f"{len(attachments)} files" + (f" and {saved} saved styles" if saved else "")
         raise UserError(f"that is {files}; send one photo and at most {max_styles} style images.")
     for i, att in enumerate(attachments):
+        if isinstance(att, Link):
+            continue  # its type and size are checked as it is fetched (bot.fetch)
         if i == 0 and looks_like_video(att):
             pass  # the photo may be a clip; the style stays a still
         elif not looks_like_image(att):
@@ -102,18 +106,18 @@ def check(attachments: Sequence[discord.Attachment], *, max_styles: int, max_byt
                             f"the limit is {_mib(max_bytes)}.")
 
 
-async def read(att: discord.Attachment, refusal: str) -> bytes:
+async def read(att: discord.Attachment | Link, refusal: str) -> bytes:
     """The attachment's bytes; a failed download is counted and logged (discord_call) and refused with ``refusal``."""
     with discord_call(log, "download of attachment %s failed", att.id):
         return await att.read()
     raise UserError(refusal)
 
 
-async def _read(att: discord.Attachment, index: int) -> bytes:
+async def _read(att: discord.Attachment | Link, index: int) -> bytes:
     return await read(att, f"I couldn't download the {role(index)} image `{att.filename}`; please send it again.")
 
 
-async def download(attachments: Sequence[discord.Attachment], *, max_bytes: int,
+async def download(attachments: Sequence[discord.Attachment | Link], *, max_bytes: int,
                    limits: AnimationLimits = DEFAULT_LIMITS) -> tuple[list[bytes], ClipInfo | None]:
     """Download and check each file; InputError says which one is bad and why.
 

@@ -54,8 +54,9 @@ class ProgressMessage:
     """Coalescing editor of one status message (which may carry the job's input images)."""
 
     def __init__(self, message: discord.Message | discord.PartialMessage, *, interval: float,
-                 preview: bool = False) -> None:
+                 preview: bool = False, spoiler: bool = False) -> None:
         self.message = message
+        self.spoiler = spoiler  # previews as spoilers
         self.interval = interval
         self.preview = preview
         self._latest: JobStatus | None = None
@@ -116,7 +117,7 @@ class ProgressMessage:
         """The message's own attachments except an earlier preview (kept on every edit)."""
         if not isinstance(self.message, discord.Message):
             self.message = await self.message.fetch()
-        return [a for a in self.message.attachments if a.filename != PREVIEW_NAME]
+        return [a for a in self.message.attachments if a.filename.removeprefix("SPOILER_") != PREVIEW_NAME]
 
     async def _edit(self, content: str, preview: bytes | None) -> None:
         # deleted, or permissions changed: the job goes on, without progress edits
@@ -124,6 +125,6 @@ class ProgressMessage:
             if preview is None:
                 await self.message.edit(content=content)
             else:
-                files = [*await self._inputs(), discord.File(io.BytesIO(preview), PREVIEW_NAME)]
+                files = [*await self._inputs(), discord.File(io.BytesIO(preview), PREVIEW_NAME, spoiler=self.spoiler)]
                 await self.message.edit(content=content, attachments=files)
         self._dead = self._dead or call.failed is not None

@@ -48,6 +48,7 @@ class AdminCog(commands.Cog):
         embed.add_field(name="style_role", value=_show(config.style_role, "style_role") if config.style_role
                         else "Manage Server only")
         embed.add_field(name="library_limit", value=str(config.library_limit or s.default_library_limit))
+        embed.add_field(name="spoiler", value=config.spoiler)
         channels = ", ".join(f"<#{c}>" for c in config.channels) or "all channels"
         embed.add_field(name="channels", value=channels, inline=False)
         gallery = f"<#{config.gallery_channel}>" if config.gallery_channel else "off"
@@ -69,7 +70,7 @@ class AdminCog(commands.Cog):
     @app_commands.describe(key=", ".join(SETTABLE)[:100], value="the new value, or 'default'")
     async def set_(self, ctx: commands.Context, key: str, value: str) -> None:
         """Change a limit or default: max_size, max_steps, user_limit, preset, size, allow_dms, max_frames,
-        max_duration, style_role, library_limit."""
+        max_duration, style_role, library_limit, spoiler."""
         name, parsed = parse_setting(key, value)
         config = await self.bot.store.update(ctx.guild.id, **{name: parsed})  # type: ignore[union-attr]
         await ctx.reply(f"✅ `{name}` is now {_show(getattr(config, name), name)}.", embed=self._embed(config),

@@ -12,6 +12,7 @@ import discord
 from discord.ext import commands
 
 from bot.delivery import EMBED_COLOUR
+from bot.i18n import language, text
 from bot.options import OPERATOR_ONLY, animation_limits
 from engine.nst.media import AnimationLimits
 from engine.nst.params import FIELDS, PRESETS
@@ -94,7 +95,7 @@ def preset_lines() -> list[str]:
             for name, values in PRESETS.items()]
 
 
-def help_embed(max_size: int, max_steps: int, limits: AnimationLimits) -> discord.Embed:
+def help_embed(max_size: int, max_steps: int, limits: AnimationLimits, lang: str = "en") -> discord.Embed:
     embed = discord.Embed(title="🎨 How to style", description=INTRO, colour=EMBED_COLOUR)
     for i, chunk in enumerate(_chunks(option_lines())):
         embed.add_field(name="Options (key=value)" if i == 0 else "More options", value=chunk, inline=False)
@@ -102,6 +103,7 @@ def help_embed(max_size: int, max_steps: int, limits: AnimationLimits) -> discor
     embed.add_field(name="Examples", value=EXAMPLES, inline=False)
     embed.add_field(name="This server's styles", value=LIBRARY, inline=False)
     embed.add_field(name="Grid, upscale, buttons", value=MORE, inline=False)
+    embed.add_field(name=text(lang, "help.links.title"), value=text(lang, "help.links"), inline=False)
     embed.set_footer(text=f"Limits here: size ≤ {max_size}, steps ≤ {max_steps}; animations: ≤ {limits.frames} "
                           f"frames, ≤ {limits.seconds:g} s, ≤ {limits.side_for('cpu')} px on a CPU "
                           f"({limits.side_for('cuda')} on a GPU)")
@@ -119,5 +121,6 @@ class HelpCog(commands.Cog):
         settings = self.bot.settings
         limits = animation_limits(config, settings.max_frames, settings.max_duration_s)
         embed = help_embed(config.max_size or settings.default_max_size,
-                           config.max_steps or settings.default_max_steps, limits)
+                           config.max_steps or settings.default_max_steps, limits,
+                           language(ctx.interaction.locale) if ctx.interaction else "en")
         await ctx.reply(embed=embed, ephemeral=True)

@@ -90,3 +90,21 @@ async def test_stats_counts_this_server_s_jobs_their_median_time_and_favourite_s
         assert lines[0] == "**Style jobs in this server**" and lines[1] == "Jobs today (UTC): 2; in all: 2"
         assert re.fullmatch(r"Median time from request to result: \d+\.\d s", lines[2]), lines[2]
         assert lines[3] == "Most used saved styles: `starry` (2)"
+
+
+async def test_stylehelp_shows_links_spoilers_queue_and_stats_with_examples(fake: FakeDiscord, bot) -> None:
+    await fake.wait_for(lambda e: e.kind == "commands_sync")
+    payload = await fake.send_slash(CHANNEL, ALICE, "stylehelp")
+    await fake.wait_for(lambda e: e.kind == "interaction_callback" and e.data["token"] == payload["token"])
+    [shown] = fake.interaction_responses(payload["token"])
+    fields = {f["name"]: f["value"] for f in shown["data"]["embeds"][0]["fields"]}
+    links = fields["Links, spoilers, your queue"]
+    for needle in ("`!style https://example.com/photo.jpg https://example.com/painting.jpg`",
+                   "`/style content_url:https://… style_url:https://…`", "`!style spoiler=yes`",
+                   "`!styleconfig set spoiler on|off|nsfw-channels`", "`/queue`", "`/stats`"):
+        assert needle in links
+    commands = {c["name"]: c for c in fake.commands[None]}
+    assert {"queue", "stats"} <= commands.keys()
+    options = {o["name"] for o in commands["style"]["options"]}
+    assert {"content_url", "style_url", "spoiler"} <= options
+    assert not any(o.get("required") for o in commands["style"]["options"])  # the photo may be a link

@@ -19,6 +19,7 @@ import time
 import discord
 
 from bot.errors import discord_call
+from bot.spoilers import plain_name
 from engine.jobs import JobState, JobStatus
 
 log = logging.getLogger(__name__)
@@ -117,7 +118,7 @@ class ProgressMessage:
         """The message's own attachments except an earlier preview (kept on every edit)."""
         if not isinstance(self.message, discord.Message):
             self.message = await self.message.fetch()
-        return [a for a in self.message.attachments if a.filename.removeprefix("SPOILER_") != PREVIEW_NAME]
+        return [a for a in self.message.attachments if plain_name(a.filename) != PREVIEW_NAME]
 
     async def _edit(self, content: str, preview: bytes | None) -> None:
         # deleted, or permissions changed: the job goes on, without progress edits
@@ -125,6 +126,7 @@ class ProgressMessage:
             if preview is None:
                 await self.message.edit(content=content)
             else:
-                files = [*await self._inputs(), discord.File(io.BytesIO(preview), PREVIEW_NAME, spoiler=self.spoiler)]
+                preview_file = discord.File(io.BytesIO(preview), PREVIEW_NAME, spoiler=self.spoiler)
+                files = [*await self._inputs(), preview_file]
                 await self.message.edit(content=content, attachments=files)
         self._dead = self._dead or call.failed is not None

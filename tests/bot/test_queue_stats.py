@@ -66,9 +66,7 @@ async def test_queue_lists_the_callers_jobs_with_place_and_time_and_counts_every
         assert re.fullmatch(r"2\. \S+ waiting, 1 job ahead of it, done in .+", lines[2]), lines[2]
         assert (await answer(fake, ADMIN, "queue")).splitlines() == [
             "You have no jobs waiting or running.", "In all, 3 jobs are waiting or running."]
-        tap.open()
-        for request in (first, second, third):
-            await wait_status(fake, request, "✅ Done", timeout=60)
+    # closing the bot stops the held jobs (they are kept for the next start): none needs to run here
 
 
 async def test_stats_counts_this_server_s_jobs_their_median_time_and_favourite_saved_styles(
@@ -80,16 +78,15 @@ async def test_stats_counts_this_server_s_jobs_their_median_time_and_favourite_s
             "Most used saved styles: none used yet"]
         saved = await fake.send_message(CHANNEL, ADMIN, "!style save starry", attachments=[STYLE])
         await wait_status(fake, saved, "✅ Saved `starry`")
-        for args in (f"starry {TINY}", f"starry {TINY} seed=2"):
-            request = await fake.send_message(CHANNEL, ALICE, f"!style {args}", attachments=[CONTENT])
-            await wait_status(fake, request, "✅ Done", timeout=60)
+        request = await fake.send_message(CHANNEL, ALICE, f"!style starry {TINY}", attachments=[CONTENT])
+        await wait_status(fake, request, "✅ Done", timeout=60)
         broken = await style_message(fake, BOB, args=f"{TINY} beta=1e30")  # refused: never a job, not counted
         await wait_status(fake, broken, "⚠️")
 
         lines = (await answer(fake, BOB, "stats")).splitlines()
-        assert lines[0] == "**Style jobs in this server**" and lines[1] == "Jobs today (UTC): 2; in all: 2"
+        assert lines[0] == "**Style jobs in this server**" and lines[1] == "Jobs today (UTC): 1; in all: 1"
         assert re.fullmatch(r"Median time from request to result: \d+\.\d s", lines[2]), lines[2]
-        assert lines[3] == "Most used saved styles: `starry` (2)"
+        assert lines[3] == "Most used saved styles: `starry` (1)"
 
 
 async def test_stylehelp_shows_links_spoilers_queue_and_stats_with_examples(fake: FakeDiscord, bot) -> None:

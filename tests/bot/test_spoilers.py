@@ -25,10 +25,10 @@ from tests.bot.conftest import (
 )
 from tests.bot.test_admin import admin_says
 from tests.bot.test_buttons import button
-from tests.support.engines import Tiny
+from tests.support.engines import Paced, Tiny
 from tests.support.fakediscord import FakeDiscord
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = pytest.mark.timeout(180)
 
 
 def names(message: dict) -> list[str]:
@@ -36,10 +36,11 @@ def names(message: dict) -> list[str]:
 
 
 async def test_spoiler_yes_hides_the_result_and_every_preview(fake: FakeDiscord, make_bot) -> None:
-    async with running(fake, make_bot(RecordingQueue(preview_every=1), preview=True)):
-        request = await style_message(fake, args="spoiler=yes size=48 steps=40 coarse_steps=1")
+    # previews at the end of the first rung (the job's first look), 30 paced steps in
+    async with running(fake, make_bot(RecordingQueue(preview_every=1000, stylizer=Paced()), preview=True)):
+        request = await style_message(fake, args="spoiler=yes size=32 levels=2 coarse_steps=30 steps=5")
         with_preview = await fake.wait_for_message(
-            CHANNEL, lambda m: "SPOILER_preview.jpg" in names(m), timeout=60)
+            CHANNEL, lambda m: "SPOILER_preview.jpg" in names(m), timeout=100)
         assert with_preview["message_reference"]["message_id"] == request["id"]
         assert not [m for m in fake.messages(CHANNEL) if "preview.jpg" in names(m)]
         result = await wait_result(fake)
@@ -49,7 +50,7 @@ async def test_spoiler_yes_hides_the_result_and_every_preview(fake: FakeDiscord,
         assert status_of(fake, request)["attachments"] == []  # the last edit drops the spoilered preview too
 
 
-async def test_slash_spoiler_also_hides_the_copies_of_the_inputs(fake: FakeDiscord, make_bot) -> None:
+async def test_slash_spoiler_also_hides_the_copies_of_the_inputs_and_reruns_stay_spoilers(fake: FakeDiscord, make_bot) -> None:
     async with running(fake, make_bot(RecordingQueue(stylizer=Tiny()))):
         await fake.wait_for(lambda e: e.kind == "commands_sync")
         await fake.send_slash(CHANNEL, ALICE, "style", {"spoiler": True}, {"content": STYLE, "style": STYLE})
@@ -57,6 +58,9 @@ async def test_slash_spoiler_also_hides_the_copies_of_the_inputs(fake: FakeDisco
         assert names(result) == ["SPOILER_stylized.png"]
         status = fake.message(CHANNEL, result["message_reference"]["message_id"])
         assert names(status) == ["SPOILER_content.png", "SPOILER_style.png"]
+        await fake.click_button(CHANNEL, ALICE, result["id"], button(result, "More style"))
+        again = await wait_result(fake, predicate=lambda m: m["id"] != result["id"])
+        assert names(again) == ["SPOILER_stylized.png"]  # a run from a spoiler stays one
 
 
 async def test_nsfw_channels_spoilers_all_but_age_restricted_channels_and_the_gallery_follows_its_own(
@@ -102,13 +106,3 @@ async def test_a_moderator_deletes_a_result_with_its_gallery_repost_and_the_log_
     assert f"gallery repost {repost['id']}" in log
     assert fake.token not in log and click["token"] not in log
 
-
-async def test_the_owner_deletes_a_gallery_repost_from_the_gallery(fake: FakeDiscord, make_bot) -> None:
-    async with running(fake, make_bot()):
-        await admin_says(fake, f"!styleconfig gallery <#{GALLERY}>")
-        await style_message(fake)
-        result = await wait_result(fake)
-        repost = await wait_result(fake, GALLERY)
-        await fake.click_button(GALLERY, ALICE, repost["id"], button(repost, "Delete"))
-        await fake.wait_for(lambda e: e.kind == "message_delete" and e.data["id"] == repost["id"])
-        assert fake.message(CHANNEL, result["id"])  # the result stays

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot import i18n
 from engine.errors import ParamError
 from engine.nst.params import parse_bool
 
@@ -24,7 +25,7 @@ def parse_mode(text: str) -> str:
     try:
         return "on" if parse_bool(word) else "off"
     except ValueError:
-        raise ParamError(f"expected off, on or nsfw-channels, not `{text}`") from None
+        raise ParamError(i18n.text("en", "refusal.spoiler_setting", value=text)) from None
 
 
 def parse_choice(text: str) -> bool:
@@ -32,7 +33,7 @@ def parse_choice(text: str) -> bool:
     try:
         return parse_bool(text)
     except ValueError:
-        raise ParamError(f"`spoiler` is yes or no, not `{text}`") from None
+        raise ParamError(i18n.text("en", "refusal.spoiler_choice", value=text)) from None
 
 
 def is_age_restricted(channel: Any) -> bool:

@@ -125,14 +125,18 @@ class Network:
     route: Route = direct
 
 
+def _normal(host: str) -> str:
+    return host.rstrip(".").lower()
+
+
 class _Pinned(AbstractResolver):
     """aiohttp's resolver for one request: the checked addresses of one host, and nothing else."""
 
     def __init__(self, host: str, addresses: list[str], route: Route) -> None:
-        self.host, self.addresses, self.route = host, addresses, route
+        self.host, self.addresses, self.route = _normal(host), addresses, route
 
     async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list[ResolveResult]:
-        if host != self.host:  # cannot happen: one session per checked host
+        if _normal(host) != self.host:  # cannot happen: one session per checked host, redirects not followed
             raise OSError(f"{host} was not checked")
         results: list[ResolveResult] = []
         for address, to_port in (self.route(a, port) for a in self.addresses):
@@ -182,7 +186,7 @@ class LinkFetcher:
 
     async def _check(self, url: URL, lang: str) -> list[str]:
         """The host's addresses, looked up once; refused unless every one is public."""
-        host = url.host or ""
+        host = url.raw_host or ""  # the ASCII (IDNA) form, as aiohttp connects to it
         try:
             addresses = [str(ipaddress.ip_address(host))]
         except ValueError:
@@ -200,7 +204,7 @@ class LinkFetcher:
 
     async def _get(self, url: URL, addresses: list[str], lang: str) -> tuple[bytes, str | None]:
         """One request to the checked addresses: ``(body, None)``, or ``(b"", location)`` for a redirect."""
-        connector = aiohttp.TCPConnector(resolver=_Pinned(url.host or "", addresses, self.network.route),
+        connector = aiohttp.TCPConnector(resolver=_Pinned(url.raw_host or "", addresses, self.network.route),
                                          use_dns_cache=False, force_close=True)
         timeout = aiohttp.ClientTimeout(total=None, connect=self.connect_timeout_s,
                                         sock_connect=self.connect_timeout_s)

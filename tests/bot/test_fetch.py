@@ -163,6 +163,12 @@ async def test_an_error_status_and_an_unknown_name_are_one_sentence_each(web: We
     assert "couldn't find the server" in await refusal(web, "https://nowhere.example/a.png")
 
 
+async def test_an_international_name_is_looked_up_and_connected_to_in_its_ascii_form(web: WebHosts) -> None:
+    web.names["xn--bcher-kva.example."] = [PUBLIC]
+    assert await fetcher(web).fetch("http://bücher.example./image.png") == IMAGE
+    assert web.lookups == ["xn--bcher-kva.example."]
+
+
 def test_words_that_are_links() -> None:
     assert is_link("https://cdn.discordapp.com/a.png?ex=1&hm=2") and is_link("<http://x.example/a>")
     assert is_link("ftp://x.example/a") and not is_link("starry") and not is_link("beta=3")

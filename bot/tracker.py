@@ -20,7 +20,7 @@ from bot import spoilers
 from bot.delivery import result_embed, send_fitted
 from bot.errors import UserError, count_discord_error, discord_call, explain
 from bot.progress import ProgressMessage
-from bot.views import repost_view, result_view
+from bot.views import result_view
 from engine.errors import JobCancelled, JobFailed
 from engine.jobs import JobHandle, JobQueue, JobResult
 
@@ -263,7 +263,6 @@ class JobTracker:
         async def send(file: discord.File, reduced: list[str]) -> discord.Message:
             return await gallery.send(f"🖼️ by <@{handle.user_id}>", file=file,
                                       embed=result_embed(result.report, file.filename),
-                                      view=repost_view(handle.user_id),
                                       allowed_mentions=discord.AllowedMentions.none())
 
         # the job's own choice, or the server's setting for the gallery channel (it may be age-restricted)

@@ -174,13 +174,6 @@ def status_view(job_id: str, owner_id: int) -> discord.ui.View:
     return view
 
 
-def repost_view(owner_id: int) -> discord.ui.View:
-    """A gallery repost's one button: Delete (its requester, or a moderator)."""
-    view = discord.ui.View(timeout=None)
-    view.add_item(DeleteButton(owner_id))
-    return view
-
-
 def result_view(owner_id: int, report: dict[str, Any] | None = None) -> discord.ui.View:
     """More/Less style, Upscale and Delete; on a strength grid, one Upscale per cell and Delete; on an
     animation, More/Less style and Delete (an upscale is made of a still picture)."""

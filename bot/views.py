@@ -147,6 +147,8 @@ class DeleteButton(discord.ui.DynamicItem[discord.ui.Button], template=r"stylebo
                  interaction.guild_id, interaction.channel_id)
         try:
             await message.delete()
+        except discord.NotFound:
+            pass  # gone already: its repost still goes
         except discord.HTTPException as exc:
             await interaction.followup.send(explain(exc), ephemeral=True)
             return

@@ -159,7 +159,7 @@ async def test_queue_and_stats_answer_from_a_redis_queue(fake: FakeDiscord, sett
 
     async with running(fake, redis_bot(redis_worker, settings)):
         await fake.wait_for(lambda e: e.kind == "commands_sync")
-        request = await style_message(fake, ALICE, args="size=32 steps=300 levels=1")  # a few seconds
+        request = await style_message(fake, ALICE, args="size=32 steps=150 levels=1")  # a few seconds
         await wait_status(fake, request, "Queued")
         lines = (await answer(fake, ALICE, "queue")).splitlines()
         assert lines[0] == "Your job:" and lines[-1].startswith("In all, "), lines

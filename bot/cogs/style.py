@@ -14,6 +14,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import UserError
+from bot.fetch import Link
 from bot.inputs import images_of
 from bot.intake import Inputs, Origin
 from bot.library import normal_name
@@ -55,8 +56,11 @@ class StyleCog(commands.Cog):
 
         async def gather() -> Inputs:
             wanted = parse_request(args)
-            return Inputs(await images_of(ctx.message), wanted.options, source=ctx.message,
-                          saved=wanted.styles, grid=wanted.grid)
+            links = [Link(url, self.bot.links) for url in wanted.links]
+            # with links, the status message carries copies of every input, for the result's buttons
+            return Inputs([*await images_of(ctx.message), *links], wanted.options,
+                          source=None if links else ctx.message, saved=wanted.styles, grid=wanted.grid,
+                          spoiler=wanted.spoiler)
 
         await self.bot.intake.request(Origin.from_context(ctx), gather)
 
@@ -71,13 +75,16 @@ class StyleCog(commands.Cog):
         layer_weights="lambda: one weight per style layer, comma-separated",
         size=_help("size"), steps=_help("steps"), tv=_help("tv_weight"), seed=_help("seed"),
         preserve_colors=_help("preserve_colors"), init=_help("init"),
+        content_url="a link to the photo (instead of attaching it)",
+        style_url="a link to the painting (instead of attaching it)",
+        spoiler="post the result as a spoiler",
     )
     @app_commands.choices(
         preset=[app_commands.Choice(name=p, value=p) for p in PRESETS],
         init=[app_commands.Choice(name=i, value=i) for i in INITS],
     )
     async def style_slash(
-        self, interaction: discord.Interaction, content: discord.Attachment,
+        self, interaction: discord.Interaction, content: discord.Attachment | None = None,
         style: discord.Attachment | None = None, style_name: str | None = None,
         style2: discord.Attachment | None = None, style3: discord.Attachment | None = None,
         grid: bool | None = None, preset: str | None = None,
@@ -86,22 +93,34 @@ class StyleCog(commands.Cog):
         size: Size | None = None, steps: Steps | None = None,  # type: ignore[valid-type]
         tv: TV | None = None,  # type: ignore[valid-type]
         seed: Seed | None = None, preserve_colors: bool | None = None,  # type: ignore[valid-type]
-        init: str | None = None,
+        init: str | None = None, content_url: str | None = None, style_url: str | None = None,
+        spoiler: bool | None = None,
     ) -> None:
         await interaction.response.defer(thinking=True)  # first: the 3 s deadline; validation comes after
         given = {"preset": preset, "content_weight": alpha, "style_weight": beta, "style_layers": layers,
                  "layer_weights": layer_weights, "size": size, "steps": steps, "tv_weight": tv, "seed": seed,
                  "preserve_colors": preserve_colors, "init": init}
-        attachments = [a for a in (content, style, style2, style3) if a is not None]
         saved = [normal_name(style_name)] if style_name and style_name.strip() else []
 
         async def gather() -> Inputs:
-            if style is None and not saved:
-                raise UserError("refusal.slash_no_style")
+            photo = self._either(content, content_url, "link.refused.content_twice")
+            painting = self._either(style, style_url, "link.refused.style_twice")
+            if photo is None:
+                raise UserError("link.refused.no_content")
+            if painting is None and not saved:
+                raise UserError("link.refused.no_style")
+            attachments = [a for a in (photo, painting, style2, style3) if a is not None]
             return Inputs(attachments, {k: v for k, v in given.items() if v is not None}, saved=saved,
-                          grid=bool(grid))
+                          grid=bool(grid), spoiler=bool(spoiler))
 
         await self.bot.intake.request(Origin.from_interaction(interaction), gather)
+
+    def _either(self, attachment: discord.Attachment | None, url: str | None,
+                twice: str) -> discord.Attachment | Link | None:
+        """An input given as an upload or as a link (not both)."""
+        if attachment is not None and url:
+            raise UserError(twice)
+        return attachment or (Link(url, self.bot.links) if url else None)
 
     @style_slash.autocomplete("style_name")
     async def _saved_names(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:

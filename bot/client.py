@@ -21,6 +21,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import discord_call, explain
+from bot.fetch import LinkFetcher
 from bot.intake import Intake
 from bot.language import choose, of_context
 from bot.library import StyleLibrary
@@ -49,8 +50,9 @@ class StyleTree(app_commands.CommandTree):
 
 class StyleBot(commands.Bot):
     def __init__(self, settings: BotSettings, queue: JobQueue, store: GuildStore,
-                 library: StyleLibrary | None = None, **options: Any) -> None:
-        """``library`` defaults to the one kept in ``settings.database_path`` (beside ``store``'s settings)."""
+                 library: StyleLibrary | None = None, *, links: LinkFetcher | None = None, **options: Any) -> None:
+        """``library`` defaults to the one kept in ``settings.database_path`` (beside ``store``'s settings);
+        ``links`` fetches images named by links (tests pass one on a fake network)."""
         intents = discord.Intents.default()
         intents.message_content = True  # `!style key=value` needs the text of messages
         options.setdefault("chunk_guilds_at_startup", False)
@@ -58,6 +60,7 @@ class StyleBot(commands.Bot):
                          allowed_mentions=discord.AllowedMentions.none(), **options)
         self.settings, self.queue, self.store = settings, queue, store
         self.library = library or StyleLibrary(settings.database_path)
+        self.links = links or LinkFetcher(settings.max_attachment_bytes)
         self.tracker = JobTracker(self, queue)
         self.intake = Intake(self)
         self.accepting = False  # taking new jobs (false before start-up and during shutdown)
@@ -68,6 +71,7 @@ class StyleBot(commands.Bot):
         from bot.cogs.admin import AdminCog
         from bot.cogs.help import HelpCog
         from bot.cogs.library import LibraryCog
+        from bot.cogs.queue import QueueCog
         from bot.cogs.style import StyleCog
 
         await self.store.open()
@@ -76,6 +80,7 @@ class StyleBot(commands.Bot):
         self._queue_open = True
         for cog in (StyleCog(self), LibraryCog(self), AdminCog(self), HelpCog(self)):  # the library extends !style
             await self.add_cog(cog)
+        await self.add_cog(QueueCog(self))
         self.add_dynamic_items(*DYNAMIC_ITEMS)
         await self.tree.set_translator(CatalogueTranslator())  # names and descriptions in every language, at sync
         if self.settings.sync_commands:

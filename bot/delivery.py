@@ -23,6 +23,7 @@ from PIL import Image
 from bot import i18n
 from bot.errors import UserError, count_discord_error, truncate
 from bot.options import FOOTER_PREFIX, options_line, read_options_line
+from bot.spoilers import PREFIX as SPOILER_PREFIX
 from engine.nst import media
 from engine.nst.images import encode_image, fit_to_size
 from engine.nst.params import parse_options
@@ -143,16 +144,18 @@ def fit_file(data: bytes, budget: int, name: str = "stylized") -> tuple[bytes, s
 Send = Callable[[discord.File, Reduced], Awaitable[discord.Message]]
 
 
-async def send_fitted(send: Send, png: bytes, limit: int, name: str = "stylized") -> discord.Message:
+async def send_fitted(send: Send, png: bytes, limit: int, name: str = "stylized", *,
+                      spoiler: bool = False) -> discord.Message:
     """Call ``send(file, reduced)`` with the result as a file fitting ``limit``; shrink and retry on 413/40005.
 
-    ``reduced`` lists what an animation gave up to fit (messages: "64 colours", "every 2nd frame").
+    ``reduced`` lists what an animation gave up to fit (messages: "64 colours", "every 2nd frame"); with
+    ``spoiler`` the file is a spoiler (named ``SPOILER_…``).
     """
     budget = upload_budget(limit)
     for _ in range(MAX_SHRINKS):
         data, filename, reduced = await asyncio.to_thread(fit_file, png, budget, name)
         try:
-            return await send(discord.File(io.BytesIO(data), filename), reduced)
+            return await send(discord.File(io.BytesIO(data), filename, spoiler=spoiler), reduced)
         except discord.HTTPException as exc:
             if exc.status != 413 and exc.code != 40005:
                 raise  # counted by whoever catches it, once
@@ -205,7 +208,8 @@ def result_embed(report: dict[str, Any], filename: str, lang: str = i18n.DEFAULT
                                                            fps=animation.get("fps", 0), temporal=_number(params.temporal)))
     if upscaled:
         embed.add_field(name=say("result.from"), value=f"{upscaled[0]}×{upscaled[1]} px")
-    if not filename.endswith(".mp4"):  # a video plays as the attachment; an embed image cannot be one
+    # a video plays as the attachment (an embed image cannot be one); a spoiler's embed would unveil it
+    if not filename.endswith(".mp4") and not filename.startswith(SPOILER_PREFIX):
         embed.set_image(url=f"attachment://{filename}")
     embed.set_footer(text=truncate(FOOTER_PREFIX + options_line(params), 2048))
     return embed

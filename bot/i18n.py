@@ -26,7 +26,7 @@ from typing import Any
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, format_scientific
 from babel.support import Translations
 
 DEFAULT = "en"
@@ -115,6 +115,8 @@ def number(lang: str, value: float) -> str:
     sizes, steps and counts that users type back as they read them."""
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         value = int(value)
+    if value and not 1e-6 <= abs(value) < 1e15:  # Babel's decimals cannot spell 1e30 out: 1E30
+        return format_scientific(value, locale=lang, decimal_quantization=False)
     return format_decimal(value, locale=lang, group_separator=False, decimal_quantization=False)
 
 

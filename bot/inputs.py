@@ -19,7 +19,9 @@ from typing import Any
 import discord
 
 from bot.errors import UserError, discord_call, keyed
+from bot.fetch import Link
 from bot.progress import PREVIEW_NAME
+from bot.spoilers import plain_name
 from engine.errors import InputError
 from engine.nst.images import decode_image
 from engine.nst.media import DEFAULT_LIMITS, AnimationLimits, ClipInfo, is_animation, probe
@@ -32,7 +34,7 @@ VIDEO_TYPES = frozenset({"video/mp4", "video/webm", "video/quicktime"})
 
 def _inputs_on(message: discord.Message) -> list[discord.Attachment]:
     """A message's input images: on the bot's own status messages, without the progress preview."""
-    return [a for a in message.attachments if not (message.author.bot and a.filename == PREVIEW_NAME)]
+    return [a for a in message.attachments if not (message.author.bot and plain_name(a.filename) == PREVIEW_NAME)]
 
 
 async def images_of(message: discord.Message) -> list[discord.Attachment]:
@@ -77,7 +79,7 @@ def looks_like_video(attachment: discord.Attachment) -> bool:
             or os.path.splitext(attachment.filename)[1].lower() in VIDEO_EXTENSIONS)
 
 
-def check(attachments: Sequence[discord.Attachment], *, max_styles: int, max_bytes: int, saved: int = 0) -> None:
+def check(attachments: Sequence[discord.Attachment | Link], *, max_styles: int, max_bytes: int, saved: int = 0) -> None:
     """Refuse from metadata alone: how many, what type, declared size. Nothing is downloaded.
 
     ``saved`` is how many saved styles (from the server's library) the request names besides.
@@ -90,6 +92,8 @@ def check(attachments: Sequence[discord.Attachment], *, max_styles: int, max_byt
         key = "refusal.too_many_files_saved" if saved else "refusal.too_many_files"
         raise UserError(key, count=len(attachments), saved=saved, styles=max_styles)
     for i, att in enumerate(attachments):
+        if isinstance(att, Link):
+            continue  # its type and size are checked as it is fetched (bot.fetch)
         if i == 0 and looks_like_video(att):
             pass  # the photo may be a clip; the style stays a still
         elif not looks_like_image(att):
@@ -100,18 +104,18 @@ def check(attachments: Sequence[discord.Attachment], *, max_styles: int, max_byt
                             size_bytes=att.size, limit_bytes=max_bytes)
 
 
-async def read(att: discord.Attachment, refusal: UserError) -> bytes:
+async def read(att: discord.Attachment | Link, refusal: UserError) -> bytes:
     """The attachment's bytes; a failed download is counted and logged (discord_call) and refused with ``refusal``."""
     with discord_call(log, "download of attachment %s failed", att.id):
         return await att.read()
     raise refusal
 
 
-async def _read(att: discord.Attachment, index: int) -> bytes:
+async def _read(att: discord.Attachment | Link, index: int) -> bytes:
     return await read(att, UserError("refusal.download", role=role_message(index), name=att.filename))
 
 
-async def download(attachments: Sequence[discord.Attachment], *, max_bytes: int,
+async def download(attachments: Sequence[discord.Attachment | Link], *, max_bytes: int,
                    limits: AnimationLimits = DEFAULT_LIMITS) -> tuple[list[bytes], ClipInfo | None]:
     """Download and check each file; InputError says which one is bad and why.
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -19,10 +20,11 @@ import discord
 from discord.ext import commands
 from PIL import Image
 
-from bot import i18n, inputs
+from bot import i18n, inputs, spoilers
 from bot.delivery import fit_file, options_from_message, upload_budget
 from bot.drafts import style_samples
 from bot.errors import UserError, discord_call, explain, keyed, permission_names
+from bot.fetch import Link, shown
 from bot.language import choose
 from bot.options import animation_limits, resolve
 from bot.progress import describe
@@ -90,13 +92,14 @@ class Inputs:
     (or of the grid cell at the box), downloaded with the other images, once the cheap checks pass.
     """
 
-    attachments: list[discord.Attachment]
+    attachments: list[discord.Attachment | Link]
     options: dict[str, Any] = field(default_factory=dict)
     source: discord.Message | None = None
     saved: list[str] = field(default_factory=list)
     grid: bool = False
     upscale: tuple[discord.Message, Box | None] | None = None
     quick: bool = False  # the draft is the result (engine.jobs.drafts)
+    spoiler: bool = False  # asked for; the server's spoiler setting may add it (see Intake.request)
 
 
 Gather = Callable[[], Awaitable[Inputs]]
@@ -118,6 +121,7 @@ class Intake:
             config = await self.bot.store.get(origin.guild_id)
             self._check_place(origin, config)
             wanted = await gather()
+            wanted.spoiler = wanted.spoiler or spoilers.wanted(config.spoiler, origin.channel)
             options, _ = resolve(wanted.options, config, max_size=self.settings.default_max_size,
                                  max_steps=self.settings.default_max_steps)
             inputs.check(wanted.attachments, max_styles=self.settings.max_styles,
@@ -139,13 +143,16 @@ class Intake:
             status = await self._post_status(origin, wanted, blobs)
             where = self._delivery(origin, wanted, status)
             handle = await self.bot.queue.submit(JobSpec(
-                blobs[0], tuple(blobs[1:]), options, origin.user.id, origin.guild_id, meta=where.to_meta(),
+                blobs[0], tuple(blobs[1:]), options, origin.user.id, origin.guild_id,
+                meta={**where.to_meta(), **_asked(wanted)},
                 start_image=start, grid=GRID_FACTORS if wanted.grid else (), draft="quick" if wanted.quick else ""))
         except Exception as exc:  # noqa: BLE001 - every refusal is answered; explain() logs the unexpected
             self.bot.dispatch("style_job_refused", origin.user.id, exc)
             await self._refuse(origin, status, exc)
             return
-        log.info("job %s queued for user %s in channel %s", handle.job_id, origin.user.id, where.channel_id)
+        log.info("job %s queued: user %s asked in guild %s, channel %s, message %s for %s",
+                 handle.job_id, origin.user.id, origin.guild_id, where.channel_id, _request_id(origin),
+                 _what(wanted, options))
         self.bot.dispatch("style_job_submitted", handle)
         await self._show_queued(origin, status, handle)
         self.bot.tracker.follow(handle)
@@ -159,7 +166,7 @@ class Intake:
             options = options_from_message(interaction.message)
             options["style_weight"] = parse_options(options).style_weight * factor
             source = await _source_of(interaction)
-            return Inputs(await inputs.images_of(source), options, source)
+            return Inputs(await inputs.images_of(source), options, source, spoiler=_spoilered(interaction.message))
 
         await self.request(Origin.from_interaction(interaction), gather)
 
@@ -183,7 +190,8 @@ class Intake:
                 raise UserError("refusal.upscale_at_limit", size=params.size)
             options["size"] = min(2 * params.size, limit)
             source = await _source_of(interaction)
-            return Inputs(await inputs.images_of(source), options, source, upscale=(result, box))
+            return Inputs(await inputs.images_of(source), options, source, upscale=(result, box),
+                          spoiler=_spoilered(result))
 
         await self.request(Origin.from_interaction(interaction), gather)
 
@@ -288,14 +296,14 @@ class Intake:
             budget = upload_budget(origin.upload_limit) // len(blobs)
             for i, blob in enumerate(blobs):
                 data, name, _ = await asyncio.to_thread(fit_file, blob, budget, inputs.role(i).replace(" ", ""))
-                files.append(discord.File(io.BytesIO(data), name))
+                files.append(discord.File(io.BytesIO(data), name, spoiler=wanted.spoiler))
         return await self._send(origin, i18n.text(origin.lang, "status.queuing"), **({"files": files} if files else {}))
 
     def _delivery(self, origin: Origin, wanted: Inputs, status: discord.Message) -> Delivery:
         source = wanted.source or status
         return Delivery(channel_id=origin.channel.id, status_message_id=status.id, reply_to_id=source.id,
                         reply_author_id=source.author.id, upload_limit=origin.upload_limit,
-                        guild_id=origin.guild_id, lang=origin.lang)
+                        guild_id=origin.guild_id, lang=origin.lang, spoiler=wanted.spoiler)
 
     async def _show_queued(self, origin: Origin, status: discord.Message, handle: JobHandle) -> None:
         snapshot = await handle.status()
@@ -341,3 +349,31 @@ async def _result_image(result: discord.Message, box: Box | None) -> bytes:
 def _crop_png(data: bytes, box: Box) -> bytes:
     with Image.open(io.BytesIO(data)) as image:
         return encode_image(crop(image.convert("RGB"), box), format="PNG")
+
+
+# -- what a request asked for: kept with the job (for /stats) and logged -----------------------------
+
+def _asked(wanted: Inputs) -> dict[str, Any]:
+    """Extra job meta: the saved styles used and when it was asked for (read by bot.cogs.queue)."""
+    return {"saved": list(wanted.saved), "asked_at": time.time()}
+
+
+def _request_id(origin: Origin) -> int | None:
+    """The id of the message that asked (``!style``), or of the interaction (``/style``, a button)."""
+    if origin.message is not None:
+        return origin.message.id
+    return origin.interaction.id if origin.interaction is not None else None
+
+
+def _what(wanted: Inputs, options: dict[str, Any]) -> str:
+    """A log line's account of a request: its images (links by host and path only), styles and options."""
+    images = [f"link {shown(a.url)}" if isinstance(a, Link) else f"file {a.filename}" for a in wanted.attachments]
+    extras = [f"saved {name}" for name in wanted.saved] + (["grid"] if wanted.grid else [])
+    extras += ["upscale"] if wanted.upscale else []
+    extras += ["spoiler"] if wanted.spoiler else []
+    return ", ".join(images + extras) + f"; options {sorted(options.items())}"
+
+
+def _spoilered(message: discord.Message | None) -> bool:
+    """Whether a posted result is a spoiler (a run from it stays one)."""
+    return message is not None and any(a.is_spoiler() for a in message.attachments)

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.errors import keyed
+from bot.fetch import is_link
+from bot.spoilers import parse_choice
 from bot.store import GuildConfig
 from engine.errors import ParamError
 from engine.nst.media import AnimationLimits
@@ -27,6 +29,7 @@ FOOTER_PREFIX = "options: "  # read back by the buttons: the same in every langu
 GRID_WORD = "grid"
 QUICK_WORD = "quick"  # `!style quick ...`: the draft is the result (engine.jobs.drafts)
 TRY_WORD = "try"  # `!style try`: the photo drafted in every saved style (a subcommand of !style)
+SPOILER_WORD = "spoiler"  # spoiler=yes: not an engine option, it is how the result is posted
 
 
 @dataclass
@@ -37,10 +40,13 @@ class Request:
     styles: list[str] = field(default_factory=list)
     grid: bool = False
     quick: bool = False
+    links: list[str] = field(default_factory=list)  # images named by links, in the order written
+    spoiler: bool = False
 
 
 def parse_request(text: str) -> Request:
-    """``starry monet style_blend=2,1 bold grid``: options, a preset word, ``grid``, and style names.
+    """``starry monet style_blend=2,1 bold grid``: options, a preset word, ``grid``, and style names;
+    links (``https://…``) name images, ``spoiler=yes`` posts the result as a spoiler.
 
     Any other bare word is the name of a saved style (checked against the library later);
     names can never be preset words or ``grid`` (see :mod:`bot.library`).
@@ -48,7 +54,11 @@ def parse_request(text: str) -> Request:
     request = Request()
     for token in _tokens(text):
         word = token.lower()
-        if "=" in token:
+        if is_link(token):
+            request.links.append(token.strip("<>"))
+        elif word.partition("=")[0].strip() == SPOILER_WORD and "=" in word:
+            request.spoiler = parse_choice(token.partition("=")[2])
+        elif "=" in token:
             key, value = _option(token)
             request.options[key] = value
         elif word in PRESETS:

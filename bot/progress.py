@@ -25,6 +25,7 @@ import discord
 
 from bot import i18n
 from bot.errors import discord_call
+from bot.spoilers import plain_name
 from engine.jobs import JobState, JobStatus
 
 log = logging.getLogger(__name__)
@@ -67,8 +68,9 @@ class ProgressMessage:
     """Coalescing editor of one status message (which may carry the job's input images)."""
 
     def __init__(self, message: discord.Message | discord.PartialMessage, *, interval: float,
-                 preview: bool = False, lang: str = i18n.DEFAULT) -> None:
+                 preview: bool = False, lang: str = i18n.DEFAULT, spoiler: bool = False) -> None:
         self.message, self.lang = message, lang
+        self.spoiler = spoiler  # previews as spoilers
         self.interval = interval
         self.preview = preview
         self._latest: JobStatus | None = None
@@ -152,7 +154,7 @@ class ProgressMessage:
         """The message's own attachments except an earlier preview (kept on every edit)."""
         if not isinstance(self.message, discord.Message):
             self.message = await self.message.fetch()
-        return [a for a in self.message.attachments if a.filename != PREVIEW_NAME]
+        return [a for a in self.message.attachments if plain_name(a.filename) != PREVIEW_NAME]
 
     async def _edit(self, content: str, preview: bytes | None) -> None:
         # deleted, or permissions changed: the job goes on, without progress edits
@@ -160,6 +162,7 @@ class ProgressMessage:
             if preview is None:
                 await self.message.edit(content=content)
             else:
-                files = [*await self._inputs(), discord.File(io.BytesIO(preview), PREVIEW_NAME)]
+                preview_file = discord.File(io.BytesIO(preview), PREVIEW_NAME, spoiler=self.spoiler)
+                files = [*await self._inputs(), preview_file]
                 await self.message.edit(content=content, attachments=files)
         self._dead = self._dead or call.failed is not None

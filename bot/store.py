@@ -16,8 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot import i18n
+from bot import i18n, records
 from bot.errors import keyed
+from bot.spoilers import parse_mode
 from engine.errors import ParamError
 from engine.nst.params import parse_bool, parse_options
 from engine.ops.sqlite import SqliteThread
@@ -28,7 +29,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS guild_settings (guild_id INTEGER PRIMARY KEY, data TEXT NOT NULL);
 -- the language each user's Discord client last showed (for direct messages)
 CREATE TABLE IF NOT EXISTS user_languages (user_id INTEGER PRIMARY KEY, language TEXT NOT NULL);
-"""
+""" + records.SCHEMA
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class GuildConfig:
     style_role: int | None = None  # members with this role may change the style library (besides Manage Server)
     library_limit: int | None = None  # most saved styles here
     language: str | None = None  # what the bot speaks in this server's channels; None: its preferred locale
+    spoiler: str = "off"  # results posted as spoilers: off, on, or nsfw-channels (all but age-restricted ones)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -127,6 +129,7 @@ SETTABLE: dict[str, tuple[Callable[[str], Any], str]] = {
     "style_role": (_role, "a role whose members may save, delete and rename this server's styles"),
     "library_limit": (_positive_int, "most saved styles in this server's library"),
     "language": (_language, "the language of my messages here: en, ko, ... or auto (the server's language)"),
+    "spoiler": (parse_mode, "post results as spoilers: off, on, or nsfw-channels (all but age-restricted ones)"),
 }
 
 
@@ -179,6 +182,21 @@ class GuildStore:
         self._cache[guild_id] = config
         log.info("guild %s settings changed: %s", guild_id, sorted(changes))
         return config
+
+
+    # -- finished jobs and gallery reposts (bot.records) ----------------------------------------
+
+    async def record_job(self, record: records.JobRecord) -> None:
+        await self._db.run(records.add_job, record)
+
+    async def stats(self, guild_id: int, today_from: float) -> records.GuildStats:
+        return await self._db.run(records.guild_stats, guild_id, today_from)
+
+    async def record_repost(self, result_id: int, channel_id: int, message_id: int) -> None:
+        await self._db.run(records.add_repost, result_id, channel_id, message_id)
+
+    async def repost_of(self, result_id: int) -> tuple[int, int] | None:
+        return await self._db.run(records.repost_of, result_id)
 
 
 def _user_languages(db: sqlite3.Connection) -> list[tuple[int, str]]:

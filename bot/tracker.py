@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 import discord
 
-from bot import i18n
+from bot import i18n, spoilers
 from bot.delivery import Reduced, result_embed, send_fitted
 from bot.errors import UserError, count_discord_error, discord_call, explain
 from bot.language import choose
@@ -55,6 +55,7 @@ class Delivery:
     upload_limit: int
     guild_id: int | None = None
     lang: str = i18n.DEFAULT  # the language of every answer about this job (bot.language.choose)
+    spoiler: bool = False  # post the result, its previews and its gallery repost as spoilers
 
     def to_meta(self) -> dict[str, Any]:
         return asdict(self)
@@ -154,6 +155,10 @@ class JobTracker:
         """Jobs of this user in this guild that are still being followed here."""
         return sum(1 for h, _ in self._followers.values() if h.user_id == user_id and h.guild_id == guild_id)
 
+    def jobs_of(self, user_id: int) -> list[JobHandle]:
+        """The user's jobs this process follows (anywhere), oldest first."""
+        return [h for h, _ in self._followers.values() if h.user_id == user_id]
+
     async def cancel(self, job_id: str, by: discord.abc.User) -> bool:
         handle = await self.queue.get(job_id)
         return handle is not None and await handle.cancel(msg("job.cancelled_by", name=by.display_name))
@@ -198,7 +203,8 @@ class JobTracker:
         channel = self._channel(where.channel_id)
         settings = self.bot.settings
         progress = ProgressMessage(channel.get_partial_message(where.status_message_id),
-                                   interval=settings.progress_interval_s, preview=settings.preview, lang=where.lang)
+                                   interval=settings.progress_interval_s, preview=settings.preview, lang=where.lang,
+                                   spoiler=where.spoiler)
         try:
             async for status in handle.updates():
                 if status.state.finished:
@@ -233,7 +239,7 @@ class JobTracker:
             return
         seconds = round(result.report.get("seconds", 0), 1)
         await progress.finish(i18n.text(where.lang, "status.done", time_s=seconds, link=message.jump_url))
-        await self._post_to_gallery(handle, where, result)
+        await self._post_to_gallery(handle, where, result, message.id)
 
     async def _say(self, progress: ProgressMessage, handle: JobHandle, where: Delivery, exc: Exception) -> None:
         """Why a job has no result, on its status message; else (explained once, logged once) by DM."""
@@ -254,12 +260,12 @@ class JobTracker:
                                       view=result_view(handle.user_id, result.report, where.lang),
                                       allowed_mentions=mentions)
 
-        message = await send_fitted(send, result.image, where.upload_limit)
+        message = await send_fitted(send, result.image, where.upload_limit, spoiler=where.spoiler)
         self.bot.dispatch("style_result_delivered", handle, message)
         log.info("job %s delivered as message %s", handle.job_id, message.id)
         return message
 
-    async def _post_to_gallery(self, handle: JobHandle, where: Delivery, result: JobResult) -> None:
+    async def _post_to_gallery(self, handle: JobHandle, where: Delivery, result: JobResult, result_id: int) -> None:
         config = await self.bot.store.get(where.guild_id)
         gallery: Any = self.bot.get_channel(config.gallery_channel) if config.gallery_channel else None
         if gallery is None or gallery.id == where.channel_id:
@@ -272,10 +278,15 @@ class JobTracker:
                                       embed=result_embed(result.report, file.filename, lang),
                                       allowed_mentions=discord.AllowedMentions.none())
 
+        # the job's own choice, or the server's setting for the gallery channel (it may be age-restricted)
+        spoiler = where.spoiler or spoilers.wanted(config.spoiler, gallery)
+
         with discord_call(log, "job %s: cannot post to gallery channel %s", handle.job_id, gallery.id,
                           level=logging.WARNING):
             try:
-                await send_fitted(send, result.image, gallery.guild.filesize_limit, name="gallery")
+                repost = await send_fitted(send, result.image, gallery.guild.filesize_limit, name="gallery",
+                                           spoiler=spoiler)
+                await self.bot.store.record_repost(result_id, gallery.id, repost.id)
             except UserError as exc:  # too large even when shrunk
                 log.warning("job %s: cannot post to gallery channel %s: %s", handle.job_id, gallery.id, exc)
 

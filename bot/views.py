@@ -17,7 +17,7 @@ import discord
 
 from bot import i18n
 from bot.draft_views import PaintButton, TrySelect, draft_items
-from bot.errors import explain
+from bot.errors import discord_call, explain
 from bot.language import choose
 from engine.jobs.paint import GRID_FACTORS
 from engine.tiles import Box
@@ -144,11 +144,31 @@ class DeleteButton(discord.ui.DynamicItem[discord.ui.Button], template=r"stylebo
 
     async def callback(self, interaction: discord.Interaction[StyleBot]) -> None:  # type: ignore[override]
         await interaction.response.defer()
+        message = interaction.message
+        assert message is not None
+        log.info("result %s of user %s deleted by user %s (%s) in guild %s, channel %s", message.id,
+                 self.owner_id, interaction.user.id, "owner" if interaction.user.id == self.owner_id else "moderator",
+                 interaction.guild_id, interaction.channel_id)
         try:
-            await interaction.message.delete()  # type: ignore[union-attr]
+            await message.delete()
+        except discord.NotFound:
+            pass  # gone already: its repost still goes
         except discord.HTTPException as exc:
             lang = await choose(interaction.client, interaction=interaction)
             await interaction.followup.send(explain(exc, lang), ephemeral=True)
+            return
+        await _delete_repost(interaction.client, message.id)
+
+
+async def _delete_repost(bot: StyleBot, result_id: int) -> None:
+    """The gallery repost of a deleted result goes with it (gone already: nothing to do)."""
+    repost = await bot.store.repost_of(result_id)
+    if repost is None:
+        return
+    channel_id, message_id = repost
+    with discord_call(log, "cannot delete gallery repost %s of result %s", message_id, result_id):
+        await bot.get_partial_messageable(channel_id).get_partial_message(message_id).delete()
+    log.info("gallery repost %s (channel %s) of result %s deleted with it", message_id, channel_id, result_id)
 
 
 DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (CancelButton, RestyleButton, UpscaleButton,

@@ -56,6 +56,7 @@ class AdminCog(commands.Cog):
                         else say("config.manage_server_only"))
         embed.add_field(name="library_limit", value=str(config.library_limit or s.default_library_limit))
         embed.add_field(name="language", value=config.language or say("config.language_auto", language=lang))
+        embed.add_field(name="spoiler", value=config.spoiler)
         channels = ", ".join(f"<#{c}>" for c in config.channels) or say("config.all_channels")
         embed.add_field(name="channels", value=channels, inline=False)
         gallery = f"<#{config.gallery_channel}>" if config.gallery_channel else say("config.off")
@@ -76,7 +77,7 @@ class AdminCog(commands.Cog):
     @app_commands.describe(key=", ".join(SETTABLE)[:100], value="the new value, or 'default'")
     async def set_(self, ctx: commands.Context, key: str, value: str) -> None:
         """Change a limit or default: max_size, max_steps, user_limit, preset, size, allow_dms, max_frames,
-        max_duration, style_role, library_limit, language."""
+        max_duration, style_role, library_limit, language, spoiler."""
         name, parsed = parse_setting(key, value)
         config = await self.bot.store.update(ctx.guild.id, **{name: parsed})  # type: ignore[union-attr]
         lang = await of_context(self.bot, ctx)  # after the change: `set language ko` answers in Korean

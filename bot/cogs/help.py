@@ -69,6 +69,7 @@ def help_embed(max_size: int, max_steps: int, limits: AnimationLimits, lang: str
     embed.add_field(name=say("help.library"), value=say("help.library_text"), inline=False)
     embed.add_field(name=say("help.more"), value=say("help.more_text"), inline=False)
     embed.add_field(name=say("help.drafts.title"), value=say("help.drafts.body"), inline=False)
+    embed.add_field(name=say("help.links.title"), value=say("help.links"), inline=False)
     embed.add_field(name=say("help.language"), value=say("help.language_text", languages=", ".join(i18n.languages())),
                     inline=False)
     embed.set_footer(text=say("help.limits", size=max_size, steps=max_steps, frames=limits.frames,

@@ -7,6 +7,7 @@ is a request: options, a preset word, ``grid``, and names of saved styles.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import discord
@@ -14,6 +15,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import UserError
+from bot.fetch import Link
 from bot.inputs import images_of
 from bot.intake import Inputs, Origin
 from bot.library import normal_name
@@ -55,8 +57,11 @@ class StyleCog(commands.Cog):
 
         async def gather() -> Inputs:
             wanted = parse_request(args)
-            return Inputs(await images_of(ctx.message), wanted.options, source=ctx.message,
-                          saved=wanted.styles, grid=wanted.grid, quick=wanted.quick)
+            links = [Link(url, self.bot.links) for url in wanted.links]
+            # with links, the status message carries copies of every input, for the result's buttons
+            return Inputs([*await images_of(ctx.message), *links], wanted.options,
+                          source=None if links else ctx.message, saved=wanted.styles, grid=wanted.grid,
+                          spoiler=wanted.spoiler, quick=wanted.quick)
 
         await self.bot.intake.request(Origin.from_context(ctx), gather)
 
@@ -82,6 +87,9 @@ class StyleCog(commands.Cog):
         preserve_colors=_help("preserve_colors"), init=_help("init"),
         quick="answer with a quick draft in about a second instead of the painting",
         try_="draft the photo in every saved style of this server, on one picture",
+        content_url="a link to the photo (instead of attaching it)",
+        style_url="a link to the painting (instead of attaching it)",
+        spoiler="post the result as a spoiler",
     )
     @app_commands.rename(try_="try")
     @app_commands.choices(
@@ -89,7 +97,7 @@ class StyleCog(commands.Cog):
         init=[app_commands.Choice(name=i, value=i) for i in INITS],
     )
     async def style_slash(
-        self, interaction: discord.Interaction, content: discord.Attachment,
+        self, interaction: discord.Interaction, content: discord.Attachment | None = None,
         style: discord.Attachment | None = None, style_name: str | None = None,
         style2: discord.Attachment | None = None, style3: discord.Attachment | None = None,
         grid: bool | None = None, preset: str | None = None,
@@ -98,34 +106,52 @@ class StyleCog(commands.Cog):
         size: Size | None = None, steps: Steps | None = None,  # type: ignore[valid-type]
         tv: TV | None = None,  # type: ignore[valid-type]
         seed: Seed | None = None, preserve_colors: bool | None = None,  # type: ignore[valid-type]
-        init: str | None = None, quick: bool | None = None, try_: bool | None = None,
+        init: str | None = None, content_url: str | None = None, style_url: str | None = None,
+        spoiler: bool | None = None, quick: bool | None = None, try_: bool | None = None,
     ) -> None:
         await interaction.response.defer(thinking=True)  # first: the 3 s deadline; validation comes after
         given = {"preset": preset, "content_weight": alpha, "style_weight": beta, "style_layers": layers,
                  "layer_weights": layer_weights, "size": size, "steps": steps, "tv_weight": tv, "seed": seed,
                  "preserve_colors": preserve_colors, "init": init}
-        attachments = [a for a in (content, style, style2, style3) if a is not None]
         saved = [normal_name(style_name)] if style_name and style_name.strip() else []
         if try_:
-            await self._try_slash(interaction, given, attachments, bool(saved))
+            paintings = any(x is not None and x != "" for x in (style, style_url, style2, style3))
+            await self._try_slash(interaction, given, lambda: self._either(
+                content, content_url, "link.refused.content_twice"), paintings or bool(saved))
             return
 
         async def gather() -> Inputs:
-            if style is None and not saved:
-                raise UserError("refusal.slash_no_style")
+            photo = self._either(content, content_url, "link.refused.content_twice")
+            painting = self._either(style, style_url, "link.refused.style_twice")
+            if photo is None:
+                raise UserError("link.refused.no_content")
+            if painting is None and not saved:
+                raise UserError("link.refused.no_style")
+            attachments = [a for a in (photo, painting, style2, style3) if a is not None]
             return Inputs(attachments, {k: v for k, v in given.items() if v is not None}, saved=saved,
-                          grid=bool(grid), quick=bool(quick))
+                          grid=bool(grid), spoiler=bool(spoiler), quick=bool(quick))
 
         await self.bot.intake.request(Origin.from_interaction(interaction), gather)
 
+    def _either(self, attachment: discord.Attachment | None, url: str | None,
+                twice: str) -> discord.Attachment | Link | None:
+        """An input given as an upload or as a link (not both)."""
+        if attachment is not None and url:
+            raise UserError(twice)
+        return attachment or (Link(url, self.bot.links) if url else None)
+
     async def _try_slash(self, interaction: discord.Interaction, given: dict[str, object],
-                         attachments: list[discord.Attachment], named: bool) -> None:
-        """``/style try:True``: the photo drafted in every saved style (no painting, no style name)."""
+                         photo_of: Callable[[], discord.Attachment | Link | None], named: bool) -> None:
+        """``/style try:True``: the photo (an upload or a link) drafted in every saved style (no painting,
+        no style name)."""
 
         async def gather() -> Inputs:
-            if len(attachments) > 1 or named:
+            if named:
                 raise UserError("try.no_style_needed")
-            return Inputs(attachments, {k: v for k, v in given.items() if v is not None})
+            photo = photo_of()
+            if photo is None:
+                raise UserError("link.refused.no_content")
+            return Inputs([photo], {k: v for k, v in given.items() if v is not None})
 
         await self.bot.intake.try_styles(Origin.from_interaction(interaction), gather)
 

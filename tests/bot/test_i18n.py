@@ -33,6 +33,8 @@ def test_arguments_are_formatted_for_the_language() -> None:
     thin = msg("input.too_thin", role=msg("role.style"), width=10, height=900, ratio=4)
     assert i18n.render("ko", thin).startswith("그림 이미지가 너무 길쭉해요") and "style" in i18n.render("en", thin)
     assert i18n.number("en", 2.5) == "2.5" and i18n.number("de", 2.5) == "2,5" and i18n.number("ko", 4096) == "4096"
+    # a value far out of range (a refused `beta=1e30`) is said, not a crash
+    assert i18n.number("en", 1e30) == "1E30" and i18n.number("ko", 1e-30) == "1E-30"
 
 
 def test_the_server_language_setting_takes_a_catalogue_language_or_auto() -> None:

@@ -95,11 +95,11 @@ async def test_a_refusal_in_each_language(fake: FakeDiscord, bot: Any) -> None:
 
     fake.user_locales[BOB] = "ko"  # an interaction refused in its user's language, whatever the server's
     await fake.send_slash(CHANNEL, BOB, "style", {"size": 32}, {"content": CONTENT})
-    slash = await fake.wait_for_message(CHANNEL, lambda m: "그림이나 이 서버에 저장된 스타일" in m["content"])
-    assert slash["content"] == "⚠️ 그림이나 이 서버에 저장된 스타일 중 하나를 골라 주세요."
+    slash = await fake.wait_for_message(CHANNEL, lambda m: "이 서버에 저장된 스타일" in m["content"])
+    assert slash["content"] == "⚠️ 그림(`그림` 또는 `그림_링크`)이나 이 서버에 저장된 스타일(`저장된_스타일`) 중 하나를 골라 주세요"
     fake.user_locales[BOB] = "en-GB"
     await fake.send_slash(CHANNEL, BOB, "style", {"size": 32}, {"content": CONTENT})
-    await fake.wait_for_message(CHANNEL, lambda m: "give a painting (`style`)" in m["content"])
+    await fake.wait_for_message(CHANNEL, lambda m: "give a painting (`style` or `style_url`)" in m["content"])
 
 
 async def test_slash_commands_are_synced_once_with_their_korean_names(fake: FakeDiscord, bot: Any) -> None:

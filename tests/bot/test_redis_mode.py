@@ -171,3 +171,19 @@ async def test_a_korean_server_reads_the_workers_messages_in_korean(
         job_id = cancel["custom_id"].split(":")[2]
         error = await bot.queue.store.redis.hget(bot.queue.store.job(job_id), "error")
         assert json.loads(error) == {"key": "job.cancelled_by", "args": {"name": "alice"}}
+
+
+async def test_queue_and_stats_answer_from_a_redis_queue(fake: FakeDiscord, settings: BotSettings,
+                                                         redis_worker: RedisServer) -> None:
+    from tests.bot.test_queue_stats import answer
+
+    async with running(fake, redis_bot(redis_worker, settings)):
+        await fake.wait_for(lambda e: e.kind == "commands_sync")
+        request = await style_message(fake, ALICE, args="size=32 steps=150 levels=1")  # a few seconds
+        await wait_status(fake, request, "Queued")
+        lines = (await answer(fake, ALICE, "queue")).splitlines()
+        assert lines[0] == "Your job:" and lines[-1].startswith("In all, "), lines
+        assert " waiting, " in lines[1] or " painting, " in lines[1] or " finished" in lines[1], lines
+        await wait_status(fake, request, "✅ Done", timeout=120)
+        stats = (await answer(fake, ALICE, "stats")).splitlines()
+        assert stats[1] == "Jobs today (UTC): 1; in all: 1" and stats[2].endswith(" s"), stats

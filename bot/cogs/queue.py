@@ -1,0 +1,96 @@
+"""``/queue`` (the caller's jobs, their place and time left) and ``/stats`` (this server's jobs), to the caller only.
+
+Both read what either queue exposes: the jobs this bot follows (:meth:`bot.tracker.JobTracker.jobs_of`),
+each one's status (position and ETA), and :meth:`engine.jobs.JobQueue.depth`. Finished jobs are
+recorded here, from the ``style_job_finished`` event, in the guild store's SQLite (:mod:`bot.records`).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.i18n import text
+from bot.language import choose
+from bot.records import GuildStats, JobRecord
+from engine.jobs import JobHandle, JobState, JobStatus
+
+if TYPE_CHECKING:
+    from bot.client import StyleBot
+
+
+def eta(lang: str, seconds: float | None) -> str:
+    """A coarse time left, as the status messages show it."""
+    if seconds is None:
+        return text(lang, "queue.eta.unknown")
+    if seconds < 60:
+        return text(lang, "queue.eta.seconds", n=max(5, round(seconds / 5) * 5))
+    if seconds < 3600:
+        return text(lang, "queue.eta.minutes", n=round(seconds / 60))
+    return text(lang, "queue.eta.hours", n=round(seconds / 3600, 1))
+
+
+def job_line(lang: str, number: int, handle: JobHandle, status: JobStatus) -> str:
+    meta = handle.meta
+    where = f"https://discord.com/channels/{meta.get('guild_id') or '@me'}/{meta.get('channel_id')}/" \
+            f"{meta.get('status_message_id')}"
+    if status.state is JobState.QUEUED:
+        return text(lang, "queue.job.queued", number=number, link=where, count=status.position or 0,
+                    eta=eta(lang, status.eta_s))
+    if status.state is JobState.RUNNING:
+        return text(lang, "queue.job.running", number=number, link=where, percent=f"{status.fraction:.0%}",
+                    eta=eta(lang, status.eta_s))
+    return text(lang, "queue.job.finishing", number=number, link=where)
+
+
+def stats_text(lang: str, stats: GuildStats) -> str:
+    lines = [text(lang, "stats.title"), text(lang, "stats.jobs", today=stats.today, total=stats.total)]
+    lines.append(text(lang, "stats.median", seconds=round(stats.median_s, 1)) if stats.median_s is not None
+                 else text(lang, "stats.median.none"))
+    if stats.top_styles:
+        names = ", ".join(f"`{name}` ({count})" for name, count in stats.top_styles)
+        lines.append(text(lang, "stats.styles", styles=names))
+    else:
+        lines.append(text(lang, "stats.styles.none"))
+    return "\n".join(lines)
+
+
+class QueueCog(commands.Cog):
+    def __init__(self, bot: StyleBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="queue", description="Your jobs waiting or running: their place and time left")
+    async def queue(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        lang = await choose(self.bot, interaction=interaction)
+        handles = self.bot.tracker.jobs_of(interaction.user.id)
+        statuses = [await h.status() for h in handles]
+        mine = [(h, s) for h, s in zip(handles, statuses) if not s.state.finished or s.state is JobState.DONE]
+        lines = [job_line(lang, i, h, s) for i, (h, s) in enumerate(mine, 1)]
+        head = text(lang, "queue.mine", count=len(lines)) if lines else text(lang, "queue.none")
+        total = text(lang, "queue.total", count=await self.bot.queue.depth())
+        await interaction.followup.send("\n".join([head, *lines, total]), ephemeral=True)
+
+    @app_commands.command(name="stats", description="This server's style jobs: today, in all, time, favourite styles")
+    @app_commands.guild_only()
+    async def stats(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        lang = await choose(self.bot, interaction=interaction)
+        midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+        stats = await self.bot.store.stats(interaction.guild_id or 0, midnight)
+        await interaction.followup.send(stats_text(lang, stats), ephemeral=True)
+
+    @commands.Cog.listener()
+    async def on_style_job_finished(self, handle: JobHandle, outcome: str) -> None:
+        """Keep a record of each finished job, for /stats (once per job: the event follows claim_delivery)."""
+        now = time.time()
+        asked = handle.meta.get("asked_at")
+        await self.bot.store.record_job(JobRecord(
+            handle.job_id, handle.guild_id, handle.user_id, outcome, now,
+            seconds=now - asked if isinstance(asked, (int, float)) else None,
+            styles=tuple(handle.meta.get("saved") or ())))

@@ -111,7 +111,7 @@ async def test_slash_commands_are_synced_once_with_their_korean_names(fake: Fake
     options = {o["name"]: o for o in style["options"]}
     assert options["content"]["name_localizations"]["ko"] == "사진"
     assert options["style"]["name_localizations"]["ko"] == "그림"
-    assert {c["name_localizations"]["ko"] for c in options["init"]["choices"]} == {"사진에서 시작", "노이즈에서 시작"}
+    assert {c["name_localizations"]["ko"] for c in options["init"]["choices"]} == {"초안에서 시작", "사진에서 시작", "노이즈에서 시작"}
     assert "en-US" not in style["name_localizations"]  # English is the default
     assert commands["styleconfig"]["name_localizations"]["ko"] == "스타일설정"
     assert len([e for e in fake.events if e.kind == "commands_sync"]) == 1

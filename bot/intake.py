@@ -20,8 +20,10 @@ from discord.ext import commands
 from PIL import Image
 
 from bot import inputs
-from bot.delivery import fit_file, options_from_message, upload_budget
+from bot.delivery import fit_file, inputs_link, options_from_message, upload_budget
 from bot.errors import UserError, discord_call, explain, permission_names
+from bot.i18n import language, text
+from bot.library import normal_name
 from bot.options import animation_limits, resolve
 from bot.progress import describe
 from bot.store import GuildConfig
@@ -91,6 +93,10 @@ class Inputs:
     saved: list[str] = field(default_factory=list)
     grid: bool = False
     upscale: tuple[discord.Message, Box | None] | None = None
+    # Where the result replies when that is not the message carrying the inputs (a right-clicked
+    # message, a result being restyled); the result then links to the inputs (Delivery.inputs_message_id).
+    reply_to: discord.Message | None = None
+    note: str = ""  # said on the result after the requester's mention (names a member, never pings)
 
 
 Gather = Callable[[], Awaitable[Inputs]]
@@ -177,11 +183,45 @@ class Intake:
 
         await self.request(Origin.from_interaction(interaction), gather)
 
+    async def refusal(self, origin: Origin) -> str | None:
+        """What a request from here would be refused with before its images are looked at, or None.
+
+        Asked before offering a choice of styles (right-click menus, 🎨 Restyle), so nobody picks a
+        style for nothing; the request checks everything again, in the same words.
+        """
+        try:
+            config = await self.bot.store.get(origin.guild_id)
+            self._check_place(origin, config)
+            self._check_quota(origin, config)
+        except Exception as exc:  # noqa: BLE001 - the words the request itself would answer with
+            return explain(exc)
+        return None
+
+    async def paint_again(self, interaction: discord.Interaction, result: discord.Message, name: str) -> None:
+        """🎨 Restyle: the photo of a posted result painted in the saved style ``name``, as a reply to that result.
+
+        ``interaction`` (the pick of the style) is deferred already.
+        """
+        style = normal_name(name)
+
+        async def gather() -> Inputs:
+            options = options_from_message(result)
+            options.pop("style_blend", None)  # one saved style now, whatever the result blended
+            source = await inputs_message(interaction.channel, result)
+            photo = (await inputs.images_of(source))[:1]
+            note = text(language(interaction.locale), "restyle.note", style=style)
+            return Inputs(photo, options, saved=[style], reply_to=result, note=note)
+
+        await self.request(Origin.from_interaction(interaction), gather)
+
     # -- checks ------------------------------------------------------------------------------
 
     def _check_place(self, origin: Origin, config: GuildConfig) -> None:
         if not self.bot.accepting:
             raise UserError("I'm restarting; please send that again in a minute.")
+        if origin.guild is not None and self.bot.get_guild(origin.guild.id) is None:  # installed by a member only
+            lang = language(origin.interaction.locale if origin.interaction else None)
+            raise UserError(text(lang, "reach.not_member"))
         if origin.guild is None:
             if not self.settings.allow_dms:
                 raise UserError("I don't take jobs in direct messages; please use me in a server.")
@@ -226,9 +266,11 @@ class Intake:
 
     def _delivery(self, origin: Origin, wanted: Inputs, status: discord.Message) -> Delivery:
         source = wanted.source or status
-        return Delivery(channel_id=origin.channel.id, status_message_id=status.id, reply_to_id=source.id,
-                        reply_author_id=source.author.id, upload_limit=origin.upload_limit,
-                        guild_id=origin.guild_id)
+        reply = wanted.reply_to or source
+        return Delivery(channel_id=origin.channel.id, status_message_id=status.id, reply_to_id=reply.id,
+                        reply_author_id=reply.author.id, upload_limit=origin.upload_limit,
+                        guild_id=origin.guild_id, inputs_message_id=source.id if reply is not source else None,
+                        note=wanted.note)
 
     async def _show_queued(self, origin: Origin, status: discord.Message, handle: JobHandle) -> None:
         snapshot = await handle.status()
@@ -250,11 +292,19 @@ class Intake:
 async def _source_of(interaction: discord.Interaction) -> discord.Message:
     """The message a clicked result replies to: the one carrying its photo and paintings."""
     result = interaction.message
-    if result is None or result.reference is None or result.reference.message_id is None:
+    if result is None:
+        raise UserError("I can't find the images this result was made from.")
+    return await inputs_message(interaction.channel, result)
+
+
+async def inputs_message(channel: Any, result: discord.Message) -> discord.Message:
+    """The message carrying a result's photo and paintings: the one its embed links to, else the one it replies to."""
+    linked = inputs_link(result)
+    wanted = linked or (result.reference.message_id if result.reference else None)
+    if wanted is None:
         raise UserError("I can't find the images this result was made from.")
     try:
-        channel: Any = interaction.channel
-        return await channel.fetch_message(result.reference.message_id)
+        return await channel.fetch_message(wanted)
     except discord.NotFound:
         raise UserError("the message with the original images is gone, so I can't run it again.") from None
 

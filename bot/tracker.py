@@ -49,6 +49,8 @@ class Delivery:
     reply_author_id: int
     upload_limit: int
     guild_id: int | None = None
+    inputs_message_id: int | None = None  # the message carrying the inputs, when the result replies elsewhere
+    note: str = ""  # said after the requester's mention on the result
 
     def to_meta(self) -> dict[str, Any]:
         return asdict(self)
@@ -67,6 +69,14 @@ def reduction_note(report: dict[str, Any], reduced: list[str]) -> str:
     if reduced:
         notes.append(f"to fit this channel's upload limit: {', '.join(reduced)}")
     return f" ({'; '.join(notes)})" if notes else ""
+
+
+def link_inputs(embed: discord.Embed, where: Delivery) -> discord.Embed:
+    """A result that replies elsewhere than to its inputs links to them from its title (read by inputs_link)."""
+    if where.inputs_message_id is not None:
+        embed.url = (f"https://discord.com/channels/{where.guild_id or '@me'}/{where.channel_id}/"
+                     f"{where.inputs_message_id}")
+    return embed
 
 
 class JobTracker:
@@ -237,9 +247,10 @@ class JobTracker:
         mentions = mention_only(handle.user_id, replied_user=where.reply_author_id == handle.user_id)
 
         async def send(file: discord.File, reduced: list[str]) -> discord.Message:
-            return await channel.send(f"<@{handle.user_id}>{reduction_note(result.report, reduced)}", file=file,
-                                      reference=reference,
-                                      embed=result_embed(result.report, file.filename),
+            note = f" {where.note}" if where.note else ""
+            return await channel.send(f"<@{handle.user_id}>{note}{reduction_note(result.report, reduced)}",
+                                      file=file, reference=reference,
+                                      embed=link_inputs(result_embed(result.report, file.filename), where),
                                       view=result_view(handle.user_id, result.report), allowed_mentions=mentions)
 
         message = await send_fitted(send, result.image, where.upload_limit)

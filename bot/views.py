@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import discord
 
 from bot.errors import explain
+from bot.i18n import DEFAULT, text
+from bot.picker import offer
 from engine.jobs.paint import GRID_FACTORS
 from engine.tiles import Box
 
@@ -146,8 +148,33 @@ class DeleteButton(discord.ui.DynamicItem[discord.ui.Button], template=r"stylebo
             await interaction.followup.send(explain(exc), ephemeral=True)
 
 
+class PaintAnotherButton(discord.ui.DynamicItem[discord.ui.Button], template=r"stylebot:newstyle"):
+    """🎨 Restyle: the same photo in another of the server's saved styles (a select menu), for whoever clicks.
+
+    The new result replies to this one; the photo is found as More/Less style find it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(discord.ui.Button(label=text(DEFAULT, "button.restyle"), emoji="🎨",
+                                           style=discord.ButtonStyle.primary, custom_id="stylebot:newstyle"))
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+                             match: re.Match[str]) -> PaintAnotherButton:
+        return cls()
+
+    async def callback(self, interaction: discord.Interaction[StyleBot]) -> None:  # type: ignore[override]
+        result, bot = interaction.message, interaction.client
+        assert result is not None
+
+        async def paint(pick: discord.Interaction, name: str) -> None:
+            await bot.intake.paint_again(pick, result, name)
+
+        await offer(interaction, bot, "picker.prompt_restyle", paint)
+
+
 DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (CancelButton, RestyleButton, UpscaleButton,
-                                                                 DeleteButton)
+                                                                 DeleteButton, PaintAnotherButton)
 
 
 def status_view(job_id: str, owner_id: int) -> discord.ui.View:
@@ -168,6 +195,7 @@ def result_view(owner_id: int, report: dict[str, Any] | None = None) -> discord.
         items = [RestyleButton("more"), RestyleButton("less")]
     else:
         items = [RestyleButton("more"), RestyleButton("less"), UpscaleButton()]
+    items.append(PaintAnotherButton())
     for item in (*items, DeleteButton(owner_id)):
         view.add_item(item)
     return view

@@ -9,9 +9,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import discord
+from discord import app_commands
 from discord.ext import commands
 
 from bot.delivery import EMBED_COLOUR
+from bot.i18n import language, text
 from bot.options import OPERATOR_ONLY, animation_limits
 from engine.nst.media import AnimationLimits
 from engine.nst.params import FIELDS, PRESETS
@@ -113,6 +115,8 @@ class HelpCog(commands.Cog):
         self.bot = bot
 
     @commands.hybrid_command(name="stylehelp", description="What the style weights mean, with examples")
+    @app_commands.allowed_installs(guilds=True, users=True)
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
     async def stylehelp(self, ctx: commands.Context) -> None:
         """What the style weights mean, every option, the presets, and examples."""
         config = await self.bot.store.get(ctx.guild.id if ctx.guild else None)
@@ -120,4 +124,6 @@ class HelpCog(commands.Cog):
         limits = animation_limits(config, settings.max_frames, settings.max_duration_s)
         embed = help_embed(config.max_size or settings.default_max_size,
                            config.max_steps or settings.default_max_steps, limits)
+        lang = language(ctx.interaction.locale if ctx.interaction else None)
+        embed.add_field(name=text(lang, "help.reach.title"), value=text(lang, "help.reach.body"), inline=False)
         await ctx.reply(embed=embed, ephemeral=True)

@@ -61,6 +61,8 @@ class StyleCog(commands.Cog):
         await self.bot.intake.request(Origin.from_context(ctx), gather)
 
     @app_commands.command(name="style", description="Repaint a photo in the style of a painting")
+    @app_commands.allowed_installs(guilds=True, users=True)  # also from a member's account (bot.cogs.menus)
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)
     @app_commands.describe(
         content="the photo to repaint", style="the painting whose style to use",
         style_name="a style saved on this server (instead of, or besides, a painting)",

@@ -24,7 +24,6 @@ from tests.bot.conftest import (
     STYLE,
     PayloadSpy,
     RecordingQueue,
-    bot_messages,
     running,
     style_message,
     wait_result,
@@ -96,9 +95,12 @@ async def test_paint_in_a_saved_style_replies_to_the_message_and_restyle_replies
         assert (spec.content, spec.styles, spec.user_id) == (CONTENT[1], (STARRY,), ALICE)
         assert result["content"].startswith(f"<@{ALICE}>")
         [sent] = [b for b in spy.with_files() if b.get("embeds") and b.get("message_reference")]
-        assert sent["allowed_mentions"]["users"] == [str(ALICE)] and not sent["allowed_mentions"]["replied_user"]
+        assert sent["allowed_mentions"]["users"] == [ALICE] and not sent["allowed_mentions"].get("replied_user")
         assert not [m for m in fake.messages(CHANNEL) if m["id"] == answer["message"]["id"]], "picker left behind"
-        assert result["embeds"][0]["url"].endswith(f"/{CHANNEL}/{bot.queue.submitted and _status_id(fake, result)}")
+        inputs = result["embeds"][0]["url"].rsplit("/", 1)[1]  # the title links to the message with the inputs
+        assert result["embeds"][0]["url"].startswith(f"https://discord.com/channels/{GUILD}/{CHANNEL}/")
+        carried = [fake.attachment_bytes(a) for a in fake.message(CHANNEL, inputs)["attachments"]]
+        assert carried[:2] == [CONTENT[1], STARRY]
 
         # 🎨 Restyle: another saved style, the same photo, as a reply to that result (by Bob this time)
         click = await fake.click_button(CHANNEL, BOB, result["id"], button(result, "Restyle"))
@@ -106,13 +108,6 @@ async def test_paint_in_a_saved_style_replies_to_the_message_and_restyle_replies
         again = await wait_result(fake, predicate=lambda m: m["message_reference"]["message_id"] == result["id"])
         assert (bot.queue.submitted[1].content, bot.queue.submitted[1].styles) == (CONTENT[1], (MONET,))
         assert again["content"].startswith(f"<@{BOB}> restyled in `monet`")
-
-
-def _status_id(fake: FakeDiscord, result: dict[str, Any]) -> str:
-    """The status message of the job behind ``result`` (the one carrying its inputs)."""
-    statuses = [m for m in bot_messages(fake, CHANNEL) if m["content"].startswith("✅ Done") and
-                result["id"] in m["content"]]
-    return statuses[0]["id"] if statuses else "?"
 
 
 async def test_a_message_with_two_images_is_painted_at_once(fake: FakeDiscord, make_bot) -> None:
@@ -200,7 +195,7 @@ async def test_paint_avatar_reads_the_server_avatar_and_names_without_pinging(fa
         assert any(f"/guilds/{GUILD}/users/{BOB}/avatars/" in path for path in fake.cdn.avatar_downloads)
         assert result["content"] == f"<@{ALICE}> painted <@{BOB}>'s avatar in `starry`"
         [sent] = [b for b in spy.with_files() if b.get("embeds")]
-        assert sent["allowed_mentions"]["users"] == [str(ALICE)]  # Bob is named, not pinged
+        assert sent["allowed_mentions"]["users"] == [ALICE]  # Bob is named, not pinged
 
 
 async def test_an_animated_avatar_is_painted_as_an_animation(fake: FakeDiscord, make_bot) -> None:

@@ -55,7 +55,7 @@ LIBRARY = (
     "`/style content:<photo> style_name:starry` — the names autocomplete"
 )
 MORE = (
-    "`!style grid` (or `/style grid:True`) — a 2×2 grid at β ×½, ×1, ×2, ×4, one ⬆️ button per cell\n"
+    "`!style grid` (or `/style grid:True`) — a 2×2 grid at β ×0.1, ×0.25, ×1, ×4, one ⬆️ button per cell\n"
     "⬆️ **Upscale** on a result — paint it again at twice the size (up to this server's max), "
     "starting from the result, so it costs a fraction of a new job\n"
     "🖌️/🫧 **More/Less style** — run again with β doubled/halved; the status message shows "

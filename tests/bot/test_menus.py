@@ -265,3 +265,21 @@ async def test_a_server_that_did_not_add_the_bot_gets_one_sentence(fake: FakeDis
         answer = await fake.wait_for_message(channel, lambda m: "not a member of this server" in m["content"], 10)
         assert fake.interaction_responses(slash["token"])[0]["type"] == 5 and answer
         assert bot.queue.submitted == []
+
+
+async def test_stylehelp_shows_the_menus_restyle_and_user_installs_also_in_korean(fake: FakeDiscord, bot) -> None:
+    request = await fake.send_message(CHANNEL, ALICE, "!stylehelp")
+    shown = await fake.wait_for_message(
+        CHANNEL, lambda m: m.get("message_reference", {}).get("message_id") == request["id"] and m["embeds"])
+    [field] = [f for f in shown["embeds"][0]["fields"] if f["name"] == "Right-click menus, Restyle, anywhere"]
+    for needle in ("**Paint in a style**", "**Paint avatar**", "🎨 **Restyle**", "`/style content:<photo> style:"):
+        assert needle in field["value"]
+
+    await fake.wait_for(lambda e: e.kind == "commands_sync")
+    dm = fake.dm_channel(ALICE)
+    fake.user_locale = "ko"
+    payload = await fake.send_slash(dm, ALICE, "stylehelp")  # a user-installed command in a DM, in Korean
+    answer = await first_answer(fake, payload)
+    assert answer["data"]["flags"] & EPHEMERAL
+    [field] = [f for f in answer["data"]["embeds"][0]["fields"] if f["name"] == "우클릭 메뉴, 다른 스타일로, 어디서나"]
+    assert "**Paint avatar**" in field["value"] and "아바타" in field["value"]

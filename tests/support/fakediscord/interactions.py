@@ -182,7 +182,7 @@ class Interactions:
             "id": str(inter.id), "application_id": str(fake.application_id), "type": kind, "token": token,
             "version": 1, "data": data, "channel_id": str(channel_id),
             "channel": fake.channel_payload(channel_id),
-            "app_permissions": str(fake.permissions(channel_id, fake.bot_id)), "locale": "en-US",
+            "app_permissions": str(fake.permissions(channel_id, fake.bot_id)), "locale": fake.user_locale,
             "attachment_size_limit": fake.upload_limit(channel_id), "entitlements": [],
             "authorizing_integration_owners": ({"0": guild_id} if guild_id and fake.bot_id in
                                                fake.guilds[int(guild_id)]["members"] else {"1": str(user_id)}),

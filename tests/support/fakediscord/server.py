@@ -47,6 +47,7 @@ class FakeDiscord(World):
         super().__init__(bot_id=bot_id, bot_name=bot_name)
         self.token, self.clock, self.heartbeat_interval_ms = token, clock, heartbeat_interval_ms
         self.interaction_deadline, self.token_lifetime = interaction_deadline, token_lifetime
+        self.user_locale = "en-US"  # the client language interactions carry (``locale``), e.g. "ko"
         # One object per concern; those that need the others or the rules above get this one.
         self.cdn = Cdn(self)
         self.mail = Mail(self)

@@ -20,9 +20,10 @@ from discord.ext import commands
 from PIL import Image
 
 from bot import inputs
+from bot.courier import needs_webhook
 from bot.delivery import fit_file, inputs_link, options_from_message, upload_budget
 from bot.errors import UserError, discord_call, explain, permission_names
-from bot.i18n import language, text
+from bot.i18n import DEFAULT, language, text
 from bot.library import normal_name
 from bot.options import animation_limits, resolve
 from bot.progress import describe
@@ -219,9 +220,8 @@ class Intake:
     def _check_place(self, origin: Origin, config: GuildConfig) -> None:
         if not self.bot.accepting:
             raise UserError("I'm restarting; please send that again in a minute.")
-        if origin.guild is not None and self.bot.get_guild(origin.guild.id) is None:  # installed by a member only
-            lang = language(origin.interaction.locale if origin.interaction else None)
-            raise UserError(text(lang, "reach.not_member"))
+        if needs_webhook(self.bot, origin.interaction):  # a server that did not add the bot: no rules of its here
+            return
         if origin.guild is None:
             if not self.settings.allow_dms:
                 raise UserError("I don't take jobs in direct messages; please use me in a server.")
@@ -270,19 +270,25 @@ class Intake:
         return Delivery(channel_id=origin.channel.id, status_message_id=status.id, reply_to_id=reply.id,
                         reply_author_id=reply.author.id, upload_limit=origin.upload_limit,
                         guild_id=origin.guild_id, inputs_message_id=source.id if reply is not source else None,
-                        note=wanted.note)
+                        note=wanted.note, webhook_token=self._webhook_token(origin))
+
+    def _webhook_token(self, origin: Origin) -> str | None:
+        return origin.interaction.token if needs_webhook(self.bot, origin.interaction) else None  # type: ignore[union-attr]
+
+    def _status_message(self, origin: Origin, status: discord.Message) -> Any:
+        """The status message to edit: through the interaction's webhook where the bot is not a member."""
+        return status if self._webhook_token(origin) else origin.channel.get_partial_message(status.id)
 
     async def _show_queued(self, origin: Origin, status: discord.Message, handle: JobHandle) -> None:
         snapshot = await handle.status()
         with discord_call(log, "job %s: cannot show the queue position", handle.job_id):
-            await origin.channel.get_partial_message(status.id).edit(
+            await self._status_message(origin, status).edit(
                 content=describe(snapshot), view=status_view(handle.job_id, origin.user.id))
 
     async def _refuse(self, origin: Origin, status: discord.Message | None, text: str) -> None:
         with discord_call(log, "cannot answer user %s in channel %s", origin.user.id, origin.channel.id) as call:
             if status is not None:
-                status_message = origin.channel.get_partial_message(status.id)
-                await status_message.edit(content=text, view=None, attachments=[])
+                await self._status_message(origin, status).edit(content=text, view=None, attachments=[])
             else:
                 await self._send(origin, text)
         if call.failed:
@@ -305,6 +311,8 @@ async def inputs_message(channel: Any, result: discord.Message) -> discord.Messa
         raise UserError("I can't find the images this result was made from.")
     try:
         return await channel.fetch_message(wanted)
+    except discord.Forbidden:  # a server that did not add the bot: its messages are closed to it
+        raise UserError(text(DEFAULT, "reach.cannot_read")) from None
     except discord.NotFound:
         raise UserError("the message with the original images is gone, so I can't run it again.") from None
 

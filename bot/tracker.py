@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 import discord
 
+from bot.courier import channel_for
 from bot.delivery import result_embed, send_fitted
 from bot.errors import UserError, count_discord_error, discord_call, explain
 from bot.progress import ProgressMessage
@@ -51,6 +52,8 @@ class Delivery:
     guild_id: int | None = None
     inputs_message_id: int | None = None  # the message carrying the inputs, when the result replies elsewhere
     note: str = ""  # said after the requester's mention on the result
+    # a server that did not add the bot: answers go through the interaction's webhook (bot.courier)
+    webhook_token: str | None = None
 
     def to_meta(self) -> dict[str, Any]:
         return asdict(self)
@@ -181,7 +184,7 @@ class JobTracker:
         where = Delivery.from_meta(handle.meta)
         if where is None:
             return
-        status = self._channel(where.channel_id).get_partial_message(where.status_message_id)
+        status = channel_for(self.bot, where).get_partial_message(where.status_message_id)
         with discord_call(log, "job %s: cannot say the bot is restarting", handle.job_id):
             await status.edit(content=PAUSED)
 
@@ -198,7 +201,7 @@ class JobTracker:
         return self.bot.get_channel(channel_id) or self.bot.get_partial_messageable(channel_id)
 
     async def _follow(self, handle: JobHandle, where: Delivery) -> None:
-        channel = self._channel(where.channel_id)
+        channel = channel_for(self.bot, where)
         settings = self.bot.settings
         progress = ProgressMessage(channel.get_partial_message(where.status_message_id),
                                    interval=settings.progress_interval_s, preview=settings.preview)

@@ -28,9 +28,9 @@ if TYPE_CHECKING:
 
 PAINT_MESSAGE = "Paint in a style"
 PAINT_AVATAR = "Paint avatar"
-# Installable to a server and to a member's account; usable in servers and in the member's DM with
-# the bot. Not in group DMs and DMs between members: results are posted with the bot's token, and
-# the bot can post in neither (a server that did not add it gets one sentence saying so: the intake).
+# Installable to a server and to a member's account; usable in servers (also those that did not add
+# the bot: answered through the interaction, bot.courier) and in the member's DM with the bot. Not in
+# group DMs and DMs between members: jobs there are not answered through the interaction yet.
 INSTALLS = app_commands.AppInstallationType(guild=True, user=True)
 CONTEXTS = app_commands.AppCommandContext(guild=True, dm_channel=True, private_channel=False)
 

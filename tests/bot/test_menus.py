@@ -255,16 +255,28 @@ async def test_a_user_installed_style_command_works_in_a_dm(fake: FakeDiscord, m
         assert "saved styles belong to a server, and there is none here" in said
 
 
-async def test_a_server_that_did_not_add_the_bot_gets_one_sentence(fake: FakeDiscord, make_bot) -> None:
+async def test_a_server_that_did_not_add_the_bot_is_answered_through_the_interaction(
+        fake: FakeDiscord, make_bot) -> None:
     elsewhere = fake.add_guild("elsewhere", with_bot=False)
     channel = fake.add_channel(elsewhere, "general")
     fake.add_member(elsewhere, ALICE)
-    async with running(fake, make_bot()) as bot:
+    fake.add_member(elsewhere, BOB)
+    async with running(fake, tiny_bot(make_bot)) as bot:
         await fake.wait_for(lambda e: e.kind == "commands_sync")
         slash = await fake.send_slash(channel, ALICE, "style", {}, {"content": CONTENT, "style": STYLE})
-        answer = await fake.wait_for_message(channel, lambda m: "not a member of this server" in m["content"], 10)
-        assert fake.interaction_responses(slash["token"])[0]["type"] == 5 and answer
-        assert bot.queue.submitted == []
+        assert slash["authorizing_integration_owners"] == {"1": str(ALICE)}  # Alice's own install
+        result = await wait_result(fake, channel)
+        assert result["content"].startswith(f"<@{ALICE}>") and result["interaction_metadata"]
+        said = [r["kind"] for r in fake.interaction_responses(slash["token"])]
+        assert said[0] == "callback" and "followup" in said and "edit" in said  # all through the webhook
+        await fake.wait_for_message(channel, lambda m: m["content"].startswith("✅ Done"), 20)
+        assert not fake.hits("*", rf"^/channels/{channel}/"), "the bot's token has no business there"
+
+        # saved styles need a server that has the bot: one sentence says so
+        posted = await fake.send_message(channel, BOB, "", attachments=[CONTENT])
+        menu = await fake.send_context_menu(channel, ALICE, PAINT, message_id=posted["id"])
+        assert "no saved styles yet" in (await first_answer(fake, menu))["data"]["content"]
+        assert len(bot.queue.submitted) == 1
 
 
 async def test_stylehelp_shows_the_menus_restyle_and_user_installs_also_in_korean(fake: FakeDiscord, bot) -> None:

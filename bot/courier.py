@@ -7,7 +7,9 @@ job's :class:`~bot.tracker.Delivery` carries the interaction's token, and :func:
 gives the tracker a stand-in channel that sends and edits through that webhook, with the same
 calls it makes on a real channel (``send``, ``get_partial_message(...).edit/fetch``). A job
 that ends after the token has expired cannot be posted there: the tracker then tells the user
-by DM, as when a channel refuses the bot.
+by DM that it could not, as when a channel refuses the bot. The token travels in the job's
+delivery data (SQLite or Redis) like the channel id, is worth nothing after 15 minutes, and is
+never logged.
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ async def test_upscale_after_a_restart_paints_twice_the_size_from_the_result(fak
     async with running(fake, make_bot()):
         request = await style_message(fake, args=f"{QUICK} beta=300")
         first = await wait_result(fake)
-        assert buttons(first) == ["More style", "Less style", "Upscale", "Delete"]
+        assert buttons(first) == ["More style", "Less style", "Upscale", "Restyle", "Delete"]
 
     again = make_bot()  # a new process: the button finds everything on the messages
     async with running(fake, again):
@@ -98,5 +98,5 @@ async def test_a_grid_is_one_labelled_picture_and_each_cell_upscales_itself(fake
     corner = np.asarray(sheet, dtype=int)[-bottom:, -right:]
     assert any((corner[y:y + start.shape[0], x:x + start.shape[1]] == start).all()
                for y in range(bottom - start.shape[0] + 1) for x in range(right - start.shape[1] + 1))
-    assert buttons(upscaled) == ["More style", "Less style", "Upscale", "Delete"]
+    assert buttons(upscaled) == ["More style", "Less style", "Upscale", "Restyle", "Delete"]
     assert "style_weight=800.0" in footer(upscaled)

@@ -42,7 +42,8 @@ def mention_only(user_id: int, *, replied_user: bool = True) -> discord.AllowedM
 
 @dataclass(frozen=True)
 class Delivery:
-    """Where a job's answers go; stored in ``JobSpec.meta`` (plain ints only)."""
+    """Where a job's answers go; stored in ``JobSpec.meta`` (plain ints; the reach fields, two strings and an
+    int, only where set, so the meta of a plain job is what it always was)."""
 
     channel_id: int
     status_message_id: int
@@ -56,7 +57,11 @@ class Delivery:
     webhook_token: str | None = None
 
     def to_meta(self) -> dict[str, Any]:
-        return asdict(self)
+        meta = asdict(self)
+        for name in _SET_ONLY:
+            if meta[name] in (None, ""):
+                del meta[name]
+        return meta
 
     @classmethod
     def from_meta(cls, meta: dict[str, Any]) -> Delivery | None:
@@ -64,6 +69,9 @@ class Delivery:
             return cls(**{k: meta[k] for k in cls.__dataclass_fields__ if k in meta})
         except TypeError:
             return None
+
+
+_SET_ONLY = ("inputs_message_id", "note", "webhook_token")  # Delivery fields kept in the meta only when set
 
 
 def reduction_note(report: dict[str, Any], reduced: list[str]) -> str:

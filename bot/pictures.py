@@ -45,27 +45,27 @@ class Picture:
 Image = discord.Attachment | Picture
 
 
-def _embed_picture(state: Any, message: discord.Message, index: int, media: Any) -> Picture | None:
+def _embed_picture(http: Any, message: discord.Message, index: int, media: Any) -> Picture | None:
     url = media.proxy_url or (media.url if urlsplit(media.url or "").hostname in DISCORD_CDN_HOSTS else None)
     if not url or urlsplit(url).scheme not in ("http", "https"):
         return None
     name = os.path.basename(urlsplit(media.url or url).path) or f"embed-{index}.png"
-    return Picture(message.id * 10 + index, name, None, lambda: state.http.get_from_cdn(url))
+    return Picture(message.id * 10 + index, name, "image/*", lambda: http.get_from_cdn(url))
 
 
-def pictures_on(message: discord.Message) -> list[Image]:
+def pictures_on(message: discord.Message, http: Any) -> list[Image]:
     """The message's images in order: its image (or clip) attachments, then its embeds' images and thumbnails.
 
-    An embed that shows one of the message's own attachments is not counted twice.
+    An embed that shows one of the message's own attachments is not counted twice. ``http`` is the
+    client's ``discord.http.HTTPClient`` (``bot.http``), whose session reads Discord's CDN.
     """
     found: list[Image] = [a for a in message.attachments if looks_like_image(a) or looks_like_video(a)]
     seen = {a.url for a in message.attachments} | {a.proxy_url for a in message.attachments}
-    state = message._state  # discord.py's connection state: its HTTP session reads the CDN
     for embed in message.embeds:
         for media in (embed.image, embed.thumbnail):
             if not media or media.url in seen or media.proxy_url in seen:
                 continue
-            picture = _embed_picture(state, message, len(found), media)
+            picture = _embed_picture(http, message, len(found), media)
             if picture is not None:
                 seen.add(media.url)
                 found.append(picture)

@@ -56,7 +56,7 @@ class MenusCog(commands.Cog):
     async def paint_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """The message's first image in the style of its second, or in a saved style chosen from a list."""
         lang = language(interaction.locale)
-        pictures = pictures_on(message)
+        pictures = pictures_on(message, self.bot.http)
         if not pictures:
             await interaction.response.send_message(explain(UserError(text(lang, "menu.no_image"))), ephemeral=True)
             return

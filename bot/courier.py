@@ -62,7 +62,8 @@ class WebhookChannel:
 
 
 def channel_for(bot: StyleBot, where: Delivery) -> Any:
-    """Where a job's answers go: its channel (cached, else partial), or its interaction's webhook."""
+    """Where a job's answers go: its channel (cached, else a partial one, enough to send and edit, e.g.
+    before READY), or its interaction's webhook."""
     if where.webhook_token is not None:
         return WebhookChannel(bot, where)
     return bot.get_channel(where.channel_id) or bot.get_partial_messageable(where.channel_id)

@@ -204,10 +204,6 @@ class JobTracker:
 
     # -- following ---------------------------------------------------------------------------
 
-    def _channel(self, channel_id: int) -> Any:
-        """The cached channel, else a partial one (enough to send and edit; e.g. before READY)."""
-        return self.bot.get_channel(channel_id) or self.bot.get_partial_messageable(channel_id)
-
     async def _follow(self, handle: JobHandle, where: Delivery) -> None:
         channel = channel_for(self.bot, where)
         settings = self.bot.settings

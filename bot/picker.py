@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from bot.client import StyleBot
 
 MAX_OPTIONS = 25  # Discord's limit for the options of one select menu
+PICK_TIMEOUT_S = 180.0  # then the choice says it has expired instead of failing when clicked
 NAME_LENGTH = 32  # the longest saved-style name (bot.library.NAME)
 OnPick = Callable[[discord.Interaction, str], Awaitable[None]]
 
@@ -111,5 +112,11 @@ async def offer(interaction: discord.Interaction, bot: StyleBot, key: str, on_pi
             await interaction.delete_original_response()
         await on_pick(pick, name)
 
-    view = StylePicker(interaction.user.id, names, lang, picked)
+    view = StylePicker(interaction.user.id, names, lang, picked, timeout=PICK_TIMEOUT_S)
+
+    async def expire() -> None:
+        with contextlib.suppress(discord.HTTPException):
+            await interaction.edit_original_response(content=i18n.text(lang, "picker.expired"), view=None)
+
+    view.on_timeout = expire  # type: ignore[method-assign]
     await interaction.response.send_message(prompt(lang, key, len(names), **args), view=view, ephemeral=True)

@@ -295,3 +295,17 @@ async def test_stylehelp_shows_the_menus_restyle_and_user_installs_also_in_korea
     assert answer["data"]["flags"] & EPHEMERAL
     [field] = [f for f in answer["data"]["embeds"][0]["fields"] if f["name"] == "우클릭 메뉴, 다른 스타일로, 어디서나"]
     assert "**Paint avatar**" in field["value"] and "아바타" in field["value"]
+
+
+async def test_an_unused_choice_says_it_has_expired(fake: FakeDiscord, make_bot, monkeypatch) -> None:
+    import bot.picker
+
+    monkeypatch.setattr(bot.picker, "PICK_TIMEOUT_S", 0.5)
+    async with running(fake, make_bot()) as stylebot:
+        await save_styles(stylebot, {"starry": STARRY})
+        posted = await fake.send_message(CHANNEL, BOB, "", attachments=[CONTENT])
+        menu = await fake.send_context_menu(CHANNEL, ALICE, PAINT, message_id=posted["id"])
+        answer = await first_answer(fake, menu)
+        expired = await fake.wait_for_message(
+            CHANNEL, lambda m: m["id"] == answer["message"]["id"] and "expired" in m["content"], 10)
+        assert expired["components"] == [] and stylebot.queue.submitted == []

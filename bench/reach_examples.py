@@ -5,7 +5,7 @@
 An avatar (a square crop of a photo in ../shared/images, as Discord shows avatars) is painted in
 one saved style, as "Paint avatar" does, then restyled in another, as 🎨 Restyle does (the same
 photo, the result's parameters, another style): ``avatar-restyle-<size>.png``, the three side by
-side with the seconds each job took. Timings are printed as JSON lines.
+side. The seconds each job took are printed as a JSON line.
 """
 
 from __future__ import annotations
@@ -50,8 +50,7 @@ def main() -> None:
     print(json.dumps({"avatar_s": first_s, "restyle_s": second_s, "size": a.size}), flush=True)
     with Image.open(io.BytesIO(photo)) as original:
         tiles = [original.convert("RGB"), painted, restyled]
-    sheet = compose(tiles, ["avatar", f"Paint avatar: starry ({first_s:.0f} s)", f"Restyle: scream ({second_s:.0f} s)"],
-                    columns=3)
+    sheet = compose(tiles, ["avatar", "Paint avatar", "Restyle"], columns=3)  # the seconds are printed above
     a.out.mkdir(parents=True, exist_ok=True)
     path = a.out / f"avatar-restyle-{a.size}.png"
     path.write_bytes(encode_image(sheet.image.quantize(128).convert("RGB"), format="PNG"))

@@ -51,7 +51,7 @@ def labels(view: discord.ui.View) -> list[str]:
 
 
 async def test_buttons_are_labelled_in_the_messages_language() -> None:
-    assert labels(result_view(OWNER, lang="ko")) == ["스타일 강하게", "스타일 약하게", "업스케일", "삭제"]
+    assert labels(result_view(OWNER, lang="ko")) == ["스타일 강하게", "스타일 약하게", "업스케일", "다른 스타일로", "삭제"]
     assert labels(status_view("ab12", OWNER, "ko")) == ["취소"]
 
 

@@ -71,6 +71,7 @@ class StyleBot(commands.Bot):
         from bot.cogs.admin import AdminCog
         from bot.cogs.help import HelpCog
         from bot.cogs.library import LibraryCog
+        from bot.cogs.menus import MenusCog
         from bot.cogs.queue import QueueCog
         from bot.cogs.style import StyleCog
 
@@ -81,6 +82,7 @@ class StyleBot(commands.Bot):
         for cog in (StyleCog(self), LibraryCog(self), AdminCog(self), HelpCog(self)):  # the library extends !style
             await self.add_cog(cog)
         await self.add_cog(QueueCog(self))
+        await self.add_cog(MenusCog(self))  # right-click menus (message, member)
         self.add_dynamic_items(*DYNAMIC_ITEMS)
         await self.tree.set_translator(CatalogueTranslator())  # names and descriptions in every language, at sync
         if self.settings.sync_commands:

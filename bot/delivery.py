@@ -14,6 +14,7 @@ import asyncio
 import io
 import logging
 import math
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -221,3 +222,15 @@ def options_from_message(message: discord.Message) -> dict[str, str]:
         if embed.footer and embed.footer.text and embed.footer.text.startswith(FOOTER_PREFIX):
             return read_options_line(embed.footer.text)
     raise UserError("refusal.no_parameters")
+
+
+_INPUTS_LINK = re.compile(r"/channels/(?:\d+|@me)/\d+/(\d+)$")
+
+
+def inputs_link(message: discord.Message) -> int | None:
+    """The id of the message a result's title links to as its inputs (bot.tracker.link_inputs), if any."""
+    for embed in message.embeds:
+        if embed.footer and (embed.footer.text or "").startswith(FOOTER_PREFIX) and embed.url:
+            found = _INPUTS_LINK.search(embed.url)
+            return int(found[1]) if found else None
+    return None

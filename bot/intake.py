@@ -21,11 +21,13 @@ from discord.ext import commands
 from PIL import Image
 
 from bot import i18n, inputs, spoilers
-from bot.delivery import fit_file, options_from_message, upload_budget
+from bot.courier import needs_webhook
+from bot.delivery import fit_file, inputs_link, options_from_message, upload_budget
 from bot.drafts import style_samples
 from bot.errors import UserError, discord_call, explain, keyed, permission_names
 from bot.fetch import Link, shown
 from bot.language import choose
+from bot.library import normal_name
 from bot.options import animation_limits, resolve
 from bot.progress import describe
 from bot.sizing import fit_size
@@ -100,6 +102,10 @@ class Inputs:
     upscale: tuple[discord.Message, Box | None] | None = None
     quick: bool = False  # the draft is the result (engine.jobs.drafts)
     spoiler: bool = False  # asked for; the server's spoiler setting may add it (see Intake.request)
+    # Where the result replies when that is not the message carrying the inputs (a right-clicked
+    # message, a result being restyled); the result then links to the inputs (Delivery.inputs_message_id).
+    reply_to: discord.Message | None = None
+    note: str = ""  # said on the result after the requester's mention (names a member, never pings)
 
 
 Gather = Callable[[], Awaitable[Inputs]]
@@ -255,11 +261,47 @@ class Intake:
             samples += await asyncio.to_thread(style_samples, paintings)
         return samples
 
+    async def refusal(self, origin: Origin) -> str | None:
+        """What a request from here would be refused with before its images are looked at, or None.
+
+        Asked before offering a choice of styles (right-click menus, 🎨 Restyle), so nobody picks a
+        style for nothing; the request checks everything again, in the same words.
+        """
+        try:
+            origin.lang = await choose(self.bot, interaction=origin.interaction, guild=origin.guild,
+                                       user_id=origin.user.id)
+            config = await self.bot.store.get(origin.guild_id)
+            self._check_place(origin, config)
+            self._check_quota(origin, config)
+        except Exception as exc:  # noqa: BLE001 - the words the request itself would answer with
+            return explain(exc, origin.lang)
+        return None
+
+    async def paint_again(self, interaction: discord.Interaction, result: discord.Message, name: str) -> None:
+        """🎨 Restyle: the photo of a posted result painted in the saved style ``name``, as a reply to that result.
+
+        ``interaction`` (the pick of the style) is deferred already.
+        """
+        style = normal_name(name)
+        origin = Origin.from_interaction(interaction)
+
+        async def gather() -> Inputs:
+            options = options_from_message(result)
+            options.pop("style_blend", None)  # one saved style now, whatever the result blended
+            source = await inputs_message(interaction.channel, result)
+            photo = (await inputs.images_of(source))[:1]
+            note = i18n.text(origin.lang, "restyle.note", style=style)  # origin.lang: chosen by request()
+            return Inputs(photo, options, saved=[style], reply_to=result, note=note)
+
+        await self.request(origin, gather)
+
     # -- checks ------------------------------------------------------------------------------
 
     def _check_place(self, origin: Origin, config: GuildConfig) -> None:
         if not self.bot.accepting:
             raise UserError("refusal.restarting")
+        if needs_webhook(self.bot, origin.interaction):  # a server that did not add the bot: no rules of its here
+            return
         if origin.guild is None:
             if not self.settings.allow_dms:
                 raise UserError("refusal.no_dms")
@@ -301,22 +343,31 @@ class Intake:
 
     def _delivery(self, origin: Origin, wanted: Inputs, status: discord.Message) -> Delivery:
         source = wanted.source or status
-        return Delivery(channel_id=origin.channel.id, status_message_id=status.id, reply_to_id=source.id,
-                        reply_author_id=source.author.id, upload_limit=origin.upload_limit,
-                        guild_id=origin.guild_id, lang=origin.lang, spoiler=wanted.spoiler)
+        reply = wanted.reply_to or source
+        return Delivery(channel_id=origin.channel.id, status_message_id=status.id, reply_to_id=reply.id,
+                        reply_author_id=reply.author.id, upload_limit=origin.upload_limit,
+                        guild_id=origin.guild_id, inputs_message_id=source.id if reply is not source else None,
+                        note=wanted.note, webhook_token=self._webhook_token(origin), lang=origin.lang,
+                        spoiler=wanted.spoiler)
+
+    def _webhook_token(self, origin: Origin) -> str | None:
+        return origin.interaction.token if needs_webhook(self.bot, origin.interaction) else None  # type: ignore[union-attr]
+
+    def _status_message(self, origin: Origin, status: discord.Message) -> Any:
+        """The status message to edit: through the interaction's webhook where the bot is not a member."""
+        return status if self._webhook_token(origin) else origin.channel.get_partial_message(status.id)
 
     async def _show_queued(self, origin: Origin, status: discord.Message, handle: JobHandle) -> None:
         snapshot = await handle.status()
         with discord_call(log, "job %s: cannot show the queue position", handle.job_id):
-            await origin.channel.get_partial_message(status.id).edit(
+            await self._status_message(origin, status).edit(
                 content=describe(snapshot, origin.lang), view=status_view(handle.job_id, origin.user.id, origin.lang))
 
     async def _refuse(self, origin: Origin, status: discord.Message | None, exc: Exception) -> None:
         text = explain(exc, origin.lang)
         with discord_call(log, "cannot answer user %s in channel %s", origin.user.id, origin.channel.id) as call:
             if status is not None:
-                status_message = origin.channel.get_partial_message(status.id)
-                await status_message.edit(content=text, view=None, attachments=[])
+                await self._status_message(origin, status).edit(content=text, view=None, attachments=[])
             else:
                 await self._send(origin, text)
         if call.failed:
@@ -326,11 +377,21 @@ class Intake:
 async def _source_of(interaction: discord.Interaction) -> discord.Message:
     """The message a clicked result replies to: the one carrying its photo and paintings."""
     result = interaction.message
-    if result is None or result.reference is None or result.reference.message_id is None:
+    if result is None:
+        raise UserError("refusal.no_source")
+    return await inputs_message(interaction.channel, result)
+
+
+async def inputs_message(channel: Any, result: discord.Message) -> discord.Message:
+    """The message carrying a result's photo and paintings: the one its embed links to, else the one it replies to."""
+    linked = inputs_link(result)
+    wanted = linked or (result.reference.message_id if result.reference else None)
+    if wanted is None:
         raise UserError("refusal.no_source")
     try:
-        channel: Any = interaction.channel
-        return await channel.fetch_message(result.reference.message_id)
+        return await channel.fetch_message(wanted)
+    except discord.Forbidden:  # a server that did not add the bot: its messages are closed to it
+        raise UserError("reach.cannot_read") from None
     except discord.NotFound:
         raise UserError("refusal.source_gone") from None
 

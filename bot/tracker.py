@@ -18,6 +18,7 @@ import aiohttp
 import discord
 
 from bot import i18n, spoilers
+from bot.courier import channel_for
 from bot.delivery import Reduced, result_embed, send_fitted
 from bot.errors import UserError, count_discord_error, discord_call, explain
 from bot.language import choose
@@ -46,7 +47,8 @@ def mention_only(user_id: int, *, replied_user: bool = True) -> discord.AllowedM
 
 @dataclass(frozen=True)
 class Delivery:
-    """Where a job's answers go; stored in ``JobSpec.meta`` (plain ints only)."""
+    """Where a job's answers go; stored in ``JobSpec.meta`` (plain ints; the reach fields, two strings and an
+    int, only where set, so the meta of a plain job is what it always was)."""
 
     channel_id: int
     status_message_id: int
@@ -56,9 +58,17 @@ class Delivery:
     guild_id: int | None = None
     lang: str = i18n.DEFAULT  # the language of every answer about this job (bot.language.choose)
     spoiler: bool = False  # post the result, its previews and its gallery repost as spoilers
+    inputs_message_id: int | None = None  # the message carrying the inputs, when the result replies elsewhere
+    note: str = ""  # said after the requester's mention on the result
+    # a server that did not add the bot: answers go through the interaction's webhook (bot.courier)
+    webhook_token: str | None = None
 
     def to_meta(self) -> dict[str, Any]:
-        return asdict(self)
+        meta = asdict(self)
+        for name in _SET_ONLY:
+            if meta[name] in (None, ""):
+                del meta[name]
+        return meta
 
     @classmethod
     def from_meta(cls, meta: dict[str, Any]) -> Delivery | None:
@@ -68,6 +78,9 @@ class Delivery:
             return None
 
 
+_SET_ONLY = ("inputs_message_id", "note", "webhook_token")  # Delivery fields kept in the meta only when set
+
+
 def reduction_note(report: dict[str, Any], reduced: Reduced, lang: str = i18n.DEFAULT) -> str:
     """What the result gave up, for its reply: the engine's caps (an animation's size), then the upload's."""
     notes = [i18n.render(lang, n) for n in (report.get("animation") or {}).get("reduced", [])]
@@ -75,6 +88,14 @@ def reduction_note(report: dict[str, Any], reduced: Reduced, lang: str = i18n.DE
         fitted = i18n.text(lang, "list.separator").join(i18n.render(lang, r) for r in reduced)
         notes.append(i18n.text(lang, "result.fitted", reductions=fitted))
     return f" ({'; '.join(notes)})" if notes else ""
+
+
+def link_inputs(embed: discord.Embed, where: Delivery) -> discord.Embed:
+    """A result that replies elsewhere than to its inputs links to them from its title (read by inputs_link)."""
+    if where.inputs_message_id is not None:
+        embed.url = (f"https://discord.com/channels/{where.guild_id or '@me'}/{where.channel_id}/"
+                     f"{where.inputs_message_id}")
+    return embed
 
 
 class JobTracker:
@@ -183,7 +204,7 @@ class JobTracker:
         where = Delivery.from_meta(handle.meta)
         if where is None:
             return
-        status = self._channel(where.channel_id).get_partial_message(where.status_message_id)
+        status = channel_for(self.bot, where).get_partial_message(where.status_message_id)
         with discord_call(log, "job %s: cannot say the bot is restarting", handle.job_id):
             await status.edit(content=i18n.text(where.lang, "status.paused"))
 
@@ -195,12 +216,8 @@ class JobTracker:
 
     # -- following ---------------------------------------------------------------------------
 
-    def _channel(self, channel_id: int) -> Any:
-        """The cached channel, else a partial one (enough to send and edit; e.g. before READY)."""
-        return self.bot.get_channel(channel_id) or self.bot.get_partial_messageable(channel_id)
-
     async def _follow(self, handle: JobHandle, where: Delivery) -> None:
-        channel = self._channel(where.channel_id)
+        channel = channel_for(self.bot, where)
         settings = self.bot.settings
         progress = ProgressMessage(channel.get_partial_message(where.status_message_id),
                                    interval=settings.progress_interval_s, preview=settings.preview, lang=where.lang,
@@ -254,9 +271,10 @@ class JobTracker:
         mentions = mention_only(handle.user_id, replied_user=where.reply_author_id == handle.user_id)
 
         async def send(file: discord.File, reduced: Reduced) -> discord.Message:
-            note = reduction_note(result.report, reduced, where.lang)
-            return await channel.send(f"<@{handle.user_id}>{note}", file=file, reference=reference,
-                                      embed=result_embed(result.report, file.filename, where.lang),
+            note = f" {where.note}" if where.note else ""
+            return await channel.send(f"<@{handle.user_id}>{note}{reduction_note(result.report, reduced, where.lang)}",
+                                      file=file, reference=reference,
+                                      embed=link_inputs(result_embed(result.report, file.filename, where.lang), where),
                                       view=result_view(handle.user_id, result.report, where.lang),
                                       allowed_mentions=mentions)
 

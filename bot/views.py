@@ -19,6 +19,7 @@ from bot import i18n
 from bot.draft_views import PaintButton, TrySelect, draft_items
 from bot.errors import discord_call, explain
 from bot.language import choose
+from bot.picker import offer
 from engine.jobs.paint import GRID_FACTORS
 from engine.tiles import Box
 
@@ -171,8 +172,34 @@ async def _delete_repost(bot: StyleBot, result_id: int) -> None:
     log.info("gallery repost %s (channel %s) of result %s deleted with it", message_id, channel_id, result_id)
 
 
+class PaintAnotherButton(discord.ui.DynamicItem[discord.ui.Button], template=r"stylebot:newstyle"):
+    """🎨 Restyle: the same photo in another of the server's saved styles (a select menu), for whoever clicks.
+
+    The new result replies to this one; the photo is found as More/Less style find it.
+    """
+
+    def __init__(self, lang: str = i18n.DEFAULT) -> None:
+        super().__init__(discord.ui.Button(label=i18n.text(lang, "button.restyle"), emoji="🎨",
+                                           style=discord.ButtonStyle.primary, custom_id="stylebot:newstyle"))
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+                             match: re.Match[str]) -> PaintAnotherButton:
+        return cls()
+
+    async def callback(self, interaction: discord.Interaction[StyleBot]) -> None:  # type: ignore[override]
+        result, bot = interaction.message, interaction.client
+        assert result is not None
+
+        async def paint(pick: discord.Interaction, name: str) -> None:
+            await bot.intake.paint_again(pick, result, name)
+
+        await offer(interaction, bot, "picker.prompt_restyle", paint)
+
+
 DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (CancelButton, RestyleButton, UpscaleButton,
-                                                                 DeleteButton, PaintButton, TrySelect)
+                                                                 DeleteButton, PaintAnotherButton, PaintButton,
+                                                                 TrySelect)
 
 
 def status_view(job_id: str, owner_id: int, lang: str = i18n.DEFAULT) -> discord.ui.View:
@@ -195,6 +222,7 @@ def result_view(owner_id: int, report: dict[str, Any] | None = None, lang: str =
         items = [RestyleButton("more", lang), RestyleButton("less", lang)]
     else:
         items = [RestyleButton("more", lang), RestyleButton("less", lang), UpscaleButton(lang=lang)]
+    items.append(PaintAnotherButton(lang))
     for item in (*items, DeleteButton(owner_id, lang)):
         view.add_item(item)
     return view

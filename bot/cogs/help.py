@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import discord
+from discord import app_commands
 from discord.ext import commands
 
 from bot import i18n
@@ -70,6 +71,7 @@ def help_embed(max_size: int, max_steps: int, limits: AnimationLimits, lang: str
     embed.add_field(name=say("help.more"), value=say("help.more_text"), inline=False)
     embed.add_field(name=say("help.drafts.title"), value=say("help.drafts.body"), inline=False)
     embed.add_field(name=say("help.links.title"), value=say("help.links"), inline=False)
+    embed.add_field(name=say("help.reach.title"), value=say("help.reach.body"), inline=False)
     embed.add_field(name=say("help.language"), value=say("help.language_text", languages=", ".join(i18n.languages())),
                     inline=False)
     embed.set_footer(text=say("help.limits", size=max_size, steps=max_steps, frames=limits.frames,
@@ -82,6 +84,8 @@ class HelpCog(commands.Cog):
         self.bot = bot
 
     @commands.hybrid_command(name="stylehelp", description="What the style weights mean, with examples")
+    @app_commands.allowed_installs(guilds=True, users=True)
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
     async def stylehelp(self, ctx: commands.Context) -> None:
         """What the style weights mean, every option, the presets, and examples."""
         config = await self.bot.store.get(ctx.guild.id if ctx.guild else None)

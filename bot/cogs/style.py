@@ -75,11 +75,13 @@ class StyleCog(commands.Cog):
         await self.bot.intake.try_styles(Origin.from_context(ctx), gather)
 
     @app_commands.command(name="style", description="Repaint a photo in the style of a painting")
+    @app_commands.allowed_installs(guilds=True, users=True)  # also from a member's account (bot.cogs.menus)
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)
     @app_commands.describe(
         content="the photo to repaint", style="the painting whose style to use",
         style_name="a style saved on this server (instead of, or besides, a painting)",
         style2="another style image to blend in", style3="a third style image to blend in",
-        grid="answer with a 2x2 grid of four style strengths (beta x0.5, x1, x2, x4)",
+        grid="answer with a 2x2 grid of four style strengths (beta x0.1, x0.25, x1, x4)",
         preset=_help("preset"), alpha=_help("content_weight"), beta=_help("style_weight"),
         layers="style layers, comma-separated (e.g. relu1_1,relu2_1,relu3_1)",
         layer_weights="lambda: one weight per style layer, comma-separated",

@@ -48,12 +48,14 @@ def built_tree() -> app_commands.CommandTree:
     from bot.cogs.admin import AdminCog
     from bot.cogs.help import HelpCog
     from bot.cogs.library import LibraryCog
+    from bot.cogs.menus import MenusCog
     from bot.cogs.queue import QueueCog
     from bot.cogs.style import StyleCog
 
     async def build() -> commands.Bot:
         bot = commands.Bot(command_prefix="!", intents=discord.Intents.default())
-        for cog in (StyleCog(bot), LibraryCog(bot), AdminCog(bot), HelpCog(bot), QueueCog(bot)):  # type: ignore[arg-type]
+        for cog in (StyleCog(bot), LibraryCog(bot), AdminCog(bot), HelpCog(bot), QueueCog(bot),  # type: ignore[arg-type]
+                    MenusCog(bot)):  # type: ignore[arg-type]
             await bot.add_cog(cog)
         return bot
 

@@ -112,7 +112,7 @@ async def test_slash_style_autocompletes_saved_names_and_needs_no_painting(fake:
                               {"content": CONTENT})
         result = await wait_result(fake)
         [spec] = bot.queue.submitted
-        assert spec.styles == (STYLE[1],) and spec.grid == (0.5, 1.0, 2.0, 4.0)
+        assert spec.styles == (STYLE[1],) and spec.grid == (0.1, 0.25, 1.0, 4.0)
         assert result["embeds"][0]["title"] == "🎨 Strength grid"
 
         refused = await fake.send_slash(CHANNEL, ALICE, "style", {}, {"content": CONTENT})

@@ -148,11 +148,11 @@ async def test_saved_styles_grids_and_upscales_run_on_a_redis_worker(
         assert grid["embeds"][0]["title"] == "🎨 Strength grid"
         status = fake.message(CHANNEL, grid["message_reference"]["message_id"])
         assert status["message_reference"]["message_id"] == request["id"]  # the inputs ride on the status
-        await fake.click_button(CHANNEL, ALICE, grid["id"], button(grid, "Upscale β×2"))
+        await fake.click_button(CHANNEL, ALICE, grid["id"], button(grid, "Upscale β×4"))
         upscaled = await wait_result(fake, predicate=lambda m: m["id"] != grid["id"])
         assert upscaled["embeds"][0]["title"] == "⬆️ Upscaled"
         footer = upscaled["embeds"][0]["footer"]["text"]
-        assert "size=64" in footer and "style_weight=200.0" in footer
+        assert "size=64" in footer and "style_weight=400.0" in footer
 
 
 

@@ -37,3 +37,11 @@ def test_the_reply_says_what_the_result_gave_up_the_engines_caps_first() -> None
 def test_an_answer_may_ping_its_requester_and_nobody_else() -> None:
     assert mention_only(42).to_dict() == {"parse": [], "users": [42], "replied_user": True}
     assert mention_only(42, replied_user=False).to_dict() == {"parse": [], "users": [42]}  # Discord's shape
+
+
+def test_the_reach_fields_travel_only_where_set() -> None:
+    where = Delivery(1, 2, 3, 4, 10 * 2**20, guild_id=5, inputs_message_id=6, note="painted <@7>'s avatar",
+                     webhook_token="abc", lang="ko")
+    assert Delivery.from_meta(where.to_meta()) == where  # a courier-delivered job keeps its language too
+    assert set(WHERE.to_meta()) == {"channel_id", "status_message_id", "reply_to_id", "reply_author_id",
+                                    "upload_limit", "guild_id", "lang"}

@@ -8,7 +8,15 @@ from typing import Any
 import discord
 import pytest
 
-from bot.views import CancelButton, DeleteButton, RestyleButton, UpscaleButton, result_view, status_view
+from bot.views import (
+    CancelButton,
+    DeleteButton,
+    PaintAnotherButton,
+    RestyleButton,
+    UpscaleButton,
+    result_view,
+    status_view,
+)
 
 OWNER, OTHER = 900000000000002101, 900000000000002102
 
@@ -23,7 +31,7 @@ async def parsed(cls: Any, custom_id: str) -> Any:
 async def test_a_grid_cell_upscale_keeps_its_cell_and_box_in_the_custom_id() -> None:
     button = UpscaleButton(2, (0.5, 0.0, 1.0, 0.5))
     assert button.custom_id == "stylebot:upscale:2:5000,0,10000,5000"
-    assert button.item.label == "Upscale β×2"
+    assert button.item.label == "Upscale β×1"
     again = await parsed(UpscaleButton, button.custom_id)
     assert (again.cell, again.box) == (2, (0.5, 0.0, 1.0, 0.5))
     plain = await parsed(UpscaleButton, UpscaleButton().custom_id)
@@ -35,6 +43,7 @@ async def test_cancel_delete_and_restyle_buttons_survive_a_restart() -> None:
     assert (cancel.job_id, cancel.owner_id) == ("ab12-cd", OWNER)
     assert (await parsed(DeleteButton, DeleteButton(OWNER).custom_id)).owner_id == OWNER
     assert (await parsed(RestyleButton, RestyleButton("less").custom_id)).how == "less"
+    assert isinstance(await parsed(PaintAnotherButton, PaintAnotherButton().custom_id), PaintAnotherButton)
 
 
 def labels(view: discord.ui.View) -> list[str]:
@@ -42,16 +51,17 @@ def labels(view: discord.ui.View) -> list[str]:
 
 
 async def test_buttons_are_labelled_in_the_messages_language() -> None:
-    assert labels(result_view(OWNER, lang="ko")) == ["스타일 강하게", "스타일 약하게", "업스케일", "삭제"]
+    assert labels(result_view(OWNER, lang="ko")) == ["스타일 강하게", "스타일 약하게", "업스케일", "다른 스타일로", "삭제"]
     assert labels(status_view("ab12", OWNER, "ko")) == ["취소"]
 
 
 async def test_a_result_gets_the_buttons_that_fit_it() -> None:
-    assert labels(result_view(OWNER)) == ["More style", "Less style", "Upscale", "Delete"]
-    assert labels(result_view(OWNER, {"animation": {"frames": 8}})) == ["More style", "Less style", "Delete"]
+    assert labels(result_view(OWNER)) == ["More style", "Less style", "Upscale", "Restyle", "Delete"]
+    animation = ["More style", "Less style", "Restyle", "Delete"]
+    assert labels(result_view(OWNER, {"animation": {"frames": 8}})) == animation
     boxes = [(0, 0, 0.5, 0.5), (0.5, 0, 1, 0.5), (0, 0.5, 0.5, 1), (0.5, 0.5, 1, 1)]
     assert labels(result_view(OWNER, {"grid": {"boxes": boxes, "factors": [0.5, 1, 2, 4]}})) == [
-        "Upscale β×0.5", "Upscale β×1", "Upscale β×2", "Upscale β×4", "Delete"]
+        "Upscale β×0.1", "Upscale β×0.25", "Upscale β×1", "Upscale β×4", "Restyle", "Delete"]
     assert labels(status_view("ab12", OWNER)) == ["Cancel"]
     assert all(view.timeout is None for view in (result_view(OWNER), status_view("ab12", OWNER)))
 

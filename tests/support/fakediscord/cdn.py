@@ -36,11 +36,15 @@ class Cdn:
         self.origin = "http://127.0.0.1:0"  # the server's address, once it listens
         self.blobs: dict[int, bytes] = {}
         self.downloads: list[int] = []  # ids of attachments fetched from url/proxy_url
+        self.avatar_downloads: list[str] = []  # paths (with query) of avatars fetched
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         """Serve attachments at their ``url`` and their ``proxy_url``."""
         router.add_get("/attachments/{channel}/{att}/{name}", self.download)
         router.add_get("/proxy/attachments/{channel}/{att}/{name}", self.download)
+        router.add_get("/avatars/{user}/{file}", self.avatar)
+        router.add_get("/guilds/{guild}/users/{user}/avatars/{file}", self.avatar)
+        router.add_get("/embed/avatars/{file}", self.default_avatar)
 
     def store(
         self, channel_id: int, filename: str, blob: bytes, content_type: str | None,
@@ -69,3 +73,20 @@ class Cdn:
         self.downloads.append(att_id)
         ctype = mimetypes.guess_type(request.match_info["name"])[0] or "application/octet-stream"
         return web.Response(body=self.blobs[att_id], content_type=ctype)
+
+    async def avatar(self, request: web.Request) -> web.StreamResponse:
+        """An avatar (a user's or a member's server avatar) by its hash, as stored; logged in ``avatar_downloads``."""
+        avatar, ext = request.match_info["file"].rsplit(".", 1)
+        if (blob := self.world.avatars.get(avatar)) is None:
+            raise ApiError(404, 0, "404: Not Found")
+        self.avatar_downloads.append(request.path_qs)
+        return web.Response(body=blob, content_type=mimetypes.guess_type(f"x.{ext}")[0] or "image/png")
+
+    async def default_avatar(self, request: web.Request) -> web.StreamResponse:
+        """One of Discord's default avatars (a user without one): a plain 64 px PNG."""
+        from PIL import Image
+
+        out = io.BytesIO()
+        Image.new("RGB", (64, 64), (88, 101, 242)).save(out, format="PNG")
+        self.avatar_downloads.append(request.path_qs)
+        return web.Response(body=out.getvalue(), content_type="image/png")

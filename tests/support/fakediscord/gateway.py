@@ -122,10 +122,10 @@ class Gateway:
         self.identifies += 1
         await self._dispatch_to(session, "READY", {
             "v": 10, "user": {**fake.users[fake.bot_id], "verified": True, "mfa_enabled": False, "flags": 0},
-            "guilds": [{"id": str(g), "unavailable": True} for g in fake.guilds], "session_id": session.id,
+            "guilds": [{"id": str(g), "unavailable": True} for g in fake.bot_guilds()], "session_id": session.id,
             "resume_gateway_url": fake.gateway_url, "private_channels": [], "relationships": [],
             "application": {"id": str(fake.application_id), "flags": 0}, "shard": d.get("shard", [0, 1])})
-        for gid in fake.guilds:
+        for gid in fake.bot_guilds():
             await self._dispatch_to(session, "GUILD_CREATE", fake.guild_payload(gid))
         self.connected.set()
         return session

@@ -128,6 +128,35 @@ class Interactions:
             data["guild_id"] = command["guild_id"]
         return data
 
+    async def send_context_menu(
+        self, channel_id: int, user_id: int, name: str, target_id: int | str, kind: int,
+    ) -> dict[str, Any]:
+        """A user picks ``name`` from the Apps menu of a message (``kind`` 3) or a member (2); see FakeDiscord."""
+        fake = self.fake
+        guild_id = fake.channels[channel_id].get("guild_id")
+        command = fake.find_command(name, guild_id, kind)
+        target = str(target_id)
+        if kind == 3:
+            resolved: dict[str, Any] = {"messages": {target: fake.message(channel_id, target_id)}}
+        else:
+            resolved = {"users": {target: fake.users[int(target_id)]}}
+            if guild_id and int(target_id) in fake.guilds[int(guild_id)]["members"]:
+                member = fake.member_payload(channel_id, int(target_id))
+                resolved["members"] = {target: {k: v for k, v in member.items() if k != "user"}}
+        data = {"id": command["id"] if command else str(fake.snowflake()), "name": name, "type": kind,
+                "target_id": target, "resolved": resolved}
+        return await self.dispatch(2, channel_id, user_id, data)
+
+    async def submit_modal(
+        self, channel_id: int, user_id: int, custom_id: str, values: dict[str, str], message_id: int | None,
+    ) -> dict[str, Any]:
+        """A user submits a modal: each text input (by custom_id) with its value, inside a Label (type 18)."""
+        components = [{"type": 18, "id": i + 1, "component": {"type": 4, "id": i + 100, "custom_id": key,
+                                                               "value": value}}
+                      for i, (key, value) in enumerate(values.items())]
+        return await self.dispatch(5, channel_id, user_id, {"custom_id": custom_id, "components": components},
+                                   message_id)
+
     async def click(
         self, channel_id: int, user_id: int, message_id: int | str, custom_id: str, values: list[str] | None,
     ) -> dict[str, Any]:
@@ -140,7 +169,11 @@ class Interactions:
     async def dispatch(
         self, kind: int, channel_id: int, user_id: int, data: dict[str, Any], message_id: int | None = None,
     ) -> dict[str, Any]:
-        """Send INTERACTION_CREATE of this type (2 command, 3 component, 4 autocomplete); returns the payload."""
+        """Send INTERACTION_CREATE of this type (2 command, 3 component, 4 autocomplete, 5 modal submit).
+
+        Returns the payload. In a server the bot is not in, or a DM, the app is authorised by the
+        user's own install (``authorizing_integration_owners`` ``{"1": user}``), as Discord sends it.
+        """
         fake = self.fake
         guild_id = fake.channels[channel_id].get("guild_id")
         token = "".join(c for c in secrets.token_urlsafe(48) if c.isalnum())[:48]
@@ -152,7 +185,8 @@ class Interactions:
             "app_permissions": str(fake.permissions(channel_id, fake.bot_id)),
             "locale": fake.user_locales.get(user_id, "en-US"),
             "attachment_size_limit": fake.upload_limit(channel_id), "entitlements": [],
-            "authorizing_integration_owners": {"0": guild_id} if guild_id else {"1": str(user_id)},
+            "authorizing_integration_owners": ({"0": guild_id} if guild_id and fake.bot_id in
+                                               fake.guilds[int(guild_id)]["members"] else {"1": str(user_id)}),
             "context": 0 if guild_id else 1}
         if guild_id:
             member = fake.member_payload(channel_id, user_id)
@@ -162,6 +196,8 @@ class Interactions:
             payload["user"] = fake.users[user_id]
         if message_id is not None:
             payload["message"] = fake.message(channel_id, message_id)
+        if kind == 5 and message_id is None:
+            payload.pop("message", None)
         self.by_token[token] = inter
         await fake.dispatch("INTERACTION_CREATE", payload)
         return payload

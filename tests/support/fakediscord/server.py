@@ -110,15 +110,17 @@ class FakeDiscord(World):
 
     def point_discordpy_here(self) -> Callable[[], None]:
         """Aim discord.py's REST base and default gateway here; returns a callable that undoes it."""
+        import discord.asset
         import discord.gateway
         import discord.http
 
-        old = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+        old = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY, discord.asset.Asset.BASE
         discord.http.Route.BASE = self.base_url
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.gateway_url)
+        discord.asset.Asset.BASE = self.cdn.origin  # avatars and other assets come from this CDN
 
         def restore() -> None:
-            discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = old
+            discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY, discord.asset.Asset.BASE = old
 
         return restore
 
@@ -268,6 +270,32 @@ class FakeDiscord(World):
         at most 25), readable with :meth:`interaction_responses`. Returns the payload.
         """
         return await self.interactions.send_autocomplete(channel_id, user_id, name, options, focused)
+
+    async def send_context_menu(
+        self, channel_id: int, user_id: int, name: str, *, message_id: int | str | None = None,
+        member_id: int | None = None,
+    ) -> dict[str, Any]:
+        """A user right-clicks a message (``message_id``) or a member (``member_id``) and picks ``name`` under Apps.
+
+        Sends APPLICATION_COMMAND (type 2) for the synced MESSAGE (3) or USER (2) command, with
+        ``target_id`` and the target in ``data.resolved`` (the message; or the user and, in a guild,
+        the member with their server avatar). Returns the payload.
+        """
+        if (message_id is None) == (member_id is None):
+            raise ValueError("give exactly one of message_id and member_id")
+        target, kind = (message_id, 3) if message_id is not None else (member_id, 2)
+        return await self.interactions.send_context_menu(channel_id, user_id, name, target, kind)  # type: ignore[arg-type]
+
+    async def submit_modal(
+        self, channel_id: int, user_id: int, custom_id: str, values: dict[str, str], *,
+        message_id: int | str | None = None,
+    ) -> dict[str, Any]:
+        """A user fills in and submits a modal the bot opened: ``values`` by text input custom_id.
+
+        ``message_id``: the message whose component opened it (Discord includes it). Returns the payload.
+        """
+        return await self.interactions.submit_modal(channel_id, user_id, custom_id, values,
+                                                    int(message_id) if message_id is not None else None)
 
     async def click_button(
         self, channel_id: int, user_id: int, message_id: int | str, custom_id: str, *,

@@ -60,6 +60,7 @@ class World:
         self.commands: dict[int | None, list[dict[str, Any]]] = {}  # guild id, None for global
         self.user_locales: dict[int, str] = {}  # a user's Discord client language (interactions' locale)
         self._messages: dict[int, dict[int, dict[str, Any]]] = {}
+        self.avatars: dict[str, bytes] = {}  # avatar hash -> bytes (set_avatar)
 
     # ------------------------------------------------------------------ building
     def snowflake(self) -> int:
@@ -75,17 +76,40 @@ class World:
 
     def add_guild(
         self, name: str = "test guild", *, guild_id: int | None = None, premium_tier: int = 0,
-        upload_limit: int | None = None, owner_id: int | None = None,
+        upload_limit: int | None = None, owner_id: int | None = None, with_bot: bool = True,
     ) -> int:
-        """A guild with @everyone and the bot as member; ``upload_limit`` overrides the tier's limit."""
+        """A guild with @everyone and the bot as member; ``upload_limit`` overrides the tier's limit.
+
+        ``with_bot=False``: a server that did not add the bot (a member may still use it, installed to
+        their account): the gateway does not announce it and its channels answer the bot 403/50001.
+        """
         gid = guild_id or self.snowflake()
         everyone = {"id": str(gid), "name": "@everyone", "permissions": str(DEFAULT_PERMISSIONS),
                     "position": 0}
         self.guilds[gid] = {"id": gid, "name": name, "premium_tier": premium_tier, "joined_at": iso_now(),
                             "owner_id": owner_id or self.owner_id, "roles": {gid: everyone}, "members": {},
                             "upload_limit": upload_limit or PREMIUM_UPLOAD_LIMITS[premium_tier]}
-        self.add_member(gid, self.bot_id)
+        if with_bot:
+            self.add_member(gid, self.bot_id)
         return gid
+
+    def bot_guilds(self) -> list[int]:
+        """The guilds the bot is a member of (the ones the gateway announces)."""
+        return [gid for gid, g in self.guilds.items() if self.bot_id in g["members"]]
+
+    def set_avatar(self, user_id: int, blob: bytes, *, animated: bool = False, guild_id: int | None = None) -> str:
+        """Give a user an avatar (or, with ``guild_id``, a server avatar as that guild's member); returns its hash.
+
+        The CDN (:mod:`.cdn`) serves the bytes at the asset URLs discord.py builds; an animated
+        avatar's hash starts with ``a_``, as Discord's do.
+        """
+        avatar = ("a_" if animated else "") + f"{self.snowflake():x}"
+        self.avatars[avatar] = blob
+        if guild_id is None:
+            self.users[user_id]["avatar"] = avatar
+        else:
+            self.guilds[guild_id]["members"][user_id]["avatar"] = avatar
+        return avatar
 
     def add_role(self, guild_id: int, name: str, permissions: int = 0) -> int:
         """A role with these permission bits, above the existing ones; returns its id."""
@@ -147,6 +171,8 @@ class World:
         if channel["type"] == 1:
             return DEFAULT_PERMISSIONS
         guild = self.guilds[int(channel["guild_id"])]
+        if user_id == self.bot_id and user_id not in guild["members"]:
+            return 0  # a server that did not add the bot
         member = guild["members"].get(user_id)
         role_ids = [int(r) for r in member["roles"]] if member else []
         perms = 0
@@ -191,10 +217,14 @@ class World:
         guild = self.guilds[int(self.channels[channel_id]["guild_id"])]
         return {**guild["members"][user_id], "permissions": str(self.permissions(channel_id, user_id))}
 
-    def find_command(self, name: str, guild_id: str | None) -> dict[str, Any] | None:
-        """The synced application command a user would run: the guild's first, else the global one."""
+    def find_command(self, name: str, guild_id: str | None, kind: int = 1) -> dict[str, Any] | None:
+        """The synced application command a user would run: the guild's first, else the global one.
+
+        ``kind`` is the command's type: 1 slash, 2 user (right-click a member), 3 message.
+        """
         for scope in ([int(guild_id)] if guild_id else []) + [None]:
-            if cmd := next((c for c in self.commands.get(scope, []) if c["name"] == name), None):
+            found = (c for c in self.commands.get(scope, []) if c["name"] == name and c.get("type", 1) == kind)
+            if cmd := next(found, None):
                 return cmd
         return None
 

@@ -1,0 +1,96 @@
+"""Right-click ("Apps") menus: "Paint in a style" on a message, "Paint avatar" on a member.
+
+discord.py's ``@app_commands.context_menu`` cannot decorate a cog's method, so the two menus
+are built in ``__init__`` from bound methods and added to (and removed from) the tree with the
+cog. Both answer within Discord's 3 s: with the choice of saved styles
+(:func:`bot.picker.offer`, which first says what a request from here would be refused with),
+or, for a message with two images, with a deferral. Every request then goes through
+:meth:`bot.intake.Intake.request`, like ``!style``: the same checks, limits and words.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.errors import UserError, explain
+from bot.i18n import text
+from bot.intake import Inputs, Origin
+from bot.language import choose
+from bot.library import normal_name
+from bot.picker import offer
+from bot.pictures import avatar_of, pictures_on
+
+if TYPE_CHECKING:
+    from bot.client import StyleBot
+
+PAINT_MESSAGE = "Paint in a style"
+PAINT_AVATAR = "Paint avatar"
+# Installable to a server and to a member's account; usable in servers (also those that did not add
+# the bot: answered through the interaction, bot.courier) and in the member's DM with the bot. Not in
+# group DMs and DMs between members: jobs there are not answered through the interaction yet.
+INSTALLS = app_commands.AppInstallationType(guild=True, user=True)
+CONTEXTS = app_commands.AppCommandContext(guild=True, dm_channel=True, private_channel=False)
+
+
+class MenusCog(commands.Cog):
+    def __init__(self, bot: StyleBot) -> None:
+        self.bot = bot
+        self.menus = (
+            app_commands.ContextMenu(name=PAINT_MESSAGE, callback=self.paint_message,
+                                     allowed_installs=INSTALLS, allowed_contexts=CONTEXTS),
+            app_commands.ContextMenu(name=PAINT_AVATAR, callback=self.paint_avatar,
+                                     allowed_installs=INSTALLS, allowed_contexts=CONTEXTS),
+        )
+
+    async def cog_load(self) -> None:
+        for menu in self.menus:
+            self.bot.tree.add_command(menu)
+
+    async def cog_unload(self) -> None:
+        for menu in self.menus:
+            self.bot.tree.remove_command(menu.name, type=menu.type)
+
+    async def paint_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
+        """The message's first image in the style of its second, or in a saved style chosen from a list."""
+        lang = await choose(self.bot, interaction=interaction)
+        pictures = pictures_on(message, self.bot.http)
+        if not pictures:
+            await interaction.response.send_message(explain(UserError("menu.no_image"), lang), ephemeral=True)
+            return
+        if len(pictures) >= 2:  # the photo, then the painting(s): like `!style` with the images attached
+            await interaction.response.defer(thinking=True)
+
+            async def gather_both() -> Inputs:
+                return Inputs(list(pictures), reply_to=message)
+
+            await self.bot.intake.request(Origin.from_interaction(interaction), gather_both)
+            return
+
+        async def paint(pick: discord.Interaction, name: str) -> None:
+            async def gather() -> Inputs:
+                return Inputs(pictures[:1], saved=[normal_name(name)], reply_to=message)
+
+            await self.bot.intake.request(Origin.from_interaction(pick), gather)
+
+        await offer(interaction, self.bot, "menu.prompt_message", paint, tip=text(lang, "menu.two_images_tip"))
+
+    async def paint_avatar(self, interaction: discord.Interaction,
+                           member: discord.Member | discord.User) -> None:
+        """The member's avatar (their server avatar where they have one) in a saved style chosen from a list."""
+        mention = member.mention  # shown as their name; every answer pings only the requester
+
+        async def paint(pick: discord.Interaction, name: str) -> None:
+            style = normal_name(name)
+            origin = Origin.from_interaction(pick)
+
+            async def gather() -> Inputs:  # origin.lang: chosen by Intake.request before it gathers
+                note = text(origin.lang, "menu.avatar_note", member=mention, style=style)
+                return Inputs([avatar_of(member)], saved=[style], note=note)
+
+            await self.bot.intake.request(origin, gather)
+
+        await offer(interaction, self.bot, "menu.prompt_avatar", paint, member=member.display_name)

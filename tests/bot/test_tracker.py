@@ -44,4 +44,4 @@ def test_the_reach_fields_travel_only_where_set() -> None:
                      webhook_token="abc", lang="ko")
     assert Delivery.from_meta(where.to_meta()) == where  # a courier-delivered job keeps its language too
     assert set(WHERE.to_meta()) == {"channel_id", "status_message_id", "reply_to_id", "reply_author_id",
-                                    "upload_limit", "guild_id", "lang"}
+                                    "upload_limit", "guild_id", "lang", "spoiler"}

@@ -58,25 +58,30 @@ def preset_lines(lang: str = i18n.DEFAULT) -> list[str]:
             for name, values in PRESETS.items()]
 
 
-def help_embed(max_size: int, max_steps: int, limits: AnimationLimits, lang: str = i18n.DEFAULT) -> discord.Embed:
+def help_embeds(max_size: int, max_steps: int, limits: AnimationLimits,
+                lang: str = i18n.DEFAULT) -> list[discord.Embed]:
+    """The help, in two pages: how to style (weights, options, presets, examples), then the other ways to
+    paint. One message may carry 6,000 characters of embeds, so each page is its own message."""
     def say(key: str, **args: Any) -> str:
         return i18n.text(lang, key, **args)
 
-    embed = discord.Embed(title=say("help.title"), description=say("help.intro"), colour=EMBED_COLOUR)
+    first = discord.Embed(title=say("help.title"), description=say("help.intro"), colour=EMBED_COLOUR)
     for i, chunk in enumerate(_chunks(option_lines(lang))):
-        embed.add_field(name=say("help.options" if i == 0 else "help.more_options"), value=chunk, inline=False)
-    embed.add_field(name=say("help.presets"), value="\n".join(preset_lines(lang)), inline=False)
-    embed.add_field(name=say("help.examples"), value=say("help.examples_text"), inline=False)
-    embed.add_field(name=say("help.library"), value=say("help.library_text"), inline=False)
-    embed.add_field(name=say("help.more"), value=say("help.more_text"), inline=False)
-    embed.add_field(name=say("help.drafts.title"), value=say("help.drafts.body"), inline=False)
-    embed.add_field(name=say("help.links.title"), value=say("help.links"), inline=False)
-    embed.add_field(name=say("help.reach.title"), value=say("help.reach.body"), inline=False)
-    embed.add_field(name=say("help.language"), value=say("help.language_text", languages=", ".join(i18n.languages())),
+        first.add_field(name=say("help.options" if i == 0 else "help.more_options"), value=chunk, inline=False)
+    first.add_field(name=say("help.presets"), value="\n".join(preset_lines(lang)), inline=False)
+    first.add_field(name=say("help.examples"), value=say("help.examples_text"), inline=False)
+    first.add_field(name=say("help.language"), value=say("help.language_text", languages=", ".join(i18n.languages())),
                     inline=False)
-    embed.set_footer(text=say("help.limits", size=max_size, steps=max_steps, frames=limits.frames,
-                              seconds_s=limits.seconds, cpu=limits.side_for("cpu"), gpu=limits.side_for("cuda")))
-    return embed
+    second = discord.Embed(title=say("help.ways.title"), colour=EMBED_COLOUR)
+    for title, body in (("help.library", "help.library_text"), ("help.more", "help.more_text"),
+                        ("help.drafts.title", "help.drafts.body"), ("help.links.title", "help.links"),
+                        ("help.reach.title", "help.reach.body")):
+        second.add_field(name=say(title), value=say(body), inline=False)
+    footer = say("help.limits", size=max_size, steps=max_steps, frames=limits.frames,
+                 seconds_s=limits.seconds, cpu=limits.side_for("cpu"), gpu=limits.side_for("cuda"))
+    first.set_footer(text=footer)
+    second.set_footer(text=footer)
+    return [first, second]
 
 
 class HelpCog(commands.Cog):
@@ -91,6 +96,9 @@ class HelpCog(commands.Cog):
         config = await self.bot.store.get(ctx.guild.id if ctx.guild else None)
         settings = self.bot.settings
         limits = animation_limits(config, settings.max_frames, settings.max_duration_s)
-        embed = help_embed(config.max_size or settings.default_max_size,
-                           config.max_steps or settings.default_max_steps, limits, await of_context(self.bot, ctx))
-        await ctx.reply(embed=embed, ephemeral=True)
+        first, *rest = help_embeds(config.max_size or settings.default_max_size,
+                                   config.max_steps or settings.default_max_steps, limits,
+                                   await of_context(self.bot, ctx))
+        await ctx.reply(embed=first, ephemeral=True)
+        for page in rest:  # a follow-up of the same interaction, or a second message for !stylehelp
+            await ctx.send(embed=page, ephemeral=True)

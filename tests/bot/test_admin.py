@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.bot import help_pages
 from tests.bot.conftest import (
     ADMIN,
     ALICE,
@@ -88,26 +89,28 @@ async def test_show_lists_the_settings(fake: FakeDiscord, bot) -> None:
 
 async def test_stylehelp_explains_the_weights_and_presets(fake: FakeDiscord, bot) -> None:
     request = await fake.send_message(CHANNEL, ALICE, "!stylehelp")
-    shown = await fake.wait_for_message(
-        CHANNEL, lambda m: m.get("message_reference", {}).get("message_id") == request["id"] and m["embeds"])
-    embed = shown["embeds"][0]
-    text = embed["description"] + "".join(f["value"] for f in embed["fields"])
+    pages = await help_pages.prefix_pages(fake, CHANNEL, request)
+    embed = pages[0]
+    text = embed["description"] + "".join(help_pages.fields(pages).values())
     for needle in ("**α**", "**β**", "**λ**", "`tv_weight` (tv)", "`layer_weights` (lambda/lambdas)",
                    "`bold`: style_weight=400", "`strokes`: layer_weights=0.25,0.5,1,2,4", "!style beta=1000",
                    "**Animations**", "`temporal` (temporal_weight)", "`frame_steps`", "`animation_format` (format)"):
         assert needle in text
     assert "animations: ≤ 48 frames, ≤ 10 s" in embed["footer"]["text"]
     assert "backbone" not in text  # operator-only options are not advertised
-    assert len(embed["description"]) + sum(len(f["value"]) + len(f["name"]) for f in embed["fields"]) < 6000
+    assert all(help_pages.size(page) < help_pages.DISCORD_EMBED_LIMIT for page in pages)  # one page a message
+    assert pages[1]["title"] == "🖌️ More ways to paint"
 
 
 async def test_slash_stylehelp_is_ephemeral(fake: FakeDiscord, bot) -> None:
     await fake.wait_for(lambda e: e.kind == "commands_sync")
     payload = await fake.send_slash(CHANNEL, ALICE, "stylehelp")
     await fake.wait_for(lambda e: e.kind == "interaction_callback" and e.data["token"] == payload["token"])
-    [answer] = fake.interaction_responses(payload["token"])
+    pages = await help_pages.slash_pages(fake, payload["token"])
+    answer, follow_up = fake.interaction_responses(payload["token"])[:2]
     assert answer["type"] == 4 and answer["data"]["flags"] == 64
-    assert answer["data"]["embeds"][0]["title"] == "🎨 How to style"
+    assert follow_up["kind"] == "followup" and follow_up["message"]["flags"] & 64  # the second page too
+    assert [p["title"] for p in pages] == ["🎨 How to style", "🖌️ More ways to paint"]
 
 
 async def test_slash_styleconfig_set(fake: FakeDiscord, bot) -> None:

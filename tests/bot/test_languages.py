@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.bot import help_pages
 from tests.bot.conftest import (
     ADMIN,
     ALICE,
@@ -124,7 +125,7 @@ async def test_a_direct_message_follows_the_users_last_language(fake: FakeDiscor
     fake.user_locales[ALICE] = "ko"
     help_ = await fake.send_slash(CHANNEL, ALICE, "stylehelp", {}, None)  # an interaction from a Korean client
     await fake.wait_for(lambda e: e.kind == "interaction_callback" and e.data["token"] == help_["token"])
-    [answer] = fake.interaction_responses(help_["token"])
-    assert answer["data"]["embeds"][0]["title"] == "🎨 스타일 입히는 법"
+    pages = await help_pages.slash_pages(fake, help_["token"])
+    assert [p["title"] for p in pages] == ["🎨 스타일 입히는 법", "🖌️ 다른 방법으로 그리기"]
     second = await fake.send_message(dm, ALICE, f"!style {TINY}", attachments=[CONTENT])
     await wait_status(fake, second, "이미지가 두 장 필요한데 파일이 하나뿐이에요")

@@ -10,6 +10,7 @@ import re
 
 import pytest
 
+from tests.bot import help_pages
 from tests.bot.conftest import (
     ADMIN,
     ALICE,
@@ -92,10 +93,7 @@ async def test_stats_counts_this_server_s_jobs_their_median_time_and_favourite_s
 async def test_stylehelp_shows_links_spoilers_queue_and_stats_with_examples(fake: FakeDiscord, bot) -> None:
     await fake.wait_for(lambda e: e.kind == "commands_sync")
     payload = await fake.send_slash(CHANNEL, ALICE, "stylehelp")
-    await fake.wait_for(lambda e: e.kind == "interaction_callback" and e.data["token"] == payload["token"])
-    [shown] = fake.interaction_responses(payload["token"])
-    fields = {f["name"]: f["value"] for f in shown["data"]["embeds"][0]["fields"]}
-    links = fields["Links, spoilers, your queue"]
+    links = help_pages.fields(await help_pages.slash_pages(fake, payload["token"]))["Links, spoilers, your queue"]
     for needle in ("`!style https://example.com/photo.jpg https://example.com/painting.jpg`",
                    "`/style content_url:https://… style_url:https://…`", "`!style spoiler=yes`",
                    "`!styleconfig set spoiler on|off|nsfw-channels`", "`/queue`", "`/stats`"):

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
+from engine.nst.images import keep_colors
 from engine.nst.schedule import level_shape
 
 if TYPE_CHECKING:
@@ -116,10 +117,3 @@ def draft(content: Image.Image, styles: Sequence[Image.Image], size: int, *,
     if preserve_colors:
         image = keep_colors(image, content)
     return image
-
-
-def keep_colors(painted: Image.Image, content: Image.Image) -> Image.Image:
-    """The painted image's brightness with the photo's colour (YCbCr chroma), as ``preserve_colors`` does."""
-    y, _, _ = painted.convert("YCbCr").split()
-    _, cb, cr = content.convert("RGB").resize(painted.size, Image.Resampling.LANCZOS).convert("YCbCr").split()
-    return Image.merge("YCbCr", (y, cb, cr)).convert("RGB")

@@ -212,3 +212,10 @@ def to_image(t: torch.Tensor) -> Image.Image:
     array = pixels.to(torch.uint8).permute(1, 2, 0).contiguous().cpu().numpy()
     return Image.fromarray(array)
 
+
+def keep_colors(painted: Image.Image, content: Image.Image) -> Image.Image:
+    """Luminance-only transfer (``preserve_colors``): the painted image's brightness with the photo's colour
+    (YCbCr chroma). Torch-free, so the optimisation, the draft network and the warm start share it."""
+    y, _, _ = painted.convert("YCbCr").split()
+    _, cb, cr = content.convert("RGB").resize(painted.size, Image.Resampling.LANCZOS).convert("YCbCr").split()
+    return Image.merge("YCbCr", (y, cb, cr)).convert("RGB")

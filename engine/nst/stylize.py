@@ -23,7 +23,7 @@ from PIL import Image
 
 from engine.errors import InputError, JobFailed, ParamError
 from engine.nst import losses
-from engine.nst.images import to_image, to_tensor
+from engine.nst.images import keep_colors, to_image, to_tensor
 from engine.nst.optimise import Batch, Cost, Objective, Run
 from engine.nst.params import StyleParams
 from engine.nst.schedule import batch_key, level_shape, schedule
@@ -298,14 +298,6 @@ def _check_inputs(content: Image.Image, styles: Sequence[Image.Image], params: S
 def _tensor(image: Image.Image, size: int, device: torch.device) -> torch.Tensor:
     resized = image.resize(level_shape(image.size, size), Image.Resampling.LANCZOS)
     return to_tensor(resized).to(device) * 255.0
-
-
-def keep_colors(stylized: Image.Image, content: Image.Image) -> Image.Image:
-    """Luminance-only transfer: the stylized image's brightness with the content's colour (YCbCr chroma)."""
-    content = content.resize(stylized.size, Image.Resampling.LANCZOS)
-    y, _, _ = stylized.convert("YCbCr").split()
-    _, cb, cr = content.convert("YCbCr").split()
-    return Image.merge("YCbCr", (y, cb, cr)).convert("RGB")
 
 
 #: ``STYLEBOT_BF16``: bf16 convolutions ``auto`` (where the CPU does bf16 natively, and on CUDA), ``on`` or

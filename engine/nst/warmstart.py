@@ -23,6 +23,8 @@ from collections.abc import Sequence
 
 from PIL import Image
 
+from engine.nst.images import keep_colors
+
 log = logging.getLogger(__name__)
 
 _failed: list[str] = []  # why drafts are unavailable, once known
@@ -42,8 +44,6 @@ def draft_start(content: Image.Image, styles: Sequence[Image.Image], blend: Sequ
     if image is None:
         return None
     if preserve_colors:  # luminance only, as the optimisation's option keeps the photo's colours
-        from engine.nst.stylize import keep_colors
-
         image = keep_colors(image, content)
     return image
 

@@ -88,8 +88,8 @@ async def through_discord(content: bytes, style: bytes, size: int) -> tuple[floa
     """Seconds to the draft on the status message: from the job's submission (an empty queue: it starts at
     once), and from the user's ``!style`` message (with the bot's download and checks)."""
     from bot.client import StyleBot
-    from bot.settings import BotSettings
-    from bot.store import GuildStore
+    from bot.core.settings import BotSettings
+    from bot.core.store import GuildStore
     from engine.jobs.local import LocalJobQueue
     from tests.support.fakediscord import FakeDiscord, running
 

@@ -1,7 +1,7 @@
 """ETA error of the default job: what the user is told at submission against how long the job really took.
 
 The jobs go through the bot's own path minus Discord: a calibrated local queue (the warm-up the bot
-runs at start-up), each job naming no size, so :func:`bot.sizing.fit_size` picks the largest ladder
+runs at start-up), each job naming no size, so :func:`bot.requests.sizing.fit_size` picks the largest ladder
 size predicted to fit ``--target`` (the bot's TARGET_JOB_S); the ETA is the queued status's, as the
 status message shows it, and the real time runs from submission to the result. One job at a time, so
 each ETA is that job's own prediction. The photos and paintings rotate over ../shared/images.
@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from bench.compare import SHARED
-from bot.sizing import fit_size
+from bot.requests.sizing import fit_size
 from engine.jobs import JobSpec
 from engine.jobs.local import LocalJobQueue
 from engine.jobs.settings import QueueSettings, RunnerSettings

@@ -22,7 +22,7 @@ from pathlib import Path
 from PIL import Image
 
 from bench.compare import SHARED
-from bot.library import contact_sheet, thumbnail
+from bot.core.library import contact_sheet, thumbnail
 from engine.jobs import JobSpec
 from engine.jobs.paint import GRID_FACTORS
 from engine.jobs.runtime import Control, run

@@ -84,8 +84,8 @@ def plain(engine: Stylizer, content: Any, style: Any, options: dict[str, Any]) -
 async def through_discord(content: bytes, style: bytes, size: int) -> float:
     """Seconds from the status message's "Painting" edit to its first edit with a preview."""
     from bot.client import StyleBot
-    from bot.settings import BotSettings
-    from bot.store import GuildStore
+    from bot.core.settings import BotSettings
+    from bot.core.store import GuildStore
     from engine.jobs.local import LocalJobQueue
     from tests.support.fakediscord import FakeDiscord, running
 

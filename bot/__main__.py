@@ -11,10 +11,10 @@ import aiohttp
 import discord
 
 from bot.client import StyleBot
-from bot.engine_check import missing_engine_text
-from bot.errors import DISCORD_TOKEN
-from bot.settings import BotSettings
-from bot.store import GuildStore
+from bot.core.engine_check import missing_engine_text
+from bot.core.errors import DISCORD_TOKEN
+from bot.core.settings import BotSettings
+from bot.core.store import GuildStore
 from engine.jobs import JobQueue
 from engine.ops import logs, metrics
 from engine.ops.settings import load_settings

@@ -20,16 +20,16 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.errors import discord_call, explain
-from bot.fetch import LinkFetcher
-from bot.intake import Intake
-from bot.language import choose, of_context
-from bot.library import StyleLibrary
-from bot.settings import BotSettings
-from bot.store import GuildStore
-from bot.tracker import JobTracker, mention_only
-from bot.translator import CatalogueTranslator
-from bot.views import DYNAMIC_ITEMS
+from bot.answers.buttons import DYNAMIC_ITEMS
+from bot.answers.tracker import JobTracker, mention_only
+from bot.core.errors import discord_call, explain
+from bot.core.library import StyleLibrary
+from bot.core.settings import BotSettings
+from bot.core.store import GuildStore
+from bot.requests.intake import Intake
+from bot.requests.links import LinkFetcher
+from bot.words.language import choose, of_context
+from bot.words.translator import CatalogueTranslator
 from engine.jobs import JobQueue
 from engine.ops import metrics
 
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 
 class StyleTree(app_commands.CommandTree):
-    """Slash-command errors go through the same :func:`~bot.errors.explain` as everything else."""
+    """Slash-command errors go through the same :func:`~bot.core.errors.explain` as everything else."""
 
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         text = explain(error, await choose(self.client, interaction=interaction))  # type: ignore[arg-type]

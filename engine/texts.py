@@ -2,7 +2,7 @@
 
 The engine never sends a sentence across the queue: a refusal or failure travels as a message,
 ``{"key": "job.oom", "args": {"size": 512}}`` (plain data: it goes through Redis and SQLite as
-JSON), and the front end renders it in its user's language (the bot's catalogue, ``bot/locale``,
+JSON), and the front end renders it in its user's language (the bot's catalogue, ``bot/words/locale``,
 has every key below). The CLI speaks English: :func:`english` renders a message from
 :data:`ENGLISH`, which the bot's English catalogue must match (a test compares them).
 

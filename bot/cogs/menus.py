@@ -3,9 +3,9 @@
 discord.py's ``@app_commands.context_menu`` cannot decorate a cog's method, so the two menus
 are built in ``__init__`` from bound methods and added to (and removed from) the tree with the
 cog. Both answer within Discord's 3 s: with the choice of saved styles
-(:func:`bot.picker.offer`, which first says what a request from here would be refused with),
+(:func:`bot.requests.picker.offer`, which first says what a request from here would be refused with),
 or, for a message with two images, with a deferral. Every request then goes through
-:meth:`bot.intake.Intake.request`, like ``!style``: the same checks, limits and words.
+:meth:`bot.requests.intake.Intake.request`, like ``!style``: the same checks, limits and words.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.errors import UserError, explain
-from bot.i18n import text
-from bot.intake import Inputs, Origin
-from bot.language import choose
-from bot.library import normal_name
-from bot.picker import offer
-from bot.pictures import avatar_of, pictures_on
+from bot.core.errors import UserError, explain
+from bot.core.library import normal_name
+from bot.requests.intake import Inputs, Origin
+from bot.requests.picker import offer
+from bot.requests.pictures import avatar_of, pictures_on
+from bot.words.i18n import text
+from bot.words.language import choose
 
 if TYPE_CHECKING:
     from bot.client import StyleBot
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 PAINT_MESSAGE = "Paint in a style"
 PAINT_AVATAR = "Paint avatar"
 # Installable to a server and to a member's account; usable in servers (also those that did not add
-# the bot: answered through the interaction, bot.courier) and in the member's DM with the bot. Not in
+# the bot: answered through the interaction, bot.answers.courier) and in the member's DM with the bot. Not in
 # group DMs and DMs between members: jobs there are not answered through the interaction yet.
 INSTALLS = app_commands.AppInstallationType(guild=True, user=True)
 CONTEXTS = app_commands.AppCommandContext(guild=True, dm_channel=True, private_channel=False)

@@ -1,8 +1,8 @@
 """``/queue`` (the caller's jobs, their place and time left) and ``/stats`` (this server's jobs), to the caller only.
 
-Both read what either queue exposes: the jobs this bot follows (:meth:`bot.tracker.JobTracker.jobs_of`),
+Both read what either queue exposes: the jobs this bot follows (:meth:`bot.answers.tracker.JobTracker.jobs_of`),
 each one's status (position and ETA), and :meth:`engine.jobs.JobQueue.depth`. Finished jobs are
-recorded here, from the ``style_job_finished`` event, in the guild store's SQLite (:mod:`bot.records`).
+recorded here, from the ``style_job_finished`` event, in the guild store's SQLite (:mod:`bot.core.records`).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.i18n import text
-from bot.language import choose
-from bot.records import GuildStats, JobRecord
+from bot.core.records import GuildStats, JobRecord
+from bot.words.i18n import text
+from bot.words.language import choose
 from engine.jobs import JobHandle, JobState, JobStatus
 
 if TYPE_CHECKING:

@@ -1,4 +1,4 @@
-"""``!style`` and ``/style``: two front doors to :meth:`bot.intake.Intake.request`.
+"""``!style`` and ``/style``: two front doors to :meth:`bot.requests.intake.Intake.request`.
 
 ``!style`` is a group: its subcommands (``save``, ``styles``, ``delete``, ``rename``) belong to
 the style library (:mod:`bot.cogs.library`), which adds them; anything else after ``!style``
@@ -14,12 +14,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.errors import UserError
-from bot.fetch import Link
-from bot.inputs import images_of
-from bot.intake import Inputs, Origin
-from bot.library import normal_name
-from bot.options import parse_args, parse_request
+from bot.core.errors import UserError
+from bot.core.library import normal_name
+from bot.requests.inputs import images_of
+from bot.requests.intake import Inputs, Origin
+from bot.requests.links import Link
+from bot.requests.options import parse_args, parse_request
 from engine.nst.params import FIELDS, INITS, PRESETS
 
 if TYPE_CHECKING:

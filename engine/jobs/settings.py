@@ -6,7 +6,7 @@
   read by whichever process paints, the bot on its local queue or a Redis worker, and taken
   whole by :class:`~engine.jobs.local.LocalJobQueue` and the worker.
 
-:class:`~bot.settings.BotSettings` and :class:`~engine.jobs.redis.settings.WorkerSettings` inherit
+:class:`~bot.core.settings.BotSettings` and :class:`~engine.jobs.redis.settings.WorkerSettings` inherit
 both, so the variables (``PER_USER_LIMIT``, ``QUEUE_NAME``, ``DEVICE``, ``MAX_BATCH``, ...) mean
 the same everywhere and cannot drift apart. What stays with one process stays there: how many
 jobs run at once (the bot's ``WORKERS``, a worker's ``CONCURRENCY``), a worker's lease, and the

@@ -11,7 +11,7 @@ are on; :func:`start_metrics_server` (``METRICS_PORT``) is what turns them on by
 
 Label values come from small fixed sets (failure reasons), never from users, so the number
 of series stays bounded. Front ends add their own metrics to :data:`REGISTRY` (the bot counts
-failed Discord API calls, see ``bot/errors.py``).
+failed Discord API calls, see ``bot/core/errors.py``).
 """
 
 from __future__ import annotations

@@ -17,8 +17,8 @@ import pytest
 from PIL import Image
 
 from bot.client import StyleBot
-from bot.settings import BotSettings
-from bot.store import GuildStore
+from bot.core.settings import BotSettings
+from bot.core.store import GuildStore
 from engine.jobs import JobSpec
 from engine.jobs.local import LocalJobQueue
 from engine.jobs.settings import QueueSettings, RunnerSettings

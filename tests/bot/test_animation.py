@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot import i18n
+from bot.answers.upload import fit_animation
 from bot.client import StyleBot
-from bot.delivery import fit_animation
+from bot.words import i18n
 from engine.demo import gif_bytes, moving_scene
 from engine.nst.media import decode_clip, encode_clip
 from tests.bot.conftest import (

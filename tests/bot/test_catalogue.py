@@ -18,9 +18,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import i18n
-from bot.options import OPERATOR_ONLY
-from bot.translator import CatalogueTranslator, key_for
+from bot.requests.options import OPERATOR_ONLY
+from bot.words import i18n
+from bot.words.translator import CatalogueTranslator, key_for
 from engine.nst.params import FIELDS
 from engine.texts import ENGLISH
 

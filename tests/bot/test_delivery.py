@@ -1,4 +1,4 @@
-"""Unit tests of bot/delivery.py: the size ladder that fits a result under the upload limit; retry on 413."""
+"""Unit tests of bot/answers/upload.py: the size ladder that fits a result under the upload limit; retry on 413."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import discord
 import pytest
 from PIL import Image
 
-from bot import i18n
-from bot.delivery import MAX_SHRINKS, OWN_OUTPUT, fit_animation, fit_image, send_fitted, upload_budget
-from bot.errors import UserError
+from bot.answers.upload import MAX_SHRINKS, OWN_OUTPUT, fit_animation, fit_image, send_fitted, upload_budget
+from bot.core.errors import UserError
+from bot.words import i18n
 from engine.nst import media
 from engine.nst.images import encode_image
 from tests.support.images import noise_image, noise_png

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from bot.draft_views import TrySelect, draft_items
-from bot.drafts import MENU_MAX, draft_embed, style_sample
-from bot.library import thumbnail
+from bot.answers.draft_buttons import TrySelect, draft_items
+from bot.answers.drafts import MENU_MAX, draft_embed, style_sample
+from bot.core.library import thumbnail
 from engine.jobs.drafts import show_draft
 from engine.nst.images import decode_image
 from engine.nst.params import parse_options

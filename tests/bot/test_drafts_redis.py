@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.settings import BotSettings
+from bot.core.settings import BotSettings
 from tests.bot.conftest import ALICE, BOB, CHANNEL, running, wait_done, wait_result
 from tests.bot.test_buttons import button
 from tests.bot.test_drafts import PAINTING, PHOTO, expected_preview, first_preview, menu, same_picture, save

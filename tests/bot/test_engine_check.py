@@ -13,7 +13,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from bot.engine_check import ENGINE_MODULES, NO_ENGINE, missing_engine, missing_engine_text
+from bot.core.engine_check import ENGINE_MODULES, NO_ENGINE, missing_engine, missing_engine_text
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,7 +40,7 @@ def run_without_engine(code: str, cwd: Path, **env: str) -> subprocess.Completed
 
 def test_the_blocker_makes_the_engine_missing_as_an_install_without_it_would(tmp_path: Path) -> None:
     done = run_without_engine("""
-        from bot.engine_check import missing_engine
+        from bot.core.engine_check import missing_engine
         try:
             import torch
         except ModuleNotFoundError as exc:
@@ -65,8 +65,8 @@ def test_without_the_engine_the_whole_bot_imports_and_builds_its_redis_queue(tmp
     done = run_without_engine(f"""
         import importlib, pkgutil
         import bot
-        from bot.engine_check import missing_engine_text
-        from bot.settings import BotSettings
+        from bot.core.engine_check import missing_engine_text
+        from bot.core.settings import BotSettings
 
         for module in pkgutil.walk_packages(bot.__path__, "bot."):
             importlib.import_module(module.name)

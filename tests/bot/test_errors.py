@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import discord
 import pytest
 
-from bot.errors import DISCORD_TOKEN, discord_call
+from bot.core.errors import DISCORD_TOKEN, discord_call
 from engine.ops import logs
 from tests.support.scrape import scrape
 

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.fetch import LinkFetcher, LinkRefused, is_link, is_public
+from bot.requests.links import LinkFetcher, LinkRefused, is_link, is_public
 from tests.support.webhosts import BLACKHOLE, HOST, IMAGE, PUBLIC, WebHosts
 
 pytestmark = pytest.mark.timeout(60)

@@ -1,6 +1,6 @@
 """The catalogue's reader: languages found by folder, plural forms by each file's header."""
 
-from bot import i18n
+from bot.words import i18n
 
 
 def test_languages_are_the_folders_with_a_catalogue():
@@ -40,7 +40,7 @@ def test_arguments_are_formatted_for_the_language() -> None:
 def test_the_server_language_setting_takes_a_catalogue_language_or_auto() -> None:
     import pytest
 
-    from bot.store import parse_setting
+    from bot.core.store import parse_setting
     from engine.errors import ParamError
 
     assert parse_setting("language", "KO") == ("language", "ko")

@@ -1,4 +1,4 @@
-"""Unit tests of bot/inputs.py: what is refused from the attachments' metadata alone, before any download."""
+"""Unit tests of bot/requests/inputs.py: what is refused from the attachments' metadata alone, before any download."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from types import SimpleNamespace
 import discord
 import pytest
 
-from bot.errors import UserError
-from bot.inputs import check, looks_like_image, looks_like_video, role
+from bot.core.errors import UserError
+from bot.requests.inputs import check, looks_like_image, looks_like_video, role
 
 MIB = 2**20
 LIMITS = {"max_styles": 3, "max_bytes": 25 * MIB}

@@ -1,4 +1,4 @@
-"""Unit tests of bot/intake.py's first, cheapest checks: where a request may come from, the member's quota.
+"""Unit tests of bot/requests/intake.py's first, cheapest checks: where a request may come from, the member's quota.
 
 Everything after them (downloads, the status message, the queue) is tested end to end in the other files
 of tests/bot/; these pin the sentences and the order of the checks without a Discord.
@@ -12,10 +12,10 @@ from typing import Any
 import discord
 import pytest
 
-from bot.errors import UserError
-from bot.intake import Intake, Origin
-from bot.settings import BotSettings
-from bot.store import GuildConfig
+from bot.core.errors import UserError
+from bot.core.settings import BotSettings
+from bot.core.store import GuildConfig
+from bot.requests.intake import Intake, Origin
 from engine.errors import UserLimitReached
 
 CHANNEL, THREAD, ART = 11, 12, 13

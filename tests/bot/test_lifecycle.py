@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from bot import progress
+from bot.answers import progress
+from bot.answers.tracker import PAUSED
 from bot.client import StyleBot
-from bot.settings import BotSettings
-from bot.tracker import PAUSED
+from bot.core.settings import BotSettings
 from engine.jobs import JobState
 from engine.jobs.contract import Screen
 from tests.bot.conftest import (
@@ -234,7 +234,7 @@ async def test_the_token_never_reaches_the_logs(fake: FakeDiscord, tmp_path: Pat
     fake.token = token
     settings = BotSettings(_env_file=None, discord_token=token, database_path=str(tmp_path / "db.sqlite3"))
     caplog.set_level(logging.DEBUG)
-    from bot.store import GuildStore
+    from bot.core.store import GuildStore
 
     bot = StyleBot(settings, RecordingQueue(), GuildStore(settings.database_path), guild_ready_timeout=0.05)
     async with running(fake, bot):

@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.client import StyleBot
-from bot.fetch import LinkFetcher
-from bot.settings import BotSettings
-from bot.store import GuildStore
+from bot.core.settings import BotSettings
+from bot.core.store import GuildStore
+from bot.requests.links import LinkFetcher
 from tests.bot.conftest import (
     ALICE,
     CHANNEL,

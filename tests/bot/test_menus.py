@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from bot.library import thumbnail
+from bot.core.library import thumbnail
 from tests.bot import help_pages
 from tests.bot.conftest import (
     ALICE,
@@ -297,9 +297,9 @@ async def test_stylehelp_shows_the_menus_restyle_and_user_installs_also_in_korea
 
 
 async def test_an_unused_choice_says_it_has_expired(fake: FakeDiscord, make_bot, monkeypatch) -> None:
-    import bot.picker
+    import bot.requests.picker
 
-    monkeypatch.setattr(bot.picker, "PICK_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(bot.requests.picker, "PICK_TIMEOUT_S", 0.5)
     async with running(fake, make_bot()) as stylebot:
         await save_styles(stylebot, {"starry": STARRY})
         posted = await fake.send_message(CHANNEL, BOB, "", attachments=[CONTENT])

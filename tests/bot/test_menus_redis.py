@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.settings import BotSettings
+from bot.core.settings import BotSettings
 from tests.bot.conftest import ALICE, BOB, CHANNEL, CONTENT, GUILD, running, wait_result
 from tests.bot.test_buttons import button
 from tests.bot.test_menus import MONET, PAINT, STARRY, pick, save_styles

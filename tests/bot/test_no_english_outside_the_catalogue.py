@@ -3,7 +3,7 @@
 Every string literal passed to a call that puts text in front of a user (send, edit, reply,
 respond, followup, a Button's label, an Embed's title or field, a SelectOption, a Modal...) or
 raised as an error the user reads (UserError, InputError, ParamError...) must not read as words:
-user text comes from ``bot.i18n.text`` with a key. Keys (``refusal.no_dms``), field names
+user text comes from ``bot.words.i18n.text`` with a key. Keys (``refusal.no_dms``), field names
 (``max_size``), emoji and markup pass; "Cancelled: {reason}" does not. Slash command names and
 descriptions in decorators are the defaults the translator localises, so they are not scanned.
 The engine's input checks are scanned for raises with English too (they carry keys).

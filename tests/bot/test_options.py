@@ -1,10 +1,11 @@
-"""Unit tests of bot/options.py: the text after ``!style``, guild defaults and limits, the options line."""
+"""Unit tests of bot/requests/options.py: the text after ``!style``, guild defaults and limits, the options line."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.options import (
+from bot.core.store import GuildConfig
+from bot.requests.options import (
     animation_limits,
     options_line,
     parse_args,
@@ -12,7 +13,6 @@ from bot.options import (
     read_options_line,
     resolve,
 )
-from bot.store import GuildConfig
 from engine.errors import ParamError
 from engine.nst.params import parse_options
 

@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import build_queue, run
+from bot.answers.tracker import PAUSED
 from bot.client import StyleBot
-from bot.settings import BotSettings
-from bot.store import GuildStore
-from bot.tracker import PAUSED
+from bot.core.settings import BotSettings
+from bot.core.store import GuildStore
 from engine.jobs.local import LocalJobQueue
 from tests.bot.conftest import (
     ALICE,

@@ -1,4 +1,4 @@
-"""Unit tests of bot/progress.py: the status line, and the throttling of status edits."""
+"""Unit tests of bot/answers/progress.py: the status line, and the throttling of status edits."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import discord
 import pytest
 
-from bot.progress import ProgressMessage, describe, eta_text
+from bot.answers.progress import ProgressMessage, describe, eta_text
 from engine.jobs import JobState, JobStatus
 
 INTERVAL = 0.3

@@ -16,8 +16,8 @@ import pytest
 
 from bot.__main__ import build_queue
 from bot.client import StyleBot
-from bot.settings import BotSettings
-from bot.store import GuildStore
+from bot.core.settings import BotSettings
+from bot.core.store import GuildStore
 from engine.jobs.redis.queue import RedisJobQueue
 from tests.bot.conftest import (
     ADMIN,
@@ -112,8 +112,8 @@ def test_a_bot_installed_without_the_engine_gets_a_painting_from_a_redis_worker(
         import asyncio
         from PIL import Image
         from bot.__main__ import build_queue
-        from bot.delivery import fit_file
-        from bot.settings import BotSettings
+        from bot.answers.upload import fit_file
+        from bot.core.settings import BotSettings
         from engine.jobs import JobSpec
         from engine.nst.images import encode_image
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import UserError
-from bot.library import check_name
-from bot.options import options_line, parse_args, parse_request, read_options_line, resolve
-from bot.settings import BotSettings
-from bot.store import GuildConfig
+from bot.core.errors import UserError
+from bot.core.library import check_name
+from bot.core.settings import BotSettings
+from bot.core.store import GuildConfig
+from bot.requests.options import options_line, parse_args, parse_request, read_options_line, resolve
 from engine.errors import ParamError
 from engine.jobs.redis.settings import WorkerSettings
 from engine.jobs.settings import QueueSettings, RunnerSettings

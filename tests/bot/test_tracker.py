@@ -1,8 +1,8 @@
-"""Unit tests of bot/tracker.py's pure parts: where a job's answers go, and what a result's reply says."""
+"""Unit tests of bot/answers/tracker.py's pure parts: where a job's answers go, and what a result's reply says."""
 
 from __future__ import annotations
 
-from bot.tracker import Delivery, mention_only, reduction_note
+from bot.answers.tracker import Delivery, mention_only, reduction_note
 
 WHERE = Delivery(channel_id=1, status_message_id=2, reply_to_id=3, reply_author_id=4, upload_limit=10 * 2**20,
                  guild_id=5)

@@ -1,4 +1,4 @@
-"""Unit tests of bot/views.py: what a button keeps in its custom_id, who may press it, which a result gets."""
+"""Unit tests of bot/answers/buttons.py: what a button keeps in its custom_id, who may press it, which a result gets."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import discord
 import pytest
 
-from bot.views import (
+from bot.answers.buttons import (
     CancelButton,
     DeleteButton,
     PaintAnotherButton,
@@ -75,7 +75,7 @@ class Response:
 
 
 class Store:
-    """The bits of bot.store.GuildStore that bot.language.choose reads for an interaction."""
+    """The bits of bot.core.store.GuildStore that bot.words.language.choose reads for an interaction."""
 
     async def remember_language(self, user_id: int, language: str) -> None:
         self.remembered = (user_id, language)

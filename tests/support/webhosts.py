@@ -1,8 +1,8 @@
-"""A fake public internet on 127.0.0.1, for the bot's link fetcher (:mod:`bot.fetch`).
+"""A fake public internet on 127.0.0.1, for the bot's link fetcher (:mod:`bot.requests.links`).
 
 :class:`WebHosts` is an aiohttp server on 127.0.0.1 with the pages the link tests need (an
 image, HTML served as ``image/png``, redirects, bodies that never end, a 404) and a
-:class:`~bot.fetch.Network` that stands for DNS: names map to addresses the test chooses
+:class:`~bot.requests.links.Network` that stands for DNS: names map to addresses the test chooses
 (public ones, or private ones to be refused), and a connection to the fake public address
 :data:`PUBLIC` is routed to the server. The fetcher's public-address check stays as in the
 product: whatever these names resolve to is judged by it.
@@ -16,7 +16,7 @@ from typing import Self
 
 from aiohttp import web
 
-from bot.fetch import Network
+from bot.requests.links import Network
 from tests.support.images import noise_png
 
 PUBLIC = "93.184.215.14"  # a global unicast address: the fake name resolves to it, routed here

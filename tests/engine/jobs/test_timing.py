@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
-from bot.options import resolve
-from bot.progress import describe, eta_text
-from bot.sizing import fit_size
-from bot.store import GuildConfig
+from bot.answers.progress import describe, eta_text
+from bot.core.store import GuildConfig
+from bot.requests.options import resolve
+from bot.requests.sizing import fit_size
 from engine.jobs import JobSpec, JobState
 from engine.jobs.contract import predicted_queued_eta, running_eta
 from engine.jobs.local import LocalJobQueue

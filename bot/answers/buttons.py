@@ -1,0 +1,228 @@
+"""Buttons on status and result messages, as persistent dynamic items.
+
+Each button keeps its state in its ``custom_id`` (job id, owner, grid cell) and finds the rest
+on the message it sits on, so it works after a restart: :class:`~bot.client.StyleBot`
+registers these classes with ``add_dynamic_items`` in ``setup_hook``. Labels are in the
+message's language (``lang``); a button rebuilt from its ``custom_id`` only handles the click,
+and answers in the clicking user's language.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import discord
+
+from bot.answers.draft_buttons import PaintButton, TrySelect, draft_items
+from bot.core.errors import discord_call, explain
+from bot.requests.picker import offer
+from bot.words import i18n
+from bot.words.language import choose
+from engine.jobs.paint import GRID_FACTORS
+from engine.tiles import Box
+
+if TYPE_CHECKING:
+    from bot.client import StyleBot
+
+log = logging.getLogger(__name__)
+
+BOX_SCALE = 10_000  # a grid cell's box travels in the custom_id in these units of the grid's size
+
+
+def _may_moderate(interaction: discord.Interaction) -> bool:
+    perms = interaction.permissions
+    return interaction.guild is not None and perms.manage_messages
+
+
+async def _refuse(interaction: discord.Interaction[StyleBot], key: str) -> bool:
+    lang = await choose(interaction.client, interaction=interaction)
+    await interaction.response.send_message(i18n.text(lang, key), ephemeral=True)
+    return False
+
+
+class CancelButton(discord.ui.DynamicItem[discord.ui.Button],
+                   template=r"stylebot:cancel:(?P<job>[\w-]+):(?P<owner>\d+)"):
+    """Cancels a queued or running job: its owner, or a moderator (Manage Messages)."""
+
+    def __init__(self, job_id: str, owner_id: int, lang: str = i18n.DEFAULT) -> None:
+        self.job_id, self.owner_id = job_id, owner_id
+        super().__init__(discord.ui.Button(label=i18n.text(lang, "button.cancel"), emoji="✖️",
+                                           style=discord.ButtonStyle.secondary,
+                                           custom_id=f"stylebot:cancel:{job_id}:{owner_id}"))
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+                             match: re.Match[str]) -> CancelButton:
+        return cls(match["job"], int(match["owner"]))
+
+    async def interaction_check(self, interaction: discord.Interaction[StyleBot]) -> bool:  # type: ignore[override]
+        if interaction.user.id == self.owner_id or _may_moderate(interaction):
+            return True
+        return await _refuse(interaction, "refusal.cancel_not_yours")
+
+    async def callback(self, interaction: discord.Interaction[StyleBot]) -> None:  # type: ignore[override]
+        lang = await choose(interaction.client, interaction=interaction)
+        try:
+            cancelled = await interaction.client.tracker.cancel(self.job_id, interaction.user)
+        except Exception as exc:  # noqa: BLE001 - explain() logs what is unexpected
+            await interaction.response.send_message(explain(exc, lang, job_id=self.job_id), ephemeral=True)
+            return
+        if cancelled:
+            await interaction.response.edit_message(content=i18n.text(lang, "status.cancelling"), view=None)
+        else:
+            await interaction.response.send_message(i18n.text(lang, "refusal.already_finished"), ephemeral=True)
+
+
+class RestyleButton(discord.ui.DynamicItem[discord.ui.Button],
+                    template=r"stylebot:restyle:(?P<how>more|less)"):
+    """Runs a result again with β doubled ("more") or halved ("less"), for whoever clicks."""
+
+    FACTORS: ClassVar[dict[str, float]] = {"more": 2.0, "less": 0.5}
+
+    def __init__(self, how: str, lang: str = i18n.DEFAULT) -> None:
+        self.how = how
+        super().__init__(discord.ui.Button(label=i18n.text(lang, "button.more_style" if how == "more" else "button.less_style"), emoji="🖌️" if how == "more" else "🫧",
+                                           style=discord.ButtonStyle.primary,
+                                           custom_id=f"stylebot:restyle:{how}"))
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+                             match: re.Match[str]) -> RestyleButton:
+        return cls(match["how"])
+
+    async def callback(self, interaction: discord.Interaction[StyleBot]) -> None:  # type: ignore[override]
+        await interaction.client.intake.restyle(interaction, self.FACTORS[self.how])
+
+
+class UpscaleButton(discord.ui.DynamicItem[discord.ui.Button],
+                    template=r"stylebot:upscale(?::(?P<cell>\d):(?P<box>\d+,\d+,\d+,\d+))?"):
+    """Paints a result again at twice the size, starting from it, for whoever clicks.
+
+    On a strength grid there is one per cell: its index and where it sits on the grid (in
+    1/10000 of the width and height, so a shrunk upload still crops right) are in the custom_id.
+    """
+
+    def __init__(self, cell: int | None = None, box: Box | None = None, lang: str = i18n.DEFAULT) -> None:
+        self.cell, self.box = cell, box
+        custom_id, label = "stylebot:upscale", i18n.text(lang, "button.upscale")
+        if cell is not None and box is not None:
+            custom_id += f":{cell}:" + ",".join(str(round(v * BOX_SCALE)) for v in box)
+            label = i18n.text(lang, "button.upscale_cell", factor=GRID_FACTORS[cell])
+        super().__init__(discord.ui.Button(label=label, emoji="⬆️", style=discord.ButtonStyle.success,
+                                           custom_id=custom_id))
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+                             match: re.Match[str]) -> UpscaleButton:
+        if match["cell"] is None:
+            return cls()
+        left, top, right, bottom = (int(v) / BOX_SCALE for v in match["box"].split(","))
+        return cls(int(match["cell"]), (left, top, right, bottom))
+
+    async def callback(self, interaction: discord.Interaction[StyleBot]) -> None:  # type: ignore[override]
+        await interaction.client.intake.upscale(interaction, self.cell, self.box)
+
+
+class DeleteButton(discord.ui.DynamicItem[discord.ui.Button], template=r"stylebot:delete:(?P<owner>\d+)"):
+    """Deletes a result: its owner, or a moderator (Manage Messages)."""
+
+    def __init__(self, owner_id: int, lang: str = i18n.DEFAULT) -> None:
+        self.owner_id = owner_id
+        super().__init__(discord.ui.Button(label=i18n.text(lang, "button.delete"), emoji="🗑️", style=discord.ButtonStyle.danger,
+                                           custom_id=f"stylebot:delete:{owner_id}"))
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+                             match: re.Match[str]) -> DeleteButton:
+        return cls(int(match["owner"]))
+
+    async def interaction_check(self, interaction: discord.Interaction[StyleBot]) -> bool:  # type: ignore[override]
+        if interaction.user.id == self.owner_id or _may_moderate(interaction):
+            return True
+        return await _refuse(interaction, "refusal.delete_not_yours")
+
+    async def callback(self, interaction: discord.Interaction[StyleBot]) -> None:  # type: ignore[override]
+        await interaction.response.defer()
+        message = interaction.message
+        assert message is not None
+        log.info("result %s of user %s deleted by user %s (%s) in guild %s, channel %s", message.id,
+                 self.owner_id, interaction.user.id, "owner" if interaction.user.id == self.owner_id else "moderator",
+                 interaction.guild_id, interaction.channel_id)
+        try:
+            await message.delete()
+        except discord.NotFound:
+            pass  # gone already: its repost still goes
+        except discord.HTTPException as exc:
+            lang = await choose(interaction.client, interaction=interaction)
+            await interaction.followup.send(explain(exc, lang), ephemeral=True)
+            return
+        await _delete_repost(interaction.client, message.id)
+
+
+async def _delete_repost(bot: StyleBot, result_id: int) -> None:
+    """The gallery repost of a deleted result goes with it (gone already: nothing to do)."""
+    repost = await bot.store.repost_of(result_id)
+    if repost is None:
+        return
+    channel_id, message_id = repost
+    with discord_call(log, "cannot delete gallery repost %s of result %s", message_id, result_id):
+        await bot.get_partial_messageable(channel_id).get_partial_message(message_id).delete()
+    log.info("gallery repost %s (channel %s) of result %s deleted with it", message_id, channel_id, result_id)
+
+
+class PaintAnotherButton(discord.ui.DynamicItem[discord.ui.Button], template=r"stylebot:newstyle"):
+    """🎨 Restyle: the same photo in another of the server's saved styles (a select menu), for whoever clicks.
+
+    The new result replies to this one; the photo is found as More/Less style find it.
+    """
+
+    def __init__(self, lang: str = i18n.DEFAULT) -> None:
+        super().__init__(discord.ui.Button(label=i18n.text(lang, "button.restyle"), emoji="🎨",
+                                           style=discord.ButtonStyle.primary, custom_id="stylebot:newstyle"))
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+                             match: re.Match[str]) -> PaintAnotherButton:
+        return cls()
+
+    async def callback(self, interaction: discord.Interaction[StyleBot]) -> None:  # type: ignore[override]
+        result, bot = interaction.message, interaction.client
+        assert result is not None
+
+        async def paint(pick: discord.Interaction, name: str) -> None:
+            await bot.intake.paint_again(pick, result, name)
+
+        await offer(interaction, bot, "picker.prompt_restyle", paint)
+
+
+DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (CancelButton, RestyleButton, UpscaleButton,
+                                                                 DeleteButton, PaintAnotherButton, PaintButton,
+                                                                 TrySelect)
+
+
+def status_view(job_id: str, owner_id: int, lang: str = i18n.DEFAULT) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(CancelButton(job_id, owner_id, lang))
+    return view
+
+
+def result_view(owner_id: int, report: dict[str, Any] | None = None, lang: str = i18n.DEFAULT) -> discord.ui.View:
+    """More/Less style, Upscale and Delete; on a strength grid, one Upscale per cell and Delete; on an
+    animation, More/Less style and Delete (an upscale is made of a still picture)."""
+    view = discord.ui.View(timeout=None)
+    grid = (report or {}).get("grid")
+    if report and (report.get("quick") or report.get("try")):  # a draft: paint it properly, or pick a style
+        items: list[discord.ui.Item[Any]] = draft_items(report, lang)
+    elif grid:
+        items = [UpscaleButton(i, tuple(box), lang)  # type: ignore[arg-type]
+                                             for i, box in enumerate(grid["boxes"])]
+    elif (report or {}).get("animation"):
+        items = [RestyleButton("more", lang), RestyleButton("less", lang)]
+    else:
+        items = [RestyleButton("more", lang), RestyleButton("less", lang), UpscaleButton(lang=lang)]
+    items.append(PaintAnotherButton(lang))
+    for item in (*items, DeleteButton(owner_id, lang)):
+        view.add_item(item)
+    return view

@@ -1,0 +1,321 @@
+"""Following submitted jobs to the end: progress on the status message, then exactly one answer.
+
+Everything delivery needs travels in the job's ``meta`` (:class:`Delivery`), so a bot
+that restarts finds its unfinished jobs with ``queue.undelivered()`` and follows them
+the same way (those nobody can be told about any more are dropped first: :meth:`JobTracker.screen`);
+``claim_delivery`` makes sure only one process answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+import discord
+
+from bot.answers.buttons import result_view
+from bot.answers.courier import channel_for
+from bot.answers.progress import ProgressMessage
+from bot.answers.upload import Reduced, result_embed, send_fitted
+from bot.core import spoilers
+from bot.core.errors import UserError, count_discord_error, discord_call, explain
+from bot.words import i18n
+from bot.words.language import choose
+from engine.errors import JobCancelled, JobFailed
+from engine.jobs import JobHandle, JobQueue, JobResult
+from engine.texts import msg
+
+if TYPE_CHECKING:
+    from bot.client import StyleBot
+
+log = logging.getLogger(__name__)
+
+# why a dropped job was cancelled, as the queue keeps it
+GONE = msg("job.unanswerable")
+PAUSED = i18n.text(i18n.DEFAULT, "status.paused")  # in English; a job's own language is in its Delivery
+Say = Callable[[str], str]  # a sentence in the language given
+
+
+def mention_only(user_id: int, *, replied_user: bool = True) -> discord.AllowedMentions:
+    """Every answer may ping its requester, and nobody else."""
+    return discord.AllowedMentions(everyone=False, roles=False, users=[discord.Object(user_id)],
+                                   replied_user=replied_user)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where a job's answers go; stored in ``JobSpec.meta`` (plain ints; the reach fields, two strings and an
+    int, only where set, so the meta of a plain job is what it always was)."""
+
+    channel_id: int
+    status_message_id: int
+    reply_to_id: int  # the message that carries the inputs; the result replies to it
+    reply_author_id: int
+    upload_limit: int
+    guild_id: int | None = None
+    lang: str = i18n.DEFAULT  # the language of every answer about this job (bot.words.language.choose)
+    spoiler: bool = False  # post the result, its previews and its gallery repost as spoilers
+    inputs_message_id: int | None = None  # the message carrying the inputs, when the result replies elsewhere
+    note: str = ""  # said after the requester's mention on the result
+    # a server that did not add the bot: answers go through the interaction's webhook (bot.answers.courier)
+    webhook_token: str | None = None
+
+    def to_meta(self) -> dict[str, Any]:
+        meta = asdict(self)
+        for name in _SET_ONLY:
+            if meta[name] in (None, ""):
+                del meta[name]
+        return meta
+
+    @classmethod
+    def from_meta(cls, meta: dict[str, Any]) -> Delivery | None:
+        try:
+            return cls(**{k: meta[k] for k in cls.__dataclass_fields__ if k in meta})
+        except TypeError:
+            return None
+
+
+_SET_ONLY = ("inputs_message_id", "note", "webhook_token")  # Delivery fields kept in the meta only when set
+
+
+def reduction_note(report: dict[str, Any], reduced: Reduced, lang: str = i18n.DEFAULT) -> str:
+    """What the result gave up, for its reply: the engine's caps (an animation's size), then the upload's."""
+    notes = [i18n.render(lang, n) for n in (report.get("animation") or {}).get("reduced", [])]
+    if reduced:
+        fitted = i18n.text(lang, "list.separator").join(i18n.render(lang, r) for r in reduced)
+        notes.append(i18n.text(lang, "result.fitted", reductions=fitted))
+    return f" ({'; '.join(notes)})" if notes else ""
+
+
+def link_inputs(embed: discord.Embed, where: Delivery) -> discord.Embed:
+    """A result that replies elsewhere than to its inputs links to them from its title (read by inputs_link)."""
+    if where.inputs_message_id is not None:
+        embed.url = (f"https://discord.com/channels/{where.guild_id or '@me'}/{where.channel_id}/"
+                     f"{where.inputs_message_id}")
+    return embed
+
+
+class JobTracker:
+    """Owns one follower task per job this process answers for."""
+
+    def __init__(self, bot: StyleBot, queue: JobQueue) -> None:
+        self.bot, self.queue = bot, queue
+        self._followers: dict[str, tuple[JobHandle, asyncio.Task[None]]] = {}
+
+    def follow(self, handle: JobHandle) -> None:
+        where = Delivery.from_meta(handle.meta)
+        if where is None:
+            log.warning("job %s has no delivery data in its meta; not following it", handle.job_id)
+            return
+        task = asyncio.create_task(self._follow(handle, where), name=f"follow-{handle.job_id}")
+        self._followers[handle.job_id] = (handle, task)
+        task.add_done_callback(lambda _: self._followers.pop(handle.job_id, None))
+
+    async def screen(self) -> int:
+        """Drop the jobs a previous run of the bot left unanswered that nobody can be told about; how many.
+
+        A job whose channel (or, in a DM, whose user) Discord no longer knows, or no longer shows the
+        bot, is cancelled and marked answered, so it is neither painted for nobody nor resumed again.
+        Any other failure of that check keeps the job, as before. Needs Discord's HTTP API only, not
+        the gateway: the bot screens while the queue starts, before the local queue runs any job.
+        """
+        handles = await self._unfollowed()
+        checked: dict[tuple[int, int | None], str | None] = {}  # one look per channel (and DM user)
+        dropped = 0
+        for handle in handles:
+            where = Delivery.from_meta(handle.meta)
+            if where is None:
+                continue  # resume() says why it cannot follow it
+            key = (where.channel_id, handle.user_id if where.guild_id is None else None)
+            if key not in checked:
+                checked[key] = await self._why_unanswerable(*key)
+            if (why := checked[key]) is not None:
+                await self._drop(handle, where, why)
+                dropped += 1
+        return dropped
+
+    async def resume(self) -> int:
+        """Follow the jobs a previous run of the bot left unanswered (after :meth:`screen`); how many."""
+        handles = await self._unfollowed()
+        for handle in handles:
+            self.follow(handle)
+        if handles:
+            log.info("resumed following %d undelivered job(s)", len(handles))
+        return len(handles)
+
+    async def _unfollowed(self) -> list[JobHandle]:
+        """The jobs left unanswered that nobody here follows yet."""
+        return [h for h in await self.queue.undelivered() if h.job_id not in self._followers]
+
+    async def _why_unanswerable(self, channel_id: int, dm_user_id: int | None) -> str | None:
+        """Why nobody can be told in this channel: it is gone or hidden from the bot, or the DM's user is gone."""
+        try:
+            await self.bot.fetch_channel(channel_id)
+            if dm_user_id is not None:
+                await self.bot.fetch_user(dm_user_id)
+        except (discord.NotFound, discord.Forbidden) as exc:
+            count_discord_error(exc)
+            return str(exc)
+        except (discord.DiscordException, aiohttp.ClientError, OSError) as exc:
+            # Discord's trouble, not the job's: follow it as before, and let delivery try
+            log.warning("cannot check channel %s before resuming its jobs: %s", channel_id, exc)
+        return None
+
+    async def _drop(self, handle: JobHandle, where: Delivery, why: str) -> None:
+        log.warning("job %s dropped on resume: nobody can be told in channel %s (%s)",
+                    handle.job_id, where.channel_id, why)
+        cancelled = await handle.cancel(GONE)
+        if await handle.claim_delivery():
+            outcome = "cancelled" if cancelled else (await handle.status()).state.value
+            self.bot.dispatch("style_job_finished", handle, outcome)
+
+    def active(self, user_id: int, guild_id: int | None) -> int:
+        """Jobs of this user in this guild that are still being followed here."""
+        return sum(1 for h, _ in self._followers.values() if h.user_id == user_id and h.guild_id == guild_id)
+
+    def jobs_of(self, user_id: int) -> list[JobHandle]:
+        """The user's jobs this process follows (anywhere), oldest first."""
+        return [h for h, _ in self._followers.values() if h.user_id == user_id]
+
+    async def cancel(self, job_id: str, by: discord.abc.User) -> bool:
+        handle = await self.queue.get(job_id)
+        return handle is not None and await handle.cancel(msg("job.cancelled_by", name=by.display_name))
+
+    async def settle(self, timeout: float) -> None:
+        """On shutdown: let the followers of finished jobs post their last word, and tell the others' users.
+
+        Unfinished jobs are kept (in SQLite or in Redis, where workers may even finish them
+        meanwhile): their status message says so, and the next start of the bot resumes them.
+        """
+        followers = list(self._followers.values())
+        finished = [t for h, t in followers if (await h.status()).state.finished]
+        if finished:
+            await asyncio.wait(finished, timeout=timeout)
+        for handle, task in followers:
+            if task not in finished and not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+                await self._say_paused(handle)
+
+    async def _say_paused(self, handle: JobHandle) -> None:
+        where = Delivery.from_meta(handle.meta)
+        if where is None:
+            return
+        status = channel_for(self.bot, where).get_partial_message(where.status_message_id)
+        with discord_call(log, "job %s: cannot say the bot is restarting", handle.job_id):
+            await status.edit(content=i18n.text(where.lang, "status.paused"))
+
+    async def close(self) -> None:
+        tasks = [t for _, t in self._followers.values()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # -- following ---------------------------------------------------------------------------
+
+    async def _follow(self, handle: JobHandle, where: Delivery) -> None:
+        channel = channel_for(self.bot, where)
+        settings = self.bot.settings
+        progress = ProgressMessage(channel.get_partial_message(where.status_message_id),
+                                   interval=settings.progress_interval_s, preview=settings.preview, lang=where.lang,
+                                   spoiler=where.spoiler)
+        try:
+            async for status in handle.updates():
+                if status.state.finished:
+                    break
+                progress.update(status)
+            await self._deliver(handle, where, channel, progress)
+        except asyncio.CancelledError:
+            # whoever stops following may speak next (settle() says PAUSED): no edit of ours after it
+            await progress.stop()
+            raise
+        except Exception:  # one job's trouble must not reach the event loop (logged, so not blind)
+            log.exception("job %s: following or delivering failed", handle.job_id)
+
+    async def _deliver(self, handle: JobHandle, where: Delivery, channel: Any,
+                       progress: ProgressMessage) -> None:
+        """Exactly one answer per job: the result, or why there is none (on the status message)."""
+        try:
+            result = await handle.result()
+        except (JobFailed, JobCancelled) as exc:
+            if await handle.claim_delivery():
+                outcome = "cancelled" if isinstance(exc, JobCancelled) else "failed"
+                self.bot.dispatch("style_job_finished", handle, outcome)
+                await self._say(progress, handle, where, exc)
+            return
+        if not await handle.claim_delivery():
+            return  # another process answers
+        self.bot.dispatch("style_job_finished", handle, "done")
+        try:
+            message = await self._post_result(handle, where, channel, result)
+        except Exception as exc:  # noqa: BLE001 - explain() logs what is unexpected
+            await self._say(progress, handle, where, exc)
+            return
+        seconds = round(result.report.get("seconds", 0), 1)
+        await progress.finish(i18n.text(where.lang, "status.done", time_s=seconds, link=message.jump_url))
+        await self._post_to_gallery(handle, where, result, message.id)
+
+    async def _say(self, progress: ProgressMessage, handle: JobHandle, where: Delivery, exc: Exception) -> None:
+        """Why a job has no result, on its status message; else (explained once, logged once) by DM."""
+        text = explain(exc, where.lang, job_id=handle.job_id)
+        if not await progress.finish(text):
+            await self.notify_directly(handle.user_id, where.guild_id,
+                                       lambda lang: text if lang == where.lang else explain(exc, lang))
+
+    async def _post_result(self, handle: JobHandle, where: Delivery, channel: Any,
+                           result: JobResult) -> discord.Message:
+        reference = channel.get_partial_message(where.reply_to_id).to_reference(fail_if_not_exists=False)
+        mentions = mention_only(handle.user_id, replied_user=where.reply_author_id == handle.user_id)
+
+        async def send(file: discord.File, reduced: Reduced) -> discord.Message:
+            note = f" {where.note}" if where.note else ""
+            return await channel.send(f"<@{handle.user_id}>{note}{reduction_note(result.report, reduced, where.lang)}",
+                                      file=file, reference=reference,
+                                      embed=link_inputs(result_embed(result.report, file.filename, where.lang), where),
+                                      view=result_view(handle.user_id, result.report, where.lang),
+                                      allowed_mentions=mentions)
+
+        message = await send_fitted(send, result.image, where.upload_limit, spoiler=where.spoiler)
+        self.bot.dispatch("style_result_delivered", handle, message)
+        log.info("job %s delivered as message %s", handle.job_id, message.id)
+        return message
+
+    async def _post_to_gallery(self, handle: JobHandle, where: Delivery, result: JobResult, result_id: int) -> None:
+        config = await self.bot.store.get(where.guild_id)
+        gallery: Any = self.bot.get_channel(config.gallery_channel) if config.gallery_channel else None
+        if gallery is None or gallery.id == where.channel_id:
+            return
+
+        lang = await choose(self.bot, guild=gallery.guild)  # the server's language, not the requester's
+
+        async def send(file: discord.File, reduced: Reduced) -> discord.Message:
+            return await gallery.send(i18n.text(lang, "gallery.by", user=f"<@{handle.user_id}>"), file=file,
+                                      embed=result_embed(result.report, file.filename, lang),
+                                      allowed_mentions=discord.AllowedMentions.none())
+
+        # the job's own choice, or the server's setting for the gallery channel (it may be age-restricted)
+        spoiler = where.spoiler or spoilers.wanted(config.spoiler, gallery)
+
+        with discord_call(log, "job %s: cannot post to gallery channel %s", handle.job_id, gallery.id,
+                          level=logging.WARNING):
+            try:
+                repost = await send_fitted(send, result.image, gallery.guild.filesize_limit, name="gallery",
+                                           spoiler=spoiler)
+                await self.bot.store.record_repost(result_id, gallery.id, repost.id)
+            except UserError as exc:  # too large even when shrunk
+                log.warning("job %s: cannot post to gallery channel %s: %s", handle.job_id, gallery.id, exc)
+
+    async def notify_directly(self, user_id: int, guild_id: int | None, say: Say) -> None:
+        """Tell a user by DM what could not be said in the channel (if the guild allows DMs), in the
+        user's own language (``say(lang)`` is the sentence)."""
+        text = say(await choose(self.bot, user_id=user_id))
+        if guild_id is not None and not (await self.bot.store.get(guild_id)).allow_dms:
+            log.warning("could not tell user %s (guild %s disallows DMs): %s", user_id, guild_id, text)
+            return
+        with discord_call(log, "could not tell user %s %r", user_id, text, level=logging.WARNING):
+            user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
+            await user.send(text, allowed_mentions=discord.AllowedMentions.none())

@@ -1,0 +1,73 @@
+"""What the bot remembers of finished jobs (for ``/stats``) and of gallery reposts (for Delete).
+
+Plain SQL on the guild store's SQLite connection (:class:`bot.core.store.GuildStore` runs these on its
+thread): one row per finished job, and one per result reposted to a gallery channel, so the
+result's Delete button can remove the repost too, after a restart as well.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS job_records (
+    job_id TEXT PRIMARY KEY, guild_id INTEGER, user_id INTEGER NOT NULL, outcome TEXT NOT NULL,
+    finished_at REAL NOT NULL, seconds REAL, styles TEXT NOT NULL DEFAULT '[]');
+CREATE INDEX IF NOT EXISTS job_records_guild ON job_records (guild_id, finished_at);
+CREATE TABLE IF NOT EXISTS gallery_reposts (
+    result_id INTEGER PRIMARY KEY, channel_id INTEGER NOT NULL, message_id INTEGER NOT NULL);
+"""
+TOP_STYLES = 5
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """One finished job: how it ended, when, how long from request to end, which saved styles it used."""
+
+    job_id: str
+    guild_id: int | None
+    user_id: int
+    outcome: str  # done, failed or cancelled
+    finished_at: float
+    seconds: float | None = None
+    styles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GuildStats:
+    today: int = 0  # jobs finished since the start of the day (UTC)
+    total: int = 0
+    median_s: float | None = None  # of the jobs that gave a picture
+    top_styles: list[tuple[str, int]] = field(default_factory=list)
+
+
+def add_job(db: sqlite3.Connection, record: JobRecord) -> None:
+    with db:
+        db.execute("INSERT OR IGNORE INTO job_records VALUES (?, ?, ?, ?, ?, ?, ?)",
+                   (record.job_id, record.guild_id, record.user_id, record.outcome, record.finished_at,
+                    record.seconds, json.dumps(list(record.styles))))
+
+
+def guild_stats(db: sqlite3.Connection, guild_id: int, today_from: float) -> GuildStats:
+    rows = db.execute("SELECT finished_at, outcome, seconds, styles FROM job_records WHERE guild_id = ?",
+                      (guild_id,)).fetchall()
+    times = [seconds for _, outcome, seconds, _ in rows if outcome == "done" and seconds is not None]
+    styles: Counter[str] = Counter(name for *_, names in rows for name in json.loads(names))
+    return GuildStats(today=sum(1 for finished, *_ in rows if finished >= today_from), total=len(rows),
+                      median_s=statistics.median(times) if times else None,
+                      top_styles=styles.most_common(TOP_STYLES))
+
+
+def add_repost(db: sqlite3.Connection, result_id: int, channel_id: int, message_id: int) -> None:
+    with db:
+        db.execute("INSERT OR REPLACE INTO gallery_reposts VALUES (?, ?, ?)", (result_id, channel_id, message_id))
+
+
+def repost_of(db: sqlite3.Connection, result_id: int) -> tuple[int, int] | None:
+    row = db.execute("SELECT channel_id, message_id FROM gallery_reposts WHERE result_id = ?",
+                     (result_id,)).fetchone()
+    return (row[0], row[1]) if row else None

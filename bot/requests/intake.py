@@ -1,0 +1,442 @@
+"""One code path from a request (``!style``, ``/style``, a "More/Less style" or "Upscale" click) to a queued job.
+
+Checks run cheapest first: where the request came from, the options, the attachments'
+metadata, the user's quota; only then are the images downloaded and decoded, a status
+message posted and the job submitted. Whatever goes wrong on the way becomes exactly
+one answer, through :func:`bot.core.errors.explain`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord.ext import commands
+from PIL import Image
+
+from bot.answers.buttons import status_view
+from bot.answers.courier import needs_webhook
+from bot.answers.drafts import style_samples
+from bot.answers.progress import describe
+from bot.answers.tracker import Delivery, mention_only
+from bot.answers.upload import fit_file, inputs_link, options_from_message, upload_budget
+from bot.core import spoilers
+from bot.core.errors import UserError, discord_call, explain, keyed, permission_names
+from bot.core.library import normal_name
+from bot.core.store import GuildConfig
+from bot.requests import inputs
+from bot.requests.links import Link, shown
+from bot.requests.options import animation_limits, resolve
+from bot.requests.sizing import fit_size
+from bot.words import i18n
+from bot.words.language import choose
+from engine.errors import UserLimitReached
+from engine.jobs import JobHandle, JobSpec
+from engine.jobs.contract import MAX_TRY_STYLES
+from engine.jobs.paint import GRID_FACTORS
+from engine.nst.images import encode_image
+from engine.nst.params import parse_options
+from engine.tiles import Box, crop
+
+if TYPE_CHECKING:
+    from bot.client import StyleBot
+
+log = logging.getLogger(__name__)
+
+NEEDED = ("send_messages", "attach_files", "embed_links", "read_message_history")
+
+
+@dataclass
+class Origin:
+    """Who asked, where, and how to answer: a command message, or an already deferred interaction."""
+
+    user: discord.abc.User
+    channel: Any  # a Messageable with an id (text channel, thread, DM, partial)
+    guild: discord.Guild | None
+    interaction: discord.Interaction | None = None
+    message: discord.Message | None = None
+    lang: str = i18n.DEFAULT  # what every answer to this request speaks (bot.words.language.choose)
+
+    @classmethod
+    def from_context(cls, ctx: commands.Context) -> Origin:
+        return cls(ctx.author, ctx.channel, ctx.guild, message=ctx.message)
+
+    @classmethod
+    def from_interaction(cls, interaction: discord.Interaction) -> Origin:
+        return cls(interaction.user, interaction.channel, interaction.guild, interaction=interaction)
+
+    @property
+    def guild_id(self) -> int | None:
+        return self.guild.id if self.guild else None
+
+    @property
+    def upload_limit(self) -> int:
+        if self.interaction is not None:
+            return self.interaction.filesize_limit
+        return self.guild.filesize_limit if self.guild else discord.utils.DEFAULT_FILE_SIZE_LIMIT_BYTES
+
+    def bot_permissions(self) -> discord.Permissions:
+        if self.interaction is not None:
+            return self.interaction.app_permissions
+        return self.channel.permissions_for(self.guild.me)  # type: ignore[union-attr]
+
+
+@dataclass
+class Inputs:
+    """What a request asks for; ``source`` is the message carrying the images, when there is one.
+
+    ``saved`` names styles of the server's library, used after the attached ones; ``grid`` asks
+    for a strength grid; ``upscale`` makes the job an upscale of that result message's picture
+    (or of the grid cell at the box), downloaded with the other images, once the cheap checks pass.
+    """
+
+    attachments: list[discord.Attachment | Link]
+    options: dict[str, Any] = field(default_factory=dict)
+    source: discord.Message | None = None
+    saved: list[str] = field(default_factory=list)
+    grid: bool = False
+    upscale: tuple[discord.Message, Box | None] | None = None
+    quick: bool = False  # the draft is the result (engine.jobs.drafts)
+    spoiler: bool = False  # asked for; the server's spoiler setting may add it (see Intake.request)
+    # Where the result replies when that is not the message carrying the inputs (a right-clicked
+    # message, a result being restyled); the result then links to the inputs (Delivery.inputs_message_id).
+    reply_to: discord.Message | None = None
+    note: str = ""  # said on the result after the requester's mention (names a member, never pings)
+
+
+Gather = Callable[[], Awaitable[Inputs]]
+
+
+class Intake:
+    """Turns requests into queued jobs (or into one clear refusal each)."""
+
+    def __init__(self, bot: StyleBot) -> None:
+        self.bot = bot
+        self.settings = bot.settings
+
+    async def request(self, origin: Origin, gather: Gather) -> None:
+        """Validate, download, queue and follow one job; whatever goes wrong becomes one answer."""
+        status: discord.Message | None = None
+        origin.lang = await choose(self.bot, interaction=origin.interaction, guild=origin.guild,
+                                   user_id=origin.user.id)
+        try:
+            config = await self.bot.store.get(origin.guild_id)
+            self._check_place(origin, config)
+            wanted = await gather()
+            wanted.spoiler = wanted.spoiler or spoilers.wanted(config.spoiler, origin.channel)
+            options, _ = resolve(wanted.options, config, max_size=self.settings.default_max_size,
+                                 max_steps=self.settings.default_max_steps)
+            inputs.check(wanted.attachments, max_styles=self.settings.max_styles,
+                         max_bytes=self.settings.max_attachment_bytes, saved=len(wanted.saved))
+            self._check_quota(origin, config)
+            saved = await self.bot.library.images(origin.guild_id, wanted.saved)
+            if saved:  # the status message then carries every input, for the buttons (even if a style goes)
+                wanted.source = None
+            limits = animation_limits(config, self.settings.max_frames, self.settings.max_duration_s)
+            blobs, clip = await inputs.download(wanted.attachments, max_bytes=self.settings.max_attachment_bytes,
+                                                limits=limits)
+            blobs += saved
+            start = await _result_image(*wanted.upscale) if wanted.upscale else None
+            if clip is None and not wanted.grid and start is None:  # sizes that fit the machine
+                options = await fit_size(self.bot.queue, options, blobs[0], target_s=self.settings.target_job_s,
+                                         max_size=config.max_size or self.settings.default_max_size)
+            if clip is not None and clip.kind == "image":  # GIF/WebP/APNG: the operator picks WebP or GIF
+                options.setdefault("animation_format", self.settings.animation_format)
+            status = await self._post_status(origin, wanted, blobs)
+            where = self._delivery(origin, wanted, status)
+            handle = await self.bot.queue.submit(JobSpec(
+                blobs[0], tuple(blobs[1:]), options, origin.user.id, origin.guild_id,
+                meta={**where.to_meta(), **_asked(wanted)},
+                start_image=start, grid=GRID_FACTORS if wanted.grid else (), draft="quick" if wanted.quick else ""))
+        except Exception as exc:  # noqa: BLE001 - every refusal is answered; explain() logs the unexpected
+            self.bot.dispatch("style_job_refused", origin.user.id, exc)
+            await self._refuse(origin, status, exc)
+            return
+        log.info("job %s queued: user %s asked in guild %s, channel %s, message %s for %s",
+                 handle.job_id, origin.user.id, origin.guild_id, where.channel_id, _request_id(origin),
+                 _what(wanted, options))
+        self.bot.dispatch("style_job_submitted", handle)
+        await self._show_queued(origin, status, handle)
+        self.bot.tracker.follow(handle)
+
+    async def restyle(self, interaction: discord.Interaction, factor: float) -> None:
+        """Run a posted result again with β × ``factor``, from its embed and the message it replies to."""
+        await interaction.response.defer(thinking=True)
+
+        async def gather() -> Inputs:
+            assert interaction.message is not None
+            options = options_from_message(interaction.message)
+            options["style_weight"] = parse_options(options).style_weight * factor
+            source = await _source_of(interaction)
+            return Inputs(await inputs.images_of(source), options, source, spoiler=_spoilered(interaction.message))
+
+        await self.request(Origin.from_interaction(interaction), gather)
+
+    async def upscale(self, interaction: discord.Interaction, cell: int | None = None, box: Box | None = None) -> None:
+        """Paint a posted result (or cell ``cell`` of a grid, at ``box``) again at twice the size, from itself.
+
+        The size doubles up to the server's ``max_size``; at the limit already, it is refused.
+        """
+        await interaction.response.defer(thinking=True)
+
+        async def gather() -> Inputs:
+            result = interaction.message
+            assert result is not None
+            options = options_from_message(result)
+            params = parse_options(options)
+            if cell is not None:
+                options["style_weight"] = params.style_weight * GRID_FACTORS[cell]
+            config = await self.bot.store.get(interaction.guild_id)
+            limit = config.max_size or self.settings.default_max_size
+            if params.size >= limit:
+                raise UserError("refusal.upscale_at_limit", size=params.size)
+            options["size"] = min(2 * params.size, limit)
+            source = await _source_of(interaction)
+            return Inputs(await inputs.images_of(source), options, source, upscale=(result, box),
+                          spoiler=_spoilered(result))
+
+        await self.request(Origin.from_interaction(interaction), gather)
+
+    async def paint_saved(self, interaction: discord.Interaction, name: str) -> None:
+        """Paint the photo of a sheet of drafts properly in the saved style ``name`` (its menu's pick)."""
+        await interaction.response.defer(thinking=True)
+
+        async def gather() -> Inputs:
+            assert interaction.message is not None
+            source = await _source_of(interaction)
+            return Inputs((await inputs.images_of(source))[:1], options_from_message(interaction.message), source,
+                          saved=[name])
+
+        await self.request(Origin.from_interaction(interaction), gather)
+
+    async def try_styles(self, origin: Origin, gather: Gather) -> None:
+        """``!style try``: one sheet of the photo drafted in each of the server's saved styles, as a job.
+
+        The same checks as :meth:`request`, then the saved paintings are shrunk to what the draft
+        network looks at (:func:`bot.answers.drafts.style_sample`) and travel with the photo, captioned.
+        """
+        status: discord.Message | None = None
+        origin.lang = await choose(self.bot, interaction=origin.interaction, guild=origin.guild,
+                                   user_id=origin.user.id)
+        try:
+            config = await self.bot.store.get(origin.guild_id)
+            self._check_place(origin, config)
+            if origin.guild_id is None:
+                raise UserError("try.server_only")
+            wanted = await gather()
+            options, _ = resolve(wanted.options, config, max_size=self.settings.default_max_size,
+                                 max_steps=self.settings.default_max_steps)
+            names = self.bot.library.names(origin.guild_id)[:MAX_TRY_STYLES]
+            if not names:
+                raise UserError("try.empty")
+            inputs.check(wanted.attachments[:1], max_styles=1, max_bytes=self.settings.max_attachment_bytes, saved=1)
+            self._check_quota(origin, config)
+            samples = await self._style_samples(origin.guild_id, names)
+            limits = animation_limits(config, self.settings.max_frames, self.settings.max_duration_s)
+            blobs, _ = await inputs.download(wanted.attachments[:1], max_bytes=self.settings.max_attachment_bytes,
+                                             limits=limits)
+            status = await self._post_status(origin, wanted, blobs)
+            where = self._delivery(origin, wanted, status)
+            handle = await self.bot.queue.submit(JobSpec(
+                blobs[0], tuple(samples), options, origin.user.id, origin.guild_id, meta=where.to_meta(),
+                draft="try", captions=tuple(names)))
+        except Exception as exc:  # noqa: BLE001 - every refusal is answered; explain() logs the unexpected
+            self.bot.dispatch("style_job_refused", origin.user.id, exc)
+            await self._refuse(origin, status, exc)
+            return
+        log.info("job %s (try %d styles) queued for user %s", handle.job_id, len(names), origin.user.id)
+        self.bot.dispatch("style_job_submitted", handle)
+        await self._show_queued(origin, status, handle)
+        self.bot.tracker.follow(handle)
+
+    async def _style_samples(self, guild_id: int, names: list[str], chunk: int = 8) -> list[bytes]:
+        """The saved paintings behind ``names``, shrunk, a few at a time (a library may hold hundreds of MB)."""
+        samples: list[bytes] = []
+        for start in range(0, len(names), chunk):
+            paintings = await self.bot.library.images(guild_id, names[start:start + chunk])
+            samples += await asyncio.to_thread(style_samples, paintings)
+        return samples
+
+    async def refusal(self, origin: Origin) -> str | None:
+        """What a request from here would be refused with before its images are looked at, or None.
+
+        Asked before offering a choice of styles (right-click menus, 🎨 Restyle), so nobody picks a
+        style for nothing; the request checks everything again, in the same words.
+        """
+        try:
+            origin.lang = await choose(self.bot, interaction=origin.interaction, guild=origin.guild,
+                                       user_id=origin.user.id)
+            config = await self.bot.store.get(origin.guild_id)
+            self._check_place(origin, config)
+            self._check_quota(origin, config)
+        except Exception as exc:  # noqa: BLE001 - the words the request itself would answer with
+            return explain(exc, origin.lang)
+        return None
+
+    async def paint_again(self, interaction: discord.Interaction, result: discord.Message, name: str) -> None:
+        """🎨 Restyle: the photo of a posted result painted in the saved style ``name``, as a reply to that result.
+
+        ``interaction`` (the pick of the style) is deferred already.
+        """
+        style = normal_name(name)
+        origin = Origin.from_interaction(interaction)
+
+        async def gather() -> Inputs:
+            options = options_from_message(result)
+            options.pop("style_blend", None)  # one saved style now, whatever the result blended
+            source = await inputs_message(interaction.channel, result)
+            photo = (await inputs.images_of(source))[:1]
+            note = i18n.text(origin.lang, "restyle.note", style=style)  # origin.lang: chosen by request()
+            return Inputs(photo, options, saved=[style], reply_to=result, note=note)
+
+        await self.request(origin, gather)
+
+    # -- checks ------------------------------------------------------------------------------
+
+    def _check_place(self, origin: Origin, config: GuildConfig) -> None:
+        if not self.bot.accepting:
+            raise UserError("refusal.restarting")
+        if needs_webhook(self.bot, origin.interaction):  # a server that did not add the bot: no rules of its here
+            return
+        if origin.guild is None:
+            if not self.settings.allow_dms:
+                raise UserError("refusal.no_dms")
+            return
+        here = {origin.channel.id, getattr(origin.channel, "parent_id", None)}
+        if config.channels and not here & set(config.channels):
+            where = ", ".join(f"<#{c}>" for c in config.channels)
+            raise UserError("refusal.wrong_channel", channels=where)
+        perms = origin.bot_permissions()
+        missing = [name for name in NEEDED if not getattr(perms, name)]
+        if missing:
+            raise UserError("refusal.bot_permissions", permissions=permission_names(missing, origin.lang),
+                            count=len(missing))
+
+    def _check_quota(self, origin: Origin, config: GuildConfig) -> None:
+        limit = config.user_limit
+        if limit and self.bot.tracker.active(origin.user.id, origin.guild_id) >= limit:
+            raise keyed(UserLimitReached, "refusal.server_user_limit", count=limit)
+
+    # -- answers -----------------------------------------------------------------------------
+
+    async def _send(self, origin: Origin, text: str, **kwargs: Any) -> discord.Message:
+        mentions = mention_only(origin.user.id)
+        if origin.interaction is not None:
+            followup = origin.interaction.followup
+            return await followup.send(text, wait=True, allowed_mentions=mentions, **kwargs)
+        assert origin.message is not None
+        return await origin.message.reply(text, allowed_mentions=mentions, **kwargs)
+
+    async def _post_status(self, origin: Origin, wanted: Inputs, blobs: list[bytes]) -> discord.Message:
+        """The message progress is shown on; for /style it also carries the inputs (for "More style")."""
+        files: list[discord.File] = []
+        if wanted.source is None:
+            budget = upload_budget(origin.upload_limit) // len(blobs)
+            for i, blob in enumerate(blobs):
+                data, name, _ = await asyncio.to_thread(fit_file, blob, budget, inputs.role(i).replace(" ", ""))
+                files.append(discord.File(io.BytesIO(data), name, spoiler=wanted.spoiler))
+        return await self._send(origin, i18n.text(origin.lang, "status.queuing"), **({"files": files} if files else {}))
+
+    def _delivery(self, origin: Origin, wanted: Inputs, status: discord.Message) -> Delivery:
+        source = wanted.source or status
+        reply = wanted.reply_to or source
+        return Delivery(channel_id=origin.channel.id, status_message_id=status.id, reply_to_id=reply.id,
+                        reply_author_id=reply.author.id, upload_limit=origin.upload_limit,
+                        guild_id=origin.guild_id, inputs_message_id=source.id if reply is not source else None,
+                        note=wanted.note, webhook_token=self._webhook_token(origin), lang=origin.lang,
+                        spoiler=wanted.spoiler)
+
+    def _webhook_token(self, origin: Origin) -> str | None:
+        return origin.interaction.token if needs_webhook(self.bot, origin.interaction) else None  # type: ignore[union-attr]
+
+    def _status_message(self, origin: Origin, status: discord.Message) -> Any:
+        """The status message to edit: through the interaction's webhook where the bot is not a member."""
+        return status if self._webhook_token(origin) else origin.channel.get_partial_message(status.id)
+
+    async def _show_queued(self, origin: Origin, status: discord.Message, handle: JobHandle) -> None:
+        snapshot = await handle.status()
+        with discord_call(log, "job %s: cannot show the queue position", handle.job_id):
+            await self._status_message(origin, status).edit(
+                content=describe(snapshot, origin.lang), view=status_view(handle.job_id, origin.user.id, origin.lang))
+
+    async def _refuse(self, origin: Origin, status: discord.Message | None, exc: Exception) -> None:
+        text = explain(exc, origin.lang)
+        with discord_call(log, "cannot answer user %s in channel %s", origin.user.id, origin.channel.id) as call:
+            if status is not None:
+                await self._status_message(origin, status).edit(content=text, view=None, attachments=[])
+            else:
+                await self._send(origin, text)
+        if call.failed:
+            await self.bot.tracker.notify_directly(origin.user.id, origin.guild_id, lambda lang: explain(exc, lang))
+
+
+async def _source_of(interaction: discord.Interaction) -> discord.Message:
+    """The message a clicked result replies to: the one carrying its photo and paintings."""
+    result = interaction.message
+    if result is None:
+        raise UserError("refusal.no_source")
+    return await inputs_message(interaction.channel, result)
+
+
+async def inputs_message(channel: Any, result: discord.Message) -> discord.Message:
+    """The message carrying a result's photo and paintings: the one its embed links to, else the one it replies to."""
+    linked = inputs_link(result)
+    wanted = linked or (result.reference.message_id if result.reference else None)
+    if wanted is None:
+        raise UserError("refusal.no_source")
+    try:
+        return await channel.fetch_message(wanted)
+    except discord.Forbidden:  # a server that did not add the bot: its messages are closed to it
+        raise UserError("reach.cannot_read") from None
+    except discord.NotFound:
+        raise UserError("refusal.source_gone") from None
+
+
+async def _result_image(result: discord.Message, box: Box | None) -> bytes:
+    """The picture of a result message (its one attachment), or one tile of it (then as PNG)."""
+    if not result.attachments:
+        raise UserError("refusal.no_result_picture")
+    attachment = result.attachments[0]
+    with discord_call(log, "download of result %s failed", result.id):
+        data = await attachment.read()
+        return data if box is None else await asyncio.to_thread(_crop_png, data, box)
+    raise UserError("refusal.result_download")
+
+
+def _crop_png(data: bytes, box: Box) -> bytes:
+    with Image.open(io.BytesIO(data)) as image:
+        return encode_image(crop(image.convert("RGB"), box), format="PNG")
+
+
+# -- what a request asked for: kept with the job (for /stats) and logged -----------------------------
+
+def _asked(wanted: Inputs) -> dict[str, Any]:
+    """Extra job meta: the saved styles used and when it was asked for (read by bot.cogs.queue)."""
+    return {"saved": list(wanted.saved), "asked_at": time.time()}
+
+
+def _request_id(origin: Origin) -> int | None:
+    """The id of the message that asked (``!style``), or of the interaction (``/style``, a button)."""
+    if origin.message is not None:
+        return origin.message.id
+    return origin.interaction.id if origin.interaction is not None else None
+
+
+def _what(wanted: Inputs, options: dict[str, Any]) -> str:
+    """A log line's account of a request: its images (links by host and path only), styles and options."""
+    images = [f"link {shown(a.url)}" if isinstance(a, Link) else f"file {a.filename}" for a in wanted.attachments]
+    extras = [f"saved {name}" for name in wanted.saved] + (["grid"] if wanted.grid else [])
+    extras += ["upscale"] if wanted.upscale else []
+    extras += ["spoiler"] if wanted.spoiler else []
+    return ", ".join(images + extras) + f"; options {sorted(options.items())}"
+
+
+def _spoilered(message: discord.Message | None) -> bool:
+    """Whether a posted result is a spoiler (a run from it stays one)."""
+    return message is not None and any(a.is_spoiler() for a in message.attachments)

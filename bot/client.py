@@ -21,7 +21,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.answers.buttons import DYNAMIC_ITEMS
-from bot.answers.tracker import JobTracker, mention_only
+from bot.answers.delivery import mention_only
+from bot.answers.tracker import JobTracker
 from bot.core.errors import discord_call, explain
 from bot.core.library import StyleLibrary
 from bot.core.settings import BotSettings

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import discord
 
-from bot.answers.draft_buttons import PaintButton, TrySelect, draft_items
+from bot.answers.embeds import MENU_MAX
 from bot.core.errors import discord_call, explain
 from bot.requests.picker import offer
 from bot.words import i18n
@@ -24,7 +24,7 @@ from engine.jobs.paint import GRID_FACTORS
 from engine.tiles import Box
 
 if TYPE_CHECKING:
-    from bot.client import StyleBot
+    from bot.core.host import Host
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def _may_moderate(interaction: discord.Interaction) -> bool:
     return interaction.guild is not None and perms.manage_messages
 
 
-async def _refuse(interaction: discord.Interaction[StyleBot], key: str) -> bool:
+async def _refuse(interaction: discord.Interaction[Host], key: str) -> bool:
     lang = await choose(interaction.client, interaction=interaction)
     await interaction.response.send_message(i18n.text(lang, key), ephemeral=True)
     return False
@@ -57,12 +57,12 @@ class CancelButton(discord.ui.DynamicItem[discord.ui.Button],
                              match: re.Match[str]) -> CancelButton:
         return cls(match["job"], int(match["owner"]))
 
-    async def interaction_check(self, interaction: discord.Interaction[StyleBot]) -> bool:  # type: ignore[override]
+    async def interaction_check(self, interaction: discord.Interaction[Host]) -> bool:  # type: ignore[override]
         if interaction.user.id == self.owner_id or _may_moderate(interaction):
             return True
         return await _refuse(interaction, "refusal.cancel_not_yours")
 
-    async def callback(self, interaction: discord.Interaction[StyleBot]) -> None:  # type: ignore[override]
+    async def callback(self, interaction: discord.Interaction[Host]) -> None:  # type: ignore[override]
         lang = await choose(interaction.client, interaction=interaction)
         try:
             cancelled = await interaction.client.tracker.cancel(self.job_id, interaction.user)
@@ -92,7 +92,7 @@ class RestyleButton(discord.ui.DynamicItem[discord.ui.Button],
                              match: re.Match[str]) -> RestyleButton:
         return cls(match["how"])
 
-    async def callback(self, interaction: discord.Interaction[StyleBot]) -> None:  # type: ignore[override]
+    async def callback(self, interaction: discord.Interaction[Host]) -> None:  # type: ignore[override]
         await interaction.client.intake.restyle(interaction, self.FACTORS[self.how])
 
 
@@ -121,7 +121,7 @@ class UpscaleButton(discord.ui.DynamicItem[discord.ui.Button],
         left, top, right, bottom = (int(v) / BOX_SCALE for v in match["box"].split(","))
         return cls(int(match["cell"]), (left, top, right, bottom))
 
-    async def callback(self, interaction: discord.Interaction[StyleBot]) -> None:  # type: ignore[override]
+    async def callback(self, interaction: discord.Interaction[Host]) -> None:  # type: ignore[override]
         await interaction.client.intake.upscale(interaction, self.cell, self.box)
 
 
@@ -138,12 +138,12 @@ class DeleteButton(discord.ui.DynamicItem[discord.ui.Button], template=r"stylebo
                              match: re.Match[str]) -> DeleteButton:
         return cls(int(match["owner"]))
 
-    async def interaction_check(self, interaction: discord.Interaction[StyleBot]) -> bool:  # type: ignore[override]
+    async def interaction_check(self, interaction: discord.Interaction[Host]) -> bool:  # type: ignore[override]
         if interaction.user.id == self.owner_id or _may_moderate(interaction):
             return True
         return await _refuse(interaction, "refusal.delete_not_yours")
 
-    async def callback(self, interaction: discord.Interaction[StyleBot]) -> None:  # type: ignore[override]
+    async def callback(self, interaction: discord.Interaction[Host]) -> None:  # type: ignore[override]
         await interaction.response.defer()
         message = interaction.message
         assert message is not None
@@ -161,7 +161,7 @@ class DeleteButton(discord.ui.DynamicItem[discord.ui.Button], template=r"stylebo
         await _delete_repost(interaction.client, message.id)
 
 
-async def _delete_repost(bot: StyleBot, result_id: int) -> None:
+async def _delete_repost(bot: Host, result_id: int) -> None:
     """The gallery repost of a deleted result goes with it (gone already: nothing to do)."""
     repost = await bot.store.repost_of(result_id)
     if repost is None:
@@ -187,7 +187,7 @@ class PaintAnotherButton(discord.ui.DynamicItem[discord.ui.Button], template=r"s
                              match: re.Match[str]) -> PaintAnotherButton:
         return cls()
 
-    async def callback(self, interaction: discord.Interaction[StyleBot]) -> None:  # type: ignore[override]
+    async def callback(self, interaction: discord.Interaction[Host]) -> None:  # type: ignore[override]
         result, bot = interaction.message, interaction.client
         assert result is not None
 
@@ -195,6 +195,45 @@ class PaintAnotherButton(discord.ui.DynamicItem[discord.ui.Button], template=r"s
             await bot.intake.paint_again(pick, result, name)
 
         await offer(interaction, bot, "picker.prompt_restyle", paint)
+
+
+class PaintButton(discord.ui.DynamicItem[discord.ui.Button], template=r"stylebot:paint"):
+    """Paints a quick draft's inputs properly (a Gatys job with the same options), for whoever clicks."""
+
+    def __init__(self, lang: str = i18n.DEFAULT) -> None:
+        super().__init__(discord.ui.Button(label=i18n.text(lang, "draft.button.paint"), emoji="🎨",
+                                           style=discord.ButtonStyle.success, custom_id="stylebot:paint"))
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+                             match: re.Match[str]) -> PaintButton:
+        return cls()
+
+    async def callback(self, interaction: discord.Interaction[Host]) -> None:  # type: ignore[override]
+        await interaction.client.intake.restyle(interaction, 1.0)  # the same options, painted
+
+
+class TrySelect(discord.ui.DynamicItem[discord.ui.Select], template=r"stylebot:try"):
+    """On a sheet of drafts: pick a saved style to paint the photo in it properly, for whoever picks."""
+
+    def __init__(self, names: list[str] | None = None, lang: str = i18n.DEFAULT) -> None:
+        options = [discord.SelectOption(label=name, value=name) for name in (names or [])[:MENU_MAX]]
+        super().__init__(discord.ui.Select(custom_id="stylebot:try", placeholder=i18n.text(lang, "try.placeholder"),
+                                           options=options or [discord.SelectOption(label="-")]))
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Select,
+                             match: re.Match[str]) -> TrySelect:
+        return cls([o.value for o in item.options])
+
+    async def callback(self, interaction: discord.Interaction[Host]) -> None:  # type: ignore[override]
+        await interaction.client.intake.paint_saved(interaction, self.item.values[0])
+
+
+def draft_items(report: dict[str, Any], lang: str = i18n.DEFAULT) -> list[discord.ui.Item[Any]]:
+    """The controls of a draft result, besides Delete, in the result's language."""
+    names = (report.get("try") or {}).get("names")
+    return [TrySelect(names, lang)] if names else [PaintButton(lang)]
 
 
 DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (CancelButton, RestyleButton, UpscaleButton,

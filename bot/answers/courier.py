@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 if TYPE_CHECKING:
-    from bot.answers.tracker import Delivery
-    from bot.client import StyleBot
+    from bot.answers.delivery import Delivery
+    from bot.core.host import Host
 
 
-def needs_webhook(bot: StyleBot, interaction: discord.Interaction | None) -> bool:
+def needs_webhook(bot: Host, interaction: discord.Interaction | None) -> bool:
     """Whether answers to this interaction must go through its webhook: a server the bot is not in."""
     guild_id = interaction.guild_id if interaction is not None else None
     return guild_id is not None and bot.get_guild(guild_id) is None
@@ -48,7 +48,7 @@ class WebhookMessage:
 class WebhookChannel:
     """The channel of a job answered through its interaction's webhook (see the module's docstring)."""
 
-    def __init__(self, bot: StyleBot, where: Delivery) -> None:
+    def __init__(self, bot: Host, where: Delivery) -> None:
         assert where.webhook_token is not None and bot.application_id is not None
         payload = {"id": bot.application_id, "type": 3, "token": where.webhook_token}
         self.webhook = discord.Webhook.from_state(data=payload, state=bot._connection)  # type: ignore[arg-type]
@@ -61,7 +61,7 @@ class WebhookChannel:
         return await self.webhook.send(content, wait=True, **fields)
 
 
-def channel_for(bot: StyleBot, where: Delivery) -> Any:
+def channel_for(bot: Host, where: Delivery) -> Any:
     """Where a job's answers go: its channel (cached, else a partial one, enough to send and edit, e.g.
     before READY), or its interaction's webhook."""
     if where.webhook_token is not None:

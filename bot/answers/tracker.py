@@ -11,16 +11,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import discord
 
-from bot.answers.buttons import result_view
+from bot.answers.buttons import result_view, status_view
 from bot.answers.courier import channel_for
-from bot.answers.progress import ProgressMessage
-from bot.answers.upload import Reduced, result_embed, send_fitted
+from bot.answers.delivery import Delivery, mention_only
+from bot.answers.embeds import link_inputs, result_embed
+from bot.answers.progress import ProgressMessage, describe
+from bot.answers.upload import Reduced, send_fitted
 from bot.core import spoilers
 from bot.core.errors import UserError, count_discord_error, discord_call, explain
 from bot.words import i18n
@@ -30,7 +31,7 @@ from engine.jobs import JobHandle, JobQueue, JobResult
 from engine.texts import msg
 
 if TYPE_CHECKING:
-    from bot.client import StyleBot
+    from bot.core.host import Host
 
 log = logging.getLogger(__name__)
 
@@ -38,48 +39,6 @@ log = logging.getLogger(__name__)
 GONE = msg("job.unanswerable")
 PAUSED = i18n.text(i18n.DEFAULT, "status.paused")  # in English; a job's own language is in its Delivery
 Say = Callable[[str], str]  # a sentence in the language given
-
-
-def mention_only(user_id: int, *, replied_user: bool = True) -> discord.AllowedMentions:
-    """Every answer may ping its requester, and nobody else."""
-    return discord.AllowedMentions(everyone=False, roles=False, users=[discord.Object(user_id)],
-                                   replied_user=replied_user)
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """Where a job's answers go; stored in ``JobSpec.meta`` (plain ints; the reach fields, two strings and an
-    int, only where set, so the meta of a plain job is what it always was)."""
-
-    channel_id: int
-    status_message_id: int
-    reply_to_id: int  # the message that carries the inputs; the result replies to it
-    reply_author_id: int
-    upload_limit: int
-    guild_id: int | None = None
-    lang: str = i18n.DEFAULT  # the language of every answer about this job (bot.words.language.choose)
-    spoiler: bool = False  # post the result, its previews and its gallery repost as spoilers
-    inputs_message_id: int | None = None  # the message carrying the inputs, when the result replies elsewhere
-    note: str = ""  # said after the requester's mention on the result
-    # a server that did not add the bot: answers go through the interaction's webhook (bot.answers.courier)
-    webhook_token: str | None = None
-
-    def to_meta(self) -> dict[str, Any]:
-        meta = asdict(self)
-        for name in _SET_ONLY:
-            if meta[name] in (None, ""):
-                del meta[name]
-        return meta
-
-    @classmethod
-    def from_meta(cls, meta: dict[str, Any]) -> Delivery | None:
-        try:
-            return cls(**{k: meta[k] for k in cls.__dataclass_fields__ if k in meta})
-        except TypeError:
-            return None
-
-
-_SET_ONLY = ("inputs_message_id", "note", "webhook_token")  # Delivery fields kept in the meta only when set
 
 
 def reduction_note(report: dict[str, Any], reduced: Reduced, lang: str = i18n.DEFAULT) -> str:
@@ -91,20 +50,23 @@ def reduction_note(report: dict[str, Any], reduced: Reduced, lang: str = i18n.DE
     return f" ({'; '.join(notes)})" if notes else ""
 
 
-def link_inputs(embed: discord.Embed, where: Delivery) -> discord.Embed:
-    """A result that replies elsewhere than to its inputs links to them from its title (read by inputs_link)."""
-    if where.inputs_message_id is not None:
-        embed.url = (f"https://discord.com/channels/{where.guild_id or '@me'}/{where.channel_id}/"
-                     f"{where.inputs_message_id}")
-    return embed
-
-
 class JobTracker:
     """Owns one follower task per job this process answers for."""
 
-    def __init__(self, bot: StyleBot, queue: JobQueue) -> None:
+    def __init__(self, bot: Host, queue: JobQueue) -> None:
         self.bot, self.queue = bot, queue
         self._followers: dict[str, tuple[JobHandle, asyncio.Task[None]]] = {}
+
+    async def start(self, handle: JobHandle) -> None:
+        """A job just queued: its status message shows its place and a Cancel button, then it is followed."""
+        where = Delivery.from_meta(handle.meta)
+        if where is not None:
+            snapshot = await handle.status()
+            status = channel_for(self.bot, where).get_partial_message(where.status_message_id)
+            with discord_call(log, "job %s: cannot show the queue position", handle.job_id):
+                await status.edit(content=describe(snapshot, where.lang),
+                                  view=status_view(handle.job_id, handle.user_id, where.lang))
+        self.follow(handle)
 
     def follow(self, handle: JobHandle) -> None:
         where = Delivery.from_meta(handle.meta)

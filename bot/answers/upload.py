@@ -1,4 +1,4 @@
-"""Getting a result image into a channel: encode it to fit the upload limit, describe it, send it.
+"""Getting a result image into a channel: encode it to fit the upload limit, send it.
 
 Discord refuses uploads over the channel's limit (413 / code 40005); the default is
 10 MiB and a 4096 px PNG can exceed it. So the PNG is sent when it fits, else WebP or
@@ -14,20 +14,15 @@ import asyncio
 import io
 import logging
 import math
-import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import discord
 from PIL import Image
 
-from bot.core.errors import UserError, count_discord_error, truncate
-from bot.core.spoilers import PREFIX as SPOILER_PREFIX
-from bot.requests.options import FOOTER_PREFIX, options_line, read_options_line
-from bot.words import i18n
+from bot.core.errors import UserError, count_discord_error
 from engine.nst import media
 from engine.nst.images import encode_image, fit_to_size
-from engine.nst.params import parse_options
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +30,6 @@ log = logging.getLogger(__name__)
 LADDER = (("WEBP", 90), ("WEBP", 75), ("JPEG", 80), ("WEBP", 60), ("WEBP", 45), ("JPEG", 50))
 MIN_SIDE = 64  # smaller than this is no longer worth sending
 MAX_SHRINKS = 4  # uploads refused as too large before giving up
-EMBED_COLOUR = 0x7A5CFA
 _EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "GIF": "gif", "BMP": "bmp", "TIFF": "tiff"}
 # The animated ladder, tried in this order: GIF palette sizes, then qualities (WebP; MP4's x264
 # rate factor), then every 2nd and 4th frame, then smaller frames.
@@ -164,73 +158,3 @@ async def send_fitted(send: Send, png: bytes, limit: int, name: str = "stylized"
             log.info("upload of %d bytes refused as too large; shrinking", len(data))
             budget = int(len(data) * 0.6)
     raise UserError("refusal.upload_too_large")
-
-
-def _number(value: Any) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def result_embed(report: dict[str, Any], filename: str, lang: str = i18n.DEFAULT) -> discord.Embed:
-    """A short summary of the parameters used, with the options line that reproduces them in the footer.
-
-    Values stay as the options line writes them (``1e+03`` style numbers, to paste back); the
-    names and the time are in ``lang``.
-    """
-    if report.get("quick") or report.get("try"):  # a draft, labelled as one (bot.answers.drafts)
-        from bot.answers.drafts import draft_embed
-
-        return draft_embed(report, filename, lang)
-
-    def say(key: str, **args: Any) -> str:
-        return i18n.text(lang, key, **args)
-
-    params = parse_options(report["params"])
-    grid, upscaled = report.get("grid"), report.get("upscaled_from")
-    title = say("result.title_grid" if grid else "result.title_upscaled" if upscaled else "result.title")
-    embed = discord.Embed(title=title, colour=EMBED_COLOUR)
-    embed.add_field(name=say("result.alpha"), value=_number(params.content_weight))
-    if grid:
-        cells = " · ".join(f"×{f:g} = {_number(params.style_weight * f)}" for f in grid["factors"])
-        embed.add_field(name=say("result.beta_per_cell"), value=cells)
-    else:
-        embed.add_field(name=say("result.beta"), value=_number(params.style_weight))
-    embed.add_field(name="tv", value=_number(params.tv_weight))
-    weights = zip(params.style_layers, params.style_layer_weights())
-    layers = " · ".join(f"{name} {_number(w)}" for name, w in weights)
-    embed.add_field(name=say("result.lambda"), value=truncate(layers, 1024), inline=False)
-    steps = " → ".join(f"{size}px×{steps}" for size, steps in report.get("schedule", []))
-    embed.add_field(name=say("result.schedule"), value=steps or str(params.steps))
-    embed.add_field(name=say("result.preset"), value=params.preset)
-    embed.add_field(name=say("result.time"), value=i18n.duration(lang, round(report.get("seconds", 0), 1)))
-    animation = report.get("animation")
-    if animation:
-        key = "result.frames_fps" if animation.get("fps") else "result.frames_value"
-        embed.add_field(name=say("result.frames"), value=say(key, frames=animation["frames"],
-                                                           fps=animation.get("fps", 0), temporal=_number(params.temporal)))
-    if upscaled:
-        embed.add_field(name=say("result.from"), value=f"{upscaled[0]}×{upscaled[1]} px")
-    # a video plays as the attachment (an embed image cannot be one); a spoiler's embed would unveil it
-    if not filename.endswith(".mp4") and not filename.startswith(SPOILER_PREFIX):
-        embed.set_image(url=f"attachment://{filename}")
-    embed.set_footer(text=truncate(FOOTER_PREFIX + options_line(params), 2048))
-    return embed
-
-
-def options_from_message(message: discord.Message) -> dict[str, str]:
-    """The options of a posted result (from its embed), to run it again after a restart."""
-    for embed in message.embeds:
-        if embed.footer and embed.footer.text and embed.footer.text.startswith(FOOTER_PREFIX):
-            return read_options_line(embed.footer.text)
-    raise UserError("refusal.no_parameters")
-
-
-_INPUTS_LINK = re.compile(r"/channels/(?:\d+|@me)/\d+/(\d+)$")
-
-
-def inputs_link(message: discord.Message) -> int | None:
-    """The id of the message a result's title links to as its inputs (bot.answers.tracker.link_inputs), if any."""
-    for embed in message.embeds:
-        if embed.footer and (embed.footer.text or "").startswith(FOOTER_PREFIX) and embed.url:
-            found = _INPUTS_LINK.search(embed.url)
-            return int(found[1]) if found else None
-    return None

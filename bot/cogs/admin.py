@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.answers.upload import EMBED_COLOUR
+from bot.answers.embeds import EMBED_COLOUR
 from bot.core.errors import keyed
 from bot.core.store import SETTABLE, GuildConfig, parse_setting
 from bot.requests.options import animation_limits
@@ -16,7 +16,7 @@ from bot.words import i18n
 from bot.words.language import of_context
 
 if TYPE_CHECKING:
-    from bot.client import StyleBot
+    from bot.core.host import Host
 
 
 def _show(value: object, lang: str, key: str = "") -> str:
@@ -26,7 +26,7 @@ def _show(value: object, lang: str, key: str = "") -> str:
 
 
 class AdminCog(commands.Cog):
-    def __init__(self, bot: StyleBot) -> None:
+    def __init__(self, bot: Host) -> None:
         self.bot = bot
 
     async def cog_check(self, ctx: commands.Context) -> bool:  # type: ignore[override]

@@ -13,7 +13,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.answers.upload import EMBED_COLOUR
+from bot.answers.embeds import EMBED_COLOUR
 from bot.requests.options import OPERATOR_ONLY, animation_limits
 from bot.words import i18n
 from bot.words.language import of_context
@@ -21,7 +21,7 @@ from engine.nst.media import AnimationLimits
 from engine.nst.params import FIELDS, PRESETS
 
 if TYPE_CHECKING:
-    from bot.client import StyleBot
+    from bot.core.host import Host
 
 def _default(value: Any, lang: str) -> str:
     if isinstance(value, (tuple, list)):
@@ -85,7 +85,7 @@ def help_embeds(max_size: int, max_steps: int, limits: AnimationLimits,
 
 
 class HelpCog(commands.Cog):
-    def __init__(self, bot: StyleBot) -> None:
+    def __init__(self, bot: Host) -> None:
         self.bot = bot
 
     @commands.hybrid_command(name="stylehelp", description="What the style weights mean, with examples")

@@ -24,10 +24,10 @@ from bot.words.language import choose, of_context
 from engine.errors import InputError
 
 if TYPE_CHECKING:
-    from bot.client import StyleBot
+    from bot.core.host import Host
 
 class LibraryCog(commands.Cog):
-    def __init__(self, bot: StyleBot) -> None:
+    def __init__(self, bot: Host) -> None:
         self.bot = bot
 
     async def cog_load(self) -> None:

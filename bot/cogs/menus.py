@@ -18,14 +18,14 @@ from discord.ext import commands
 
 from bot.core.errors import UserError, explain
 from bot.core.library import normal_name
-from bot.requests.intake import Inputs, Origin
+from bot.requests.origin import Inputs, Origin
 from bot.requests.picker import offer
 from bot.requests.pictures import avatar_of, pictures_on
 from bot.words.i18n import text
 from bot.words.language import choose
 
 if TYPE_CHECKING:
-    from bot.client import StyleBot
+    from bot.core.host import Host
 
 PAINT_MESSAGE = "Paint in a style"
 PAINT_AVATAR = "Paint avatar"
@@ -37,7 +37,7 @@ CONTEXTS = app_commands.AppCommandContext(guild=True, dm_channel=True, private_c
 
 
 class MenusCog(commands.Cog):
-    def __init__(self, bot: StyleBot) -> None:
+    def __init__(self, bot: Host) -> None:
         self.bot = bot
         self.menus = (
             app_commands.ContextMenu(name=PAINT_MESSAGE, callback=self.paint_message,

@@ -21,7 +21,7 @@ from bot.words.language import choose
 from engine.jobs import JobHandle, JobState, JobStatus
 
 if TYPE_CHECKING:
-    from bot.client import StyleBot
+    from bot.core.host import Host
 
 
 def eta(lang: str, seconds: float | None) -> str:
@@ -61,7 +61,7 @@ def stats_text(lang: str, stats: GuildStats) -> str:
 
 
 class QueueCog(commands.Cog):
-    def __init__(self, bot: StyleBot) -> None:
+    def __init__(self, bot: Host) -> None:
         self.bot = bot
 
     @app_commands.command(name="queue", description="Your jobs waiting or running: their place and time left")

@@ -17,13 +17,13 @@ from discord.ext import commands
 from bot.core.errors import UserError
 from bot.core.library import normal_name
 from bot.requests.inputs import images_of
-from bot.requests.intake import Inputs, Origin
 from bot.requests.links import Link
 from bot.requests.options import parse_args, parse_request
+from bot.requests.origin import Inputs, Origin
 from engine.nst.params import FIELDS, INITS, PRESETS
 
 if TYPE_CHECKING:
-    from bot.client import StyleBot
+    from bot.core.host import Host
 
 MAX_CHOICES = 25  # Discord's limit for autocomplete answers
 
@@ -47,7 +47,7 @@ Seed = _bounded(int, "seed")
 
 
 class StyleCog(commands.Cog):
-    def __init__(self, bot: StyleBot) -> None:
+    def __init__(self, bot: Host) -> None:
         self.bot = bot
 
     @commands.group(name="style", invoke_without_command=True, case_insensitive=True,

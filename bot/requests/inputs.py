@@ -17,13 +17,14 @@ from collections.abc import Sequence
 from typing import Any
 
 import discord
+from PIL import Image
 
 from bot.answers.progress import PREVIEW_NAME
 from bot.core.errors import UserError, discord_call, keyed
 from bot.core.spoilers import plain_name
 from bot.requests.links import Link
 from engine.errors import InputError
-from engine.nst.images import decode_image
+from engine.nst.images import decode_image, encode_image
 from engine.nst.media import DEFAULT_LIMITS, AnimationLimits, ClipInfo, is_animation, probe
 
 log = logging.getLogger(__name__)
@@ -134,3 +135,21 @@ async def download(attachments: Sequence[discord.Attachment | Link], *, max_byte
             raise keyed(InputError, "refusal.bad_file", role=role_message(i), name=att.filename,
                         reason=exc.message or {"key": "job.note", "args": {"note": str(exc)}}) from None
     return list(blobs), clip
+
+
+SAMPLE_SIDE = 512  # px: a saved painting shrunk to this is all the draft network's style predictor uses
+
+
+def style_sample(painting: bytes) -> bytes:
+    """A saved painting as a sheet of drafts needs it: at most :data:`SAMPLE_SIDE` px, as a JPEG.
+
+    The style predictor looks at the painting's central square at 256 px, so this loses nothing
+    it sees, and a sheet of fifty styles travels through the queue as a few MB, not hundreds.
+    """
+    image = decode_image(painting)
+    image.thumbnail((SAMPLE_SIDE, SAMPLE_SIDE), Image.Resampling.LANCZOS)
+    return encode_image(image, format="JPEG", quality=90)
+
+
+def style_samples(paintings: Sequence[bytes]) -> list[bytes]:
+    return [style_sample(p) for p in paintings]

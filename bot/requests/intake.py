@@ -12,20 +12,15 @@ import asyncio
 import io
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import discord
-from discord.ext import commands
 from PIL import Image
 
-from bot.answers.buttons import status_view
 from bot.answers.courier import needs_webhook
-from bot.answers.drafts import style_samples
-from bot.answers.progress import describe
-from bot.answers.tracker import Delivery, mention_only
-from bot.answers.upload import fit_file, inputs_link, options_from_message, upload_budget
+from bot.answers.delivery import Delivery, mention_only
+from bot.answers.embeds import inputs_link, options_from_message
+from bot.answers.upload import fit_file, upload_budget
 from bot.core import spoilers
 from bot.core.errors import UserError, discord_call, explain, keyed, permission_names
 from bot.core.library import normal_name
@@ -33,11 +28,12 @@ from bot.core.store import GuildConfig
 from bot.requests import inputs
 from bot.requests.links import Link, shown
 from bot.requests.options import animation_limits, resolve
+from bot.requests.origin import Gather, Inputs, Origin
 from bot.requests.sizing import fit_size
 from bot.words import i18n
 from bot.words.language import choose
 from engine.errors import UserLimitReached
-from engine.jobs import JobHandle, JobSpec
+from engine.jobs import JobSpec
 from engine.jobs.contract import MAX_TRY_STYLES
 from engine.jobs.paint import GRID_FACTORS
 from engine.nst.images import encode_image
@@ -45,78 +41,19 @@ from engine.nst.params import parse_options
 from engine.tiles import Box, crop
 
 if TYPE_CHECKING:
-    from bot.client import StyleBot
+    from bot.core.host import Host
 
 log = logging.getLogger(__name__)
 
 NEEDED = ("send_messages", "attach_files", "embed_links", "read_message_history")
 
 
-@dataclass
-class Origin:
-    """Who asked, where, and how to answer: a command message, or an already deferred interaction."""
-
-    user: discord.abc.User
-    channel: Any  # a Messageable with an id (text channel, thread, DM, partial)
-    guild: discord.Guild | None
-    interaction: discord.Interaction | None = None
-    message: discord.Message | None = None
-    lang: str = i18n.DEFAULT  # what every answer to this request speaks (bot.words.language.choose)
-
-    @classmethod
-    def from_context(cls, ctx: commands.Context) -> Origin:
-        return cls(ctx.author, ctx.channel, ctx.guild, message=ctx.message)
-
-    @classmethod
-    def from_interaction(cls, interaction: discord.Interaction) -> Origin:
-        return cls(interaction.user, interaction.channel, interaction.guild, interaction=interaction)
-
-    @property
-    def guild_id(self) -> int | None:
-        return self.guild.id if self.guild else None
-
-    @property
-    def upload_limit(self) -> int:
-        if self.interaction is not None:
-            return self.interaction.filesize_limit
-        return self.guild.filesize_limit if self.guild else discord.utils.DEFAULT_FILE_SIZE_LIMIT_BYTES
-
-    def bot_permissions(self) -> discord.Permissions:
-        if self.interaction is not None:
-            return self.interaction.app_permissions
-        return self.channel.permissions_for(self.guild.me)  # type: ignore[union-attr]
-
-
-@dataclass
-class Inputs:
-    """What a request asks for; ``source`` is the message carrying the images, when there is one.
-
-    ``saved`` names styles of the server's library, used after the attached ones; ``grid`` asks
-    for a strength grid; ``upscale`` makes the job an upscale of that result message's picture
-    (or of the grid cell at the box), downloaded with the other images, once the cheap checks pass.
-    """
-
-    attachments: list[discord.Attachment | Link]
-    options: dict[str, Any] = field(default_factory=dict)
-    source: discord.Message | None = None
-    saved: list[str] = field(default_factory=list)
-    grid: bool = False
-    upscale: tuple[discord.Message, Box | None] | None = None
-    quick: bool = False  # the draft is the result (engine.jobs.drafts)
-    spoiler: bool = False  # asked for; the server's spoiler setting may add it (see Intake.request)
-    # Where the result replies when that is not the message carrying the inputs (a right-clicked
-    # message, a result being restyled); the result then links to the inputs (Delivery.inputs_message_id).
-    reply_to: discord.Message | None = None
-    note: str = ""  # said on the result after the requester's mention (names a member, never pings)
-
-
-Gather = Callable[[], Awaitable[Inputs]]
 
 
 class Intake:
     """Turns requests into queued jobs (or into one clear refusal each)."""
 
-    def __init__(self, bot: StyleBot) -> None:
+    def __init__(self, bot: Host) -> None:
         self.bot = bot
         self.settings = bot.settings
 
@@ -162,8 +99,7 @@ class Intake:
                  handle.job_id, origin.user.id, origin.guild_id, where.channel_id, _request_id(origin),
                  _what(wanted, options))
         self.bot.dispatch("style_job_submitted", handle)
-        await self._show_queued(origin, status, handle)
-        self.bot.tracker.follow(handle)
+        await self.bot.tracker.start(handle)
 
     async def restyle(self, interaction: discord.Interaction, factor: float) -> None:
         """Run a posted result again with β × ``factor``, from its embed and the message it replies to."""
@@ -219,7 +155,7 @@ class Intake:
         """``!style try``: one sheet of the photo drafted in each of the server's saved styles, as a job.
 
         The same checks as :meth:`request`, then the saved paintings are shrunk to what the draft
-        network looks at (:func:`bot.answers.drafts.style_sample`) and travel with the photo, captioned.
+        network looks at (:func:`bot.requests.inputs.style_sample`) and travel with the photo, captioned.
         """
         status: discord.Message | None = None
         origin.lang = await choose(self.bot, interaction=origin.interaction, guild=origin.guild,
@@ -252,15 +188,14 @@ class Intake:
             return
         log.info("job %s (try %d styles) queued for user %s", handle.job_id, len(names), origin.user.id)
         self.bot.dispatch("style_job_submitted", handle)
-        await self._show_queued(origin, status, handle)
-        self.bot.tracker.follow(handle)
+        await self.bot.tracker.start(handle)
 
     async def _style_samples(self, guild_id: int, names: list[str], chunk: int = 8) -> list[bytes]:
         """The saved paintings behind ``names``, shrunk, a few at a time (a library may hold hundreds of MB)."""
         samples: list[bytes] = []
         for start in range(0, len(names), chunk):
             paintings = await self.bot.library.images(guild_id, names[start:start + chunk])
-            samples += await asyncio.to_thread(style_samples, paintings)
+            samples += await asyncio.to_thread(inputs.style_samples, paintings)
         return samples
 
     async def refusal(self, origin: Origin) -> str | None:
@@ -358,12 +293,6 @@ class Intake:
     def _status_message(self, origin: Origin, status: discord.Message) -> Any:
         """The status message to edit: through the interaction's webhook where the bot is not a member."""
         return status if self._webhook_token(origin) else origin.channel.get_partial_message(status.id)
-
-    async def _show_queued(self, origin: Origin, status: discord.Message, handle: JobHandle) -> None:
-        snapshot = await handle.status()
-        with discord_call(log, "job %s: cannot show the queue position", handle.job_id):
-            await self._status_message(origin, status).edit(
-                content=describe(snapshot, origin.lang), view=status_view(handle.job_id, origin.user.id, origin.lang))
 
     async def _refuse(self, origin: Origin, status: discord.Message | None, exc: Exception) -> None:
         text = explain(exc, origin.lang)

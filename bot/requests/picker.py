@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.core.errors import UserError, explain
+from bot.requests.origin import Origin
 from bot.words import i18n
 from bot.words.language import choose
 
 if TYPE_CHECKING:
-    from bot.client import StyleBot
+    from bot.core.host import Host
 
 MAX_OPTIONS = 25  # Discord's limit for the options of one select menu
 PICK_TIMEOUT_S = 180.0  # then the choice says it has expired instead of failing when clicked
@@ -88,7 +89,7 @@ def _unavailable(guild_id: int | None, names: Sequence[str]) -> str | None:
     return None if names else "picker.no_styles"
 
 
-async def offer(interaction: discord.Interaction, bot: StyleBot, key: str, on_pick: OnPick, *,
+async def offer(interaction: discord.Interaction, bot: Host, key: str, on_pick: OnPick, *,
                 tip: str = "", **args: object) -> None:
     """Answer ``interaction`` (within Discord's 3 s) with a choice of this server's saved styles, or why not.
 
@@ -97,8 +98,6 @@ async def offer(interaction: discord.Interaction, bot: StyleBot, key: str, on_pi
     (plus ``tip``). Once a style is picked, the pick is deferred at once, the choice disappears and
     ``on_pick(pick, name)`` runs with the deferred pick; ``key`` and ``args`` are the question.
     """
-    from bot.requests.intake import Origin  # the intake imports the views, which import this module
-
     lang = await choose(bot, interaction=interaction)
     names = bot.library.names(interaction.guild_id)
     refusal = await bot.intake.refusal(Origin.from_interaction(interaction))

@@ -18,10 +18,10 @@ from discord.ext import commands
 from bot.words import i18n
 
 if TYPE_CHECKING:
-    from bot.client import StyleBot
+    from bot.core.host import Host
 
 
-async def choose(bot: StyleBot, *, interaction: discord.Interaction | None = None,
+async def choose(bot: Host, *, interaction: discord.Interaction | None = None,
                  guild: discord.Guild | None = None, user_id: int | None = None) -> str:
     """The catalogue language for an answer to ``interaction``, or for a message in ``guild`` (None: a DM
     to ``user_id``)."""
@@ -41,7 +41,7 @@ async def choose(bot: StyleBot, *, interaction: discord.Interaction | None = Non
     return i18n.DEFAULT
 
 
-async def of_context(bot: StyleBot, ctx: commands.Context) -> str:
+async def of_context(bot: Host, ctx: commands.Context) -> str:
     """The language for answering a command: its interaction's for a slash command, else its place's."""
     return await choose(bot, interaction=ctx.interaction, guild=ctx.guild, user_id=ctx.author.id)
 

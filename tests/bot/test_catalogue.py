@@ -145,7 +145,7 @@ def test_every_language_has_every_key_with_the_same_placeholders_and_no_key_is_u
 
 def test_the_checks_fail_on_a_missing_key_an_unused_key_and_a_different_placeholder(tmp_path: Path) -> None:
     root = tmp_path / "locale"
-    shutil.copytree(ROOT / "bot" / "locale", root)
+    shutil.copytree(ROOT / "bot" / "words" / "locale", root)
     ko = root / "ko" / "LC_MESSAGES" / "stylebot.po"
     text = ko.read_text(encoding="utf-8")
     text = text.replace('msgid "button.delete"\nmsgstr "삭제"\n', "")  # missing
@@ -168,7 +168,7 @@ def test_a_third_language_is_one_folder(tmp_path: Path) -> None:
     """A copy of ko under ``ja`` (standing in for a real translation) is found, checked and used, with
     no change to the code: the language list, Discord's locale, the replies and the slash commands."""
     root = tmp_path / "locale"
-    shutil.copytree(ROOT / "bot" / "locale", root)
+    shutil.copytree(ROOT / "bot" / "words" / "locale", root)
     shutil.copytree(root / "ko", root / "ja")
     po = root / "ja" / "LC_MESSAGES" / "stylebot.po"
     po.write_text(po.read_text(encoding="utf-8").replace("Language: ko", "Language: ja"), encoding="utf-8")

@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from bot.answers.draft_buttons import TrySelect, draft_items
-from bot.answers.drafts import MENU_MAX, draft_embed, style_sample
+from bot.answers.buttons import TrySelect, draft_items
+from bot.answers.embeds import MENU_MAX, draft_embed
 from bot.core.library import thumbnail
+from bot.requests.inputs import style_sample
 from engine.jobs.drafts import show_draft
 from engine.nst.images import decode_image
 from engine.nst.params import parse_options

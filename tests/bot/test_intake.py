@@ -15,7 +15,8 @@ import pytest
 from bot.core.errors import UserError
 from bot.core.settings import BotSettings
 from bot.core.store import GuildConfig
-from bot.requests.intake import Intake, Origin
+from bot.requests.intake import Intake
+from bot.requests.origin import Origin
 from engine.errors import UserLimitReached
 
 CHANNEL, THREAD, ART = 11, 12, 13

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.answers.tracker import Delivery, mention_only, reduction_note
+from bot.answers.delivery import Delivery, mention_only
+from bot.answers.tracker import reduction_note
 
 WHERE = Delivery(channel_id=1, status_message_id=2, reply_to_id=3, reply_author_id=4, upload_limit=10 * 2**20,
                  guild_id=5)

@@ -1,0 +1,54 @@
+"""Where a job's answers go (:class:`Delivery`, kept in the job's meta), and whom they may ping."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import discord
+
+from bot.words import i18n
+
+
+def mention_only(user_id: int, *, replied_user: bool = True) -> discord.AllowedMentions:
+    """Every answer may ping its requester, and nobody else."""
+    return discord.AllowedMentions(everyone=False, roles=False, users=[discord.Object(user_id)],
+                                   replied_user=replied_user)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where a job's answers go; stored in ``JobSpec.meta`` (plain ints; the reach fields, two strings and an
+    int, only where set, so the meta of a plain job is what it always was)."""
+
+    channel_id: int
+    status_message_id: int
+    reply_to_id: int  # the message that carries the inputs; the result replies to it
+    reply_author_id: int
+    upload_limit: int
+    guild_id: int | None = None
+    lang: str = i18n.DEFAULT  # the language of every answer about this job (bot.words.language.choose)
+    spoiler: bool = False  # post the result, its previews and its gallery repost as spoilers
+    inputs_message_id: int | None = None  # the message carrying the inputs, when the result replies elsewhere
+    note: str = ""  # said after the requester's mention on the result
+    # a server that did not add the bot: answers go through the interaction's webhook (bot.answers.courier)
+    webhook_token: str | None = None
+
+    def to_meta(self) -> dict[str, Any]:
+        meta = asdict(self)
+        for name in _SET_ONLY:
+            if meta[name] in (None, ""):
+                del meta[name]
+        return meta
+
+    @classmethod
+    def from_meta(cls, meta: dict[str, Any]) -> Delivery | None:
+        try:
+            return cls(**{k: meta[k] for k in cls.__dataclass_fields__ if k in meta})
+        except TypeError:
+            return None
+
+
+_SET_ONLY = ("inputs_message_id", "note", "webhook_token")  # Delivery fields kept in the meta only when set
+
+

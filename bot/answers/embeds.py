@@ -1,0 +1,118 @@
+"""Every embed the bot puts on a result: a painting, a grid, an upscale, an animation, a draft, a sheet of drafts.
+
+The footer carries the options line that reproduces the result (display, and how results
+posted by older versions are run again); the title links to the inputs when the result replies
+elsewhere (:func:`link_inputs`, read back by :func:`inputs_link`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import discord
+
+from bot.answers.delivery import Delivery
+from bot.core.errors import UserError, truncate
+from bot.core.spoilers import PREFIX as SPOILER_PREFIX
+from bot.requests.options import FOOTER_PREFIX, options_line, read_options_line
+from bot.words import i18n
+from bot.words.i18n import text
+from engine.nst.params import parse_options
+
+EMBED_COLOUR = 0x7A5CFA
+MENU_MAX = 25  # Discord's limit of options in one select menu
+
+
+def _number(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def result_embed(report: dict[str, Any], filename: str, lang: str = i18n.DEFAULT) -> discord.Embed:
+    """A short summary of the parameters used, with the options line that reproduces them in the footer.
+
+    Values stay as the options line writes them (``1e+03`` style numbers, to paste back); the
+    names and the time are in ``lang``.
+    """
+    if report.get("quick") or report.get("try"):  # a draft, labelled as one
+        return draft_embed(report, filename, lang)
+
+    def say(key: str, **args: Any) -> str:
+        return i18n.text(lang, key, **args)
+
+    params = parse_options(report["params"])
+    grid, upscaled = report.get("grid"), report.get("upscaled_from")
+    title = say("result.title_grid" if grid else "result.title_upscaled" if upscaled else "result.title")
+    embed = discord.Embed(title=title, colour=EMBED_COLOUR)
+    embed.add_field(name=say("result.alpha"), value=_number(params.content_weight))
+    if grid:
+        cells = " · ".join(f"×{f:g} = {_number(params.style_weight * f)}" for f in grid["factors"])
+        embed.add_field(name=say("result.beta_per_cell"), value=cells)
+    else:
+        embed.add_field(name=say("result.beta"), value=_number(params.style_weight))
+    embed.add_field(name="tv", value=_number(params.tv_weight))
+    weights = zip(params.style_layers, params.style_layer_weights())
+    layers = " · ".join(f"{name} {_number(w)}" for name, w in weights)
+    embed.add_field(name=say("result.lambda"), value=truncate(layers, 1024), inline=False)
+    steps = " → ".join(f"{size}px×{steps}" for size, steps in report.get("schedule", []))
+    embed.add_field(name=say("result.schedule"), value=steps or str(params.steps))
+    embed.add_field(name=say("result.preset"), value=params.preset)
+    embed.add_field(name=say("result.time"), value=i18n.duration(lang, round(report.get("seconds", 0), 1)))
+    animation = report.get("animation")
+    if animation:
+        key = "result.frames_fps" if animation.get("fps") else "result.frames_value"
+        embed.add_field(name=say("result.frames"), value=say(key, frames=animation["frames"],
+                                                           fps=animation.get("fps", 0), temporal=_number(params.temporal)))
+    if upscaled:
+        embed.add_field(name=say("result.from"), value=f"{upscaled[0]}×{upscaled[1]} px")
+    # a video plays as the attachment (an embed image cannot be one); a spoiler's embed would unveil it
+    if not filename.endswith(".mp4") and not filename.startswith(SPOILER_PREFIX):
+        embed.set_image(url=f"attachment://{filename}")
+    embed.set_footer(text=truncate(FOOTER_PREFIX + options_line(params), 2048))
+    return embed
+
+
+def draft_embed(report: dict[str, Any], filename: str, lang: str = i18n.DEFAULT) -> discord.Embed:
+    """A draft result's embed: labelled as a draft, and the options line (for "Paint it properly") in the footer."""
+    params = parse_options(report["params"])
+    seconds = round(float(report.get("seconds", 0)), 1)  # a number: the catalogue formats it for lang
+    names = (report.get("try") or {}).get("names")
+    if names:
+        embed = discord.Embed(title=text(lang, "try.title", count=len(names)), colour=EMBED_COLOUR,
+                              description=text(lang, "try.description", seconds=seconds))
+        if len(names) > MENU_MAX:
+            embed.description = f"{embed.description}\n{text(lang, 'try.more', shown=MENU_MAX, total=len(names))}"
+    else:
+        embed = discord.Embed(title=text(lang, "draft.title"), colour=EMBED_COLOUR,
+                              description=text(lang, "draft.description", seconds=seconds))
+    embed.set_image(url=f"attachment://{filename}")
+    embed.set_footer(text=truncate(FOOTER_PREFIX + options_line(params), 2048))
+    return embed
+
+
+def link_inputs(embed: discord.Embed, where: Delivery) -> discord.Embed:
+    """A result that replies elsewhere than to its inputs links to them from its title (read by inputs_link)."""
+    if where.inputs_message_id is not None:
+        embed.url = (f"https://discord.com/channels/{where.guild_id or '@me'}/{where.channel_id}/"
+                     f"{where.inputs_message_id}")
+    return embed
+
+
+def options_from_message(message: discord.Message) -> dict[str, str]:
+    """The options of a posted result (from its embed), to run it again after a restart."""
+    for embed in message.embeds:
+        if embed.footer and embed.footer.text and embed.footer.text.startswith(FOOTER_PREFIX):
+            return read_options_line(embed.footer.text)
+    raise UserError("refusal.no_parameters")
+
+
+_INPUTS_LINK = re.compile(r"/channels/(?:\d+|@me)/\d+/(\d+)$")
+
+
+def inputs_link(message: discord.Message) -> int | None:
+    """The id of the message a result's title links to as its inputs (bot.answers.tracker.link_inputs), if any."""
+    for embed in message.embeds:
+        if embed.footer and (embed.footer.text or "").startswith(FOOTER_PREFIX) and embed.url:
+            found = _INPUTS_LINK.search(embed.url)
+            return int(found[1]) if found else None
+    return None

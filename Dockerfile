@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# Two images from one file (see "Deploy" in README.md); docker-compose.yml builds both:
+# Two images from one file (see docs/operations.md); docker-compose.yml builds both:
 #   bot (slim, no torch):  docker build --target bot -t stylebot-bot .
 #                          docker run --env-file .env stylebot-bot            (needs REDIS_URL: GPU workers paint)
 #   worker (GPU):          docker build --target worker -t stylebot-worker .

@@ -1,10 +1,10 @@
-# The two set-up commands: `make demo` and `make test`. Both create .venv on first use.
+# The two set-up commands: `make demo` and `make test`; `make bot` runs the bot. Each creates .venv on first use.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test venv bench bench-animation clean
+.PHONY: demo test bot venv bench bench-animation clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,13 +18,19 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m engine demo -o out/demo.png
 
+## The bot, from .env (cp .env.example .env, then set DISCORD_TOKEN): with the defaults, jobs run in
+## this process and are kept in SQLite (DATABASE_PATH). Without a token it says so in one line.
+bot: $(STAMP)
+	@$(BIN)/python -m bot
+
 ## Lint (ruff, the rules in pyproject.toml), then the whole test suite (the Redis tests need
 ## redis-server on PATH: apt-get install redis-server).
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
-## Engine vs the naive reference, side by side (needs ../shared/bench/naive_gatys.py).
+## Engine vs the naive reference, side by side (needs the reference script, naive_gatys.py:
+## its `--naive PATH` option names it; bench/compare.py says where it looks by default).
 bench: $(STAMP)
 	$(BIN)/python -m bench.compare --device cpu --size 256
 

@@ -8,24 +8,23 @@ from types import ModuleType
 
 import pytest
 
-SHARED_IMAGES = Path(__file__).resolve().parents[2] / "shared" / "images"
-SHARED_BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench"
+from tests.support.images import SHARED_BENCH, SHARED_IMAGES
 
 
 @pytest.fixture(scope="session")
 def shared_images() -> Path:
-    """The public-domain test images beside the checkout (../shared/images); skip where absent."""
+    """The public-domain test images (:data:`tests.support.images.SHARED_IMAGES`); skip where absent."""
     if not SHARED_IMAGES.is_dir():
-        pytest.skip("../shared/images is not present on this machine")
+        pytest.skip(f"the test images are not present on this machine ({SHARED_IMAGES})")
     return SHARED_IMAGES
 
 
 @pytest.fixture(scope="session")
 def naive() -> ModuleType:
-    """../shared/bench/naive_gatys.py, the reference implementation and its fp32 ``evaluate``."""
+    """naive_gatys.py, the reference implementation and its fp32 ``evaluate`` (in :data:`SHARED_BENCH`)."""
     path = SHARED_BENCH / "naive_gatys.py"
     if not path.is_file():
-        pytest.skip("../shared/bench is not present on this machine")
+        pytest.skip(f"the naive reference is not present on this machine ({path})")
     spec = importlib.util.spec_from_file_location("naive_gatys", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

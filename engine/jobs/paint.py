@@ -30,7 +30,7 @@ FIRST_LOOK_SIDE = 128  # px: a picture this small is painted in a few seconds on
 FIRST_LOOK_STEPS = 40  # L-BFGS steps of the first look: enough for the painting's colours and strokes
 # The strength grid: style_weight × each, in reading order. Spread so that every cell looks different:
 # with the default schedule the style cost stops falling past β × 2 (it was 1.75e4, 1.39e4, 1.32e4 at
-# × 1, 2, 4 and 1.42e4 at × 10: README "Strength grid", `python -m bench.grid`), so the grid reaches
+# × 1, 2, 4 and 1.42e4 at × 10: docs/performance.md, `python -m bench.grid`), so the grid reaches
 # down to gentle cells, where both the style and the content cost still move a lot per step.
 GRID_FACTORS = (0.1, 0.25, 1.0, 4.0)
 UPSCALE_STEPS = 0.5  # an upscale runs this fraction of the job's full-size steps (see upscale_params)
@@ -141,7 +141,7 @@ def paint_one(engine: Engine, content: Image.Image, styles: Sequence[Image.Image
     The first rung of a 512 px job (256 px, 50 steps) takes about 12 s on two CPU cores. So a
     separate small run (:data:`FIRST_LOOK_SIDE` px, :data:`FIRST_LOOK_STEPS` steps) is shown
     first, then the job runs its own schedule, unchanged. Starting the schedule itself that low
-    instead gave a higher final cost at 256 and 512 px (README, "A first look"), so the look
+    instead gave a higher final cost at 256 and 512 px (docs/performance.md, "The first look"), so the look
     costs its few seconds on top, and the result is what it was without it.
     """
     if not (look and needs_first_look(params, hooks.get("preview_levels", False))):

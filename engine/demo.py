@@ -25,7 +25,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from engine.errors import InputError
-from engine.nst.params import parse_options
+from engine.nst.params import StyleParams
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def run_demo(output: Path, size: str | int = 256) -> dict[str, Any]:
     from engine.nst.images import encode_image
     from engine.nst.render import render
 
-    params = parse_options({"size": size})
+    params = StyleParams(size=size)
     content, style = demo_photo(), draw_painting()
     output.parent.mkdir(parents=True, exist_ok=True)
     style.save(output.with_name(output.stem + "-style.png"))

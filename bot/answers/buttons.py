@@ -104,12 +104,13 @@ class UpscaleButton(discord.ui.DynamicItem[discord.ui.Button],
     1/10000 of the width and height, so a shrunk upload still crops right) are in the custom_id.
     """
 
-    def __init__(self, cell: int | None = None, box: Box | None = None, lang: str = i18n.DEFAULT) -> None:
+    def __init__(self, cell: int | None = None, box: Box | None = None, lang: str = i18n.DEFAULT, *,
+                 factor: float | None = None) -> None:
         self.cell, self.box = cell, box
         custom_id, label = "stylebot:upscale", i18n.text(lang, "button.upscale")
         if cell is not None and box is not None:
             custom_id += f":{cell}:" + ",".join(str(round(v * BOX_SCALE)) for v in box)
-            label = i18n.text(lang, "button.upscale_cell", factor=GRID_FACTORS[cell])
+            label = i18n.text(lang, "button.upscale_cell", factor=GRID_FACTORS[cell] if factor is None else factor)
         super().__init__(discord.ui.Button(label=label, emoji="⬆️", style=discord.ButtonStyle.success,
                                            custom_id=custom_id))
 
@@ -230,12 +231,6 @@ class TrySelect(discord.ui.DynamicItem[discord.ui.Select], template=r"stylebot:t
         await interaction.client.intake.paint_saved(interaction, self.item.values[0])
 
 
-def draft_items(report: dict[str, Any], lang: str = i18n.DEFAULT) -> list[discord.ui.Item[Any]]:
-    """The controls of a draft result, besides Delete, in the result's language."""
-    names = (report.get("try") or {}).get("names")
-    return [TrySelect(names, lang)] if names else [PaintButton(lang)]
-
-
 DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (CancelButton, RestyleButton, UpscaleButton,
                                                                  DeleteButton, PaintAnotherButton, PaintButton,
                                                                  TrySelect)
@@ -244,24 +239,4 @@ DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (CancelButton, Re
 def status_view(job_id: str, owner_id: int, lang: str = i18n.DEFAULT) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     view.add_item(CancelButton(job_id, owner_id, lang))
-    return view
-
-
-def result_view(owner_id: int, report: dict[str, Any] | None = None, lang: str = i18n.DEFAULT) -> discord.ui.View:
-    """More/Less style, Upscale and Delete; on a strength grid, one Upscale per cell and Delete; on an
-    animation, More/Less style and Delete (an upscale is made of a still picture)."""
-    view = discord.ui.View(timeout=None)
-    grid = (report or {}).get("grid")
-    if report and (report.get("quick") or report.get("try")):  # a draft: paint it properly, or pick a style
-        items: list[discord.ui.Item[Any]] = draft_items(report, lang)
-    elif grid:
-        items = [UpscaleButton(i, tuple(box), lang)  # type: ignore[arg-type]
-                                             for i, box in enumerate(grid["boxes"])]
-    elif (report or {}).get("animation"):
-        items = [RestyleButton("more", lang), RestyleButton("less", lang)]
-    else:
-        items = [RestyleButton("more", lang), RestyleButton("less", lang), UpscaleButton(lang=lang)]
-    items.append(PaintAnotherButton(lang))
-    for item in (*items, DeleteButton(owner_id, lang)):
-        view.add_item(item)
     return view

@@ -18,7 +18,7 @@ from bot.core.spoilers import PREFIX as SPOILER_PREFIX
 from bot.requests.options import FOOTER_PREFIX, options_line, read_options_line
 from bot.words import i18n
 from bot.words.i18n import text
-from engine.nst.params import parse_options
+from engine.jobs.report import JobReport, Kind
 
 EMBED_COLOUR = 0x7A5CFA
 MENU_MAX = 25  # Discord's limit of options in one select menu
@@ -28,25 +28,26 @@ def _number(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def result_embed(report: dict[str, Any], filename: str, lang: str = i18n.DEFAULT) -> discord.Embed:
-    """A short summary of the parameters used, with the options line that reproduces them in the footer.
+TITLES = {Kind.PAINTING: "result.title", Kind.GRID: "result.title_grid", Kind.UPSCALE: "result.title_upscaled",
+          Kind.ANIMATION: "result.title"}
+
+
+def painting_embed(report: JobReport, filename: str, lang: str = i18n.DEFAULT) -> discord.Embed:
+    """A painted result (a picture, a grid, an upscale, an animation): the parameters used, with the options
+    line that reproduces them in the footer.
 
     Values stay as the options line writes them (``1e+03`` style numbers, to paste back); the
     names and the time are in ``lang``.
     """
-    if report.get("quick") or report.get("try"):  # a draft, labelled as one
-        return draft_embed(report, filename, lang)
 
     def say(key: str, **args: Any) -> str:
         return i18n.text(lang, key, **args)
 
-    params = parse_options(report["params"])
-    grid, upscaled = report.get("grid"), report.get("upscaled_from")
-    title = say("result.title_grid" if grid else "result.title_upscaled" if upscaled else "result.title")
-    embed = discord.Embed(title=title, colour=EMBED_COLOUR)
+    params = report.params
+    embed = discord.Embed(title=say(TITLES[report.kind]), colour=EMBED_COLOUR)
     embed.add_field(name=say("result.alpha"), value=_number(params.content_weight))
-    if grid:
-        cells = " · ".join(f"×{f:g} = {_number(params.style_weight * f)}" for f in grid["factors"])
+    if report.kind is Kind.GRID:
+        cells = " · ".join(f"×{f:g} = {_number(params.style_weight * f)}" for f in report.factors)
         embed.add_field(name=say("result.beta_per_cell"), value=cells)
     else:
         embed.add_field(name=say("result.beta"), value=_number(params.style_weight))
@@ -54,40 +55,45 @@ def result_embed(report: dict[str, Any], filename: str, lang: str = i18n.DEFAULT
     weights = zip(params.style_layers, params.style_layer_weights())
     layers = " · ".join(f"{name} {_number(w)}" for name, w in weights)
     embed.add_field(name=say("result.lambda"), value=truncate(layers, 1024), inline=False)
-    steps = " → ".join(f"{size}px×{steps}" for size, steps in report.get("schedule", []))
+    steps = " → ".join(f"{size}px×{steps}" for size, steps in report.schedule)
     embed.add_field(name=say("result.schedule"), value=steps or str(params.steps))
     embed.add_field(name=say("result.preset"), value=params.preset)
-    embed.add_field(name=say("result.time"), value=i18n.duration(lang, round(report.get("seconds", 0), 1)))
-    animation = report.get("animation")
-    if animation:
-        key = "result.frames_fps" if animation.get("fps") else "result.frames_value"
-        embed.add_field(name=say("result.frames"), value=say(key, frames=animation["frames"],
-                                                           fps=animation.get("fps", 0), temporal=_number(params.temporal)))
-    if upscaled:
-        embed.add_field(name=say("result.from"), value=f"{upscaled[0]}×{upscaled[1]} px")
+    embed.add_field(name=say("result.time"), value=i18n.duration(lang, round(report.seconds, 1)))
+    if (animation := report.animation) is not None:
+        key = "result.frames_fps" if animation.fps else "result.frames_value"
+        embed.add_field(name=say("result.frames"), value=say(key, frames=animation.frames, fps=animation.fps or 0,
+                                                           temporal=_number(params.temporal)))
+    if report.upscaled_from is not None:
+        embed.add_field(name=say("result.from"), value="{}×{} px".format(*report.upscaled_from))
     # a video plays as the attachment (an embed image cannot be one); a spoiler's embed would unveil it
     if not filename.endswith(".mp4") and not filename.startswith(SPOILER_PREFIX):
         embed.set_image(url=f"attachment://{filename}")
-    embed.set_footer(text=truncate(FOOTER_PREFIX + options_line(params), 2048))
-    return embed
+    return _with_footer(embed, report)
 
 
-def draft_embed(report: dict[str, Any], filename: str, lang: str = i18n.DEFAULT) -> discord.Embed:
-    """A draft result's embed: labelled as a draft, and the options line (for "Paint it properly") in the footer."""
-    params = parse_options(report["params"])
-    seconds = round(float(report.get("seconds", 0)), 1)  # a number: the catalogue formats it for lang
-    names = (report.get("try") or {}).get("names")
-    if names:
-        embed = discord.Embed(title=text(lang, "try.title", count=len(names)), colour=EMBED_COLOUR,
-                              description=text(lang, "try.description", seconds=seconds))
-        if len(names) > MENU_MAX:
-            embed.description = f"{embed.description}\n{text(lang, 'try.more', shown=MENU_MAX, total=len(names))}"
-    else:
-        embed = discord.Embed(title=text(lang, "draft.title"), colour=EMBED_COLOUR,
-                              description=text(lang, "draft.description", seconds=seconds))
+def quick_embed(report: JobReport, filename: str, lang: str = i18n.DEFAULT) -> discord.Embed:
+    """A quick draft: labelled as a draft (its "Paint it properly" runs the same options painted)."""
+    seconds = round(report.seconds, 1)  # a number: the catalogue formats it for lang
+    embed = discord.Embed(title=text(lang, "draft.title"), colour=EMBED_COLOUR,
+                          description=text(lang, "draft.description", seconds=seconds))
     embed.set_image(url=f"attachment://{filename}")
-    embed.set_footer(text=truncate(FOOTER_PREFIX + options_line(params), 2048))
-    return embed
+    return _with_footer(embed, report)
+
+
+def try_embed(report: JobReport, filename: str, lang: str = i18n.DEFAULT) -> discord.Embed:
+    """A sheet of drafts, one per saved style; past :data:`MENU_MAX` styles it says how to name another."""
+    names, seconds = report.names, round(report.seconds, 1)
+    embed = discord.Embed(title=text(lang, "try.title", count=len(names)), colour=EMBED_COLOUR,
+                          description=text(lang, "try.description", seconds=seconds))
+    if len(names) > MENU_MAX:
+        embed.description = f"{embed.description}\n{text(lang, 'try.more', shown=MENU_MAX, total=len(names))}"
+    embed.set_image(url=f"attachment://{filename}")
+    return _with_footer(embed, report)
+
+
+def _with_footer(embed: discord.Embed, report: JobReport) -> discord.Embed:
+    """The options line that reproduces the result, for the reader (the buttons read the bot's record of it)."""
+    return embed.set_footer(text=truncate(FOOTER_PREFIX + options_line(report.params), 2048))
 
 
 def link_inputs(embed: discord.Embed, where: Delivery) -> discord.Embed:
@@ -99,7 +105,7 @@ def link_inputs(embed: discord.Embed, where: Delivery) -> discord.Embed:
 
 
 def options_from_message(message: discord.Message) -> dict[str, str]:
-    """The options of a posted result (from its embed), to run it again after a restart."""
+    """The options of a result posted before the bot kept a record of its results (from its embed's footer)."""
     for embed in message.embeds:
         if embed.footer and embed.footer.text and embed.footer.text.startswith(FOOTER_PREFIX):
             return read_options_line(embed.footer.text)

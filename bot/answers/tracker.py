@@ -10,24 +10,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import discord
 
-from bot.answers.buttons import result_view, status_view
+from bot.answers.buttons import status_view
 from bot.answers.courier import channel_for
 from bot.answers.delivery import Delivery, mention_only
-from bot.answers.embeds import link_inputs, result_embed
+from bot.answers.embeds import link_inputs
 from bot.answers.progress import ProgressMessage, describe
+from bot.answers.results import result_embed, result_view
 from bot.answers.upload import Reduced, send_fitted
 from bot.core import spoilers
 from bot.core.errors import UserError, count_discord_error, discord_call, explain
+from bot.core.records import ResultRecord
 from bot.words import i18n
 from bot.words.language import choose
 from engine.errors import JobCancelled, JobFailed
-from engine.jobs import JobHandle, JobQueue, JobResult
+from engine.jobs import JobHandle, JobQueue, JobReport, JobResult
 from engine.texts import msg
 
 if TYPE_CHECKING:
@@ -41,9 +44,9 @@ PAUSED = i18n.text(i18n.DEFAULT, "status.paused")  # in English; a job's own lan
 Say = Callable[[str], str]  # a sentence in the language given
 
 
-def reduction_note(report: dict[str, Any], reduced: Reduced, lang: str = i18n.DEFAULT) -> str:
+def reduction_note(report: JobReport, reduced: Reduced, lang: str = i18n.DEFAULT) -> str:
     """What the result gave up, for its reply: the engine's caps (an animation's size), then the upload's."""
-    notes = [i18n.render(lang, n) for n in (report.get("animation") or {}).get("reduced", [])]
+    notes = [i18n.render(lang, n) for n in (report.animation.reduced if report.animation else ())]
     if reduced:
         fitted = i18n.text(lang, "list.separator").join(i18n.render(lang, r) for r in reduced)
         notes.append(i18n.text(lang, "result.fitted", reductions=fitted))
@@ -217,7 +220,7 @@ class JobTracker:
         except Exception as exc:  # noqa: BLE001 - explain() logs what is unexpected
             await self._say(progress, handle, where, exc)
             return
-        seconds = round(result.report.get("seconds", 0), 1)
+        seconds = round(result.report.seconds, 1)
         await progress.finish(i18n.text(where.lang, "status.done", time_s=seconds, link=message.jump_url))
         await self._post_to_gallery(handle, where, result, message.id)
 
@@ -242,9 +245,19 @@ class JobTracker:
                                       allowed_mentions=mentions)
 
         message = await send_fitted(send, result.image, where.upload_limit, spoiler=where.spoiler)
+        await self._remember(handle, where, result.report, message.id)
         self.bot.dispatch("style_result_delivered", handle, message)
         log.info("job %s delivered as message %s", handle.job_id, message.id)
         return message
+
+    async def _remember(self, handle: JobHandle, where: Delivery, report: JobReport, message_id: int) -> None:
+        """Keep the job's report with the posted result: its buttons run it again from this record."""
+        record = ResultRecord(message_id, handle.job_id, where.guild_id, where.channel_id, handle.user_id, report,
+                              time.time())
+        try:
+            await self.bot.store.record_result(record)
+        except Exception:  # the result is posted; its buttons then fall back to the embed's options line
+            log.exception("job %s: could not record result %s", handle.job_id, message_id)
 
     async def _post_to_gallery(self, handle: JobHandle, where: Delivery, result: JobResult, result_id: int) -> None:
         config = await self.bot.store.get(where.guild_id)

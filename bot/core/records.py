@@ -1,8 +1,11 @@
-"""What the bot remembers of finished jobs (for ``/stats``) and of gallery reposts (for Delete).
+"""What the bot remembers of finished jobs (for ``/stats``), of posted results (for their buttons) and of
+gallery reposts (for Delete).
 
 Plain SQL on the guild store's SQLite connection (:class:`bot.core.store.GuildStore` runs these on its
-thread): one row per finished job, and one per result reposted to a gallery channel, so the
-result's Delete button can remove the repost too, after a restart as well.
+thread): one row per finished job; one per posted result, with the job's typed report, so More/Less
+style, Restyle and Upscale run it again from what the job really was (not from its embed's text), in
+either queue mode and after a restart; and one per result reposted to a gallery channel, so the
+result's Delete button can remove the repost too.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 
+from engine.jobs.report import JobReport
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS job_records (
     job_id TEXT PRIMARY KEY, guild_id INTEGER, user_id INTEGER NOT NULL, outcome TEXT NOT NULL,
@@ -20,6 +25,9 @@ CREATE TABLE IF NOT EXISTS job_records (
 CREATE INDEX IF NOT EXISTS job_records_guild ON job_records (guild_id, finished_at);
 CREATE TABLE IF NOT EXISTS gallery_reposts (
     result_id INTEGER PRIMARY KEY, channel_id INTEGER NOT NULL, message_id INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS results (
+    message_id INTEGER PRIMARY KEY, job_id TEXT NOT NULL, guild_id INTEGER, channel_id INTEGER NOT NULL,
+    user_id INTEGER NOT NULL, kind TEXT NOT NULL, report TEXT NOT NULL, posted_at REAL NOT NULL);
 """
 TOP_STYLES = 5
 
@@ -71,3 +79,33 @@ def repost_of(db: sqlite3.Connection, result_id: int) -> tuple[int, int] | None:
     row = db.execute("SELECT channel_id, message_id FROM gallery_reposts WHERE result_id = ?",
                      (result_id,)).fetchone()
     return (row[0], row[1]) if row else None
+
+
+@dataclass(frozen=True)
+class ResultRecord:
+    """A result the bot posted: which job made it, for whom, where, and the job's report."""
+
+    message_id: int
+    job_id: str
+    guild_id: int | None
+    channel_id: int
+    user_id: int
+    report: JobReport
+    posted_at: float
+
+
+def add_result(db: sqlite3.Connection, record: ResultRecord) -> None:
+    with db:
+        db.execute("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                   (record.message_id, record.job_id, record.guild_id, record.channel_id, record.user_id,
+                    record.report.kind.value, json.dumps(record.report.to_dict()), record.posted_at))
+
+
+def result_of(db: sqlite3.Connection, message_id: int) -> ResultRecord | None:
+    row = db.execute("SELECT message_id, job_id, guild_id, channel_id, user_id, report, posted_at FROM results "
+                     "WHERE message_id = ?", (message_id,)).fetchone()
+    if row is None:
+        return None
+    *ids, report, posted_at = row
+    return ResultRecord(*ids, report=JobReport.from_dict(json.loads(report)), posted_at=posted_at)
+

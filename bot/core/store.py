@@ -21,7 +21,7 @@ from bot.core.errors import keyed
 from bot.core.spoilers import parse_mode
 from bot.words import i18n
 from engine.errors import ParamError
-from engine.nst.params import parse_bool, parse_options
+from engine.nst.params import parse_bool, parse_value, preset_params
 from engine.ops.sqlite import SqliteThread
 
 log = logging.getLogger(__name__)
@@ -67,13 +67,13 @@ def _engine_int(option: str) -> Callable[[str], int]:
     """A parser that checks the value against the engine's own bounds for ``option``."""
 
     def parse(text: str) -> int:
-        return getattr(parse_options({option: text}), option)
+        return parse_value(option, text)
 
     return parse
 
 
 def _preset(text: str) -> str:
-    return parse_options({"preset": text}).preset
+    return preset_params(text).preset
 
 
 def _positive_int(text: str) -> int:
@@ -195,6 +195,13 @@ class GuildStore:
 
     async def record_repost(self, result_id: int, channel_id: int, message_id: int) -> None:
         await self._db.run(records.add_repost, result_id, channel_id, message_id)
+
+    async def record_result(self, record: records.ResultRecord) -> None:
+        await self._db.run(records.add_result, record)
+
+    async def result_of(self, message_id: int) -> records.ResultRecord | None:
+        """What the bot knows of the result posted as ``message_id`` (None: not posted by this bot's store)."""
+        return await self._db.run(records.result_of, message_id)
 
     async def repost_of(self, result_id: int) -> tuple[int, int] | None:
         return await self._db.run(records.repost_of, result_id)

@@ -27,7 +27,7 @@ from bot.core.library import normal_name
 from bot.core.store import GuildConfig
 from bot.requests import inputs
 from bot.requests.links import Link, shown
-from bot.requests.options import animation_limits, resolve
+from bot.requests.options import animation_limits, options_of, parse, resolve
 from bot.requests.origin import Gather, Inputs, Origin
 from bot.requests.sizing import fit_size
 from bot.words import i18n
@@ -36,8 +36,9 @@ from engine.errors import UserLimitReached
 from engine.jobs import JobSpec
 from engine.jobs.contract import MAX_TRY_STYLES
 from engine.jobs.paint import GRID_FACTORS
+from engine.jobs.report import JobReport
 from engine.nst.images import encode_image
-from engine.nst.params import parse_options
+from engine.nst.params import StyleParams
 from engine.tiles import Box, crop
 
 if TYPE_CHECKING:
@@ -67,8 +68,8 @@ class Intake:
             self._check_place(origin, config)
             wanted = await gather()
             wanted.spoiler = wanted.spoiler or spoilers.wanted(config.spoiler, origin.channel)
-            options, _ = resolve(wanted.options, config, max_size=self.settings.default_max_size,
-                                 max_steps=self.settings.default_max_steps)
+            options, params = resolve(wanted.options, config, max_size=self.settings.default_max_size,
+                                      max_steps=self.settings.default_max_steps)
             inputs.check(wanted.attachments, max_styles=self.settings.max_styles,
                          max_bytes=self.settings.max_attachment_bytes, saved=len(wanted.saved))
             self._check_quota(origin, config)
@@ -81,7 +82,7 @@ class Intake:
             blobs += saved
             start = await _result_image(*wanted.upscale) if wanted.upscale else None
             if clip is None and not wanted.grid and start is None:  # sizes that fit the machine
-                options = await fit_size(self.bot.queue, options, blobs[0], target_s=self.settings.target_job_s,
+                options = await fit_size(self.bot.queue, options, params, blobs[0], target_s=self.settings.target_job_s,
                                          max_size=config.max_size or self.settings.default_max_size)
             if clip is not None and clip.kind == "image":  # GIF/WebP/APNG: the operator picks WebP or GIF
                 options.setdefault("animation_format", self.settings.animation_format)
@@ -101,14 +102,22 @@ class Intake:
         self.bot.dispatch("style_job_submitted", handle)
         await self.bot.tracker.start(handle)
 
+    async def made_with(self, result: discord.Message) -> tuple[StyleParams, JobReport | None]:
+        """The params a posted result was made with, and its report: from the bot's record of the result, or
+        (a result posted before the bot kept records) from the options line in its embed's footer."""
+        record = await self.bot.store.result_of(result.id)
+        if record is not None:
+            return record.report.params, record.report
+        return parse(options_from_message(result)), None
+
     async def restyle(self, interaction: discord.Interaction, factor: float) -> None:
-        """Run a posted result again with β × ``factor``, from its embed and the message it replies to."""
+        """Run a posted result again with β × ``factor``, from its record and the message it replies to."""
         await interaction.response.defer(thinking=True)
 
         async def gather() -> Inputs:
             assert interaction.message is not None
-            options = options_from_message(interaction.message)
-            options["style_weight"] = parse_options(options).style_weight * factor
+            params, _ = await self.made_with(interaction.message)
+            options = options_of(params.replace(style_weight=params.style_weight * factor))
             source = await _source_of(interaction)
             return Inputs(await inputs.images_of(source), options, source, spoiler=_spoilered(interaction.message))
 
@@ -124,15 +133,15 @@ class Intake:
         async def gather() -> Inputs:
             result = interaction.message
             assert result is not None
-            options = options_from_message(result)
-            params = parse_options(options)
+            params, report = await self.made_with(result)
             if cell is not None:
-                options["style_weight"] = params.style_weight * GRID_FACTORS[cell]
+                params = report.cell_params(cell) if report is not None and report.factors else \
+                    params.replace(style_weight=params.style_weight * GRID_FACTORS[cell])
             config = await self.bot.store.get(interaction.guild_id)
             limit = config.max_size or self.settings.default_max_size
             if params.size >= limit:
                 raise UserError("refusal.upscale_at_limit", size=params.size)
-            options["size"] = min(2 * params.size, limit)
+            options = options_of(params.replace(size=min(2 * params.size, limit)))
             source = await _source_of(interaction)
             return Inputs(await inputs.images_of(source), options, source, upscale=(result, box),
                           spoiler=_spoilered(result))
@@ -145,9 +154,9 @@ class Intake:
 
         async def gather() -> Inputs:
             assert interaction.message is not None
+            params, _ = await self.made_with(interaction.message)
             source = await _source_of(interaction)
-            return Inputs((await inputs.images_of(source))[:1], options_from_message(interaction.message), source,
-                          saved=[name])
+            return Inputs((await inputs.images_of(source))[:1], options_of(params), source, saved=[name])
 
         await self.request(Origin.from_interaction(interaction), gather)
 
@@ -223,8 +232,8 @@ class Intake:
         origin = Origin.from_interaction(interaction)
 
         async def gather() -> Inputs:
-            options = options_from_message(result)
-            options.pop("style_blend", None)  # one saved style now, whatever the result blended
+            params, _ = await self.made_with(result)
+            options = options_of(params.replace(style_blend=None))  # one saved style now, whatever it blended
             source = await inputs_message(interaction.channel, result)
             photo = (await inputs.images_of(source))[:1]
             note = i18n.text(origin.lang, "restyle.note", style=style)  # origin.lang: chosen by request()

@@ -19,7 +19,7 @@ from bot.core.store import GuildConfig
 from bot.requests.links import is_link
 from engine.errors import ParamError
 from engine.nst.media import AnimationLimits
-from engine.nst.params import PRESETS, StyleParams, canonical_name, parse_options
+from engine.nst.params import PRESETS, StyleParams, canonical_name, parse_options, preset_params
 
 # Options users may not choose: where the weights come from (a file path!) and which device runs it.
 OPERATOR_ONLY = frozenset({"backbone", "device"})
@@ -117,9 +117,14 @@ def resolve(
         chosen["preset"] = guild.preset
     if guild.size and "size" not in chosen:
         chosen["size"] = guild.size
-    params = parse_options(chosen)
+    params = parse(chosen)
     _check_limits(params, guild.max_size or max_size, guild.max_steps or max_steps)
     return chosen, params
+
+
+def parse(options: Mapping[str, Any]) -> StyleParams:
+    """The one place where the bot turns what a user typed into checked params (ParamError if bad)."""
+    return parse_options(options)
 
 
 def _check_limits(params: StyleParams, max_size: int, max_steps: int) -> None:
@@ -146,14 +151,19 @@ def _text(value: Any) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
-def options_line(params: StyleParams) -> str:
-    """The options that reproduce ``params`` (preset plus what differs from it), as ``key=value`` text."""
-    base = parse_options({"preset": params.preset}).to_dict()
+def options_of(params: StyleParams) -> dict[str, Any]:
+    """The options that reproduce ``params``: the preset plus what differs from it (a user may set them all)."""
+    base = preset_params(params.preset).to_dict()
     items = {"preset": params.preset, "size": params.size}  # size too: a guild's default may change
     for key, value in params.to_dict().items():
         if key not in OPERATOR_ONLY and value != base[key]:
             items[key] = value
-    return " ".join(f"{k}={_text(v)}" for k, v in items.items() if v is not None)
+    return {k: v for k, v in items.items() if v is not None}
+
+
+def options_line(params: StyleParams) -> str:
+    """:func:`options_of` as ``key=value`` text (a result's footer, pasted back after ``!style``)."""
+    return " ".join(f"{k}={_text(v)}" for k, v in options_of(params).items())
 
 
 def read_options_line(text: str) -> dict[str, str]:

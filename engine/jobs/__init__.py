@@ -7,5 +7,6 @@
 """
 
 from engine.jobs.contract import JobHandle, JobQueue, JobResult, JobSpec, JobState, JobStatus
+from engine.jobs.report import JobReport, Kind
 
-__all__ = ["JobHandle", "JobQueue", "JobResult", "JobSpec", "JobState", "JobStatus"]
+__all__ = ["JobHandle", "JobQueue", "JobReport", "JobResult", "JobSpec", "JobState", "JobStatus", "Kind"]

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field, replace
 from itertools import islice
 from typing import Any
 
+from engine.jobs.report import JobReport, Kind
+from engine.nst.params import StyleParams, parse_options
 from engine.texts import Message
 
 
@@ -42,8 +44,9 @@ MAX_GRID_CELLS = 4  # most cells of a strength grid (JobSpec.grid)
 class JobSpec:
     """One stylization request, as the bot hands it over.
 
-    ``options`` are raw user options (validated by :func:`engine.nst.params.parse_options`
-    at submit time, so a bad value fails before anything is queued). ``meta`` is opaque
+    ``options`` are the user's options in their one serialised form (names or aliases, text or typed
+    values), read by :attr:`params`, the one reader, when the job is submitted (so a bad value fails
+    before anything is queued) and wherever the job runs. ``meta`` is opaque
     to the engine: the bot keeps there what it needs to deliver the result after a
     restart (channel id, message id, status message id, ...). JSON-able values only.
 
@@ -69,6 +72,20 @@ class JobSpec:
     draft: str = ""  # "", or one of DRAFT_KINDS
     captions: tuple[str, ...] = ()  # a "try" sheet's cell captions, one per style image
 
+    @property
+    def params(self) -> StyleParams:
+        """The job's checked parameters (ParamError if an option is bad)."""
+        return parse_options(self.options)
+
+    @property
+    def kind(self) -> Kind:
+        """What the job makes, as far as the request tells (an animated photo makes an animation instead)."""
+        if self.draft:
+            return Kind(self.draft)
+        if self.grid:
+            return Kind.GRID
+        return Kind.UPSCALE if self.start_image is not None else Kind.PAINTING
+
 
 DRAFT_KINDS = ("quick", "try")  # JobSpec.draft: the draft as the result; a sheet of drafts, one per style
 MAX_TRY_STYLES = 100  # most style images of one "try" sheet
@@ -89,8 +106,8 @@ def with_draft(spec: JobSpec, stored: str | bytes | None) -> JobSpec:
 
 @dataclass(frozen=True)
 class JobResult:
-    image: bytes  # PNG, or the encoded animation (WebP/GIF/MP4; report["animation"] says which)
-    report: dict[str, Any]
+    image: bytes  # PNG, or the encoded animation (WebP/GIF/MP4; report.animation says which)
+    report: JobReport
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.errors import JobCancelled
 from engine.jobs.contract import JobResult, JobSpec
+from engine.jobs.report import JobReport
 from engine.nst.params import StyleParams
 from engine.nst.types import Progress
 
@@ -82,7 +83,7 @@ def render_draft(spec: JobSpec, params: StyleParams, *, on_progress: OnProgress,
                                   should_cancel=should_cancel)
     else:
         image, report = paint_quick(content, styles, params)
-    return result(image, report)
+    return result(image, JobReport.from_dict(report, spec.kind))
 
 
 def paint_quick(content: Image.Image, styles: Sequence[Image.Image], params: StyleParams,
@@ -92,7 +93,7 @@ def paint_quick(content: Image.Image, styles: Sequence[Image.Image], params: Sty
 
     t0 = time.perf_counter()
     image = draft(content, styles, params.size, blend=params.style_blend, preserve_colors=params.preserve_colors)
-    return image, {"quick": True, "params": params.to_dict(), "width": image.width, "height": image.height,
+    return image, {"params": params.to_dict(), "width": image.width, "height": image.height,
                    "seconds": round(time.perf_counter() - t0, 3), "steps": 0}
 
 

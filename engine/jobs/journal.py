@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.jobs.contract import JobResult, JobSpec, draft_fields, with_draft
+from engine.jobs.report import JobReport
 from engine.ops.sqlite import SqliteThread
 from engine.texts import Message, as_message, to_json
 
@@ -141,7 +142,7 @@ def _started(db: sqlite3.Connection, job_id: str) -> int:
 
 def _finish(db: sqlite3.Connection, job_id: str, state: str, error: Message | None,
             result: JobResult | None) -> None:
-    report = json.dumps(result.report) if result is not None else None
+    report = json.dumps(result.report.to_dict()) if result is not None else None
     with db:
         db.execute("UPDATE local_jobs SET state = ?, error = ?, report = ?, result = ? WHERE id = ?",
                    (state, to_json(error) or None, report, result.image if result is not None else None, job_id))
@@ -172,7 +173,7 @@ def _load(db: sqlite3.Connection) -> list[StoredJob]:
         spec = JobSpec(blobs[0], tuple(blobs[1:]), json.loads(options), user, guild, json.loads(meta), limit,
                        start_image=starts.get(job_id), grid=tuple(json.loads(grid)) if grid else ())
         spec = with_draft(spec, draft)
-        result = JobResult(png, json.loads(report)) if png is not None and report else None
+        result = JobResult(png, JobReport.from_dict(json.loads(report))) if png is not None and report else None
         jobs.append(StoredJob(job_id, spec, rnd, arrival, state, attempts,
                               as_message(error, "job.failed") if error else None, result))
     return jobs

@@ -17,7 +17,8 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from engine.jobs.contract import JobResult, JobSpec
-from engine.nst.params import StyleParams, parse_options
+from engine.jobs.report import JobReport, Kind
+from engine.nst.params import StyleParams
 from engine.nst.types import Engine, Job, Painted, Progress
 from engine.texts import english, msg
 
@@ -45,12 +46,12 @@ def render(engine: Engine, spec: JobSpec, params: StyleParams, *, on_progress: O
     done = from_bytes(spec.content, spec.styles, params, stylizer=engine, paint=partial(paint_job, spec),
                       on_progress=on_progress, should_cancel=should_cancel, preview_every=preview_every)
     if done.clip is not None:
-        return JobResult(image=done.clip, report=done.report)
+        return JobResult(image=done.clip, report=JobReport.from_dict(done.report, Kind.ANIMATION))
     assert done.picture is not None
-    return result(done.picture, done.report)
+    return result(done.picture, JobReport.from_dict(done.report, spec.kind))
 
 
-def result(image: Image.Image, report: dict[str, Any]) -> JobResult:
+def result(image: Image.Image, report: JobReport) -> JobResult:
     """A painted picture as a job's result: the PNG and the report."""
     from engine.nst.images import encode_image
 
@@ -73,7 +74,7 @@ def batch_key(spec: JobSpec) -> str | None:
     if spec.grid or spec.start_image is not None or spec.draft or is_animation(spec.content):
         return None
     try:
-        params = parse_options(spec.options)
+        params = spec.params
         with Image.open(io.BytesIO(spec.content)) as im:
             width, height = im.size
             if im.getexif().get(ExifTags.Base.Orientation, 1) in (5, 6, 7, 8):  # shown turned

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import io
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from engine.jobs.contract import JobSpec
-from engine.nst.params import StyleParams, parse_options
+from engine.jobs.report import JobReport
+from engine.nst.params import StyleParams
 from engine.nst.schedule import level_shape, schedule
 
 LADDER = (256, 384, 512, 768, 1024)  # sizes the bot chooses from when a job names none
@@ -40,12 +40,12 @@ def work(params: StyleParams, content_size: tuple[int, int] | None = None) -> fl
     return sum(_pixels(level_shape(shape, size)) * steps for size, steps in schedule(params)) / 1e6
 
 
-def work_from_report(report: Mapping[str, Any]) -> float | None:
-    """Mpx·steps of a finished plain picture from its report (None for animations and strength grids)."""
-    if "animation" in report or "grid" in report or "schedule" not in report:
+def work_from_report(report: JobReport) -> float | None:
+    """Mpx·steps of a finished still picture from its report (None for animations, grids and drafts)."""
+    if not report.kind.still or not report.schedule:
         return None
-    shape = (int(report["width"]), int(report["height"]))
-    return sum(_pixels(level_shape(shape, int(size))) * int(steps) for size, steps in report["schedule"]) / 1e6
+    shape = (report.width, report.height)
+    return sum(_pixels(level_shape(shape, size)) * steps for size, steps in report.schedule) / 1e6
 
 
 def _pixels(shape: tuple[int, int]) -> int:
@@ -106,7 +106,7 @@ def slowest(models: Sequence[TimeModel], work_mpx: float) -> float | None:
     return max(found) if found else None
 
 
-def pick_size(options: Mapping[str, Any], content_size: tuple[int, int] | None, predict, target_s: float,
+def pick_size(params: StyleParams, content_size: tuple[int, int] | None, predict, target_s: float,
               max_size: int) -> int | None:
     """The largest size of :data:`LADDER` (up to ``max_size``) whose predicted seconds fit ``target_s``.
 
@@ -116,7 +116,7 @@ def pick_size(options: Mapping[str, Any], content_size: tuple[int, int] | None, 
     sizes = [s for s in LADDER if s <= max_size] or [min(LADDER[0], max_size)]
     if predict(1.0) is None:
         return None
-    fits = [s for s in sizes if predict(work(parse_options({**options, "size": s}), content_size)) <= target_s]
+    fits = [s for s in sizes if predict(work(params.replace(size=s), content_size)) <= target_s]
     return max(fits) if fits else sizes[0]
 
 
@@ -130,7 +130,7 @@ def calibration_specs() -> list[JobSpec]:
     return [JobSpec(buf.getvalue(), (buf.getvalue(),), dict(options)) for options in CALIBRATION]
 
 
-def sample_of(outcome_seconds: float, report: Mapping[str, Any] | None) -> Sample | None:
+def sample_of(outcome_seconds: float, report: JobReport | None) -> Sample | None:
     """A finished job as a sample of the model (None for what the model does not cover)."""
     found = work_from_report(report) if report is not None else None
     return Sample(found, outcome_seconds) if found else None
@@ -154,7 +154,7 @@ def predict_job(predict: Callable[[float], float | None], spec: JobSpec) -> floa
     if spec.grid or spec.start_image is not None or predict(1.0) is None or is_animation(spec.content):
         return None
     try:
-        params = parse_options(spec.options)
+        params = spec.params
     except Exception:  # noqa: BLE001 - the submission check says what is wrong
         return None
     return predict(work(params, photo_size(spec.content)))

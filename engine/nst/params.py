@@ -88,8 +88,13 @@ class StyleParams:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict (tuples become lists); ``parse_options`` reads it back."""
+        """Plain JSON-able dict (tuples become lists); :meth:`from_dict` reads it back."""
         return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> StyleParams:
+        """Params from :meth:`to_dict`'s form (checked again; names a newer or older version wrote are skipped)."""
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in FIELDS})
 
     def style_layer_weights(self) -> tuple[float, ...]:
         return self.layer_weights or (1.0,) * len(self.style_layers)
@@ -237,3 +242,13 @@ def parse_options(options: Mapping[str, Any], base: StyleParams | None = None) -
         return StyleParams(**{k: tuple(v) if isinstance(v, list) else v for k, v in merged.items()})
     except TypeError as exc:  # pragma: no cover - FIELDS guards the names
         raise ParamError(str(exc)) from None
+
+
+def parse_value(name: str, raw: Any) -> Any:
+    """One option's value as the params would hold it (ParamError if bad), e.g. a server's default."""
+    return getattr(parse_options({name: raw}), canonical_name(name))
+
+
+def preset_params(name: str) -> StyleParams:
+    """The params a preset starts from (ParamError for an unknown preset)."""
+    return parse_options({"preset": name})

@@ -7,19 +7,22 @@ menu that paints the chosen saved style. The draft network is the real one (onnx
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from bot.answers.buttons import TrySelect, draft_items
-from bot.answers.embeds import MENU_MAX, draft_embed
+from bot.answers.buttons import TrySelect
+from bot.answers.embeds import MENU_MAX
+from bot.answers.results import result_embed, result_view
 from bot.core.library import thumbnail
 from bot.requests.inputs import style_sample
 from engine.jobs.drafts import show_draft
+from engine.jobs.report import JobReport, Kind
 from engine.nst.images import decode_image
-from engine.nst.params import parse_options
+from engine.nst.params import StyleParams, parse_options
 from engine.nst.schedule import level_shape
 from engine.nst.types import Progress
 from tests.bot.conftest import (
@@ -129,7 +132,7 @@ async def test_quick_answers_with_the_draft_labelled_and_paint_it_properly_paint
         painted = await wait_result(fake, predicate=lambda m: m["id"] != quick["id"])
         [spec] = again.queue.submitted
     assert spec.draft == "" and (spec.content, spec.styles) == (PHOTO[1], (PAINTING[1],)) and spec.user_id == BOB
-    assert spec.options["steps"] == "2" and spec.options["size"] == "32"
+    assert spec.params.steps == 2 and spec.options["size"] == "32"
     assert painted["embeds"][0]["title"] == "🎨 Stylized"
     assert painted["message_reference"]["message_id"] == request["id"]
 
@@ -175,18 +178,18 @@ async def test_try_answers_with_one_sheet_and_its_menu_paints_the_chosen_style(f
         [spec] = again.queue.submitted
     assert spec.draft == "" and spec.user_id == BOB
     assert (spec.content, spec.styles) == (PHOTO[1], (paintings["sunset"],))  # the photo, the full painting
-    assert spec.options["steps"] == "2"
+    assert spec.params.steps == 2
     assert painted["embeds"][0]["title"] == "🎨 Stylized"
 
 
 def test_a_sheet_of_more_styles_than_a_menu_holds_lists_the_first_and_says_how_to_name_another() -> None:
     names = [f"style-{i:02d}" for i in range(MENU_MAX + 2)]
-    report = {"try": {"names": names}, "params": parse_options({"size": 64}).to_dict(), "seconds": 3.2}
-    [select] = draft_items(report)
+    report = JobReport(Kind.TRY, StyleParams(size=64), 320, 200, 3.2, names=tuple(names))
+    [select, *_] = result_view(1, report).children
     assert isinstance(select, TrySelect) and [o.value for o in select.item.options] == names[:MENU_MAX]
-    description = draft_embed(report, "stylized.png").description or ""
+    description = result_embed(report, "stylized.png").description or ""
     assert f"first {MENU_MAX} of {MENU_MAX + 2}" in description and "`!style <name>`" in description
-    few = draft_embed({**report, "try": {"names": names[:3]}}, "stylized.png")
+    few = result_embed(replace(report, names=tuple(names[:3])), "stylized.png")
     assert "first" not in (few.description or "") and few.title == "🎨 Your photo in 3 saved styles"
 
 

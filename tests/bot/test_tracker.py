@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.answers.delivery import Delivery, mention_only
 from bot.answers.tracker import reduction_note
+from engine.jobs.report import Animation, JobReport, Kind
+from engine.nst.params import StyleParams
 
 WHERE = Delivery(channel_id=1, status_message_id=2, reply_to_id=3, reply_author_id=4, upload_limit=10 * 2**20,
                  guild_id=5)
@@ -25,9 +29,11 @@ def test_a_meta_without_delivery_data_gives_none() -> None:
 
 def test_the_reply_says_what_the_result_gave_up_the_engines_caps_first() -> None:
     colours = {"key": "reduced.colours", "args": {"count": 64}}
-    assert reduction_note({}, []) == ""
-    assert reduction_note({}, [colours]) == " (to fit this channel's upload limit: 64 colours)"
-    report = {"animation": {"reduced": [{"key": "reduced.size", "args": {"size": 512, "side": 256}}]}}
+    still = JobReport(Kind.PAINTING, StyleParams(), 64, 48, 1.0)
+    assert reduction_note(still, []) == ""
+    assert reduction_note(still, [colours]) == " (to fit this channel's upload limit: 64 colours)"
+    capped = Animation("webp", 8, reduced=({"key": "reduced.size", "args": {"size": 512, "side": 256}},))
+    report = replace(still, kind=Kind.ANIMATION, animation=capped)
     fitted = [{"key": "reduced.quality", "args": {"quality": 70}}, {"key": "reduced.every_2nd", "args": {"n": 2}}]
     assert reduction_note(report, fitted) == (" (size 512 → 256 px (the most for animations here); "
                                               "to fit this channel's upload limit: quality 70, every 2nd frame)")

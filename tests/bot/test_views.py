@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
 
@@ -14,11 +15,14 @@ from bot.answers.buttons import (
     PaintAnotherButton,
     RestyleButton,
     UpscaleButton,
-    result_view,
     status_view,
 )
+from bot.answers.results import LOOKS, result_view
+from engine.jobs.report import Animation, JobReport, Kind
+from engine.nst.params import StyleParams
 
 OWNER, OTHER = 900000000000002101, 900000000000002102
+PICTURE = JobReport(Kind.PAINTING, StyleParams(size=64), 64, 48, 1.5, schedule=((32, 5), (64, 5)))
 
 
 async def parsed(cls: Any, custom_id: str) -> Any:
@@ -51,19 +55,27 @@ def labels(view: discord.ui.View) -> list[str]:
 
 
 async def test_buttons_are_labelled_in_the_messages_language() -> None:
-    assert labels(result_view(OWNER, lang="ko")) == ["스타일 강하게", "스타일 약하게", "업스케일", "다른 스타일로", "삭제"]
+    assert labels(result_view(OWNER, PICTURE, lang="ko")) == ["스타일 강하게", "스타일 약하게", "업스케일", "다른 스타일로", "삭제"]
     assert labels(status_view("ab12", OWNER, "ko")) == ["취소"]
 
 
 async def test_a_result_gets_the_buttons_that_fit_it() -> None:
-    assert labels(result_view(OWNER)) == ["More style", "Less style", "Upscale", "Restyle", "Delete"]
+    assert labels(result_view(OWNER, PICTURE)) == ["More style", "Less style", "Upscale", "Restyle", "Delete"]
+    upscaled = replace(PICTURE, kind=Kind.UPSCALE, upscaled_from=(32, 24))
+    assert labels(result_view(OWNER, upscaled)) == ["More style", "Less style", "Upscale", "Restyle", "Delete"]
     animation = ["More style", "Less style", "Restyle", "Delete"]
-    assert labels(result_view(OWNER, {"animation": {"frames": 8}})) == animation
-    boxes = [(0, 0, 0.5, 0.5), (0.5, 0, 1, 0.5), (0, 0.5, 0.5, 1), (0.5, 0.5, 1, 1)]
-    assert labels(result_view(OWNER, {"grid": {"boxes": boxes, "factors": [0.5, 1, 2, 4]}})) == [
+    assert labels(result_view(OWNER, replace(PICTURE, kind=Kind.ANIMATION, animation=Animation("webp", 8)))) == animation
+    boxes = ((0, 0, 0.5, 0.5), (0.5, 0, 1, 0.5), (0, 0.5, 0.5, 1), (0.5, 0.5, 1, 1))
+    grid = replace(PICTURE, kind=Kind.GRID, boxes=boxes, factors=(0.1, 0.25, 1.0, 4.0))
+    assert labels(result_view(OWNER, grid)) == [
         "Upscale β×0.1", "Upscale β×0.25", "Upscale β×1", "Upscale β×4", "Restyle", "Delete"]
+    assert labels(result_view(OWNER, replace(PICTURE, kind=Kind.QUICK))) == ["Paint it properly", "Restyle", "Delete"]
     assert labels(status_view("ab12", OWNER)) == ["Cancel"]
-    assert all(view.timeout is None for view in (result_view(OWNER), status_view("ab12", OWNER)))
+    assert all(view.timeout is None for view in (result_view(OWNER, PICTURE), status_view("ab12", OWNER)))
+
+
+def test_every_kind_of_result_has_an_embed_and_buttons() -> None:
+    assert set(LOOKS) == set(Kind)
 
 
 class Response:

@@ -38,6 +38,7 @@ from engine.jobs.contract import (
 )
 from engine.jobs.paint import batch_key
 from engine.jobs.redis.store import TOKEN_FUNCTION, JobStore, connect, subscribe_forever
+from engine.jobs.report import JobReport
 from engine.jobs.runtime import check_submission, msg, user_limit
 from engine.jobs.settings import QueueSettings
 from engine.jobs.timing import Sample, TimeModel, predict_job, slowest
@@ -278,7 +279,7 @@ class RedisJobHandle(JobHandle):
             png, report = await pipe.execute()
         if png is None or report is None:
             raise JobFailed(msg("job.result_gone", ttl_s=self._queue.settings.result_ttl_s))
-        return JobResult(image=png, report=json.loads(report))
+        return JobResult(image=png, report=JobReport.from_dict(json.loads(report)))
 
     async def cancel(self, reason: Message | str | None = None) -> bool:
         res = await self._queue.store.finish(self.job_id, self.user_id, JobState.CANCELLED.value,

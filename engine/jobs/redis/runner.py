@@ -169,12 +169,12 @@ class JobRunner:
     async def _store_outcome(self, job: _Job, token: str, outcome: runtime.Outcome) -> None:
         """Store the outcome (a result's report also says which worker ran it, and when)."""
         done = outcome.result is not None
-        report = {**outcome.result.report, "worker": job.about} if outcome.result is not None else None
+        report = outcome.result.report.with_figures(worker=job.about) if outcome.result is not None else None
         sample = sample_of(outcome.seconds, report) if done and job.about.get("batch", 1) == 1 else None
         if sample is not None:  # recorded before the end is told: a batch's time is shared, lone jobs only
             await self.store.record_time(self.device, sample.work, sample.seconds)
         res = await self.store.finish(job.job_id, job.user, outcome.state.value, to_json(outcome.error),
-                                      job.result_ttl, token=token, report=report,
+                                      job.result_ttl, token=token, report=report.to_dict() if report else None,
                                       run_s=outcome.seconds if done else None,
                                       png=outcome.result.image if done else b"")
         if res == "not_owner":

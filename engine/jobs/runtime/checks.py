@@ -6,7 +6,7 @@ from engine.errors import ParamError
 from engine.jobs.contract import DRAFT_KINDS, MAX_GRID_CELLS, MAX_TRY_STYLES, JobSpec
 from engine.jobs.runtime.outcome import Outcome
 from engine.nst.media import is_animation
-from engine.nst.params import StyleParams, parse_options
+from engine.nst.params import StyleParams
 from engine.texts import msg
 
 MAX_ATTEMPTS = 3  # a job whose process died this many times while running it is given up on
@@ -15,7 +15,7 @@ MAX_ATTEMPTS = 3  # a job whose process died this many times while running it is
 def check_submission(spec: JobSpec) -> StyleParams:
     """What every queue checks before queueing anything: the options parse, the style images fit them,
     and a grid's factors are usable."""
-    params = parse_options(spec.options)
+    params = spec.params
     if spec.draft:
         check_draft(spec, params)
         return params
@@ -25,7 +25,7 @@ def check_submission(spec: JobSpec) -> StyleParams:
             raise ParamError(msg("job.bad_grid", cells=MAX_GRID_CELLS))
         if spec.start_image is not None:
             raise ParamError(msg("job.grid_upscale"))
-        parse_options({"style_weight": params.style_weight * max(spec.grid)})  # still within bounds
+        params.replace(style_weight=params.style_weight * max(spec.grid))  # still within bounds
     if (spec.grid or spec.start_image is not None) and is_animation(spec.content):
         raise ParamError(msg("job.still_only"))
     return params

@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 from engine.errors import ParamError
 from engine.jobs.contract import JobResult, JobSpec, JobState
+from engine.jobs.report import JobReport, Kind
 from engine.jobs.runtime.checks import check_submission
 from engine.jobs.runtime.control import Control
 from engine.jobs.runtime.outcome import Outcome, failure, is_out_of_memory
-from engine.nst.params import StyleParams, parse_options
+from engine.nst.params import StyleParams
 from engine.nst.types import Engine, Job
 from engine.ops.logs import job_logger
 from engine.texts import msg
@@ -45,7 +46,7 @@ def run(spec: JobSpec, control: Control, *, job_id: str | None = None, device: s
         except Exception as exc:  # noqa: BLE001 - one job's failure must never reach the queue
             if not is_out_of_memory(exc):
                 return failure(exc, control, jlog)
-            size = parse_options(options).size
+            size = replace(spec, options=options).params.size
             _free_gpu_memory()
             if shrunk is not None or size <= 16:
                 jlog.warning("out of GPU memory at size %d", size)
@@ -55,7 +56,8 @@ def run(spec: JobSpec, control: Control, *, job_id: str | None = None, device: s
             options["size"] = shrunk[1]
             continue
         if shrunk is not None:
-            result.report["oom_retry"] = {"from_size": shrunk[0], "to_size": shrunk[1]}
+            result = replace(result, report=result.report.with_figures(
+                oom_retry={"from_size": shrunk[0], "to_size": shrunk[1]}))
         return Outcome(JobState.DONE, result=result, seconds=time.perf_counter() - t0)
 
 
@@ -153,7 +155,7 @@ def _engine(stylizer: Engine | None, params: StyleParams, compile: str) -> Engin
 def _done(image: Image.Image, report: dict[str, Any], seconds: float) -> Outcome:
     from engine.jobs.paint import result
 
-    return Outcome(JobState.DONE, result=result(image, report), seconds=seconds)
+    return Outcome(JobState.DONE, result=result(image, JobReport.from_dict(report, Kind.PAINTING)), seconds=seconds)
 
 
 def _free_gpu_memory() -> None:

@@ -108,7 +108,7 @@ def _refusal(spec: JobSpec, control: Control, attempts: int) -> Outcome | None:
 def _count(outcome: Outcome, jlog: JobLogAdapter) -> None:
     if outcome.state is JobState.DONE:
         assert outcome.result is not None
-        metrics.job_finished(outcome.seconds, outcome.result.report.get("steps"))
+        metrics.job_finished(outcome.seconds, outcome.result.report.steps)
         jlog.info("done in %.1f s", outcome.seconds)
     else:
         metrics.job_failed(outcome.reason or "internal")

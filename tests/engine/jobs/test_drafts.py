@@ -13,6 +13,7 @@ from engine.errors import ParamError
 from engine.jobs import JobSpec, JobState
 from engine.jobs.drafts import TRY_CELL, show_draft
 from engine.jobs.journal import Journal, StoredJob
+from engine.jobs.report import Kind
 from engine.jobs.runtime import Control, check_submission, run
 from engine.nst.images import decode_image
 from engine.nst.params import parse_options
@@ -76,8 +77,8 @@ def test_a_quick_job_answers_with_the_draft_at_its_size(files) -> None:
     image = picture(outcome.result.image)
     assert max(image.size) == 200 and image.size[0] > image.size[1]  # Tübingen is landscape
     report = outcome.result.report
-    assert report["quick"] is True and report["steps"] == 0 and report["params"]["size"] == 200
-    assert (report["width"], report["height"]) == image.size
+    assert report.kind is Kind.QUICK and report.steps == 0 and report.params.size == 200
+    assert (report.width, report.height) == image.size
 
 
 def test_a_try_job_answers_with_one_sheet_of_drafts_one_captioned_cell_per_style(files) -> None:
@@ -87,10 +88,10 @@ def test_a_try_job_answers_with_one_sheet_of_drafts_one_captioned_cell_per_style
     outcome = run(spec, control)
     assert outcome.state is JobState.DONE and outcome.result is not None
     sheet, report = picture(outcome.result.image), outcome.result.report
-    assert report["try"]["names"] == ["starry", "scream", "again"] and len(report["try"]["boxes"]) == 3
+    assert report.kind is Kind.TRY and report.names == ("starry", "scream", "again") and len(report.boxes) == 3
     assert [p.step for p in control.seen] == [1, 2, 3] and {p.total for p in control.seen} == {3}
     cells = [sheet.crop(tuple(round(v * s) for v, s in zip(box, sheet.size * 2)))
-             for box in report["try"]["boxes"]]
+             for box in report.boxes]
     assert max(cells[0].size) == TRY_CELL
     arrays = [np.asarray(c, float) for c in cells]
     assert np.abs(arrays[0] - arrays[1]).mean() > 10  # two styles, two drafts

@@ -13,6 +13,7 @@ from PIL import Image
 from engine.errors import InputError, JobDiverged, ParamError
 from engine.jobs import JobSpec, JobState, paint
 from engine.jobs.paint import batch_key, upscale_params
+from engine.jobs.report import Kind
 from engine.jobs.runtime import Control, check_attempts, check_submission, english, msg, run, run_batch
 from engine.nst.params import NO_STYLE, parse_options
 from tests.support.engines import Diverging, OutOfMemoryAbove
@@ -28,8 +29,8 @@ def spec(**options: Any) -> JobSpec:
 def test_a_job_runs_to_a_png_and_a_report() -> None:
     outcome = run(spec(size=32), Control())
     assert outcome.state is JobState.DONE and outcome.result is not None
-    assert outcome.result.image.startswith(b"\x89PNG") and outcome.result.report["steps"] == 2
-    assert "oom_retry" not in outcome.result.report
+    assert outcome.result.image.startswith(b"\x89PNG") and outcome.result.report.steps == 2
+    assert "oom_retry" not in outcome.result.report.figures
 
 
 def test_out_of_memory_is_retried_once_at_seven_tenths_of_the_size() -> None:
@@ -37,8 +38,8 @@ def test_out_of_memory_is_retried_once_at_seven_tenths_of_the_size() -> None:
     outcome = run(spec(size=50), Control(), stylizer=engine)
     assert engine.sizes == [50, 35]
     assert outcome.state is JobState.DONE and outcome.result is not None
-    assert outcome.result.report["oom_retry"] == {"from_size": 50, "to_size": 35}
-    assert outcome.result.report["schedule"] == [[35, 2]]  # the retry ran at the smaller size
+    assert outcome.result.report.figures["oom_retry"] == {"from_size": 50, "to_size": 35}
+    assert outcome.result.report.schedule == ((35, 2),)  # the retry ran at the smaller size
 
 
 def test_out_of_memory_twice_fails_with_a_clear_reason() -> None:
@@ -114,14 +115,14 @@ def test_a_batch_gives_each_job_its_own_outcome_and_a_bad_one_fails_alone() -> N
     assert (bad.state, bad.reason) == (JobState.FAILED, "input") and "not an image" in english(bad.error)
     for outcome, beta in ((good, 100.0), (other, 400.0)):
         assert outcome.state is JobState.DONE and outcome.result is not None
-        assert outcome.result.report["batch"] == 2 and outcome.result.report["params"]["style_weight"] == beta
+        assert outcome.result.report.figures["batch"] == 2 and outcome.result.report.params.style_weight == beta
 
 
 def test_a_batch_out_of_memory_runs_its_jobs_one_by_one() -> None:
     engine = OutOfMemoryAbove(40)  # the batch (2 x 32) does not fit; each job alone does
     outcomes = run_batch([spec(size=32), spec(size=32, seed=1)], [Control(), Control()], stylizer=engine)
     assert engine.sizes == [64, 32, 32]
-    assert all(o.state is JobState.DONE and o.result is not None and o.result.report["batch"] == 1 for o in outcomes)
+    assert all(o.state is JobState.DONE and o.result is not None and o.result.report.figures["batch"] == 1 for o in outcomes)
 
 
 def test_jobs_of_one_shape_share_a_batch_key_read_from_the_header_only() -> None:
@@ -145,7 +146,8 @@ def test_an_animated_gif_job_runs_to_an_animation_and_reports_its_frames() -> No
     outcome = run(job, control)
     assert outcome.state is JobState.DONE and outcome.result is not None
     assert len(decode_clip(outcome.result.image).frames) == 3
-    assert outcome.result.report["animation"]["format"] == "webp" and outcome.result.report["steps"] == 4
+    report = outcome.result.report
+    assert report.kind is Kind.ANIMATION and report.animation.format == "webp" and report.steps == 4
     assert [(p["step"], p["total"], p["frame"], p["frames"]) for p in seen] == [
         (1, 4, 1, 3), (2, 4, 1, 3), (3, 4, 2, 3), (4, 4, 3, 3)]
 class Recording(Control):
@@ -185,9 +187,9 @@ def test_a_large_job_shows_a_small_first_look_then_paints_as_without_it(monkeypa
     assert [p.step for p in seen] == [1, 2, 3, 4, 5, 6, 7] and {p.total for p in seen} == {7}
     assert [p.step for p in seen if p.preview] == [2, 5, 6, 7]  # the look, then the painted rungs
     report = outcome.result.report
-    assert report["first_look"]["size"] == 16 and report["schedule"] == [[32, 3], [64, 2]]
+    assert report.figures["first_look"]["size"] == 16 and report.schedule == ((32, 3), (64, 2))
     without = run(job, Control(), preview_every=0)  # previews off: no first look, the same picture
-    assert without.result is not None and "first_look" not in without.result.report
+    assert without.result is not None and "first_look" not in without.result.report.figures
     assert without.result.image == outcome.result.image
 
 
@@ -201,7 +203,7 @@ def test_a_grid_reports_one_run_and_previews_every_cell_so_far() -> None:
     first, last = (Image.open(io.BytesIO(seen[i].preview)) for i in (0, -1))
     assert first.width > first.height  # the two cells side by side, the second one still empty
     assert np.asarray(first)[:, first.width * 3 // 4].std() < np.asarray(last)[:, last.width * 3 // 4].std()
-    assert outcome.result.report["grid"]["factors"] == [0.5, 2.0]
+    assert outcome.result.report.kind is Kind.GRID and outcome.result.report.factors == (0.5, 2.0)
 
 
 def test_a_grid_cannot_start_from_an_image_or_break_the_weight_bounds() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from PIL import Image
 
@@ -12,8 +14,9 @@ from bot.requests.sizing import fit_size
 from engine.jobs import JobSpec, JobState
 from engine.jobs.contract import predicted_queued_eta, running_eta
 from engine.jobs.local import LocalJobQueue
+from engine.jobs.report import JobReport, Kind
 from engine.jobs.timing import LADDER, TimeModel, pick_size, work, work_from_report
-from engine.nst.params import parse_options
+from engine.nst.params import StyleParams, parse_options
 from tests.support.images import png_bytes
 from tests.support.queues import queue_settings, runner_settings
 
@@ -45,34 +48,36 @@ def test_work_counts_pixels_times_steps_over_the_rungs_and_reads_back_from_a_rep
     params = parse_options({"size": 512, "steps": 10, "coarse_steps": 20, "levels": 2})
     assert work(params) == pytest.approx((256 * 256 * 20 + 512 * 512 * 10) / 1e6)
     assert work(params, (512, 256)) == pytest.approx((256 * 128 * 20 + 512 * 256 * 10) / 1e6)
-    report = {"width": 512, "height": 256, "schedule": [[256, 20], [512, 10]]}
+    report = JobReport(Kind.PAINTING, params, 512, 256, 1.0, schedule=((256, 20), (512, 10)))
     assert work_from_report(report) == pytest.approx(work(params, (512, 256)))
-    assert work_from_report({**report, "animation": {}}) is None
+    assert work_from_report(replace(report, kind=Kind.ANIMATION)) is None
+    assert work_from_report(replace(report, kind=Kind.GRID)) is None
 
 
 @pytest.mark.parametrize("b", [0.01, 0.5, 1.5, 3.0, 1000.0])
 def test_the_largest_ladder_size_that_fits_the_target_is_picked(b):
     m = model(1.0, b)
-    picked = pick_size({}, None, m.predict, 60.0, 1024)
+    picked = pick_size(StyleParams(), None, m.predict, 60.0, 1024)
     fits = [s for s in LADDER if m.predict(work(parse_options({"size": s}))) <= 60.0]
     assert picked == (max(fits) if fits else LADDER[0])
     assert {0.01: 1024, 1000.0: 256}.get(b, picked) == picked  # a fast device: the top; a slow one: the bottom
 
 
 def test_the_server_max_size_caps_the_pick_and_no_calibration_keeps_the_default():
-    assert pick_size({}, None, model(0.0, 1e-6).predict, 60.0, 512) == 512
-    assert pick_size({}, None, model(0.0, 1e-6).predict, 60.0, 300) == 256
-    assert pick_size({}, None, TimeModel().predict, 60.0, 1024) is None
+    assert pick_size(StyleParams(), None, model(0.0, 1e-6).predict, 60.0, 512) == 512
+    assert pick_size(StyleParams(), None, model(0.0, 1e-6).predict, 60.0, 300) == 256
+    assert pick_size(StyleParams(), None, TimeModel().predict, 60.0, 1024) is None
 
 
 async def test_an_explicit_size_or_the_servers_size_wins_over_the_model():
     queue = LocalJobQueue(queue_settings(), runner_settings())
     queue.timing = model(1.0, 1e-6)  # this device could paint 1024 px in a second
-    chosen = await fit_size(queue, {}, PHOTO, max_size=1024, target_s=60.0)
+    chosen = await fit_size(queue, {}, StyleParams(), PHOTO, max_size=1024, target_s=60.0)
     assert chosen == {"size": 1024}
-    assert await fit_size(queue, {"size": 256}, PHOTO, max_size=1024, target_s=60.0) == {"size": 256}
-    options, _ = resolve({}, GuildConfig(size=384), max_size=1024, max_steps=500)
-    assert (await fit_size(queue, options, PHOTO, max_size=1024, target_s=60.0))["size"] == 384
+    asked = {"size": 256}
+    assert await fit_size(queue, asked, StyleParams(size=256), PHOTO, max_size=1024, target_s=60.0) == asked
+    options, params = resolve({}, GuildConfig(size=384), max_size=1024, max_steps=500)
+    assert (await fit_size(queue, options, params, PHOTO, max_size=1024, target_s=60.0))["size"] == 384
 
 
 def test_etas_come_from_the_prediction():

@@ -30,7 +30,7 @@ class Term:
     also: tuple[str, ...]  # backward only
 
     def said_in_english(self, text: str) -> bool:
-        return any(re.search(rf"\b{re.escape(w)}", text, re.IGNORECASE) for w in (*self.words, *self.also))
+        return any(re.search(rf"\b{re.escape(w)}(?:s|'s)?\b", text, re.IGNORECASE) for w in (*self.words, *self.also))
 
     def named_as_noun(self, text: str) -> bool:
         return any(re.search(rf"\b{DETERMINER}\s+(?:[\w']+\s+)?{re.escape(w)}s?\b", text, re.IGNORECASE) for w in self.words)

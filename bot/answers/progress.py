@@ -36,10 +36,8 @@ DRAFT_WAIT_S = 1.5  # after a job starts running, "Painting…" waits this long 
 FIRST_PREVIEW_GAP_S = 0.5  # the edit that brings a job's first preview needs only this long after the last one
 
 
-def eta_text(seconds: float | None, lang: str = i18n.DEFAULT) -> str:
+def eta_text(seconds: float, lang: str = i18n.DEFAULT) -> str:
     """A coarse, stable ETA (it should not change on every edit)."""
-    if seconds is None:
-        return i18n.text(lang, "eta.unknown")
     if seconds < 60:
         return i18n.text(lang, "eta.seconds", n=max(5, round(seconds / 5) * 5))
     if seconds < 3600:
@@ -48,19 +46,24 @@ def eta_text(seconds: float | None, lang: str = i18n.DEFAULT) -> str:
 
 
 def describe(status: JobStatus, lang: str = i18n.DEFAULT) -> str:
-    """The status line of a queued or running job."""
-    eta = eta_text(status.eta_s, lang)
+    """The status line of a queued or running job. An ETA not known yet is a sentence of its own (a key
+    ending ``.estimating``), not a phrase put where the time would go: the words around it differ."""
+    eta = None if status.eta_s is None else eta_text(status.eta_s, lang)
+
+    def say(key: str, estimating: str, **args: object) -> str:
+        return i18n.text(lang, key, eta=eta, **args) if eta is not None else i18n.text(lang, estimating, **args)
+
     if status.state is JobState.QUEUED:
         ahead = status.position or 0
         if ahead == 0:
-            return i18n.text(lang, "status.queued_next", eta=eta)
-        return i18n.text(lang, "status.queued", count=ahead, eta=eta)
+            return say("status.queued_next", "status.queued_next.estimating")
+        return say("status.queued", "status.queued.estimating", count=ahead)
     if status.state is JobState.RUNNING:
         percent = round(status.fraction * 100)
         if status.frames:
-            return i18n.text(lang, "status.painting_frame", frame=status.frame, frames=status.frames,
-                             percent=percent, eta=eta)
-        return i18n.text(lang, "status.painting", percent=percent, eta=eta)
+            return say("status.painting_frame", "status.painting_frame.estimating", frame=status.frame,
+                       frames=status.frames, percent=percent)
+        return say("status.painting", "status.painting.estimating", percent=percent)
     return f"… {status.state.value}"
 
 

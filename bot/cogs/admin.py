@@ -19,6 +19,17 @@ if TYPE_CHECKING:
     from bot.core.host import Host
 
 
+# Each setting's name on the panel (in English the word ``set`` takes; elsewhere a name with that word beside it).
+FIELD_NAMES = {"max_size": "config.field.max_size", "max_steps": "config.field.max_steps",
+               "user_limit": "config.field.user_limit", "preset": "config.field.preset", "size": "config.field.size",
+               "allow_dms": "config.field.allow_dms", "max_frames": "config.field.max_frames",
+               "max_duration": "config.field.max_duration", "style_role": "config.field.style_role",
+               "library_limit": "config.field.library_limit", "language": "config.field.language",
+               "spoiler": "config.field.spoiler", "channels": "config.field.channels",
+               "gallery": "config.field.gallery"}
+SPOILER_VALUES = {"off": "config.spoiler.off", "on": "config.spoiler.on", "nsfw-channels": "config.spoiler.nsfw"}
+
+
 def _show(value: object, lang: str, key: str = "") -> str:
     if value is None:
         return i18n.text(lang, "config.default")
@@ -43,24 +54,29 @@ class AdminCog(commands.Cog):
 
         s = self.bot.settings
         embed = discord.Embed(title=say("config.title"), colour=EMBED_COLOUR)
-        embed.add_field(name="max_size", value=say("config.pixels", n=config.max_size or s.default_max_size))
-        embed.add_field(name="max_steps", value=str(config.max_steps or s.default_max_steps))
-        embed.add_field(name="user_limit", value=_show(config.user_limit, lang))
-        embed.add_field(name="preset", value=_show(config.preset, lang))
-        embed.add_field(name="size", value=_show(config.size, lang))
-        embed.add_field(name="allow_dms", value=say("config.yes" if config.allow_dms else "config.no"))
+
+        def field(key: str, value: str, inline: bool = True) -> None:
+            embed.add_field(name=say(FIELD_NAMES[key]), value=value, inline=inline)
+
+        field("max_size", say("config.pixels", n=config.max_size or s.default_max_size))
+        field("max_steps", str(config.max_steps or s.default_max_steps))
+        field("user_limit", _show(config.user_limit, lang))
+        preset = i18n.own(lang, f"choice.{config.preset}") if config.preset and lang != i18n.DEFAULT else None
+        field("preset", f"{preset} ({config.preset})" if preset else _show(config.preset, lang))
+        field("size", _show(config.size, lang))
+        field("allow_dms", say("config.yes" if config.allow_dms else "config.no"))
         limits = animation_limits(config, s.max_frames, s.max_duration_s)
-        embed.add_field(name="max_frames", value=str(limits.frames))
-        embed.add_field(name="max_duration", value=i18n.duration(lang, limits.seconds))
-        embed.add_field(name="style_role", value=_show(config.style_role, lang, "style_role") if config.style_role
-                        else say("config.manage_server_only"))
-        embed.add_field(name="library_limit", value=str(config.library_limit or s.default_library_limit))
-        embed.add_field(name="language", value=config.language or say("config.language_auto", language=lang))
-        embed.add_field(name="spoiler", value=config.spoiler)
+        field("max_frames", str(limits.frames))
+        field("max_duration", i18n.duration(lang, limits.seconds))
+        field("style_role", _show(config.style_role, lang, "style_role") if config.style_role
+              else say("config.manage_server_only"))
+        field("library_limit", str(config.library_limit or s.default_library_limit))
+        field("language", config.language or say("config.language_auto", language=lang))
+        field("spoiler", say(SPOILER_VALUES[config.spoiler]) if config.spoiler in SPOILER_VALUES else config.spoiler)
         channels = ", ".join(f"<#{c}>" for c in config.channels) or say("config.all_channels")
-        embed.add_field(name="channels", value=channels, inline=False)
+        field("channels", channels, inline=False)
         gallery = f"<#{config.gallery_channel}>" if config.gallery_channel else say("config.off")
-        embed.add_field(name="gallery", value=gallery)
+        field("gallery", gallery)
         embed.set_footer(text=say("config.footer", keys=", ".join(SETTABLE)))
         return embed
 

@@ -24,10 +24,8 @@ if TYPE_CHECKING:
     from bot.core.host import Host
 
 
-def eta(lang: str, seconds: float | None) -> str:
+def eta(lang: str, seconds: float) -> str:
     """A coarse time left, as the status messages show it."""
-    if seconds is None:
-        return text(lang, "queue.eta.unknown")
     if seconds < 60:
         return text(lang, "queue.eta.seconds", n=max(5, round(seconds / 5) * 5))
     if seconds < 3600:
@@ -36,15 +34,22 @@ def eta(lang: str, seconds: float | None) -> str:
 
 
 def job_line(lang: str, number: int, handle: JobHandle, status: JobStatus) -> str:
+    """One job's line; a time not known yet has a sentence of its own (``.estimating``), not a phrase for {eta}."""
     meta = handle.meta
     where = f"https://discord.com/channels/{meta.get('guild_id') or '@me'}/{meta.get('channel_id')}/" \
             f"{meta.get('status_message_id')}"
+    seconds = status.eta_s
     if status.state is JobState.QUEUED:
+        if seconds is None:
+            return text(lang, "queue.job.queued.estimating", number=number, link=where, count=status.position or 0)
         return text(lang, "queue.job.queued", number=number, link=where, count=status.position or 0,
-                    eta=eta(lang, status.eta_s))
+                    eta=eta(lang, seconds))
     if status.state is JobState.RUNNING:
-        return text(lang, "queue.job.running", number=number, link=where, percent=f"{status.fraction:.0%}",
-                    eta=eta(lang, status.eta_s))
+        percent = f"{status.fraction:.0%}"
+        if seconds is None:
+            return text(lang, "queue.job.running.estimating", number=number, link=where, percent=percent)
+        return text(lang, "queue.job.running", number=number, link=where, percent=percent,
+                    eta=eta(lang, seconds))
     return text(lang, "queue.job.finishing", number=number, link=where)
 
 

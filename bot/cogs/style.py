@@ -87,7 +87,7 @@ class StyleCog(commands.Cog):
         layer_weights="lambda: one weight per style layer, comma-separated",
         size=_help("size"), steps=_help("steps"), tv=_help("tv_weight"), seed=_help("seed"),
         preserve_colors=_help("preserve_colors"), init=_help("init"),
-        quick="answer with a quick draft in about a second instead of the painting",
+        quick="answer with a quick draft in about a second instead of the finished result",
         try_="draft the photo in every saved style of this server, on one picture",
         content_url="a link to the photo (instead of attaching it)",
         style_url="a link to the painting (instead of attaching it)",

@@ -21,6 +21,7 @@ from discord.ext import commands
 from prometheus_client import Counter
 
 from bot.words import i18n
+from bot.words.translator import option_name
 from engine.errors import InputError, JobCancelled, JobFailed, QueueFull, UserLimitReached
 from engine.ops import metrics
 
@@ -34,6 +35,9 @@ MAX_MESSAGE = 2000
 # discord.py's wrappers around the exception a command raised
 _WRAPPERS = (commands.CommandInvokeError, commands.HybridCommandError, app_commands.CommandInvokeError)
 E = TypeVar("E", bound=Exception)
+# the messages whose {name} is an option of the engine (a StyleParams field)
+NAMES_AN_OPTION = frozenset({"param.not_finite", "param.out_of_range", "param.not_bool", "param.not_int",
+                             "param.not_number", "param.not_list", "options.operator_only", "options.over_limit"})
 
 
 class UserError(Exception):
@@ -55,9 +59,15 @@ def keyed(cls: type[E], key: str, /, **args: Any) -> E:
 
 
 def said(lang: str, exc: BaseException) -> str:
-    """What an error with a message (``exc.message``) says in ``lang``; its ``str()`` if it has none."""
+    """What an error with a message (``exc.message``) says in ``lang``; its ``str()`` if it has none. An
+    option the message names by its engine name (``style_weight``) is named as the reader knows it (베타)."""
     message = getattr(exc, "message", None)
-    return i18n.render(lang, message) if isinstance(message, dict) else str(exc)
+    if not isinstance(message, dict):
+        return str(exc)
+    args = dict(message.get("args") or {})
+    if message.get("key") in NAMES_AN_OPTION and isinstance(args.get("name"), str):
+        args["name"] = option_name(lang, args["name"])
+    return i18n.text(lang, str(message["key"]), **args)
 
 
 def count_discord_error(exc: discord.HTTPException) -> None:
@@ -135,7 +145,8 @@ def explain(exc: BaseException, lang: str = i18n.DEFAULT, *, job_id: str | None 
                          count=len(exc.missing_permissions))
     if isinstance(exc, (commands.NoPrivateMessage, app_commands.NoPrivateMessage)):
         return i18n.text(lang, "error.server_only")
-    if isinstance(exc, (commands.UserInputError, commands.CheckFailure, app_commands.CheckFailure)):
+    if isinstance(exc, (commands.UserInputError, commands.CheckFailure, app_commands.CheckFailure,
+                        app_commands.TransformerError)):
         return truncate(i18n.text(lang, "error.refused", reason=_input_error(lang, exc)))
     if isinstance(exc, discord.HTTPException):
         count_discord_error(exc)
@@ -146,11 +157,27 @@ def explain(exc: BaseException, lang: str = i18n.DEFAULT, *, job_id: str | None 
 
 
 def _input_error(lang: str, exc: BaseException) -> str:
-    """discord.py's own sentences for a badly typed command (English), or ours where we know the case."""
+    """discord.py's own refusals of a badly typed command, in the catalogue's words where we know the case;
+    a case we do not know keeps discord.py's English detail in English and a plain sentence elsewhere."""
     if isinstance(exc, commands.MissingRequiredArgument):
         return i18n.text(lang, "error.missing_argument", name=exc.param.name)
     if isinstance(exc, commands.TooManyArguments):
         return i18n.text(lang, "error.too_many_arguments")
-    if isinstance(exc, (commands.BadArgument, commands.BadLiteralArgument)) and not getattr(exc, "message", None):
-        return str(exc) if lang == i18n.DEFAULT else i18n.text(lang, "error.bad_argument", detail=str(exc))
+    if isinstance(exc, commands.ChannelNotFound):
+        return i18n.text(lang, "error.channel_not_found", value=str(exc.argument))
+    if isinstance(exc, commands.RoleNotFound):
+        return i18n.text(lang, "error.role_not_found", value=exc.argument)
+    if isinstance(exc, (commands.MemberNotFound, commands.UserNotFound)):
+        return i18n.text(lang, "error.member_not_found", value=exc.argument)
+    if isinstance(exc, commands.BadBoolArgument):
+        return i18n.text(lang, "error.not_yes_no", value=exc.argument)
+    if isinstance(exc, commands.BadLiteralArgument):
+        return i18n.text(lang, "error.not_one_of", value=exc.argument,
+                         choices=i18n.text(lang, "list.separator").join(f"`{x}`" for x in exc.literals))
+    if isinstance(exc, commands.ArgumentParsingError):  # an unclosed or misplaced quotation mark
+        return i18n.text(lang, "error.quotes")
+    if isinstance(exc, app_commands.TransformerError):
+        return i18n.text(lang, "error.bad_option_value", value=str(exc.value))
+    if isinstance(exc, commands.BadArgument) and not getattr(exc, "message", None):
+        return str(exc) if lang == i18n.DEFAULT else i18n.text(lang, "error.unreadable_value")
     return said(lang, exc)

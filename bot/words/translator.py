@@ -18,6 +18,21 @@ from discord.app_commands import TranslationContextLocation as Where
 
 from bot.words import i18n
 
+# The engine's options (StyleParams fields) that /style has, by the name of the /style option.
+STYLE_OPTIONS = {"preset": "preset", "content_weight": "alpha", "style_weight": "beta", "style_layers": "layers",
+                 "layer_weights": "layer_weights", "size": "size", "steps": "steps", "tv_weight": "tv",
+                 "seed": "seed", "preserve_colors": "preserve_colors", "init": "init"}
+
+
+def option_name(lang: str, name: str) -> str:
+    """An engine option as a refusal names it for a reader of ``lang``: the /style option's name in that
+    language (``style_weight`` -> 베타); in English, and for an option /style lacks, the engine's name (what
+    ``!style`` and the help page use)."""
+    slash = STYLE_OPTIONS.get(name)
+    if lang == i18n.DEFAULT or slash is None:
+        return name
+    return i18n.own(lang, f"option.style.{slash}.name") or name
+
 
 def _command_key(command: object) -> str:
     """``styleconfig set`` -> ``styleconfig.set``; a context menu's name -> ``paint_with_style``."""

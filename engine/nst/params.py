@@ -64,7 +64,7 @@ class StyleParams:
     levels: int = _opt(2, "coarse-to-fine levels (each half the size of the next); 1 = single scale", lo=1, hi=6)
     optimizer: str = _opt("lbfgs", "lbfgs or adam")
     learning_rate: float = _opt(10.0, "Adam step size, in 0-255 pixel units", "lr", lo=1e-6, hi=1e4)
-    init: str = _opt("draft", "start from a quick draft of the painting (coarse rung; one-rung jobs: photo), the photo, or noise")
+    init: str = _opt("draft", "start from a quick draft of the result (coarse rung; one-rung jobs: photo), the photo, or noise")
     seed: int = _opt(0, "random seed (noise init, reproducibility)", lo=0, hi=2**32 - 1)
     preserve_colors: bool = _opt(False, "keep the content's colours (luminance-only transfer)", "keep_colors", "original_colors")
     style_scale: float = _opt(1.0, "style image size relative to the output size", lo=0.05, hi=4.0)

@@ -87,6 +87,19 @@ async def test_show_lists_the_settings(fake: FakeDiscord, bot) -> None:
     assert fields["channels"] == "all channels"
 
 
+async def test_a_korean_server_s_panel_names_its_settings_in_korean_beside_the_words_set_takes(
+        fake: FakeDiscord, bot) -> None:
+    for command in ("!styleconfig set language ko", "!styleconfig set preset bold", "!styleconfig set spoiler on"):
+        await admin_says(fake, command)
+    request = await fake.send_message(CHANNEL, ADMIN, "!styleconfig")
+    shown = await fake.wait_for_message(
+        CHANNEL, lambda m: m.get("message_reference", {}).get("message_id") == request["id"] and m["embeds"])
+    fields = {f["name"]: f["value"] for f in shown["embeds"][0]["fields"]}
+    assert fields["최대 크기 (max_size)"] == "1024px" and fields["갤러리 (gallery)"] == "꺼짐"
+    assert fields["기본 프리셋 (preset)"] == "강하게 (bold)" and fields["스포일러 (spoiler)"] == "켜짐 (on)"
+    assert fields["작업을 받는 채널 (channels)"] == "모든 채널"
+
+
 async def test_stylehelp_explains_the_weights_and_presets(fake: FakeDiscord, bot) -> None:
     request = await fake.send_message(CHANNEL, ALICE, "!stylehelp")
     pages = await help_pages.prefix_pages(fake, CHANNEL, request)

@@ -121,7 +121,7 @@ async def test_quick_answers_with_the_draft_labelled_and_paint_it_properly_paint
         [spec] = bot.queue.submitted
         assert spec.draft == "quick" and (spec.content, spec.styles) == (PHOTO[1], (PAINTING[1],))
     embed = quick["embeds"][0]
-    assert embed["title"] == "⚡ Quick draft" and "not the painting" in embed["description"]
+    assert embed["title"] == "⚡ Quick draft" and "not the finished result" in embed["description"]
     [attachment] = quick["attachments"]
     assert decode(fake.attachment_bytes(attachment)).size == level_shape((64, 48), 32)  # as a 32 px job's
     assert {"More style", "Upscale"}.isdisjoint(c.get("label") for row in quick["components"]

@@ -31,7 +31,7 @@ def test_arguments_are_formatted_for_the_language() -> None:
         "파일이 너무 커요(30.0MB). 879KB보다 작은 파일을 보내 주세요"
     # a message inside a message is said in the same language
     thin = msg("input.too_thin", role=msg("role.style"), width=10, height=900, ratio=4)
-    assert i18n.render("ko", thin).startswith("그림 이미지가 너무 길쭉해요") and "style" in i18n.render("en", thin)
+    assert i18n.render("ko", thin).startswith("그림의 가로세로 비율이 너무 길쭉해요") and "style" in i18n.render("en", thin)
     assert i18n.number("en", 2.5) == "2.5" and i18n.number("de", 2.5) == "2,5" and i18n.number("ko", 4096) == "4096"
     # a value far out of range (a refused `beta=1e30`) is said, not a crash
     assert i18n.number("en", 1e30) == "1E30" and i18n.number("ko", 1e-30) == "1E-30"

@@ -66,7 +66,7 @@ async def test_a_korean_clients_slash_style_is_answered_in_korean_to_the_result_
 
 async def test_a_server_set_to_korean_gets_its_style_status_in_korean(fake: FakeDiscord, bot: Any) -> None:
     setting = await fake.send_message(CHANNEL, ADMIN, "!styleconfig set language ko")
-    await wait_status(fake, setting, "✅ `language` 설정을 ko(으)로 바꿨어요.")
+    await wait_status(fake, setting, "✅ `language` 설정을 바꿨어요: ko")
     request = await style_message(fake, BOB, args=TINY)  # Bob's client is English: a channel message follows the server
     result = await wait_result(fake)
     status = await wait_status(fake, request, "완성했어요")

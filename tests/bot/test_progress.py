@@ -42,7 +42,7 @@ def running(step: int, total: int = 100, **kwargs: Any) -> JobStatus:
 
 
 @pytest.mark.parametrize("seconds, text", [
-    (None, "estimating time"), (1, "about 5 s"), (23, "about 25 s"), (59, "about 60 s"),
+    (1, "about 5 s"), (23, "about 25 s"), (59, "about 60 s"),
     (90, "about 2 min"), (3599, "about 60 min"), (5400, "about 1.5 h"),
 ])
 def test_the_eta_is_coarse_so_it_does_not_change_on_every_edit(seconds: float | None, text: str) -> None:
@@ -51,12 +51,21 @@ def test_the_eta_is_coarse_so_it_does_not_change_on_every_edit(seconds: float | 
 
 def test_the_status_line_says_the_place_in_the_queue_or_the_progress() -> None:
     assert describe(JobStatus("j", JobState.QUEUED, position=0, eta_s=None)) == \
-        "⏳ Queued: you're next (estimating time)."
+        "⏳ Queued: you're next; the time is still being estimated."
     assert describe(JobStatus("j", JobState.QUEUED, position=1, eta_s=40)) == \
         "⏳ Queued: 1 job ahead of yours (about 40 s)."
     assert describe(JobStatus("j", JobState.QUEUED, position=3)).startswith("⏳ Queued: 3 jobs ahead")
     assert describe(running(25)) == "🎨 Painting… 25% (about 30 s left)."
     assert describe(running(5, 10, frame=2, frames=12)) == "🎨 Painting… frame 2/12, 50% (about 30 s left)."
+    assert describe(running(25, eta_s=None)) == "🎨 Painting… 25% (estimating the time left)."
+
+
+def test_an_unknown_eta_is_a_sentence_of_its_own_in_korean() -> None:
+    """Not a phrase put where the time goes ("아직 예상할 수 없는 시간 후 완료" read as nonsense)."""
+    assert describe(JobStatus("j", JobState.QUEUED, position=2, eta_s=None), "ko") == \
+        "⏳ 대기 중: 앞에 작업이 2개 있어요. 남은 시간은 계산 중이에요."
+    assert describe(running(25, eta_s=None), "ko") == "🎨 그리는 중… 25% (남은 시간 계산 중)."
+    assert describe(running(25), "ko") == "🎨 그리는 중… 25% (남은 시간 약 30초)."
 
 
 async def settle(progress: ProgressMessage) -> None:

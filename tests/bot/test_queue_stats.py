@@ -62,9 +62,10 @@ async def test_queue_lists_the_callers_jobs_with_place_and_time_and_counts_every
         said = await answer(fake, ALICE, "queue")
         lines = said.splitlines()
         assert lines[0] == "Your 2 jobs:" and lines[-1] == "In all, 3 jobs are waiting or running."
-        assert re.fullmatch(rf"1\. https://discord.com/channels/{GUILD}/{CHANNEL}/\d+ painting, \d+% done, .+ left",
+        assert re.fullmatch(rf"1\. https://discord.com/channels/{GUILD}/{CHANNEL}/\d+ painting, \d+% done"
+                            r"(, .+ left|; the time left is still being estimated)",
                             lines[1]), lines[1]
-        assert re.fullmatch(r"2\. \S+ waiting, 1 job ahead of it, done in .+", lines[2]), lines[2]
+        assert re.fullmatch(r"2\. \S+ waiting, 1 job ahead of it(, done in .+|; its time is still being estimated)", lines[2]), lines[2]
         assert (await answer(fake, ADMIN, "queue")).splitlines() == [
             "You have no jobs waiting or running.", "In all, 3 jobs are waiting or running."]
     # closing the bot stops the held jobs (they are kept for the next start): none needs to run here
@@ -103,3 +104,19 @@ async def test_stylehelp_shows_links_spoilers_queue_and_stats_with_examples(fake
     options = {o["name"] for o in commands["style"]["options"]}
     assert {"content_url", "style_url", "spoiler"} <= options
     assert not any(o.get("required") for o in commands["style"]["options"])  # the photo may be a link
+
+
+def test_a_job_line_with_no_eta_yet_says_so_in_a_sentence_of_its_own() -> None:
+    """The unknown time is its own wording, not a phrase in the {eta} slot ("… 시간 후 완료" read as nonsense)."""
+    from types import SimpleNamespace
+
+    from bot.cogs.queue import job_line
+    from engine.jobs import JobState, JobStatus
+
+    handle = SimpleNamespace(meta={"guild_id": 1, "channel_id": 2, "status_message_id": 3})
+    link = "https://discord.com/channels/1/2/3"
+    waiting = JobStatus("j", JobState.QUEUED, position=2, eta_s=None)
+    painting = JobStatus("j", JobState.RUNNING, step=1, total=4, eta_s=None)
+    assert job_line("ko", 1, handle, waiting) == f"1. {link} 대기 중, 앞에 작업 2개, 완료 시간 계산 중"  # type: ignore[arg-type]
+    assert job_line("ko", 1, handle, painting) == f"1. {link} 그리는 중, 25% 완료, 남은 시간 계산 중"  # type: ignore[arg-type]
+    assert "about 40 s" in job_line("en", 1, handle, JobStatus("j", JobState.QUEUED, position=2, eta_s=40))  # type: ignore[arg-type]

@@ -22,7 +22,7 @@ from PIL import Image
 
 from bot.core.errors import UserError, count_discord_error
 from engine.nst import media
-from engine.nst.images import encode_image, fit_to_size
+from engine.nst.images import decode_image, encode_image, fit_to_size, peek
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +50,10 @@ def fit_image(png: bytes, budget: int, name: str = "stylized") -> tuple[bytes, s
 
     ``png`` is normally the engine's PNG, but any format Pillow reads will do.
     """
-    with Image.open(io.BytesIO(png)) as source:
-        if len(png) <= budget:
-            return png, f"{name}.{_EXTENSIONS.get(source.format or '', 'png')}"
-        image = source.convert("RGB")
+    if len(png) <= budget:
+        found = peek(png, formats=None)
+        return png, f"{name}.{_EXTENSIONS.get(found[0] if found else '', 'png')}"
+    image = decode_image(png)
     while True:
         data = b""
         for fmt, quality in LADDER:
@@ -71,8 +71,8 @@ def fit_image(png: bytes, budget: int, name: str = "stylized") -> tuple[bytes, s
 def _animation_format(data: bytes) -> str:
     if media.is_video(data):
         return "mp4"
-    with Image.open(io.BytesIO(data)) as im:
-        return "gif" if im.format == "GIF" else "webp"  # an APNG goes out as WebP
+    found = peek(data, formats=None)
+    return "gif" if found and found[0] == "GIF" else "webp"  # an APNG goes out as WebP
 
 
 def _ladder(fmt: str) -> list[tuple[int, int, int]]:

@@ -9,7 +9,6 @@ Names are also kept in memory, for the slash command's autocomplete (3 s, no def
 
 from __future__ import annotations
 
-import io
 import logging
 import re
 import sqlite3
@@ -77,10 +76,7 @@ def thumbnail(image_bytes: bytes, *, max_bytes: int) -> bytes:
 
 def contact_sheet(entries: Sequence[tuple[str, bytes]]) -> bytes:
     """One JPEG of every ``(name, thumbnail)``, in rows of :data:`SHEET_COLUMNS`, each named."""
-    thumbs = []
-    for _, data in entries:
-        with Image.open(io.BytesIO(data)) as thumb:
-            thumbs.append(thumb.convert("RGB"))
+    thumbs = [decode_image(data) for _, data in entries]
     sheet = compose(thumbs, [name for name, _ in entries], columns=min(SHEET_COLUMNS, len(entries)),
                     cell=(THUMB_SIDE, THUMB_SIDE))
     return encode_image(sheet.image, format="JPEG", quality=88)

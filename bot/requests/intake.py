@@ -15,7 +15,6 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import discord
-from PIL import Image
 
 from bot.answers.courier import needs_webhook
 from bot.answers.delivery import Delivery, mention_only
@@ -37,7 +36,7 @@ from engine.jobs import JobSpec
 from engine.jobs.contract import MAX_TRY_STYLES
 from engine.jobs.paint import GRID_FACTORS
 from engine.jobs.report import JobReport
-from engine.nst.images import encode_image
+from engine.nst.images import decode_image, encode_image
 from engine.nst.params import StyleParams
 from engine.tiles import Box, crop
 
@@ -348,8 +347,7 @@ async def _result_image(result: discord.Message, box: Box | None) -> bytes:
 
 
 def _crop_png(data: bytes, box: Box) -> bytes:
-    with Image.open(io.BytesIO(data)) as image:
-        return encode_image(crop(image.convert("RGB"), box), format="PNG")
+    return encode_image(crop(decode_image(data), box), format="PNG")
 
 
 # -- what a request asked for: kept with the job (for /stats) and logged -----------------------------

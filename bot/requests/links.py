@@ -17,7 +17,6 @@ public-address check itself is not a parameter: it cannot be switched off.
 from __future__ import annotations
 
 import asyncio
-import io
 import ipaddress
 import logging
 import socket
@@ -26,11 +25,10 @@ from dataclasses import dataclass, field
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
-from PIL import Image, UnidentifiedImageError
 from yarl import URL
 
 from bot.core.errors import UserError
-from engine.nst.images import FORMATS
+from engine.nst.images import looks_like_image
 from engine.nst.media import is_video
 
 log = logging.getLogger(__name__)
@@ -241,13 +239,7 @@ def looks_like_media(data: bytes) -> bool:
         return False
     if is_video(data):
         return True
-    try:
-        with Image.open(io.BytesIO(data), formats=FORMATS):
-            return True
-    except UnidentifiedImageError:
-        return False
-    except Exception:  # noqa: BLE001 - an image, but a bad one: the decoder says why (bot.requests.inputs.download)
-        return True
+    return looks_like_image(data)
 
 
 @dataclass

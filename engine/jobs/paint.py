@@ -9,7 +9,6 @@ Importing this module loads neither torch nor Pillow, so the bot can read the co
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -66,8 +65,7 @@ def batch_key(spec: JobSpec) -> str | None:
     photo's header only (no decoding, no torch), so a queue can group waiting jobs cheaply; a job
     whose options or photo cannot be read runs alone, and fails there.
     """
-    from PIL import ExifTags, Image  # the engine's own dependency; torch-free
-
+    from engine.nst.images import peek  # torch-free
     from engine.nst.media import is_animation
     from engine.nst.schedule import batch_key as shape_key
 
@@ -75,13 +73,10 @@ def batch_key(spec: JobSpec) -> str | None:
         return None
     try:
         params = spec.params
-        with Image.open(io.BytesIO(spec.content)) as im:
-            width, height = im.size
-            if im.getexif().get(ExifTags.Base.Orientation, 1) in (5, 6, 7, 8):  # shown turned
-                width, height = height, width
-    except Exception:  # noqa: BLE001 - unreadable: it runs alone and fails with the decoder's words
+    except Exception:  # noqa: BLE001 - bad options: it runs alone and fails with their words
         return None
-    return shape_key(params, (width, height))
+    found = peek(spec.content)
+    return shape_key(params, found[1]) if found is not None else None  # unreadable: alone, fails there
 
 
 def batch_member(spec: JobSpec, params: StyleParams, **hooks: Any) -> Job:
@@ -240,17 +235,14 @@ class _GridBoard:
 
     def forward(self, index: int) -> OnProgress:
         """``on_progress`` for cell ``index``."""
-        from PIL import Image
-
-        from engine.nst.images import preview_jpeg
+        from engine.nst.images import decode_image, preview_jpeg
         from engine.tiles import compose
 
         def forward(progress: Progress) -> None:
             self.steps[index] = progress.step
             preview = None
             if progress.preview is not None:
-                with Image.open(io.BytesIO(progress.preview)) as current:
-                    self.tiles[index] = current.convert("RGB")
+                self.tiles[index] = decode_image(progress.preview)
                 small = [t.resize((128, max(1, round(128 * t.height / t.width)))) if t else None for t in self.tiles]
                 preview = preview_jpeg(compose(small, self.captions, columns=2).image, longest_side=None)
             self.on_progress(replace(progress, step=sum(self.steps), total=sum(self.totals), preview=preview))

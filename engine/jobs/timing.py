@@ -137,14 +137,12 @@ def sample_of(outcome_seconds: float, report: JobReport | None) -> Sample | None
 
 
 def photo_size(content: bytes) -> tuple[int, int] | None:
-    """(width, height) of an encoded photo from its header (None if unreadable)."""
-    from PIL import Image
+    """(width, height) of an encoded photo as it is shown, from its header (None if unreadable: it fails
+    later, with the decoder's words)."""
+    from engine.nst.images import peek
 
-    try:
-        with Image.open(io.BytesIO(content)) as im:
-            return im.size
-    except Exception:  # noqa: BLE001 - an unreadable photo fails later, with the decoder's words
-        return None
+    found = peek(content)
+    return found[1] if found is not None else None
 
 
 def predict_job(predict: Callable[[float], float | None], spec: JobSpec) -> float | None:

@@ -75,6 +75,37 @@ def decode_image(data: bytes, *, max_pixels: int = MAX_PIXELS, max_bytes: int = 
         raise InputError(msg("input.damaged", format=fmt)) from exc
 
 
+def peek(data: bytes, formats: tuple[str, ...] | None = FORMATS) -> tuple[str, tuple[int, int]] | None:
+    """An encoded image's format and size as it is shown (EXIF orientation applied), from its header only;
+    None when Pillow cannot read it as one of ``formats`` (None: any it knows). Nothing is decoded."""
+    try:
+        with Image.open(io.BytesIO(data), formats=formats) as im:
+            width, height = im.size
+            if _exif_orientation(im) in (5, 6, 7, 8):  # turned a quarter: shown with the sides swapped
+                width, height = height, width
+            return im.format or "", (width, height)
+    except Exception:  # noqa: BLE001 - untrusted bytes: whatever the header parser raised, not an image here
+        return None
+
+
+def looks_like_image(data: bytes) -> bool:
+    """Whether the header is one of :data:`FORMATS`' (a damaged file still is one: the decoder then says why)."""
+    try:
+        with Image.open(io.BytesIO(data), formats=FORMATS):
+            return True
+    except UnidentifiedImageError:
+        return False
+    except Exception:  # noqa: BLE001 - an image, but a bad one: decode_image says why
+        return True
+
+
+def _exif_orientation(im: Image.Image) -> int:
+    try:
+        return int(im.getexif().get(0x0112, 1))  # ExifTags.Base.Orientation
+    except Exception:  # noqa: BLE001 - a broken EXIF block is ignored, as decode_image ignores it
+        return 1
+
+
 def check_upload(data: bytes, max_bytes: int = MAX_BYTES) -> None:
     """Refuse an empty upload or one over ``max_bytes`` (a still or an animation: one sentence each)."""
     if not data:

@@ -18,7 +18,7 @@ import torch
 from PIL import Image, ImageFile
 
 from engine.errors import InputError
-from engine.nst.images import MAX_SIDE, decode_image, encode_image, fit_to_size, to_image, to_tensor
+from engine.nst.images import MAX_SIDE, decode_image, encode_image, fit_to_size, peek, to_image, to_tensor
 
 RED, GREEN, BLUE, WHITE = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
@@ -212,6 +212,15 @@ def test_exif_orientation_6_rotates_upright():
     img = decode_image(save(src, "PNG", exif=exif))
     assert img.size == (1, 2)
     assert pixels(img) == [RED, BLUE]  # the left pixel ends on top
+
+
+def test_a_size_read_from_the_header_is_the_size_shown_after_exif_orientation():
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    turned = save(Image.new("RGB", (40, 10)), "JPEG", exif=exif)
+    assert peek(turned) == ("JPEG", (10, 40)) and decode_image(turned).size == (10, 40)
+    assert peek(save(Image.new("RGB", (40, 10)), "PNG")) == ("PNG", (40, 10))
+    assert peek(b"not an image at all") is None
 
 
 def test_rgba_is_composited_over_white():

@@ -5,7 +5,7 @@ per Discord locale, when the tree is synced (once, in ``setup_hook``). The answe
 catalogue's ``command.*``, ``option.*``, ``choice.*`` and ``menu.*`` keys; English is the default
 written in the decorators, so English locales get no localisation, and a key a language lacks
 leaves Discord showing the default. Localised names follow Discord's rules (lowercase, no spaces,
-unique within a command: see ``shared/notes/discord.md``); the tests check every language's.
+unique within a command, at most 32 characters); the tests check every language's.
 """
 
 from __future__ import annotations

@@ -132,7 +132,7 @@ async def test_quick_answers_with_the_draft_labelled_and_paint_it_properly_paint
         painted = await wait_result(fake, predicate=lambda m: m["id"] != quick["id"])
         [spec] = again.queue.submitted
     assert spec.draft == "" and (spec.content, spec.styles) == (PHOTO[1], (PAINTING[1],)) and spec.user_id == BOB
-    assert spec.params.steps == 2 and spec.options["size"] == "32"
+    assert spec.params.steps == 2 and spec.params.size == 32
     assert painted["embeds"][0]["title"] == "🎨 Stylized"
     assert painted["message_reference"]["message_id"] == request["id"]
 

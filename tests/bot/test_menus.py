@@ -234,7 +234,7 @@ async def test_restyle_after_a_restart_and_more_style_on_its_result(fake: FakeDi
         restyled = await wait_result(fake, predicate=lambda m: m["message_reference"]["message_id"] == first["id"])
         [spec] = again.queue.submitted
         assert (spec.content, spec.styles) == (CONTENT[1], (STARRY,))
-        assert spec.options["steps"] == "2"  # the result's own parameters
+        assert spec.params.steps == 2  # the result's own parameters
         assert request["id"] != first["id"]
         await fake.click_button(CHANNEL, ALICE, restyled["id"], button(restyled, "Less style"))
         await wait_result(fake, predicate=lambda m: m["id"] not in (first["id"], restyled["id"]))

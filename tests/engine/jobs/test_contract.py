@@ -22,7 +22,7 @@ import pytest
 from PIL import Image
 
 from engine.errors import InputError, JobCancelled, JobFailed, ParamError, QueueFull, UserLimitReached
-from engine.jobs import JobHandle, JobQueue, JobState
+from engine.jobs import JobHandle, JobQueue, JobState, Kind
 from engine.jobs.contract import ETA_WINDOW, average_run_s
 from engine.jobs.local import LocalJobQueue
 from engine.jobs.paint import UPSCALE_STEPS
@@ -102,7 +102,7 @@ async def test_a_job_reports_progress_and_ends_with_a_png(queue_factory: QueueKi
     assert seen[-1].preview is None
     result = await h.result()
     assert result.image.startswith(b"\x89PNG")
-    assert result.report["steps"] == 40
+    assert result.report.steps == 40
     assert h.meta == {"channel": 5}
 
 
@@ -118,7 +118,7 @@ async def test_an_animation_reports_which_frame_it_paints_and_ends_as_an_animati
     assert running and all(s.frames == 3 and 1 <= s.frame <= 3 and s.total == 3 + 2 * 12 for s in running)
     assert [s.frame for s in running] == sorted(s.frame for s in running)
     result = await h.result()
-    assert len(decode_clip(result.image).frames) == 3 and result.report["animation"]["frames"] == 3
+    assert len(decode_clip(result.image).frames) == 3 and result.report.animation.frames == 3 and result.report.kind is Kind.ANIMATION
 
 
 async def test_bad_options_are_refused_before_anything_is_queued(queue_factory: QueueKit) -> None:
@@ -205,7 +205,7 @@ async def test_etas_assume_the_mean_run_time_of_the_last_finished_jobs(queue_fac
         t0 = time.monotonic()
         result = await asyncio.wait_for((await q.submit(spec(user, options))).result(), 60)
         high.append(time.monotonic() - t0)
-        low.append(result.report["seconds"])
+        low.append(result.report.seconds)
     assert high[0] < low[1]  # the rule can be told apart from "the last job" (and from an EWMA)
     blocker = await q.submit(spec(91, LONG))
     await wait_running(blocker)
@@ -285,7 +285,7 @@ async def test_a_restarted_bot_answers_for_what_it_left_running_or_finished(queu
     assert {finished.job_id, running.job_id} <= set(found)
     assert (await found[finished.job_id].result()).image == png
     resumed = await asyncio.wait_for(found[running.job_id].result(), 60)
-    assert resumed.image.startswith(b"\x89PNG") and resumed.report["steps"] == MEDIUM["steps"]
+    assert resumed.image.startswith(b"\x89PNG") and resumed.report.steps == MEDIUM["steps"]
     for job_id in (finished.job_id, running.job_id):
         assert [await found[job_id].claim_delivery(), await found[job_id].claim_delivery()] == [True, False]
 
@@ -294,8 +294,8 @@ async def test_out_of_memory_is_retried_once_at_a_smaller_size(queue_factory: Qu
     q = await queue_factory.with_engine(OutOfMemoryAbove(40))
     h = await q.submit(spec(1, {**TINY, "size": 48}))
     result = await asyncio.wait_for(h.result(), 60)
-    assert result.report["oom_retry"] == {"from_size": 48, "to_size": 33}
-    assert result.report["schedule"] == [[33, TINY["steps"]]]
+    assert result.report.figures["oom_retry"] == {"from_size": 48, "to_size": 33}
+    assert result.report.schedule == ((33, TINY["steps"]),)
 
 
 async def test_out_of_memory_at_the_smaller_size_too_fails_with_the_reason(queue_factory: QueueKit) -> None:
@@ -317,13 +317,13 @@ async def test_waiting_jobs_of_one_shape_run_as_one_batch_each_with_its_own_resu
     odd = await q.submit(spec(9, {**TINY, "steps": 4}))  # same shape, other schedule: not a batch mate
     assert await blocker.cancel()
     results = [await asyncio.wait_for(h.result(), 60) for h in same]
-    assert [r.report["batch"] for r in results] == [3, 3, 3]
-    assert [r.report["params"]["style_weight"] for r in results] == [100.0, 200.0, 300.0]
+    assert [r.report.figures["batch"] for r in results] == [3, 3, 3]
+    assert [r.report.params.style_weight for r in results] == [100.0, 200.0, 300.0]
     for i, result in enumerate(results):  # each result is its own photo's, painted
         image = np.asarray(Image.open(io.BytesIO(result.image)).convert("RGB").resize((48, 40)), float)
         gaps = [np.abs(image - np.asarray(photo, float)).mean() for photo in photos]
         assert int(np.argmin(gaps)) == i
-    assert (await asyncio.wait_for(odd.result(), 60)).report["batch"] == 1
+    assert (await asyncio.wait_for(odd.result(), 60)).report.figures["batch"] == 1
 
 
 async def test_an_upscale_starts_from_the_image_it_carries(queue_factory: QueueKit) -> None:
@@ -331,9 +331,9 @@ async def test_an_upscale_starts_from_the_image_it_carries(queue_factory: QueueK
     red = png_bytes(Image.new("RGB", (24, 18), (240, 20, 20)))  # not the photo (noise): a red start
     h = await q.submit(spec(1, {"size": 48, "steps": 2, "levels": 3}, start_image=red))
     result = await asyncio.wait_for(h.result(), 60)
-    assert result.report["upscaled_from"] == [24, 18]
-    assert result.report["schedule"] == [[48, round(2 * UPSCALE_STEPS)]]  # one rung, fewer steps
-    assert result.report["params"]["levels"] == 3  # the job's own params, for later reruns
+    assert result.report.kind is Kind.UPSCALE and result.report.upscaled_from == (24, 18)
+    assert result.report.schedule == ((48, round(2 * UPSCALE_STEPS)),)  # one rung, fewer steps
+    assert result.report.params.levels == 3  # the job's own params, for later reruns
     pixels = np.asarray(Image.open(io.BytesIO(result.image)).convert("RGB"), dtype=float)
     # L-BFGS's first step is tiny: after it, the image is still the red start (a job from the photo is noise)
     assert pixels[..., 0].mean() > 200 and pixels[..., 1:].mean() < 60
@@ -346,11 +346,11 @@ async def test_a_strength_grid_is_one_image_with_progress_across_its_cells(queue
     totals = {s.total for s in seen if s.state is JobState.RUNNING and s.total}
     assert totals == {2 * 12}
     result = await h.result()
-    grid = result.report["grid"]
-    assert grid["factors"] == [0.5, 2.0] and result.report["steps"] == 2 * 12
-    assert [loss["total"] > 0 for loss in grid["final_loss"]] == [True, True]
+    assert result.report.kind is Kind.GRID
+    assert result.report.factors == (0.5, 2.0) and result.report.steps == 2 * 12
+    assert [loss["total"] > 0 for loss in result.report.figures["grid"]["final_loss"]] == [True, True]
     sheet = Image.open(io.BytesIO(result.image))
-    cells = [crop(sheet, tuple(box)) for box in grid["boxes"]]
+    cells = [crop(sheet, box) for box in result.report.boxes]
     assert cells[0].size == cells[1].size and max(cells[0].size) >= 32  # each cell at the job's size
     assert sheet.width > 2 * cells[0].width  # side by side, with room between
 

@@ -62,7 +62,7 @@ async def test_users_take_turns_across_all_workers(workers: WorkerPool, make_que
     assert all(e is not None and e > 0 for e in etas) and etas == sorted(etas)
     for b in blockers:
         await b.cancel()
-    reports = {key: (await h.result()).report["worker"] for key, h in jobs.items()}
+    reports = {key: (await h.result()).report.figures["worker"] for key, h in jobs.items()}
     # Round r of every user starts before round r+1 of anybody: A0 B0 C0 | A1 B1 | A2.
     # (100 ms of slack: two workers picking at once may record their starts in either order.)
     for (_, r), rep in reports.items():
@@ -110,8 +110,8 @@ async def test_a_killed_workers_job_completes_elsewhere_and_is_delivered_once(
     workers.proc_of(victim).wait()
     workers.top_up()  # its replacement boots meanwhile; the job must not wait for it
     result = await asyncio.wait_for(h.result(), 60)
-    assert result.report["worker"]["id"] != victim
-    assert result.report["worker"]["attempt"] == 2
+    assert result.report.figures["worker"]["id"] != victim
+    assert result.report.figures["worker"]["attempt"] == 2
     twin = await other_bot.get(h.job_id)
     assert twin is not None
     claims = await asyncio.gather(h.claim_delivery(), twin.claim_delivery())
@@ -133,8 +133,8 @@ async def test_sigterm_hands_the_running_job_back(workers: WorkerPool, make_queu
     proc.send_signal(signal.SIGTERM)
     assert await asyncio.to_thread(proc.wait, 20) == 0
     result = await asyncio.wait_for(h.result(), 60)
-    assert result.report["worker"]["id"] != leaving
-    assert result.report["worker"]["attempt"] == 1  # handed back, not counted as a crash
+    assert result.report.figures["worker"]["id"] != leaving
+    assert result.report.figures["worker"]["attempt"] == 1  # handed back, not counted as a crash
     assert await _gone(q, leaving)  # it unregistered itself on the way out
 
 
@@ -153,7 +153,7 @@ async def test_a_restarted_bot_finds_its_jobs_and_replies_once(workers: WorkerPo
         h = pending[job_id]
         result = await asyncio.wait_for(h.result(), 60)
         assert result.image.startswith(b"\x89PNG")
-        assert result.report["worker"]["attempt"] == 1  # the bot restart did not re-run anything
+        assert result.report.figures["worker"]["attempt"] == 1  # the bot restart did not re-run anything
         assert await h.claim_delivery() is True
 
     third = await make_queue()  # a second restart: nothing left to deliver, nobody replies twice

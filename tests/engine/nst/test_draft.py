@@ -50,9 +50,11 @@ def test_a_draft_has_the_shape_a_job_of_that_size_gets(pair, size: int) -> None:
 
 def test_a_draft_moves_the_photo_toward_the_paintings_colours(pair) -> None:
     photo, starry, scream = pair
-    for painting in (starry, scream):
+    for painting, other in ((starry, scream), (scream, starry)):
         image = draft.draft(photo, [painting], 128)
-        assert palette_distance(image, painting) < 0.92 * palette_distance(photo, painting)
+        # closer to its own painting's colours than to the other's (an absolute margin over the photo's
+        # own distance moves with the CPU: onnxruntime's int8 kernels differ between AVX2, VNNI and AMX)
+        assert palette_distance(image, painting) < 0.85 * palette_distance(image, other)
         resized = np.asarray(photo.resize(image.size), dtype=np.float64)
         assert np.abs(np.asarray(image, dtype=np.float64) - resized).mean() > 20  # painted, not the photo
     # The Scream's mean colour is far from Tübingen's (orange against blue): the draft's comes close

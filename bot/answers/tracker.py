@@ -218,7 +218,7 @@ class JobTracker:
             await self._say(progress, handle, where, exc)
             return
         seconds = round(result.report.get("seconds", 0), 1)
-        await progress.finish(i18n.text(where.lang, "status.done", time_s=seconds, link=message.jump_url))
+        await progress.finish(i18n.text(where.lang, "status.done", time_s=seconds, link=where.jump_url(message.id)))
         await self._post_to_gallery(handle, where, result, message.id)
 
     async def _say(self, progress: ProgressMessage, handle: JobHandle, where: Delivery, exc: Exception) -> None:

@@ -16,7 +16,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import discord
 
 from bot.answers.embeds import MENU_MAX
+from bot.answers.progress import PREVIEW_NAME
 from bot.core.errors import discord_call, explain
+from bot.core.host import Cancel
+from bot.core.spoilers import plain_name
 from bot.requests.picker import offer
 from bot.words import i18n
 from bot.words.language import choose
@@ -69,8 +72,13 @@ class CancelButton(discord.ui.DynamicItem[discord.ui.Button],
         except Exception as exc:  # noqa: BLE001 - explain() logs what is unexpected
             await interaction.response.send_message(explain(exc, lang, job_id=self.job_id), ephemeral=True)
             return
-        if cancelled:
+        if cancelled is Cancel.CANCELLED:
             await interaction.response.edit_message(content=i18n.text(lang, "status.cancelling"), view=None)
+        elif cancelled is Cancel.UNKNOWN:  # nobody will ever edit this status message again: settle it here
+            kept = [a for a in (interaction.message.attachments if interaction.message else [])
+                    if plain_name(a.filename) != PREVIEW_NAME]
+            await interaction.response.edit_message(content=i18n.text(lang, "status.job_lost"), view=None,
+                                                    attachments=kept)
         else:
             await interaction.response.send_message(i18n.text(lang, "refusal.already_finished"), ephemeral=True)
 

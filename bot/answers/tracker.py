@@ -24,6 +24,7 @@ from bot.answers.progress import ProgressMessage, describe
 from bot.answers.upload import Reduced, send_fitted
 from bot.core import spoilers
 from bot.core.errors import UserError, count_discord_error, discord_call, explain
+from bot.core.host import Cancel
 from bot.words import i18n
 from bot.words.language import choose
 from engine.errors import JobCancelled, JobFailed
@@ -143,9 +144,16 @@ class JobTracker:
         """The user's jobs this process follows (anywhere), oldest first."""
         return [h for h, _ in self._followers.values() if h.user_id == user_id]
 
-    async def cancel(self, job_id: str, by: discord.abc.User) -> bool:
+    async def cancel(self, job_id: str, by: discord.abc.User) -> Cancel:
         handle = await self.queue.get(job_id)
-        return handle is not None and await handle.cancel(msg("job.cancelled_by", name=by.display_name))
+        if handle is None:
+            log.warning("job %s: cancel by user %s, but the queue does not know the job", job_id, by.id)
+            if (followed := self._followers.get(job_id)) is not None:
+                followed[1].cancel()  # no progress edit of a job the queue lost after the caller says so
+                await asyncio.gather(followed[1], return_exceptions=True)
+            return Cancel.UNKNOWN
+        cancelled = await handle.cancel(msg("job.cancelled_by", name=by.display_name))
+        return Cancel.CANCELLED if cancelled else Cancel.FINISHED
 
     async def settle(self, timeout: float) -> None:
         """On shutdown: let the followers of finished jobs post their last word, and tell the others' users.

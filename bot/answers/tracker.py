@@ -28,7 +28,7 @@ from bot.core.host import Cancel
 from bot.words import i18n
 from bot.words.language import choose
 from engine.errors import JobCancelled, JobFailed
-from engine.jobs import JobHandle, JobQueue, JobResult
+from engine.jobs import JobHandle, JobQueue, JobResult, JobStatus
 from engine.texts import msg
 
 if TYPE_CHECKING:
@@ -61,20 +61,23 @@ class JobTracker:
     async def start(self, handle: JobHandle) -> None:
         """A job just queued: its status message shows its place and a Cancel button, then it is followed."""
         where = Delivery.from_meta(handle.meta)
+        shown = None
         if where is not None:
             snapshot = await handle.status()
             status = channel_for(self.bot, where).get_partial_message(where.status_message_id)
-            with discord_call(log, "job %s: cannot show the queue position", handle.job_id):
+            with discord_call(log, "job %s: cannot show the queue position", handle.job_id) as call:
                 await status.edit(content=describe(snapshot, where.lang),
                                   view=status_view(handle.job_id, handle.user_id, where.lang))
-        self.follow(handle)
+            shown = None if call.failed else snapshot  # already "Painting…" when the job started at once
+        self.follow(handle, shown)
 
-    def follow(self, handle: JobHandle) -> None:
+    def follow(self, handle: JobHandle, shown: JobStatus | None = None) -> None:
+        """Follow a job to its one answer; ``shown``: what its status message shows now, if known."""
         where = Delivery.from_meta(handle.meta)
         if where is None:
             log.warning("job %s has no delivery data in its meta; not following it", handle.job_id)
             return
-        task = asyncio.create_task(self._follow(handle, where), name=f"follow-{handle.job_id}")
+        task = asyncio.create_task(self._follow(handle, where, shown), name=f"follow-{handle.job_id}")
         self._followers[handle.job_id] = (handle, task)
         task.add_done_callback(lambda _: self._followers.pop(handle.job_id, None))
 
@@ -187,12 +190,12 @@ class JobTracker:
 
     # -- following ---------------------------------------------------------------------------
 
-    async def _follow(self, handle: JobHandle, where: Delivery) -> None:
+    async def _follow(self, handle: JobHandle, where: Delivery, shown: JobStatus | None) -> None:
         channel = channel_for(self.bot, where)
         settings = self.bot.settings
         progress = ProgressMessage(channel.get_partial_message(where.status_message_id),
                                    interval=settings.progress_interval_s, preview=settings.preview, lang=where.lang,
-                                   spoiler=where.spoiler)
+                                   spoiler=where.spoiler, shown=shown)
         try:
             async for status in handle.updates():
                 if status.state.finished:

@@ -50,6 +50,11 @@ async def _refuse(interaction: discord.Interaction[Host], key: str) -> bool:
     return False
 
 
+def _log_bad(interaction: discord.Interaction, item: discord.ui.Item[Any], why: Exception | str) -> None:
+    log.warning("user %s clicked a component with custom_id %r on message %s: %s", interaction.user.id,
+                getattr(item, "custom_id", None), interaction.message and interaction.message.id, why)
+
+
 class BadComponent(discord.ui.DynamicItem[discord.ui.Item[Any]],
                    template=re.compile(r"stylebot:.*", re.DOTALL)):
     """In place of a button whose custom_id is damaged (or no button's): one ephemeral sentence, nothing run.
@@ -64,8 +69,7 @@ class BadComponent(discord.ui.DynamicItem[discord.ui.Item[Any]],
     @classmethod
     def of(cls, interaction: discord.Interaction, item: discord.ui.Item[Any], why: Exception | str,
            key: str = "refusal.bad_button") -> BadComponent:
-        log.warning("user %s clicked a component with custom_id %r on message %s: %s", interaction.user.id,
-                    getattr(item, "custom_id", None), interaction.message and interaction.message.id, why)
+        _log_bad(interaction, item, why)
         return cls(item, key)
 
     @classmethod
@@ -285,7 +289,7 @@ class TrySelect(discord.ui.DynamicItem[discord.ui.Select], template=template("tr
     async def callback(self, interaction: discord.Interaction[Host]) -> None:  # type: ignore[override]
         values, offered = self.item.values, {o.value for o in self.item.options}
         if len(values) != 1 or values[0] not in offered:  # one of the names on the menu, or nothing is painted
-            BadComponent.of(interaction, self.item, f"picked {values!r} from {sorted(offered)!r}")
+            _log_bad(interaction, self.item, f"picked {values!r} from {sorted(offered)!r}")
             await _refuse(interaction, "refusal.bad_button")
             return
         await interaction.client.intake.paint_saved(interaction, values[0])

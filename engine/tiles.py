@@ -68,5 +68,6 @@ def compose(images: Sequence[Image.Image | None], captions: Sequence[str], *, co
 def crop(image: Image.Image, box: Box) -> Image.Image:
     """The tile at ``box`` (fractions, as :class:`Sheet` gives them) of ``image``, at its size."""
     w, h = image.size
-    left, top, right, bottom = (round(box[0] * w), round(box[1] * h), round(box[2] * w), round(box[3] * h))
+    # within the picture whatever the box says: a box from elsewhere (a button's custom_id) cannot ask for more
+    left, top, right, bottom = (round(min(max(v, 0.0), 1.0) * n) for v, n in zip(box, (w, h, w, h), strict=True))
     return image.crop((left, top, max(right, left + 1), max(bottom, top + 1)))

@@ -5,6 +5,11 @@ on the message it sits on, so it works after a restart: :class:`~bot.client.Styl
 registers these classes with ``add_dynamic_items`` in ``setup_hook``. Labels are in the
 message's language (``lang``); a button rebuilt from its ``custom_id`` only handles the click,
 and answers in the clicking user's language.
+
+Each template matches every custom_id of its button, and the parts are checked as they are read
+(:mod:`bot.answers.custom_ids`): a damaged one gets :class:`BadComponent`'s ephemeral answer, and a
+``stylebot:`` custom_id that no button claims gets :class:`UnknownComponent`'s, instead of Discord's
+"This interaction failed".
 """
 
 from __future__ import annotations
@@ -15,8 +20,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import discord
 
+from bot.answers import custom_ids
+from bot.answers.custom_ids import Malformed, template
 from bot.answers.embeds import MENU_MAX
+from bot.answers.progress import PREVIEW_NAME
 from bot.core.errors import discord_call, explain
+from bot.core.host import Cancel
+from bot.core.spoilers import plain_name
 from bot.requests.picker import offer
 from bot.words import i18n
 from bot.words.language import choose
@@ -27,8 +37,6 @@ if TYPE_CHECKING:
     from bot.core.host import Host
 
 log = logging.getLogger(__name__)
-
-BOX_SCALE = 10_000  # a grid cell's box travels in the custom_id in these units of the grid's size
 
 
 def _may_moderate(interaction: discord.Interaction) -> bool:
@@ -42,8 +50,41 @@ async def _refuse(interaction: discord.Interaction[Host], key: str) -> bool:
     return False
 
 
-class CancelButton(discord.ui.DynamicItem[discord.ui.Button],
-                   template=r"stylebot:cancel:(?P<job>[\w-]+):(?P<owner>\d+)"):
+def _log_bad(interaction: discord.Interaction, item: discord.ui.Item[Any], why: Exception | str) -> None:
+    log.warning("user %s clicked a component with custom_id %r on message %s: %s", interaction.user.id,
+                getattr(item, "custom_id", None), interaction.message and interaction.message.id, why)
+
+
+class BadComponent(discord.ui.DynamicItem[discord.ui.Item[Any]],
+                   template=re.compile(r"stylebot:.*", re.DOTALL)):
+    """In place of a button whose custom_id is damaged (or no button's): one ephemeral sentence, nothing run.
+
+    Never registered itself: the buttons' ``from_custom_id`` and :class:`UnknownComponent` return it.
+    """
+
+    def __init__(self, item: discord.ui.Item[Any], key: str = "refusal.bad_button") -> None:
+        super().__init__(item)
+        self.key = key
+
+    @classmethod
+    def of(cls, interaction: discord.Interaction, item: discord.ui.Item[Any], why: Exception | str,
+           key: str = "refusal.bad_button") -> BadComponent:
+        _log_bad(interaction, item, why)
+        return cls(item, key)
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
+                             match: re.Match[str]) -> BadComponent:
+        return cls.of(interaction, item, "no button of this version reads it")
+
+    async def interaction_check(self, interaction: discord.Interaction[Host]) -> bool:  # type: ignore[override]
+        return True
+
+    async def callback(self, interaction: discord.Interaction[Host]) -> None:  # type: ignore[override]
+        await _refuse(interaction, self.key)
+
+
+class CancelButton(discord.ui.DynamicItem[discord.ui.Button], template=template("cancel")):
     """Cancels a queued or running job: its owner, or a moderator (Manage Messages)."""
 
     def __init__(self, job_id: str, owner_id: int, lang: str = i18n.DEFAULT) -> None:
@@ -54,8 +95,12 @@ class CancelButton(discord.ui.DynamicItem[discord.ui.Button],
 
     @classmethod
     async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
-                             match: re.Match[str]) -> CancelButton:
-        return cls(match["job"], int(match["owner"]))
+                             match: re.Match[str]) -> CancelButton | BadComponent:
+        try:
+            job, owner = custom_ids.parts(match["rest"], 2)
+            return cls(custom_ids.job_id(job), custom_ids.snowflake(owner))
+        except Malformed as exc:
+            return BadComponent.of(interaction, item, exc)
 
     async def interaction_check(self, interaction: discord.Interaction[Host]) -> bool:  # type: ignore[override]
         if interaction.user.id == self.owner_id or _may_moderate(interaction):
@@ -69,14 +114,18 @@ class CancelButton(discord.ui.DynamicItem[discord.ui.Button],
         except Exception as exc:  # noqa: BLE001 - explain() logs what is unexpected
             await interaction.response.send_message(explain(exc, lang, job_id=self.job_id), ephemeral=True)
             return
-        if cancelled:
+        if cancelled is Cancel.CANCELLED:
             await interaction.response.edit_message(content=i18n.text(lang, "status.cancelling"), view=None)
+        elif cancelled is Cancel.UNKNOWN:  # nobody will ever edit this status message again: settle it here
+            kept = [a for a in (interaction.message.attachments if interaction.message else [])
+                    if plain_name(a.filename) != PREVIEW_NAME]
+            await interaction.response.edit_message(content=i18n.text(lang, "status.job_lost"), view=None,
+                                                    attachments=kept)
         else:
             await interaction.response.send_message(i18n.text(lang, "refusal.already_finished"), ephemeral=True)
 
 
-class RestyleButton(discord.ui.DynamicItem[discord.ui.Button],
-                    template=r"stylebot:restyle:(?P<how>more|less)"):
+class RestyleButton(discord.ui.DynamicItem[discord.ui.Button], template=template("restyle")):
     """Runs a result again with β doubled ("more") or halved ("less"), for whoever clicks."""
 
     FACTORS: ClassVar[dict[str, float]] = {"more": 2.0, "less": 0.5}
@@ -89,15 +138,17 @@ class RestyleButton(discord.ui.DynamicItem[discord.ui.Button],
 
     @classmethod
     async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
-                             match: re.Match[str]) -> RestyleButton:
-        return cls(match["how"])
+                             match: re.Match[str]) -> RestyleButton | BadComponent:
+        how = match["rest"]
+        if how not in cls.FACTORS:
+            return BadComponent.of(interaction, item, f"no such restyle: {how!r}")
+        return cls(how)
 
     async def callback(self, interaction: discord.Interaction[Host]) -> None:  # type: ignore[override]
         await interaction.client.intake.restyle(interaction, self.FACTORS[self.how])
 
 
-class UpscaleButton(discord.ui.DynamicItem[discord.ui.Button],
-                    template=r"stylebot:upscale(?::(?P<cell>\d):(?P<box>\d+,\d+,\d+,\d+))?"):
+class UpscaleButton(discord.ui.DynamicItem[discord.ui.Button], template=template("upscale")):
     """Paints a result again at twice the size, starting from it, for whoever clicks.
 
     On a strength grid there is one per cell: its index and where it sits on the grid (in
@@ -109,24 +160,27 @@ class UpscaleButton(discord.ui.DynamicItem[discord.ui.Button],
         self.cell, self.box = cell, box
         custom_id, label = "stylebot:upscale", i18n.text(lang, "button.upscale")
         if cell is not None and box is not None:
-            custom_id += f":{cell}:" + ",".join(str(round(v * BOX_SCALE)) for v in box)
+            custom_id += f":{cell}:{custom_ids.box_text(box)}"
             label = i18n.text(lang, "button.upscale_cell", factor=GRID_FACTORS[cell] if factor is None else factor)
         super().__init__(discord.ui.Button(label=label, emoji="⬆️", style=discord.ButtonStyle.success,
                                            custom_id=custom_id))
 
     @classmethod
     async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
-                             match: re.Match[str]) -> UpscaleButton:
-        if match["cell"] is None:
+                             match: re.Match[str]) -> UpscaleButton | BadComponent:
+        if match["rest"] is None:
             return cls()
-        left, top, right, bottom = (int(v) / BOX_SCALE for v in match["box"].split(","))
-        return cls(int(match["cell"]), (left, top, right, bottom))
+        try:  # the cell within the grid, the box within the picture: a crafted one could ask for any size
+            cell, box = custom_ids.parts(match["rest"], 2)
+            return cls(custom_ids.cell(cell), custom_ids.box(box))
+        except Malformed as exc:
+            return BadComponent.of(interaction, item, exc)
 
     async def callback(self, interaction: discord.Interaction[Host]) -> None:  # type: ignore[override]
         await interaction.client.intake.upscale(interaction, self.cell, self.box)
 
 
-class DeleteButton(discord.ui.DynamicItem[discord.ui.Button], template=r"stylebot:delete:(?P<owner>\d+)"):
+class DeleteButton(discord.ui.DynamicItem[discord.ui.Button], template=template("delete")):
     """Deletes a result: its owner, or a moderator (Manage Messages)."""
 
     def __init__(self, owner_id: int, lang: str = i18n.DEFAULT) -> None:
@@ -136,8 +190,12 @@ class DeleteButton(discord.ui.DynamicItem[discord.ui.Button], template=r"stylebo
 
     @classmethod
     async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
-                             match: re.Match[str]) -> DeleteButton:
-        return cls(int(match["owner"]))
+                             match: re.Match[str]) -> DeleteButton | BadComponent:
+        try:
+            [owner] = custom_ids.parts(match["rest"], 1)
+            return cls(custom_ids.snowflake(owner))
+        except Malformed as exc:
+            return BadComponent.of(interaction, item, exc)
 
     async def interaction_check(self, interaction: discord.Interaction[Host]) -> bool:  # type: ignore[override]
         if interaction.user.id == self.owner_id or _may_moderate(interaction):
@@ -173,7 +231,7 @@ async def _delete_repost(bot: Host, result_id: int) -> None:
     log.info("gallery repost %s (channel %s) of result %s deleted with it", message_id, channel_id, result_id)
 
 
-class PaintAnotherButton(discord.ui.DynamicItem[discord.ui.Button], template=r"stylebot:newstyle"):
+class PaintAnotherButton(discord.ui.DynamicItem[discord.ui.Button], template=template("newstyle")):
     """🎨 Restyle: the same photo in another of the server's saved styles (a select menu), for whoever clicks.
 
     The new result replies to this one; the photo is found as More/Less style find it.
@@ -185,8 +243,8 @@ class PaintAnotherButton(discord.ui.DynamicItem[discord.ui.Button], template=r"s
 
     @classmethod
     async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
-                             match: re.Match[str]) -> PaintAnotherButton:
-        return cls()
+                             match: re.Match[str]) -> PaintAnotherButton | BadComponent:
+        return cls() if match["rest"] is None else BadComponent.of(interaction, item, "nothing follows newstyle")
 
     async def callback(self, interaction: discord.Interaction[Host]) -> None:  # type: ignore[override]
         result, bot = interaction.message, interaction.client
@@ -198,7 +256,7 @@ class PaintAnotherButton(discord.ui.DynamicItem[discord.ui.Button], template=r"s
         await offer(interaction, bot, "picker.prompt_restyle", paint)
 
 
-class PaintButton(discord.ui.DynamicItem[discord.ui.Button], template=r"stylebot:paint"):
+class PaintButton(discord.ui.DynamicItem[discord.ui.Button], template=template("paint")):
     """Paints a quick draft's inputs properly (a Gatys job with the same options), for whoever clicks."""
 
     def __init__(self, lang: str = i18n.DEFAULT) -> None:
@@ -207,14 +265,14 @@ class PaintButton(discord.ui.DynamicItem[discord.ui.Button], template=r"stylebot
 
     @classmethod
     async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
-                             match: re.Match[str]) -> PaintButton:
-        return cls()
+                             match: re.Match[str]) -> PaintButton | BadComponent:
+        return cls() if match["rest"] is None else BadComponent.of(interaction, item, "nothing follows paint")
 
     async def callback(self, interaction: discord.Interaction[Host]) -> None:  # type: ignore[override]
         await interaction.client.intake.restyle(interaction, 1.0)  # the same options, painted
 
 
-class TrySelect(discord.ui.DynamicItem[discord.ui.Select], template=r"stylebot:try"):
+class TrySelect(discord.ui.DynamicItem[discord.ui.Select], template=template("try")):
     """On a sheet of drafts: pick a saved style to paint the photo in it properly, for whoever picks."""
 
     def __init__(self, names: list[str] | None = None, lang: str = i18n.DEFAULT) -> None:
@@ -224,16 +282,37 @@ class TrySelect(discord.ui.DynamicItem[discord.ui.Select], template=r"stylebot:t
 
     @classmethod
     async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Select,
-                             match: re.Match[str]) -> TrySelect:
+                             match: re.Match[str]) -> TrySelect | BadComponent:
+        if match["rest"] is not None or not isinstance(item, discord.ui.Select):
+            return BadComponent.of(interaction, item, "not the select menu of a sheet of drafts")
         return cls([o.value for o in item.options])
 
     async def callback(self, interaction: discord.Interaction[Host]) -> None:  # type: ignore[override]
-        await interaction.client.intake.paint_saved(interaction, self.item.values[0])
+        values, offered = self.item.values, {o.value for o in self.item.options}
+        if len(values) != 1 or values[0] not in offered:  # one of the names on the menu, or nothing is painted
+            _log_bad(interaction, self.item, f"picked {values!r} from {sorted(offered)!r}")
+            await _refuse(interaction, "refusal.bad_button")
+            return
+        await interaction.client.intake.paint_saved(interaction, values[0])
 
 
-DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (CancelButton, RestyleButton, UpscaleButton,
-                                                                 DeleteButton, PaintAnotherButton, PaintButton,
-                                                                 TrySelect)
+_NAMED: tuple[tuple[str, type[discord.ui.DynamicItem[Any]]], ...] = (
+    ("cancel", CancelButton), ("restyle", RestyleButton), ("upscale", UpscaleButton), ("delete", DeleteButton),
+    ("newstyle", PaintAnotherButton), ("paint", PaintButton), ("try", TrySelect))
+
+
+class UnknownComponent(discord.ui.DynamicItem[discord.ui.Item[Any]],
+                       template=custom_ids.unknown_template([name for name, _ in _NAMED])):
+    """Any ``stylebot:`` custom_id no button above claims (a button of another version): said so, ephemerally."""
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
+                             match: re.Match[str]) -> BadComponent:
+        return BadComponent.of(interaction, item, "no button of this version has this name", "refusal.old_button")
+
+
+# the templates match disjoint sets of custom_ids: discord.py runs every item whose template matches
+DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (*(item for _, item in _NAMED), UnknownComponent)
 
 
 def status_view(job_id: str, owner_id: int, lang: str = i18n.DEFAULT) -> discord.ui.View:

@@ -34,6 +34,12 @@ class Delivery:
     # a server that did not add the bot: answers go through the interaction's webhook (bot.answers.courier)
     webhook_token: str | None = None
 
+    def jump_url(self, message_id: int) -> str:
+        """A link to one of this job's messages in its channel. Built from the job's own ids, not
+        ``Message.jump_url``: that one falls back to ``@me`` when the guild is not cached, as in a
+        server that did not add the bot, and such a link leads nowhere. ``@me`` only for a DM."""
+        return f"https://discord.com/channels/{self.guild_id or '@me'}/{self.channel_id}/{message_id}"
+
     def to_meta(self) -> dict[str, Any]:
         meta = asdict(self)
         for name in _SET_ONLY:

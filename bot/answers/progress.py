@@ -71,7 +71,11 @@ class ProgressMessage:
     """Coalescing editor of one status message (which may carry the job's input images)."""
 
     def __init__(self, message: discord.Message | discord.PartialMessage, *, interval: float,
-                 preview: bool = False, lang: str = i18n.DEFAULT, spoiler: bool = False) -> None:
+                 preview: bool = False, lang: str = i18n.DEFAULT, spoiler: bool = False,
+                 shown: JobStatus | None = None) -> None:
+        """``shown``: the status the message was just edited to show, by whoever made it (the tracker's
+        first edit, with the Cancel button): it counts as this editor's last edit, so a job already
+        painting then is not told "Painting…" twice before its first look."""
         self.message, self.lang = message, lang
         self.spoiler = spoiler  # previews as spoilers
         self.interval = interval
@@ -84,6 +88,11 @@ class ProgressMessage:
         self._news = asyncio.Event()  # set by update(): a waiting edit looks again
         self._task: asyncio.Task[None] | None = None
         self._dead = False  # the message is gone or not editable: stop trying
+        if shown is not None:
+            self._shown = (describe(shown, lang), None)
+            self._last_edit = time.monotonic()
+            if shown.state is JobState.RUNNING:
+                self._painting_since = self._running_since = self._last_edit
 
     def update(self, status: JobStatus) -> None:
         """Show ``status`` soon; never waits (the follower keeps reading updates)."""

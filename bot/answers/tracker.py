@@ -26,11 +26,12 @@ from bot.answers.results import result_embed, result_view
 from bot.answers.upload import Reduced, send_fitted
 from bot.core import spoilers
 from bot.core.errors import UserError, count_discord_error, discord_call, explain
+from bot.core.host import Cancel
 from bot.core.records import ResultRecord
 from bot.words import i18n
 from bot.words.language import choose
 from engine.errors import JobCancelled, JobFailed
-from engine.jobs import JobHandle, JobQueue, JobReport, JobResult
+from engine.jobs import JobHandle, JobQueue, JobReport, JobResult, JobStatus
 from engine.texts import msg
 
 if TYPE_CHECKING:
@@ -63,20 +64,23 @@ class JobTracker:
     async def start(self, handle: JobHandle) -> None:
         """A job just queued: its status message shows its place and a Cancel button, then it is followed."""
         where = Delivery.from_meta(handle.meta)
+        shown = None
         if where is not None:
             snapshot = await handle.status()
             status = channel_for(self.bot, where).get_partial_message(where.status_message_id)
-            with discord_call(log, "job %s: cannot show the queue position", handle.job_id):
+            with discord_call(log, "job %s: cannot show the queue position", handle.job_id) as call:
                 await status.edit(content=describe(snapshot, where.lang),
                                   view=status_view(handle.job_id, handle.user_id, where.lang))
-        self.follow(handle)
+            shown = None if call.failed else snapshot  # already "Painting…" when the job started at once
+        self.follow(handle, shown)
 
-    def follow(self, handle: JobHandle) -> None:
+    def follow(self, handle: JobHandle, shown: JobStatus | None = None) -> None:
+        """Follow a job to its one answer; ``shown``: what its status message shows now, if known."""
         where = Delivery.from_meta(handle.meta)
         if where is None:
             log.warning("job %s has no delivery data in its meta; not following it", handle.job_id)
             return
-        task = asyncio.create_task(self._follow(handle, where), name=f"follow-{handle.job_id}")
+        task = asyncio.create_task(self._follow(handle, where, shown), name=f"follow-{handle.job_id}")
         self._followers[handle.job_id] = (handle, task)
         task.add_done_callback(lambda _: self._followers.pop(handle.job_id, None))
 
@@ -146,9 +150,16 @@ class JobTracker:
         """The user's jobs this process follows (anywhere), oldest first."""
         return [h for h, _ in self._followers.values() if h.user_id == user_id]
 
-    async def cancel(self, job_id: str, by: discord.abc.User) -> bool:
+    async def cancel(self, job_id: str, by: discord.abc.User) -> Cancel:
         handle = await self.queue.get(job_id)
-        return handle is not None and await handle.cancel(msg("job.cancelled_by", name=by.display_name))
+        if handle is None:
+            log.warning("job %s: cancel by user %s, but the queue does not know the job", job_id, by.id)
+            if (followed := self._followers.get(job_id)) is not None:
+                followed[1].cancel()  # no progress edit of a job the queue lost after the caller says so
+                await asyncio.gather(followed[1], return_exceptions=True)
+            return Cancel.UNKNOWN
+        cancelled = await handle.cancel(msg("job.cancelled_by", name=by.display_name))
+        return Cancel.CANCELLED if cancelled else Cancel.FINISHED
 
     async def settle(self, timeout: float) -> None:
         """On shutdown: let the followers of finished jobs post their last word, and tell the others' users.
@@ -182,12 +193,12 @@ class JobTracker:
 
     # -- following ---------------------------------------------------------------------------
 
-    async def _follow(self, handle: JobHandle, where: Delivery) -> None:
+    async def _follow(self, handle: JobHandle, where: Delivery, shown: JobStatus | None) -> None:
         channel = channel_for(self.bot, where)
         settings = self.bot.settings
         progress = ProgressMessage(channel.get_partial_message(where.status_message_id),
                                    interval=settings.progress_interval_s, preview=settings.preview, lang=where.lang,
-                                   spoiler=where.spoiler)
+                                   spoiler=where.spoiler, shown=shown)
         try:
             async for status in handle.updates():
                 if status.state.finished:
@@ -221,7 +232,7 @@ class JobTracker:
             await self._say(progress, handle, where, exc)
             return
         seconds = round(result.report.seconds, 1)
-        await progress.finish(i18n.text(where.lang, "status.done", time_s=seconds, link=message.jump_url))
+        await progress.finish(i18n.text(where.lang, "status.done", time_s=seconds, link=where.jump_url(message.id)))
         await self._post_to_gallery(handle, where, result, message.id)
 
     async def _say(self, progress: ProgressMessage, handle: JobHandle, where: Delivery, exc: Exception) -> None:

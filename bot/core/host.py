@@ -6,6 +6,7 @@ modules below it depend on this protocol, so no import runs back up to the clien
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -35,13 +36,23 @@ class Requests(Protocol):
     async def paint_again(self, interaction: discord.Interaction, result: discord.Message, name: str) -> None: ...
 
 
+class Cancel(enum.Enum):
+    """What cancelling a job did (:meth:`Followers.cancel`): cancelled it; nothing, as it had already
+    ended; or nothing, as the queue does not know the job at all (lost: say, a local queue that
+    restarted without its SQLite journal)."""
+
+    CANCELLED = "cancelled"
+    FINISHED = "finished"
+    UNKNOWN = "unknown"
+
+
 class Followers(Protocol):
     """The jobs this process follows to their one answer (:class:`bot.answers.tracker.JobTracker`)."""
 
     async def start(self, handle: JobHandle) -> None: ...
     def active(self, user_id: int, guild_id: int | None) -> int: ...
     def jobs_of(self, user_id: int) -> list[JobHandle]: ...
-    async def cancel(self, job_id: str, by: discord.abc.User) -> bool: ...
+    async def cancel(self, job_id: str, by: discord.abc.User) -> Cancel: ...
     async def notify_directly(self, user_id: int, guild_id: int | None, say: Say) -> None: ...
 
 

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import itertools
 import logging
+import math
 import os
 import secrets
 import signal
@@ -29,6 +30,7 @@ from tests.bot.conftest import (
     BOB,
     CHANNEL,
     OTHER_CHANNEL,
+    RESULT_TIMEOUT,
     STYLE,
     RecordingQueue,
     running,
@@ -39,11 +41,14 @@ from tests.bot.conftest import (
     wait_status,
     wait_text,
 )
-from tests.support.engines import Paced, Recorded, Tap
+from tests.support.engines import FirstLook, Paced, Recorded, Tap
 from tests.support.fakediscord import VIEW_CHANNEL, FakeDiscord
 from tests.support.images import noise_png
 
 pytestmark = pytest.mark.timeout(120)
+# how long a test held in order by events waits before it calls the bot hung: on a loaded 2-core machine,
+# the first job of a session took minutes to load torch and the weights
+HANG = 8 * RESULT_TIMEOUT
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -191,30 +196,46 @@ async def test_a_resumed_job_is_followed_when_discord_cannot_say_whether_its_cha
     assert [h.status for h in fake.hits("GET", rf"^/channels/{CHANNEL}$")] == [400]
 
 
+@pytest.mark.timeout(600)
 async def test_preview_images_appear_on_the_status_message_when_enabled(fake: FakeDiscord, make_bot) -> None:
-    queue = RecordingQueue(preview_every=1)
+    # the job waits after its first preview until the test has seen it on the status message, so a job that
+    # ends first (a fast machine) cannot outrun the check, and a slow one only takes longer
+    gate = FirstLook()
+    gate.show()
+    queue = RecordingQueue(preview_every=1, stylizer=gate)
     async with running(fake, make_bot(queue, preview=True)):
-        request = await style_message(fake, args="size=48 steps=150 coarse_steps=1")
+        request = await style_message(fake, args="size=48 steps=3 coarse_steps=1")
         with_preview = await fake.wait_for_message(
-            CHANNEL, lambda m: any(a["filename"] == "preview.jpg" for a in m["attachments"]), timeout=60)
+            CHANNEL, lambda m: any(a["filename"] == "preview.jpg" for a in m["attachments"]), timeout=HANG)
         assert with_preview["message_reference"]["message_id"] == request["id"]
-        await wait_result(fake)
-        await wait_text(fake, CHANNEL, "✅ Done")
+        gate.finish()
+        await wait_result(fake, timeout=HANG)
+        await wait_text(fake, CHANNEL, "✅ Done", timeout=HANG)
         assert status_of(fake, request)["attachments"] == []  # the last edit drops the preview
 
 
+@pytest.mark.timeout(600)
 async def test_the_first_look_is_the_next_edit_after_painting_starts(fake: FakeDiscord, make_bot,
                                                                       monkeypatch) -> None:
     # previews only at the end of the first rung (40 paced steps in): percentages alone must not take its
-    # edit slot. The wait for the look is 10 s; a slow test machine gets longer, so this cannot flake.
-    # Without a draft (its network could not run): with one, the draft comes with "Painting" (test_drafts.py)
-    monkeypatch.setattr(progress, "FIRST_LOOK_WAIT_S", 120.0)
+    # edit slot. The job waits before that preview until the test has seen "Painting", and after it until
+    # the test has seen the edit that brings it, so neither a fast machine (the look would come with
+    # "Painting", or the job end first) nor a slow one changes the order. The wait for the look is 10 s,
+    # here without end: a loaded machine took two minutes to load the engine after "Painting". Without a
+    # draft (its network could not run): with one, the draft comes with "Painting" (test_drafts.py)
+    monkeypatch.setattr(progress, "FIRST_LOOK_WAIT_S", math.inf)
     monkeypatch.setattr("engine.jobs.drafts.first_look", lambda *args: None)
-    queue = RecordingQueue(preview_every=1000, stylizer=Paced())
+    gate = FirstLook(Paced())
+    queue = RecordingQueue(preview_every=1000, stylizer=gate)
     async with running(fake, make_bot(queue, preview=True)):
         request = await style_message(fake, args="size=48 levels=2 coarse_steps=40 steps=5")
-        await wait_result(fake)
-        done = await wait_status(fake, request, "✅ Done")
+        await wait_status(fake, request, "Painting", timeout=HANG)
+        gate.show()
+        await fake.wait_for_message(
+            CHANNEL, lambda m: any(a["filename"] == "preview.jpg" for a in m["attachments"]), timeout=HANG)
+        gate.finish()
+        await wait_result(fake, timeout=HANG)
+        done = await wait_status(fake, request, "✅ Done", timeout=HANG)
     edits = [e.data for e in fake.events if e.kind == "message_update" and e.data["id"] == done["id"]]
     painting = next(i for i, m in enumerate(edits) if "Painting" in m["content"])
     after = edits[painting + 1]

@@ -280,6 +280,20 @@ async def test_a_server_that_did_not_add_the_bot_is_answered_through_the_interac
         assert len(bot.queue.submitted) == 1
 
 
+async def test_the_done_link_of_a_user_installed_job_leads_to_the_result_in_its_server(
+        fake: FakeDiscord, make_bot) -> None:
+    # discord.py's Message.jump_url says "@me" for a guild it has not cached: a link that leads nowhere
+    elsewhere = fake.add_guild("elsewhere", with_bot=False)
+    channel = fake.add_channel(elsewhere, "general")
+    fake.add_member(elsewhere, ALICE)
+    async with running(fake, tiny_bot(make_bot)):
+        await fake.wait_for(lambda e: e.kind == "commands_sync")
+        await fake.send_slash(channel, ALICE, "style", {}, {"content": CONTENT, "style": STYLE})
+        result = await wait_result(fake, channel)
+        done = await fake.wait_for_message(channel, lambda m: m["content"].startswith("✅ Done"), 20)
+    assert done["content"].endswith(f": https://discord.com/channels/{elsewhere}/{channel}/{result['id']}")
+
+
 async def test_stylehelp_shows_the_menus_restyle_and_user_installs_also_in_korean(fake: FakeDiscord, bot) -> None:
     request = await fake.send_message(CHANNEL, ALICE, "!stylehelp")
     field = help_pages.fields(await help_pages.prefix_pages(fake, CHANNEL, request))["Right-click menus, Restyle, anywhere"]

@@ -11,6 +11,7 @@ from typing import Any
 import discord
 import pytest
 
+from bot.answers import progress as progress_module
 from bot.answers.progress import ProgressMessage, describe, eta_text
 from engine.jobs import JobState, JobStatus
 
@@ -136,3 +137,18 @@ async def test_a_message_that_cannot_be_edited_is_not_tried_again() -> None:
     progress.update(running(2))
     assert progress._task is not None and progress._task.done()  # no new edit was even scheduled
     assert await progress.finish("✅ Done") is False  # the caller then tells the user another way
+
+
+async def test_a_job_already_shown_painting_gets_no_percentage_edit_before_its_first_look(monkeypatch) -> None:
+    # the tracker's first edit said "Painting…" (the job started at once): the next edit is the first look,
+    # even once the wait for a draft is over, not "Painting…" again with another percentage
+    monkeypatch.setattr(progress_module, "DRAFT_WAIT_S", 0.0)
+    message = StatusMessage()
+    progress = ProgressMessage(message, interval=0.05, preview=True, shown=running(0))  # type: ignore[arg-type]
+    progress.update(running(50))
+    await settle(progress)
+    assert message.edits == []
+    unknown = ProgressMessage(message, interval=0.05, preview=True)  # type: ignore[arg-type]
+    unknown.update(running(50))  # nothing shown yet: "Painting…" once the draft's wait is over
+    await settle(unknown)
+    assert message.contents == [describe(running(50))]

@@ -16,6 +16,7 @@ from tests.bot.conftest import (
     bot_messages,
     is_result,
     running,
+    status_of,
     style_message,
     wait_result,
     wait_status,
@@ -135,3 +136,40 @@ async def test_cancel_after_the_end_says_so(fake: FakeDiscord, bot: StyleBot) ->
     [answer] = fake.interaction_responses(click["token"])
     assert answer["data"]["content"] == "That job has already finished."
     await wait_text(fake, CHANNEL, "Done")
+
+
+class Forgetful(RecordingQueue):
+    """The local queue, except that it no longer knows the jobs in ``forgotten``: as after a restart without
+    its SQLite journal, ``get`` finds nothing for them."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.forgotten: set[str] = set()
+
+    async def get(self, job_id: str):  # type: ignore[override]
+        return None if job_id in self.forgotten else await super().get(job_id)
+
+
+async def test_cancel_of_a_job_the_bot_lost_says_so_and_settles_the_status_message(fake: FakeDiscord,
+                                                                                    make_bot) -> None:
+    gate = Tap()
+    async with running(fake, make_bot(Forgetful(stylizer=gate))) as bot:
+        request = await style_message(fake, ALICE)
+        status = await wait_status(fake, request, "Painting")
+        job_id = cancel_id(status).split(":")[2]
+        handle = await bot.queue.get(job_id)
+        bot.queue.forgotten.add(job_id)
+        click = await fake.click_button(CHANNEL, ALICE, status["id"], cancel_id(status))
+        await fake.wait_for(lambda e: e.kind == "interaction_callback" and e.data["token"] == click["token"])
+        [answer] = fake.interaction_responses(click["token"])
+        assert answer["type"] == 7  # the status message itself: that sentence, no Cancel button any more
+        assert answer["message"]["content"].startswith("❔ I no longer know this job: it was lost")
+        assert answer["message"]["components"] == []
+        assert bot.tracker.jobs_of(ALICE) == []  # nobody follows it any more: no edit after the settling one
+
+        gate.open()  # the lost job ends in the queue all the same: nobody posts it or edits the status again
+        assert handle is not None
+        await handle.result()
+        assert status_of(fake, request)["content"] == answer["message"]["content"]
+        assert results(fake) == []
+

@@ -37,3 +37,9 @@ def test_an_empty_tile_is_background_and_small_images_are_centred_in_fixed_cells
     assert (empty == BACKGROUND).all() and empty.shape[:2] == (40, 40)
     left, top, right, bottom = sheet.boxes[0]
     assert round((right - left) * sheet.image.width) == 20 and round((bottom - top) * sheet.image.height) == 10
+
+
+def test_a_box_beyond_the_picture_crops_no_more_than_the_picture() -> None:
+    image = Image.new("RGB", (64, 48), "white")
+    assert crop(image, (0.0, 0.0, 100.0, 100.0)).size == (64, 48)  # not 6400 x 4800
+    assert crop(image, (-5.0, -5.0, 0.5, 0.5)).size == (32, 24)

@@ -57,6 +57,48 @@ class Tap(Real):
         return self.inner.stylize(content, styles, params, should_cancel=should_cancel, **kwargs)
 
 
+class FirstLook(Real):
+    """The real engine (or ``inner``), stopped on both sides of each job's first preview from the engine:
+    before it until :meth:`show`, after it until :meth:`finish` (cancellable while held).
+
+    A test then sees the status edits before the first look and the one that brings it, in that
+    order and while the job still runs, however fast or slow the machine: it calls :meth:`show`
+    once it has seen what must come before the look, :meth:`finish` once it has seen the look.
+    """
+
+    def __init__(self, inner: Real | None = None) -> None:
+        self.inner = inner or Real()
+        self._show, self._finish = threading.Event(), threading.Event()
+
+    def show(self) -> None:
+        self._show.set()
+
+    def finish(self) -> None:
+        self._finish.set()
+
+    def stylize(self, content: Any, styles: Any, params: Any, *, on_progress: Any, should_cancel: Any,
+                **kwargs: Any) -> Any:
+        first = True
+
+        def gated(progress: Any) -> None:
+            nonlocal first
+            if not (first and progress.preview is not None):
+                on_progress(progress)
+                return
+            first = False
+            _hold(self._show, should_cancel)
+            on_progress(progress)
+            _hold(self._finish, should_cancel)
+
+        return self.inner.stylize(content, styles, params, on_progress=gated, should_cancel=should_cancel, **kwargs)
+
+
+def _hold(gate: threading.Event, should_cancel: Any) -> None:
+    while not gate.wait(0.02):
+        if should_cancel():
+            raise JobCancelled("cancelled while held")
+
+
 class Paced(Real):
     """The real engine, held 20 ms per step, so a job lasts long enough to show progress on any CPU."""
 

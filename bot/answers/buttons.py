@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import discord
 
 from bot.answers.embeds import MENU_MAX
+from bot.answers.parameters import show_parameters
 from bot.core.errors import discord_call, explain
 from bot.requests.picker import offer
 from bot.words import i18n
@@ -231,9 +232,25 @@ class TrySelect(discord.ui.DynamicItem[discord.ui.Select], template=r"stylebot:t
         await interaction.client.intake.paint_saved(interaction, self.item.values[0])
 
 
+class ParametersButton(discord.ui.DynamicItem[discord.ui.Button], template=r"stylebot:params"):
+    """📋 Parameters: everything that made the result and the ``!style`` line that repaints it, to whoever clicks."""
+
+    def __init__(self, lang: str = i18n.DEFAULT) -> None:
+        super().__init__(discord.ui.Button(label=i18n.text(lang, "button.parameters"), emoji="📋",
+                                           style=discord.ButtonStyle.secondary, custom_id="stylebot:params"))
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+                             match: re.Match[str]) -> ParametersButton:
+        return cls()
+
+    async def callback(self, interaction: discord.Interaction[Host]) -> None:  # type: ignore[override]
+        await show_parameters(interaction, interaction.message)
+
+
 DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (CancelButton, RestyleButton, UpscaleButton,
                                                                  DeleteButton, PaintAnotherButton, PaintButton,
-                                                                 TrySelect)
+                                                                 TrySelect, ParametersButton)
 
 
 def status_view(job_id: str, owner_id: int, lang: str = i18n.DEFAULT) -> discord.ui.View:

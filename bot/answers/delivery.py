@@ -34,6 +34,11 @@ class Delivery:
     # a server that did not add the bot: answers go through the interaction's webhook (bot.answers.courier)
     webhook_token: str | None = None
 
+    @property
+    def inputs_id(self) -> int:
+        """The message carrying the job's photo and paintings."""
+        return self.inputs_message_id or self.reply_to_id
+
     def to_meta(self) -> dict[str, Any]:
         meta = asdict(self)
         for name in _SET_ONLY:

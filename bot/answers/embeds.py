@@ -104,6 +104,10 @@ def link_inputs(embed: discord.Embed, where: Delivery) -> discord.Embed:
     return embed
 
 
+def message_link(guild_id: int | None, channel_id: int, message_id: int) -> str:
+    return f"https://discord.com/channels/{guild_id or '@me'}/{channel_id}/{message_id}"
+
+
 def options_from_message(message: discord.Message) -> dict[str, str]:
     """The options of a result posted before the bot kept a record of its results (from its embed's footer)."""
     for embed in message.embeds:

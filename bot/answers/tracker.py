@@ -253,7 +253,8 @@ class JobTracker:
     async def _remember(self, handle: JobHandle, where: Delivery, report: JobReport, message_id: int) -> None:
         """Keep the job's report with the posted result: its buttons run it again from this record."""
         record = ResultRecord(message_id, handle.job_id, where.guild_id, where.channel_id, handle.user_id, report,
-                              time.time())
+                              time.time(), styles=tuple(handle.meta.get("saved") or ()),
+                              inputs_message_id=where.inputs_id)
         try:
             await self.bot.store.record_result(record)
         except Exception:  # the result is posted; its buttons then fall back to the embed's options line

@@ -155,6 +155,7 @@ class GuildStore:
 
     async def open(self) -> None:
         await self._db.open()
+        await self._db.run(records.migrate)
         self._languages = dict(await self._db.run(_user_languages))
 
     def user_language(self, user_id: int) -> str | None:

@@ -1,0 +1,130 @@
+"""📋 Parameters (button and right-click menu), end to end against the loopback Discord.
+
+Every answer is read from the bot's record of the result (``results`` in SQLite), which also keeps the
+saved styles, the message carrying the inputs and, for a remix, the result it came from.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.core.store import GuildStore
+from engine.jobs.report import JobReport, Kind
+from engine.nst.params import StyleParams
+from tests.bot.conftest import (
+    ALICE,
+    BOB,
+    CHANNEL,
+    CONTENT,
+    GUILD,
+    RESULT_TIMEOUT,
+    TINY,
+    style_message,
+    wait_done,
+    wait_result,
+)
+from tests.bot.test_buttons import button
+from tests.bot.test_menus import STARRY, first_answer, save_styles
+from tests.support.fakediscord import EPHEMERAL, FakeDiscord
+
+pytestmark = pytest.mark.timeout(150)
+
+SHOW = "Show parameters"
+LINK = rf"https://discord.com/channels/{GUILD}/{CHANNEL}/"
+
+
+async def parameters(fake: FakeDiscord, user: int, result: dict[str, Any]) -> str:
+    """What ``user`` reads after clicking 📋 Parameters on ``result`` (answered to them only)."""
+    click = await fake.click_button(CHANNEL, user, result["id"], button(result, "Parameters"))
+    answer = await first_answer(fake, click)
+    assert answer["type"] == 4 and answer["data"]["flags"] & EPHEMERAL
+    return answer["data"]["content"]
+
+
+def delivered(bot: Any) -> asyncio.Future[Any]:
+    """The next result the bot posts and records (``style_result_delivered`` follows the record)."""
+    return asyncio.ensure_future(bot.wait_for("style_result_delivered", timeout=RESULT_TIMEOUT))
+
+
+def command_line(said: str) -> str:
+    return said.split("```\n", 1)[1].split("\n```", 1)[0]
+
+
+async def test_parameters_of_a_painting_say_what_made_it_and_the_line_that_paints_it_again(
+        fake: FakeDiscord, bot) -> None:
+    request = await style_message(fake, args=f"{TINY} beta=300 alpha=2 seed=7")
+    result = await wait_done(fake, request)
+    said = await parameters(fake, BOB, result)  # anyone may ask
+    lines = said.splitlines()
+    assert lines[0] == "📋 **Parameters of this result**"
+    assert lines[1] == f"Style: the painting in {LINK}{request['id']}"
+    assert lines[2] == "α (content) 2 · β (style) 300 · tv 0"
+    assert lines[3] == "λ per layer: relu1_1 1 · relu2_1 1 · relu3_1 1 · relu4_1 1 · relu5_1 1"
+    assert re.fullmatch(r"Size: \d+×\d+ px · steps: 2 · init: draft · seed: 7 · preset: classic", lines[4]), lines[4]
+    assert re.fullmatch(r"Schedule: 16px×1 → 32px×2 · took \d+(\.\d)? s", lines[5]), lines[5]
+    assert lines[6] == "To paint it again, attach the photo and the painting to:"
+    line = command_line(said)
+    assert line.startswith("!style preset=classic size=32 ")
+    for option in ("content_weight=2.0", "style_weight=300.0", "steps=2", "coarse_steps=1", "seed=7"):
+        assert option in line.split()
+
+
+async def test_a_grid_and_a_quick_draft_have_parameters_too(fake: FakeDiscord, bot) -> None:
+    grid = await wait_done(fake, await style_message(fake, args=f"grid {TINY} beta=100"))
+    said = await parameters(fake, ALICE, grid)
+    assert "β (style) 10 · 25 · 100 · 400" in said.splitlines()[2]
+    assert command_line(said).startswith("!style grid preset=classic size=32")
+
+    quick = await wait_done(fake, await style_message(fake, args=f"quick {TINY}"))
+    said = await parameters(fake, ALICE, quick)
+    assert said.startswith("📋 **Parameters of this result**") and "seed: 0" in said
+    assert command_line(said).startswith("!style quick preset=classic size=32")
+
+
+async def test_the_menu_shows_a_results_parameters_in_the_readers_language_and_says_when_there_are_none(
+        fake: FakeDiscord, bot) -> None:
+    await fake.wait_for(lambda e: e.kind == "commands_sync")
+    sync = [c for c in fake.commands[None] if c["name"] == SHOW]
+    assert sync and sync[0]["type"] == 3 and sync[0]["name_localizations"]["ko"] == "매개변수 보기"
+    await save_styles(bot, {"starry": STARRY})
+    recorded = delivered(bot)
+    await fake.send_message(CHANNEL, ALICE, f"!style starry {TINY}", attachments=[CONTENT])
+    result = await wait_result(fake)  # it replies to the status message, which carries the inputs
+    await recorded
+
+    fake.user_locales[BOB] = "ko"
+    menu = await fake.send_context_menu(CHANNEL, BOB, SHOW, message_id=result["id"])
+    answer = await first_answer(fake, menu)
+    said = answer["data"]["content"]
+    assert answer["data"]["flags"] & EPHEMERAL
+    assert said.splitlines()[:2] == ["📋 **이 결과의 매개변수**", "저장된 스타일: `starry`"]
+    assert "다시 그리려면 사진을 첨부해서 이렇게 보내 주세요:" in said
+    assert command_line(said).startswith("!style starry preset=classic size=32")
+
+    chat = await fake.send_message(CHANNEL, ALICE, "just chatting")
+    menu = await fake.send_context_menu(CHANNEL, ALICE, SHOW, message_id=chat["id"])
+    assert "isn't one of my results" in (await first_answer(fake, menu))["data"]["content"]
+
+
+async def test_results_recorded_before_the_migration_stay_readable(tmp_path: Path) -> None:
+    path = str(tmp_path / "old.sqlite3")
+    report = JobReport(Kind.PAINTING, StyleParams(size=32), 32, 24, 1.5)
+    with sqlite3.connect(path) as db:  # the results table as the version before this one made it
+        db.execute("CREATE TABLE results (message_id INTEGER PRIMARY KEY, job_id TEXT NOT NULL, guild_id INTEGER, "
+                   "channel_id INTEGER NOT NULL, user_id INTEGER NOT NULL, kind TEXT NOT NULL, report TEXT NOT NULL, "
+                   "posted_at REAL NOT NULL)")
+        db.execute("INSERT INTO results VALUES (1, 'j', 2, 3, 4, 'painting', ?, 5.0)", (json.dumps(report.to_dict()),))
+    for _ in range(2):  # migrated once; the second open finds the schema up to date
+        store = GuildStore(path)
+        await store.open()
+        record = await store.result_of(1)
+        await store.close()
+        assert record is not None and record.report.params.size == 32 and record.user_id == 4
+        assert (record.styles, record.inputs_message_id, record.parent_id) == ((), None, None)

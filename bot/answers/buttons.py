@@ -248,9 +248,25 @@ class ParametersButton(discord.ui.DynamicItem[discord.ui.Button], template=r"sty
         await show_parameters(interaction, interaction.message)
 
 
+class VariationButton(discord.ui.DynamicItem[discord.ui.Button], template=r"stylebot:variation"):
+    """🎲 Variation: the same job with a new random seed, as the clicker's own job (their limits apply)."""
+
+    def __init__(self, lang: str = i18n.DEFAULT) -> None:
+        super().__init__(discord.ui.Button(label=i18n.text(lang, "button.variation"), emoji="🎲",
+                                           style=discord.ButtonStyle.primary, custom_id="stylebot:variation"))
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+                             match: re.Match[str]) -> VariationButton:
+        return cls()
+
+    async def callback(self, interaction: discord.Interaction[Host]) -> None:  # type: ignore[override]
+        await interaction.client.intake.vary(interaction)
+
+
 DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (CancelButton, RestyleButton, UpscaleButton,
                                                                  DeleteButton, PaintAnotherButton, PaintButton,
-                                                                 TrySelect, ParametersButton)
+                                                                 TrySelect, ParametersButton, VariationButton)
 
 
 def status_view(job_id: str, owner_id: int, lang: str = i18n.DEFAULT) -> discord.ui.View:

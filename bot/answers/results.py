@@ -20,6 +20,7 @@ from bot.answers.buttons import (
     RestyleButton,
     TrySelect,
     UpscaleButton,
+    VariationButton,
 )
 from bot.answers.embeds import painting_embed, quick_embed, try_embed
 from bot.words import i18n
@@ -29,7 +30,8 @@ Items = list[discord.ui.Item[Any]]
 
 
 def _more_less(report: JobReport, lang: str) -> Items:
-    return [RestyleButton("more", lang), RestyleButton("less", lang)]
+    """More/Less style, and 🎲 Variation (a new seed: only a painted result has one; a draft is the same each time)."""
+    return [RestyleButton("more", lang), RestyleButton("less", lang), VariationButton(lang)]
 
 
 def _still(report: JobReport, lang: str) -> Items:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import secrets
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NEEDED = ("send_messages", "attach_files", "embed_links", "read_message_history")
+SEED_MAX = 2**32 - 1  # StyleParams.seed's upper bound
 
 
 
@@ -111,16 +114,36 @@ class Intake:
 
     async def restyle(self, interaction: discord.Interaction, factor: float) -> None:
         """Run a posted result again with β × ``factor``, from its record and the message it replies to."""
+        await self._rerun(interaction, lambda params: params.replace(style_weight=params.style_weight * factor))
+
+    async def vary(self, interaction: discord.Interaction) -> None:
+        """🎲 Variation: a posted result run again with a new random seed (said on the result), as the clicker's job.
+
+        The seed starts the noise of ``init=noise`` and jitters the start of the other inits
+        (:func:`engine.nst.optimise.start_image`), so each seed paints a picture of its own.
+        """
+        seed = secrets.randbelow(SEED_MAX) + 1  # 0 is the default: no jitter
+
+        def note(lang: str) -> str:
+            return i18n.text(lang, "variation.note", seed=seed)
+
+        await self._rerun(interaction, lambda params: params.replace(seed=seed), note)
+
+    async def _rerun(self, interaction: discord.Interaction, change: Callable[[StyleParams], StyleParams],
+                     note: Callable[[str], str] | None = None) -> None:
+        """Run a posted result again with ``change`` applied to its params, as a reply to its inputs."""
         await interaction.response.defer(thinking=True)
+        origin = Origin.from_interaction(interaction)
 
         async def gather() -> Inputs:
             assert interaction.message is not None
             params, _ = await self.made_with(interaction.message)
-            options = options_of(params.replace(style_weight=params.style_weight * factor))
+            options = options_of(change(params))
             source = await _source_of(interaction)
-            return Inputs(await inputs.images_of(source), options, source, spoiler=_spoilered(interaction.message))
+            return Inputs(await inputs.images_of(source), options, source, spoiler=_spoilered(interaction.message),
+                          note=note(origin.lang) if note else "")  # origin.lang: chosen by request()
 
-        await self.request(Origin.from_interaction(interaction), gather)
+        await self.request(origin, gather)
 
     async def upscale(self, interaction: discord.Interaction, cell: int | None = None, box: Box | None = None) -> None:
         """Paint a posted result (or cell ``cell`` of a grid, at ``box``) again at twice the size, from itself.

@@ -1,4 +1,4 @@
-"""📋 Parameters (button and right-click menu), end to end against the loopback Discord.
+"""📋 Parameters (button and right-click menu) and 🎲 Variation, end to end against the loopback Discord.
 
 Every answer is read from the bot's record of the result (``results`` in SQLite), which also keeps the
 saved styles, the message carrying the inputs and, for a remix, the result it came from.
@@ -111,6 +111,25 @@ async def test_the_menu_shows_a_results_parameters_in_the_readers_language_and_s
     chat = await fake.send_message(CHANNEL, ALICE, "just chatting")
     menu = await fake.send_context_menu(CHANNEL, ALICE, SHOW, message_id=chat["id"])
     assert "isn't one of my results" in (await first_answer(fake, menu))["data"]["content"]
+
+
+async def test_a_variation_is_the_clickers_job_with_a_new_seed_shown_on_it_and_in_its_parameters(
+        fake: FakeDiscord, bot) -> None:
+    request = await style_message(fake, args=TINY)
+    first = await wait_done(fake, request)
+    recorded = delivered(bot)
+    await fake.click_button(CHANNEL, BOB, first["id"], button(first, "Variation"))
+    second = await wait_result(fake, predicate=lambda m: m["id"] != first["id"])
+    await recorded
+    spec = bot.queue.submitted[1]
+    seed = spec.params.seed
+    assert seed != 0 and spec.user_id == BOB and spec.content == CONTENT[1]
+    assert (spec.params.steps, spec.params.size) == (2, 32)  # otherwise the same job
+    assert second["content"] == f"<@{BOB}> variation with seed {seed}"
+    assert second["message_reference"]["message_id"] == request["id"]
+    assert f"seed: {seed} ·" in await parameters(fake, ALICE, second)
+    # the seed moves the start, so the picture differs
+    assert fake.attachment_bytes(second["attachments"][0]) != fake.attachment_bytes(first["attachments"][0])
 
 
 async def test_results_recorded_before_the_migration_stay_readable(tmp_path: Path) -> None:

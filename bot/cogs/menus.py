@@ -1,6 +1,7 @@
 """Right-click ("Apps") menus: "Paint in a style" and "Show parameters" on a message, "Paint avatar" on a member.
 
-discord.py's ``@app_commands.context_menu`` cannot decorate a cog's method, so the menus
+"Paint in a style" on a posted result is a remix: its picture is the photo, and the new result links back
+to it. discord.py's ``@app_commands.context_menu`` cannot decorate a cog's method, so the menus
 are built in ``__init__`` from bound methods and added to (and removed from) the tree with the
 cog. Both answer within Discord's 3 s: with the choice of saved styles
 (:func:`bot.requests.picker.offer`, which first says what a request from here would be refused with),
@@ -74,9 +75,12 @@ class MenusCog(commands.Cog):
             await self.bot.intake.request(Origin.from_interaction(interaction), gather_both)
             return
 
+        # a remix: someone's result is the photo; the new result links back to it (and its record keeps it)
+        parent = message if await self.bot.store.result_of(message.id) is not None else None
+
         async def paint(pick: discord.Interaction, name: str) -> None:
             async def gather() -> Inputs:
-                return Inputs(pictures[:1], saved=[normal_name(name)], reply_to=message)
+                return Inputs(pictures[:1], saved=[normal_name(name)], reply_to=message, parent=parent)
 
             await self.bot.intake.request(Origin.from_interaction(pick), gather)
 

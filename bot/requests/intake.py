@@ -316,7 +316,7 @@ class Intake:
                         reply_author_id=reply.author.id, upload_limit=origin.upload_limit,
                         guild_id=origin.guild_id, inputs_message_id=source.id if reply is not source else None,
                         note=wanted.note, webhook_token=self._webhook_token(origin), lang=origin.lang,
-                        spoiler=wanted.spoiler)
+                        spoiler=wanted.spoiler, parent_id=wanted.parent.id if wanted.parent else None)
 
     def _webhook_token(self, origin: Origin) -> str | None:
         return origin.interaction.token if needs_webhook(self.bot, origin.interaction) else None  # type: ignore[union-attr]

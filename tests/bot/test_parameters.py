@@ -1,4 +1,4 @@
-"""📋 Parameters (button and right-click menu) and 🎲 Variation, end to end against the loopback Discord.
+"""📋 Parameters (button and right-click menu), 🎲 Variation and remixes, end to end against the loopback Discord.
 
 Every answer is read from the bot's record of the result (``results`` in SQLite), which also keeps the
 saved styles, the message carrying the inputs and, for a remix, the result it came from.
@@ -31,7 +31,7 @@ from tests.bot.conftest import (
     wait_result,
 )
 from tests.bot.test_buttons import button
-from tests.bot.test_menus import STARRY, first_answer, save_styles
+from tests.bot.test_menus import STARRY, first_answer, pick, save_styles, tiny_bot
 from tests.support.fakediscord import EPHEMERAL, FakeDiscord
 
 pytestmark = pytest.mark.timeout(150)
@@ -130,6 +130,33 @@ async def test_a_variation_is_the_clickers_job_with_a_new_seed_shown_on_it_and_i
     assert f"seed: {seed} ·" in await parameters(fake, ALICE, second)
     # the seed moves the start, so the picture differs
     assert fake.attachment_bytes(second["attachments"][0]) != fake.attachment_bytes(first["attachments"][0])
+
+
+async def test_a_remix_paints_someone_elses_result_and_links_back_along_the_chain(fake: FakeDiscord, make_bot) -> None:
+    async with running_tiny(fake, make_bot) as bot:
+        await save_styles(bot, {"starry": STARRY})
+        original = await wait_done(fake, await style_message(fake, args=TINY))
+        chain = [original]
+        for user in (BOB, ALICE):  # Bob remixes Alice's result, then Alice remixes Bob's remix
+            parent = chain[-1]
+            recorded = delivered(bot)
+            menu = await fake.send_context_menu(CHANNEL, user, "Paint in a style", message_id=parent["id"])
+            await pick(fake, user, menu, "starry")
+            remix = await wait_result(fake, predicate=lambda m, p=parent: m["message_reference"]["message_id"] == p["id"])
+            await recorded
+            assert bot.queue.submitted[-1].content == fake.attachment_bytes(parent["attachments"][0])
+            assert remix["embeds"][0]["description"] == f"Remixed from {LINK}{parent['id']}"
+            chain.append(remix)
+        records = [await bot.store.result_of(int(m["id"])) for m in chain]
+        assert [r.parent_id if r else "missing" for r in records] == [None, int(chain[0]["id"]), int(chain[1]["id"])]
+        said = await parameters(fake, BOB, chain[2])
+        assert f"Remixed from {LINK}{chain[1]['id']}" in said and "Saved styles: `starry`" in said
+
+
+def running_tiny(fake: FakeDiscord, make_bot: Any) -> Any:
+    from tests.support.fakediscord import running
+
+    return running(fake, tiny_bot(make_bot))
 
 
 async def test_results_recorded_before_the_migration_stay_readable(tmp_path: Path) -> None:

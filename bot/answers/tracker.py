@@ -142,6 +142,10 @@ class JobTracker:
         """Jobs of this user in this guild that are still being followed here."""
         return sum(1 for h, _ in self._followers.values() if h.user_id == user_id and h.guild_id == guild_id)
 
+    def in_channel(self, channel_id: int) -> list[JobHandle]:
+        """The jobs asked for in this channel that are still being followed here (waiting or running)."""
+        return [h for h, _ in self._followers.values() if h.meta.get("channel_id") == channel_id]
+
     def jobs_of(self, user_id: int) -> list[JobHandle]:
         """The user's jobs this process follows (anywhere), oldest first."""
         return [h for h, _ in self._followers.values() if h.user_id == user_id]

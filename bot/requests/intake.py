@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import math
 import secrets
 import time
 from collections.abc import Callable
@@ -59,6 +60,7 @@ class Intake:
     def __init__(self, bot: Host) -> None:
         self.bot = bot
         self.settings = bot.settings
+        self._last_job: dict[tuple[int | None, int], float] = {}  # (guild, member) -> monotonic time of their last job
 
     async def request(self, origin: Origin, gather: Gather) -> None:
         """Validate, download, queue and follow one job; whatever goes wrong becomes one answer."""
@@ -74,7 +76,7 @@ class Intake:
                                       max_steps=self.settings.default_max_steps)
             inputs.check(wanted.attachments, max_styles=self.settings.max_styles,
                          max_bytes=self.settings.max_attachment_bytes, saved=len(wanted.saved))
-            self._check_quota(origin, config)
+            await self._check_quota(origin, config)
             saved = await self.bot.library.images(origin.guild_id, wanted.saved)
             if saved:  # the status message then carries every input, for the buttons (even if a style goes)
                 wanted.source = None
@@ -98,6 +100,7 @@ class Intake:
             self.bot.dispatch("style_job_refused", origin.user.id, exc)
             await self._refuse(origin, status, exc)
             return
+        self._queued(origin)
         log.info("job %s queued: user %s asked in guild %s, channel %s, message %s for %s",
                  handle.job_id, origin.user.id, origin.guild_id, where.channel_id, _request_id(origin),
                  _what(wanted, options))
@@ -203,7 +206,7 @@ class Intake:
             if not names:
                 raise UserError("try.empty")
             inputs.check(wanted.attachments[:1], max_styles=1, max_bytes=self.settings.max_attachment_bytes, saved=1)
-            self._check_quota(origin, config)
+            await self._check_quota(origin, config)
             samples = await self._style_samples(origin.guild_id, names)
             limits = animation_limits(config, self.settings.max_frames, self.settings.max_duration_s)
             blobs, _ = await inputs.download(wanted.attachments[:1], max_bytes=self.settings.max_attachment_bytes,
@@ -217,6 +220,7 @@ class Intake:
             self.bot.dispatch("style_job_refused", origin.user.id, exc)
             await self._refuse(origin, status, exc)
             return
+        self._queued(origin)
         log.info("job %s (try %d styles) queued for user %s", handle.job_id, len(names), origin.user.id)
         self.bot.dispatch("style_job_submitted", handle)
         await self.bot.tracker.start(handle)
@@ -240,7 +244,7 @@ class Intake:
                                        user_id=origin.user.id)
             config = await self.bot.store.get(origin.guild_id)
             self._check_place(origin, config)
-            self._check_quota(origin, config)
+            await self._check_quota(origin, config)
         except Exception as exc:  # noqa: BLE001 - the words the request itself would answer with
             return explain(exc, origin.lang)
         return None
@@ -284,10 +288,27 @@ class Intake:
             raise UserError("refusal.bot_permissions", permissions=permission_names(missing, origin.lang),
                             count=len(missing))
 
-    def _check_quota(self, origin: Origin, config: GuildConfig) -> None:
+    async def _check_quota(self, origin: Origin, config: GuildConfig) -> None:
+        """The server's limits: jobs per member, the wait between one member's jobs, jobs per channel."""
         limit = config.user_limit
         if limit and self.bot.tracker.active(origin.user.id, origin.guild_id) >= limit:
             raise keyed(UserLimitReached, "refusal.server_user_limit", count=limit)
+        if origin.guild_id is None:
+            return
+        last = self._last_job.get((origin.guild_id, origin.user.id))
+        if config.cooldown and last is not None and (wait := last + config.cooldown - time.monotonic()) > 0:
+            raise UserError("refusal.cooldown", cooldown_s=config.cooldown, wait_s=math.ceil(wait))
+        waiting = self.bot.tracker.in_channel(origin.channel.id)
+        if config.channel_limit and len(waiting) >= config.channel_limit:
+            # a place frees when the first of them ends: the soonest time the queue foresees
+            etas = [s.eta_s for s in [await h.status() for h in waiting] if s.eta_s is not None]
+            if etas:
+                raise UserError("refusal.channel_limit", count=config.channel_limit, wait_s=max(1, math.ceil(min(etas))))
+            raise UserError("refusal.channel_limit.estimating", count=config.channel_limit)
+
+    def _queued(self, origin: Origin) -> None:
+        """A job of this member was queued: their cooldown starts now (kept in memory: a restart forgets it)."""
+        self._last_job[(origin.guild_id, origin.user.id)] = time.monotonic()
 
     # -- answers -----------------------------------------------------------------------------
 

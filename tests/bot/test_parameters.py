@@ -26,6 +26,7 @@ from tests.bot.conftest import (
     GUILD,
     RESULT_TIMEOUT,
     TINY,
+    running,
     style_message,
     wait_done,
     wait_result,
@@ -57,11 +58,10 @@ def command_line(said: str) -> str:
     return said.split("```\n", 1)[1].split("\n```", 1)[0]
 
 
-async def test_parameters_of_a_painting_say_what_made_it_and_the_line_that_paints_it_again(
-        fake: FakeDiscord, bot) -> None:
+async def test_parameters_of_a_painting_and_of_its_variation_with_a_new_seed(fake: FakeDiscord, bot) -> None:
     request = await style_message(fake, args=f"{TINY} beta=300 alpha=2 seed=7")
-    result = await wait_done(fake, request)
-    said = await parameters(fake, BOB, result)  # anyone may ask
+    first = await wait_done(fake, request)
+    said = await parameters(fake, BOB, first)  # anyone may ask
     lines = said.splitlines()
     assert lines[0] == "📋 **Parameters of this result**"
     assert lines[1] == f"Style: the painting in {LINK}{request['id']}"
@@ -75,56 +75,15 @@ async def test_parameters_of_a_painting_say_what_made_it_and_the_line_that_paint
     for option in ("content_weight=2.0", "style_weight=300.0", "steps=2", "coarse_steps=1", "seed=7"):
         assert option in line.split()
 
-
-async def test_a_grid_and_a_quick_draft_have_parameters_too(fake: FakeDiscord, bot) -> None:
-    grid = await wait_done(fake, await style_message(fake, args=f"grid {TINY} beta=100"))
-    said = await parameters(fake, ALICE, grid)
-    assert "β (style) 10 · 25 · 100 · 400" in said.splitlines()[2]
-    assert command_line(said).startswith("!style grid preset=classic size=32")
-
-    quick = await wait_done(fake, await style_message(fake, args=f"quick {TINY}"))
-    said = await parameters(fake, ALICE, quick)
-    assert said.startswith("📋 **Parameters of this result**") and "seed: 0" in said
-    assert command_line(said).startswith("!style quick preset=classic size=32")
-
-
-async def test_the_menu_shows_a_results_parameters_in_the_readers_language_and_says_when_there_are_none(
-        fake: FakeDiscord, bot) -> None:
-    await fake.wait_for(lambda e: e.kind == "commands_sync")
-    sync = [c for c in fake.commands[None] if c["name"] == SHOW]
-    assert sync and sync[0]["type"] == 3 and sync[0]["name_localizations"]["ko"] == "매개변수 보기"
-    await save_styles(bot, {"starry": STARRY})
-    recorded = delivered(bot)
-    await fake.send_message(CHANNEL, ALICE, f"!style starry {TINY}", attachments=[CONTENT])
-    result = await wait_result(fake)  # it replies to the status message, which carries the inputs
-    await recorded
-
-    fake.user_locales[BOB] = "ko"
-    menu = await fake.send_context_menu(CHANNEL, BOB, SHOW, message_id=result["id"])
-    answer = await first_answer(fake, menu)
-    said = answer["data"]["content"]
-    assert answer["data"]["flags"] & EPHEMERAL
-    assert said.splitlines()[:2] == ["📋 **이 결과의 매개변수**", "저장된 스타일: `starry`"]
-    assert "다시 그리려면 사진을 첨부해서 이렇게 보내 주세요:" in said
-    assert command_line(said).startswith("!style starry preset=classic size=32")
-
-    chat = await fake.send_message(CHANNEL, ALICE, "just chatting")
-    menu = await fake.send_context_menu(CHANNEL, ALICE, SHOW, message_id=chat["id"])
-    assert "isn't one of my results" in (await first_answer(fake, menu))["data"]["content"]
-
-
-async def test_a_variation_is_the_clickers_job_with_a_new_seed_shown_on_it_and_in_its_parameters(
-        fake: FakeDiscord, bot) -> None:
-    request = await style_message(fake, args=TINY)
-    first = await wait_done(fake, request)
+    # 🎲 Variation, by Bob: his job, the same one with a new seed, said on it and in its parameters
     recorded = delivered(bot)
     await fake.click_button(CHANNEL, BOB, first["id"], button(first, "Variation"))
     second = await wait_result(fake, predicate=lambda m: m["id"] != first["id"])
     await recorded
     spec = bot.queue.submitted[1]
     seed = spec.params.seed
-    assert seed != 0 and spec.user_id == BOB and spec.content == CONTENT[1]
-    assert (spec.params.steps, spec.params.size) == (2, 32)  # otherwise the same job
+    assert seed not in (0, 7) and spec.user_id == BOB and spec.content == CONTENT[1]
+    assert (spec.params.steps, spec.params.style_weight, spec.params.content_weight) == (2, 300.0, 2.0)
     assert second["content"] == f"<@{BOB}> variation with seed {seed}"
     assert second["message_reference"]["message_id"] == request["id"]
     assert f"seed: {seed} ·" in await parameters(fake, ALICE, second)
@@ -132,16 +91,33 @@ async def test_a_variation_is_the_clickers_job_with_a_new_seed_shown_on_it_and_i
     assert fake.attachment_bytes(second["attachments"][0]) != fake.attachment_bytes(first["attachments"][0])
 
 
-async def test_a_remix_paints_someone_elses_result_and_links_back_along_the_chain(fake: FakeDiscord, make_bot) -> None:
-    async with running_tiny(fake, make_bot) as bot:
+async def test_a_grid_and_a_quick_draft_have_parameters_too(fake: FakeDiscord, bot) -> None:
+    grid = await wait_done(fake, await style_message(fake, args="grid size=32 steps=1 levels=1 beta=100"))
+    said = await parameters(fake, ALICE, grid)
+    assert "β (style) 10 · 25 · 100 · 400" in said.splitlines()[2]
+    assert command_line(said).startswith("!style grid preset=classic size=32")
+    assert "Variation" not in [item.get("label") for row in grid["components"] for item in row["components"]]
+
+    quick = await wait_done(fake, await style_message(fake, args=f"quick {TINY}"))
+    said = await parameters(fake, ALICE, quick)
+    assert said.startswith("📋 **Parameters of this result**") and "seed: 0" in said
+    assert command_line(said).startswith("!style quick preset=classic size=32")
+
+
+async def test_a_remix_chain_links_back_and_the_menu_shows_it_in_the_readers_language(
+        fake: FakeDiscord, make_bot) -> None:
+    async with running(fake, tiny_bot(make_bot)) as bot:
+        sync = await fake.wait_for(lambda e: e.kind == "commands_sync")
+        [menu] = [c for c in sync.data["commands"] if c["name"] == SHOW]
+        assert menu["type"] == 3 and menu["name_localizations"]["ko"] == "매개변수 보기"
         await save_styles(bot, {"starry": STARRY})
         original = await wait_done(fake, await style_message(fake, args=TINY))
         chain = [original]
         for user in (BOB, ALICE):  # Bob remixes Alice's result, then Alice remixes Bob's remix
             parent = chain[-1]
             recorded = delivered(bot)
-            menu = await fake.send_context_menu(CHANNEL, user, "Paint in a style", message_id=parent["id"])
-            await pick(fake, user, menu, "starry")
+            paint = await fake.send_context_menu(CHANNEL, user, "Paint in a style", message_id=parent["id"])
+            await pick(fake, user, paint, "starry")
             remix = await wait_result(fake, predicate=lambda m, p=parent: m["message_reference"]["message_id"] == p["id"])
             await recorded
             assert bot.queue.submitted[-1].content == fake.attachment_bytes(parent["attachments"][0])
@@ -151,12 +127,18 @@ async def test_a_remix_paints_someone_elses_result_and_links_back_along_the_chai
         assert [r.parent_id if r else "missing" for r in records] == [None, int(chain[0]["id"]), int(chain[1]["id"])]
         said = await parameters(fake, BOB, chain[2])
         assert f"Remixed from {LINK}{chain[1]['id']}" in said and "Saved styles: `starry`" in said
+        assert command_line(said).startswith("!style starry preset=classic size=32")
 
+        fake.user_locales[BOB] = "ko"  # "Show parameters" answers like the button, in the reader's language
+        shown = await first_answer(fake, await fake.send_context_menu(CHANNEL, BOB, SHOW, message_id=chain[2]["id"]))
+        korean = shown["data"]["content"]
+        assert shown["data"]["flags"] & EPHEMERAL
+        assert korean.splitlines()[:2] == ["📋 **이 결과의 매개변수**", "저장된 스타일: `starry`"]
+        assert f"원본 결과: {LINK}{chain[1]['id']}" in korean and "다시 그리려면 사진을 첨부해서" in korean
 
-def running_tiny(fake: FakeDiscord, make_bot: Any) -> Any:
-    from tests.support.fakediscord import running
-
-    return running(fake, tiny_bot(make_bot))
+        chat = await fake.send_message(CHANNEL, ALICE, "just chatting")
+        none = await first_answer(fake, await fake.send_context_menu(CHANNEL, ALICE, SHOW, message_id=chat["id"]))
+        assert "isn't one of my results" in none["data"]["content"]
 
 
 async def test_results_recorded_before_the_migration_stay_readable(tmp_path: Path) -> None:

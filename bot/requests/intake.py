@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-import math
 import secrets
 import time
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from bot.core.errors import UserError, discord_call, explain, keyed, permission_
 from bot.core.library import normal_name
 from bot.core.store import GuildConfig
 from bot.requests import inputs
+from bot.requests.fairness import Fairness
 from bot.requests.links import Link, shown
 from bot.requests.options import animation_limits, options_of, parse, resolve
 from bot.requests.origin import Gather, Inputs, Origin
@@ -60,7 +60,7 @@ class Intake:
     def __init__(self, bot: Host) -> None:
         self.bot = bot
         self.settings = bot.settings
-        self._last_job: dict[tuple[int | None, int], float] = {}  # (guild, member) -> monotonic time of their last job
+        self.fairness = Fairness()
 
     async def request(self, origin: Origin, gather: Gather) -> None:
         """Validate, download, queue and follow one job; whatever goes wrong becomes one answer."""
@@ -100,7 +100,7 @@ class Intake:
             self.bot.dispatch("style_job_refused", origin.user.id, exc)
             await self._refuse(origin, status, exc)
             return
-        self._queued(origin)
+        self.fairness.queued(origin)
         log.info("job %s queued: user %s asked in guild %s, channel %s, message %s for %s",
                  handle.job_id, origin.user.id, origin.guild_id, where.channel_id, _request_id(origin),
                  _what(wanted, options))
@@ -220,7 +220,7 @@ class Intake:
             self.bot.dispatch("style_job_refused", origin.user.id, exc)
             await self._refuse(origin, status, exc)
             return
-        self._queued(origin)
+        self.fairness.queued(origin)
         log.info("job %s (try %d styles) queued for user %s", handle.job_id, len(names), origin.user.id)
         self.bot.dispatch("style_job_submitted", handle)
         await self.bot.tracker.start(handle)
@@ -289,26 +289,11 @@ class Intake:
                             count=len(missing))
 
     async def _check_quota(self, origin: Origin, config: GuildConfig) -> None:
-        """The server's limits: jobs per member, the wait between one member's jobs, jobs per channel."""
+        """The server's limits: jobs per member, then the wait between one member's jobs and jobs per channel."""
         limit = config.user_limit
         if limit and self.bot.tracker.active(origin.user.id, origin.guild_id) >= limit:
             raise keyed(UserLimitReached, "refusal.server_user_limit", count=limit)
-        if origin.guild_id is None:
-            return
-        last = self._last_job.get((origin.guild_id, origin.user.id))
-        if config.cooldown and last is not None and (wait := last + config.cooldown - time.monotonic()) > 0:
-            raise UserError("refusal.cooldown", cooldown_s=config.cooldown, wait_s=math.ceil(wait))
-        waiting = self.bot.tracker.in_channel(origin.channel.id)
-        if config.channel_limit and len(waiting) >= config.channel_limit:
-            # a place frees when the first of them ends: the soonest time the queue foresees
-            etas = [s.eta_s for s in [await h.status() for h in waiting] if s.eta_s is not None]
-            if etas:
-                raise UserError("refusal.channel_limit", count=config.channel_limit, wait_s=max(1, math.ceil(min(etas))))
-            raise UserError("refusal.channel_limit.estimating", count=config.channel_limit)
-
-    def _queued(self, origin: Origin) -> None:
-        """A job of this member was queued: their cooldown starts now (kept in memory: a restart forgets it)."""
-        self._last_job[(origin.guild_id, origin.user.id)] = time.monotonic()
+        await self.fairness.check(origin, config, self.bot.tracker)
 
     # -- answers -----------------------------------------------------------------------------
 

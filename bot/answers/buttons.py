@@ -23,6 +23,7 @@ import discord
 from bot.answers import custom_ids
 from bot.answers.custom_ids import Malformed, template
 from bot.answers.embeds import MENU_MAX
+from bot.answers.parameters import show_parameters
 from bot.answers.progress import PREVIEW_NAME
 from bot.core.errors import discord_call, explain
 from bot.core.host import Cancel
@@ -296,9 +297,42 @@ class TrySelect(discord.ui.DynamicItem[discord.ui.Select], template=template("tr
         await interaction.client.intake.paint_saved(interaction, values[0])
 
 
+class ParametersButton(discord.ui.DynamicItem[discord.ui.Button], template=r"stylebot:params"):
+    """📋 Parameters: everything that made the result and the ``!style`` line that repaints it, to whoever clicks."""
+
+    def __init__(self, lang: str = i18n.DEFAULT) -> None:
+        super().__init__(discord.ui.Button(label=i18n.text(lang, "button.parameters"), emoji="📋",
+                                           style=discord.ButtonStyle.secondary, custom_id="stylebot:params"))
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+                             match: re.Match[str]) -> ParametersButton:
+        return cls()
+
+    async def callback(self, interaction: discord.Interaction[Host]) -> None:  # type: ignore[override]
+        await show_parameters(interaction, interaction.message)
+
+
+class VariationButton(discord.ui.DynamicItem[discord.ui.Button], template=r"stylebot:variation"):
+    """🎲 Variation: the same job with a new random seed, as the clicker's own job (their limits apply)."""
+
+    def __init__(self, lang: str = i18n.DEFAULT) -> None:
+        super().__init__(discord.ui.Button(label=i18n.text(lang, "button.variation"), emoji="🎲",
+                                           style=discord.ButtonStyle.primary, custom_id="stylebot:variation"))
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+                             match: re.Match[str]) -> VariationButton:
+        return cls()
+
+    async def callback(self, interaction: discord.Interaction[Host]) -> None:  # type: ignore[override]
+        await interaction.client.intake.vary(interaction)
+
+
 _NAMED: tuple[tuple[str, type[discord.ui.DynamicItem[Any]]], ...] = (
     ("cancel", CancelButton), ("restyle", RestyleButton), ("upscale", UpscaleButton), ("delete", DeleteButton),
-    ("newstyle", PaintAnotherButton), ("paint", PaintButton), ("try", TrySelect))
+    ("newstyle", PaintAnotherButton), ("paint", PaintButton), ("try", TrySelect),
+    ("params", ParametersButton), ("variation", VariationButton))
 
 
 class UnknownComponent(discord.ui.DynamicItem[discord.ui.Item[Any]],

@@ -33,6 +33,12 @@ class Delivery:
     note: str = ""  # said after the requester's mention on the result
     # a server that did not add the bot: answers go through the interaction's webhook (bot.answers.courier)
     webhook_token: str | None = None
+    parent_id: int | None = None  # a remix: the result (in this channel) whose picture is the photo
+
+    @property
+    def inputs_id(self) -> int:
+        """The message carrying the job's photo and paintings."""
+        return self.inputs_message_id or self.reply_to_id
 
     def jump_url(self, message_id: int) -> str:
         """A link to one of this job's messages in its channel. Built from the job's own ids, not
@@ -55,6 +61,6 @@ class Delivery:
             return None
 
 
-_SET_ONLY = ("inputs_message_id", "note", "webhook_token")  # Delivery fields kept in the meta only when set
+_SET_ONLY = ("inputs_message_id", "note", "webhook_token", "parent_id")  # Delivery fields kept in the meta only when set
 
 

@@ -104,6 +104,18 @@ def link_inputs(embed: discord.Embed, where: Delivery) -> discord.Embed:
     return embed
 
 
+def message_link(guild_id: int | None, channel_id: int, message_id: int) -> str:
+    return f"https://discord.com/channels/{guild_id or '@me'}/{channel_id}/{message_id}"
+
+
+def link_parent(embed: discord.Embed, where: Delivery) -> discord.Embed:
+    """A remix says which result it was made from (a link to follow the chain back)."""
+    if where.parent_id is not None:
+        line = text(where.lang, "remix.from", link=message_link(where.guild_id, where.channel_id, where.parent_id))
+        embed.description = f"{embed.description}\n{line}" if embed.description else line
+    return embed
+
+
 def options_from_message(message: discord.Message) -> dict[str, str]:
     """The options of a result posted before the bot kept a record of its results (from its embed's footer)."""
     for embed in message.embeds:

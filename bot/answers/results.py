@@ -1,7 +1,7 @@
 """A result as the bot posts it: the embed and the buttons of each kind of job, from one table.
 
 The table is keyed by the report's :class:`~engine.jobs.report.Kind`; a new kind of job is one row.
-Every result also gets 🎨 Restyle and Delete.
+Every result also gets 🎨 Restyle, 📋 Parameters and Delete.
 """
 
 from __future__ import annotations
@@ -16,9 +16,11 @@ from bot.answers.buttons import (
     DeleteButton,
     PaintAnotherButton,
     PaintButton,
+    ParametersButton,
     RestyleButton,
     TrySelect,
     UpscaleButton,
+    VariationButton,
 )
 from bot.answers.embeds import painting_embed, quick_embed, try_embed
 from bot.words import i18n
@@ -28,7 +30,8 @@ Items = list[discord.ui.Item[Any]]
 
 
 def _more_less(report: JobReport, lang: str) -> Items:
-    return [RestyleButton("more", lang), RestyleButton("less", lang)]
+    """More/Less style, and 🎲 Variation (a new seed: only a painted result has one; a draft is the same each time)."""
+    return [RestyleButton("more", lang), RestyleButton("less", lang), VariationButton(lang)]
 
 
 def _still(report: JobReport, lang: str) -> Items:
@@ -43,7 +46,7 @@ def _cells(report: JobReport, lang: str) -> Items:
 
 @dataclass(frozen=True)
 class Look:
-    """How one kind of result is shown: its embed, and its own buttons (before 🎨 Restyle and Delete)."""
+    """How one kind of result is shown: its embed, and its own buttons (before 🎨 Restyle, 📋 Parameters, Delete)."""
 
     embed: Callable[[JobReport, str, str], discord.Embed]
     buttons: Callable[[JobReport, str], Items]
@@ -65,6 +68,7 @@ def result_embed(report: JobReport, filename: str, lang: str = i18n.DEFAULT) -> 
 
 def result_view(owner_id: int, report: JobReport, lang: str = i18n.DEFAULT) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
-    for item in (*LOOKS[report.kind].buttons(report, lang), PaintAnotherButton(lang), DeleteButton(owner_id, lang)):
+    for item in (*LOOKS[report.kind].buttons(report, lang), PaintAnotherButton(lang), ParametersButton(lang),
+                 DeleteButton(owner_id, lang)):
         view.add_item(item)
     return view

@@ -20,7 +20,7 @@ import discord
 from bot.answers.buttons import status_view
 from bot.answers.courier import channel_for
 from bot.answers.delivery import Delivery, mention_only
-from bot.answers.embeds import link_inputs
+from bot.answers.embeds import link_inputs, link_parent
 from bot.answers.progress import ProgressMessage, describe
 from bot.answers.results import result_embed, result_view
 from bot.answers.upload import Reduced, send_fitted
@@ -146,6 +146,10 @@ class JobTracker:
         """Jobs of this user in this guild that are still being followed here."""
         return sum(1 for h, _ in self._followers.values() if h.user_id == user_id and h.guild_id == guild_id)
 
+    def in_channel(self, channel_id: int) -> list[JobHandle]:
+        """The jobs asked for in this channel that are still being followed here (waiting or running)."""
+        return [h for h, _ in self._followers.values() if h.meta.get("channel_id") == channel_id]
+
     def jobs_of(self, user_id: int) -> list[JobHandle]:
         """The user's jobs this process follows (anywhere), oldest first."""
         return [h for h, _ in self._followers.values() if h.user_id == user_id]
@@ -251,7 +255,8 @@ class JobTracker:
             note = f" {where.note}" if where.note else ""
             return await channel.send(f"<@{handle.user_id}>{note}{reduction_note(result.report, reduced, where.lang)}",
                                       file=file, reference=reference,
-                                      embed=link_inputs(result_embed(result.report, file.filename, where.lang), where),
+                                      embed=link_parent(link_inputs(result_embed(result.report, file.filename,
+                                                                                 where.lang), where), where),
                                       view=result_view(handle.user_id, result.report, where.lang),
                                       allowed_mentions=mentions)
 
@@ -264,7 +269,8 @@ class JobTracker:
     async def _remember(self, handle: JobHandle, where: Delivery, report: JobReport, message_id: int) -> None:
         """Keep the job's report with the posted result: its buttons run it again from this record."""
         record = ResultRecord(message_id, handle.job_id, where.guild_id, where.channel_id, handle.user_id, report,
-                              time.time())
+                              time.time(), styles=tuple(handle.meta.get("saved") or ()),
+                              inputs_message_id=where.inputs_id, parent_id=where.parent_id)
         try:
             await self.bot.store.record_result(record)
         except Exception:  # the result is posted; its buttons then fall back to the embed's options line

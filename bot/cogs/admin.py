@@ -26,7 +26,8 @@ FIELD_NAMES = {"max_size": "config.field.max_size", "max_steps": "config.field.m
                "max_duration": "config.field.max_duration", "style_role": "config.field.style_role",
                "library_limit": "config.field.library_limit", "language": "config.field.language",
                "spoiler": "config.field.spoiler", "channels": "config.field.channels",
-               "gallery": "config.field.gallery"}
+               "gallery": "config.field.gallery", "channel_limit": "config.field.channel_limit",
+               "cooldown": "config.field.cooldown"}
 SPOILER_VALUES = {"off": "config.spoiler.off", "on": "config.spoiler.on", "nsfw-channels": "config.spoiler.nsfw"}
 
 
@@ -73,6 +74,8 @@ class AdminCog(commands.Cog):
         field("library_limit", str(config.library_limit or s.default_library_limit))
         field("language", config.language or say("config.language_auto", language=lang))
         field("spoiler", say(SPOILER_VALUES[config.spoiler]) if config.spoiler in SPOILER_VALUES else config.spoiler)
+        field("channel_limit", _show(config.channel_limit, lang))
+        field("cooldown", i18n.duration(lang, config.cooldown) if config.cooldown else _show(None, lang))
         channels = ", ".join(f"<#{c}>" for c in config.channels) or say("config.all_channels")
         field("channels", channels, inline=False)
         gallery = f"<#{config.gallery_channel}>" if config.gallery_channel else say("config.off")

@@ -1,6 +1,7 @@
-"""Right-click ("Apps") menus: "Paint in a style" on a message, "Paint avatar" on a member.
+"""Right-click ("Apps") menus: "Paint in a style" and "Show parameters" on a message, "Paint avatar" on a member.
 
-discord.py's ``@app_commands.context_menu`` cannot decorate a cog's method, so the two menus
+"Paint in a style" on a posted result is a remix: its picture is the photo, and the new result links back
+to it. discord.py's ``@app_commands.context_menu`` cannot decorate a cog's method, so the menus
 are built in ``__init__`` from bound methods and added to (and removed from) the tree with the
 cog. Both answer within Discord's 3 s: with the choice of saved styles
 (:func:`bot.requests.picker.offer`, which first says what a request from here would be refused with),
@@ -16,6 +17,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.answers.parameters import show_parameters
 from bot.core.errors import UserError, explain
 from bot.core.library import normal_name
 from bot.requests.origin import Inputs, Origin
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
 
 PAINT_MESSAGE = "Paint in a style"
 PAINT_AVATAR = "Paint avatar"
+SHOW_PARAMETERS = "Show parameters"
 # Installable to a server and to a member's account; usable in servers (also those that did not add
 # the bot: answered through the interaction, bot.answers.courier) and in the member's DM with the bot. Not in
 # group DMs and DMs between members: jobs there are not answered through the interaction yet.
@@ -43,6 +46,8 @@ class MenusCog(commands.Cog):
             app_commands.ContextMenu(name=PAINT_MESSAGE, callback=self.paint_message,
                                      allowed_installs=INSTALLS, allowed_contexts=CONTEXTS),
             app_commands.ContextMenu(name=PAINT_AVATAR, callback=self.paint_avatar,
+                                     allowed_installs=INSTALLS, allowed_contexts=CONTEXTS),
+            app_commands.ContextMenu(name=SHOW_PARAMETERS, callback=self.show_parameters,
                                      allowed_installs=INSTALLS, allowed_contexts=CONTEXTS),
         )
 
@@ -70,13 +75,20 @@ class MenusCog(commands.Cog):
             await self.bot.intake.request(Origin.from_interaction(interaction), gather_both)
             return
 
+        # a remix: someone's result is the photo; the new result links back to it (and its record keeps it)
+        parent = message if await self.bot.store.result_of(message.id) is not None else None
+
         async def paint(pick: discord.Interaction, name: str) -> None:
             async def gather() -> Inputs:
-                return Inputs(pictures[:1], saved=[normal_name(name)], reply_to=message)
+                return Inputs(pictures[:1], saved=[normal_name(name)], reply_to=message, parent=parent)
 
             await self.bot.intake.request(Origin.from_interaction(pick), gather)
 
         await offer(interaction, self.bot, "menu.prompt_message", paint, tip=text(lang, "menu.two_images_tip"))
+
+    async def show_parameters(self, interaction: discord.Interaction, message: discord.Message) -> None:
+        """📋 Parameters of a result (as its button answers), or a sentence saying the message is not one."""
+        await show_parameters(interaction, message)
 
     async def paint_avatar(self, interaction: discord.Interaction,
                            member: discord.Member | discord.User) -> None:

@@ -78,8 +78,17 @@ class QueueCog(commands.Cog):
         mine = [(h, s) for h, s in zip(handles, statuses) if not s.state.finished or s.state is JobState.DONE]
         lines = [job_line(lang, i, h, s) for i, (h, s) in enumerate(mine, 1)]
         head = text(lang, "queue.mine", count=len(lines)) if lines else text(lang, "queue.none")
-        total = text(lang, "queue.total", count=await self.bot.queue.depth())
-        await interaction.followup.send("\n".join([head, *lines, total]), ephemeral=True)
+        depth = await self.bot.queue.depth()
+        total = text(lang, "queue.total", count=depth)
+        share = self._channel_share(interaction, lang, depth)
+        await interaction.followup.send("\n".join([head, *lines, total, *share]), ephemeral=True)
+
+    def _channel_share(self, interaction: discord.Interaction, lang: str, depth: int) -> list[str]:
+        """How many of the jobs waiting come from the channel /queue was asked in (in a server only)."""
+        if not depth or interaction.guild_id is None or interaction.channel_id is None:
+            return []
+        here = len(self.bot.tracker.in_channel(interaction.channel_id))
+        return [text(lang, "queue.channel_share", count=depth, here=here)]
 
     @app_commands.command(name="stats", description="This server's style jobs: today, in all, time, favourite styles")
     @app_commands.guild_only()

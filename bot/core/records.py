@@ -28,7 +28,9 @@ CREATE TABLE IF NOT EXISTS gallery_reposts (
 CREATE TABLE IF NOT EXISTS results (
     message_id INTEGER PRIMARY KEY, job_id TEXT NOT NULL, guild_id INTEGER, channel_id INTEGER NOT NULL,
     user_id INTEGER NOT NULL, kind TEXT NOT NULL, report TEXT NOT NULL, posted_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS schema_versions (name TEXT PRIMARY KEY, version INTEGER NOT NULL);
 """
+RESULTS_VERSION = 2  # 2: the saved styles, the inputs message and the parent result (a remix) of each result
 TOP_STYLES = 5
 
 
@@ -92,20 +94,41 @@ class ResultRecord:
     user_id: int
     report: JobReport
     posted_at: float
+    styles: tuple[str, ...] = ()  # the saved styles it was painted in, by name (none: attached paintings)
+    inputs_message_id: int | None = None  # the message carrying its photo and paintings
+    parent_id: int | None = None  # the result it remixes (its picture was the photo), in the same channel
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    """Bring the ``results`` table of an older version up to :data:`RESULTS_VERSION` (old rows stay readable:
+    the added columns are empty for them)."""
+    row = db.execute("SELECT version FROM schema_versions WHERE name = 'results'").fetchone()
+    if row is not None and row[0] >= RESULTS_VERSION:
+        return
+    columns = {info[1] for info in db.execute("PRAGMA table_info(results)")}
+    with db:
+        for name, kind in (("styles", "TEXT NOT NULL DEFAULT '[]'"), ("inputs_message_id", "INTEGER"),
+                           ("parent_id", "INTEGER")):
+            if name not in columns:
+                db.execute(f"ALTER TABLE results ADD COLUMN {name} {kind}")
+        db.execute("INSERT OR REPLACE INTO schema_versions VALUES ('results', ?)", (RESULTS_VERSION,))
 
 
 def add_result(db: sqlite3.Connection, record: ResultRecord) -> None:
     with db:
-        db.execute("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        db.execute("INSERT OR REPLACE INTO results (message_id, job_id, guild_id, channel_id, user_id, kind, report, "
+                   "posted_at, styles, inputs_message_id, parent_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    (record.message_id, record.job_id, record.guild_id, record.channel_id, record.user_id,
-                    record.report.kind.value, json.dumps(record.report.to_dict()), record.posted_at))
+                    record.report.kind.value, json.dumps(record.report.to_dict()), record.posted_at,
+                    json.dumps(list(record.styles)), record.inputs_message_id, record.parent_id))
 
 
 def result_of(db: sqlite3.Connection, message_id: int) -> ResultRecord | None:
-    row = db.execute("SELECT message_id, job_id, guild_id, channel_id, user_id, report, posted_at FROM results "
-                     "WHERE message_id = ?", (message_id,)).fetchone()
+    row = db.execute("SELECT message_id, job_id, guild_id, channel_id, user_id, report, posted_at, styles, "
+                     "inputs_message_id, parent_id FROM results WHERE message_id = ?", (message_id,)).fetchone()
     if row is None:
         return None
-    *ids, report, posted_at = row
-    return ResultRecord(*ids, report=JobReport.from_dict(json.loads(report)), posted_at=posted_at)
+    *ids, report, posted_at, styles, inputs_id, parent_id = row
+    return ResultRecord(*ids, report=JobReport.from_dict(json.loads(report)), posted_at=posted_at,
+                        styles=tuple(json.loads(styles or "[]")), inputs_message_id=inputs_id, parent_id=parent_id)
 

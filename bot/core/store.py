@@ -51,6 +51,8 @@ class GuildConfig:
     library_limit: int | None = None  # most saved styles here
     language: str | None = None  # what the bot speaks in this server's channels; None: its preferred locale
     spoiler: str = "off"  # results posted as spoilers: off, on, or nsfw-channels (all but age-restricted ones)
+    channel_limit: int | None = None  # jobs one channel may have waiting at once (a busy channel stays fair)
+    cooldown: float | None = None  # seconds one member waits after a job before asking for the next
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -92,6 +94,22 @@ def _seconds(text: str) -> float:
     return value
 
 
+_UNITS = {"": 1.0, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(h|min|m|sec|s|)", re.IGNORECASE)
+
+
+def _duration(text: str) -> float:
+    """A duration such as ``30``, ``30s``, ``2m``, ``1h`` or ``1m30s``, in seconds (more than 0)."""
+    cleaned = text.strip().lower().replace(" ", "")
+    parts = _PART.findall(cleaned)
+    if not cleaned or "".join(n + u for n, u in parts) != cleaned or sum(1 for _, u in parts if not u) > 1:
+        raise keyed(ParamError, "setting.not_duration", value=text)
+    seconds = sum(float(n) * _UNITS[u] for n, u in parts)
+    if not 0 < seconds < float("inf"):
+        raise keyed(ParamError, "setting.not_duration", value=text)
+    return seconds
+
+
 def _bool(text: str) -> bool:
     try:
         return parse_bool(text)
@@ -131,6 +149,8 @@ SETTABLE: dict[str, tuple[Callable[[str], Any], str]] = {
     "library_limit": (_positive_int, "most saved styles in this server's library"),
     "language": (_language, "the language of my messages here: en, ko, ... or auto (the server's language)"),
     "spoiler": (parse_mode, "post results as spoilers: off, on, or nsfw-channels (all but age-restricted ones)"),
+    "channel_limit": (_positive_int, "jobs one channel may have waiting at once"),
+    "cooldown": (_duration, "how long one member waits between jobs here: 30s, 2m, 1h"),
 }
 
 
@@ -155,6 +175,7 @@ class GuildStore:
 
     async def open(self) -> None:
         await self._db.open()
+        await self._db.run(records.migrate)
         self._languages = dict(await self._db.run(_user_languages))
 
     def user_language(self, user_id: int) -> str | None:

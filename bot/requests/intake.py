@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import secrets
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -25,6 +27,7 @@ from bot.core.errors import UserError, discord_call, explain, keyed, permission_
 from bot.core.library import normal_name
 from bot.core.store import GuildConfig
 from bot.requests import inputs
+from bot.requests.fairness import Fairness
 from bot.requests.links import Link, shown
 from bot.requests.options import animation_limits, options_of, parse, resolve
 from bot.requests.origin import Gather, Inputs, Origin
@@ -46,6 +49,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NEEDED = ("send_messages", "attach_files", "embed_links", "read_message_history")
+SEED_MAX = 2**32 - 1  # StyleParams.seed's upper bound
 
 
 
@@ -56,6 +60,7 @@ class Intake:
     def __init__(self, bot: Host) -> None:
         self.bot = bot
         self.settings = bot.settings
+        self.fairness = Fairness()
 
     async def request(self, origin: Origin, gather: Gather) -> None:
         """Validate, download, queue and follow one job; whatever goes wrong becomes one answer."""
@@ -71,7 +76,7 @@ class Intake:
                                       max_steps=self.settings.default_max_steps)
             inputs.check(wanted.attachments, max_styles=self.settings.max_styles,
                          max_bytes=self.settings.max_attachment_bytes, saved=len(wanted.saved))
-            self._check_quota(origin, config)
+            await self._check_quota(origin, config)
             saved = await self.bot.library.images(origin.guild_id, wanted.saved)
             if saved:  # the status message then carries every input, for the buttons (even if a style goes)
                 wanted.source = None
@@ -95,6 +100,7 @@ class Intake:
             self.bot.dispatch("style_job_refused", origin.user.id, exc)
             await self._refuse(origin, status, exc)
             return
+        self.fairness.queued(origin)
         log.info("job %s queued: user %s asked in guild %s, channel %s, message %s for %s",
                  handle.job_id, origin.user.id, origin.guild_id, where.channel_id, _request_id(origin),
                  _what(wanted, options))
@@ -111,16 +117,36 @@ class Intake:
 
     async def restyle(self, interaction: discord.Interaction, factor: float) -> None:
         """Run a posted result again with β × ``factor``, from its record and the message it replies to."""
+        await self._rerun(interaction, lambda params: params.replace(style_weight=params.style_weight * factor))
+
+    async def vary(self, interaction: discord.Interaction) -> None:
+        """🎲 Variation: a posted result run again with a new random seed (said on the result), as the clicker's job.
+
+        The seed starts the noise of ``init=noise`` and jitters the start of the other inits
+        (:func:`engine.nst.optimise.start_image`), so each seed paints a picture of its own.
+        """
+        seed = secrets.randbelow(SEED_MAX) + 1  # 0 is the default: no jitter
+
+        def note(lang: str) -> str:
+            return i18n.text(lang, "variation.note", seed=seed)
+
+        await self._rerun(interaction, lambda params: params.replace(seed=seed), note)
+
+    async def _rerun(self, interaction: discord.Interaction, change: Callable[[StyleParams], StyleParams],
+                     note: Callable[[str], str] | None = None) -> None:
+        """Run a posted result again with ``change`` applied to its params, as a reply to its inputs."""
         await interaction.response.defer(thinking=True)
+        origin = Origin.from_interaction(interaction)
 
         async def gather() -> Inputs:
             assert interaction.message is not None
             params, _ = await self.made_with(interaction.message)
-            options = options_of(params.replace(style_weight=params.style_weight * factor))
+            options = options_of(change(params))
             source = await _source_of(interaction)
-            return Inputs(await inputs.images_of(source), options, source, spoiler=_spoilered(interaction.message))
+            return Inputs(await inputs.images_of(source), options, source, spoiler=_spoilered(interaction.message),
+                          note=note(origin.lang) if note else "")  # origin.lang: chosen by request()
 
-        await self.request(Origin.from_interaction(interaction), gather)
+        await self.request(origin, gather)
 
     async def upscale(self, interaction: discord.Interaction, cell: int | None = None, box: Box | None = None) -> None:
         """Paint a posted result (or cell ``cell`` of a grid, at ``box``) again at twice the size, from itself.
@@ -180,7 +206,7 @@ class Intake:
             if not names:
                 raise UserError("try.empty")
             inputs.check(wanted.attachments[:1], max_styles=1, max_bytes=self.settings.max_attachment_bytes, saved=1)
-            self._check_quota(origin, config)
+            await self._check_quota(origin, config)
             samples = await self._style_samples(origin.guild_id, names)
             limits = animation_limits(config, self.settings.max_frames, self.settings.max_duration_s)
             blobs, _ = await inputs.download(wanted.attachments[:1], max_bytes=self.settings.max_attachment_bytes,
@@ -194,6 +220,7 @@ class Intake:
             self.bot.dispatch("style_job_refused", origin.user.id, exc)
             await self._refuse(origin, status, exc)
             return
+        self.fairness.queued(origin)
         log.info("job %s (try %d styles) queued for user %s", handle.job_id, len(names), origin.user.id)
         self.bot.dispatch("style_job_submitted", handle)
         await self.bot.tracker.start(handle)
@@ -217,7 +244,7 @@ class Intake:
                                        user_id=origin.user.id)
             config = await self.bot.store.get(origin.guild_id)
             self._check_place(origin, config)
-            self._check_quota(origin, config)
+            await self._check_quota(origin, config)
         except Exception as exc:  # noqa: BLE001 - the words the request itself would answer with
             return explain(exc, origin.lang)
         return None
@@ -261,10 +288,12 @@ class Intake:
             raise UserError("refusal.bot_permissions", permissions=permission_names(missing, origin.lang),
                             count=len(missing))
 
-    def _check_quota(self, origin: Origin, config: GuildConfig) -> None:
+    async def _check_quota(self, origin: Origin, config: GuildConfig) -> None:
+        """The server's limits: jobs per member, then the wait between one member's jobs and jobs per channel."""
         limit = config.user_limit
         if limit and self.bot.tracker.active(origin.user.id, origin.guild_id) >= limit:
             raise keyed(UserLimitReached, "refusal.server_user_limit", count=limit)
+        await self.fairness.check(origin, config, self.bot.tracker)
 
     # -- answers -----------------------------------------------------------------------------
 
@@ -293,7 +322,7 @@ class Intake:
                         reply_author_id=reply.author.id, upload_limit=origin.upload_limit,
                         guild_id=origin.guild_id, inputs_message_id=source.id if reply is not source else None,
                         note=wanted.note, webhook_token=self._webhook_token(origin), lang=origin.lang,
-                        spoiler=wanted.spoiler)
+                        spoiler=wanted.spoiler, parent_id=wanted.parent.id if wanted.parent else None)
 
     def _webhook_token(self, origin: Origin) -> str | None:
         return origin.interaction.token if needs_webhook(self.bot, origin.interaction) else None  # type: ignore[union-attr]

@@ -73,6 +73,7 @@ class Inputs:
     # message, a result being restyled); the result then links to the inputs (Delivery.inputs_message_id).
     reply_to: discord.Message | None = None
     note: str = ""  # said on the result after the requester's mention (names a member, never pings)
+    parent: discord.Message | None = None  # a remix: the posted result whose picture is the photo
 
 
 Gather = Callable[[], Awaitable[Inputs]]

@@ -70,10 +70,28 @@ def start_image(run: Run) -> torch.Tensor:
         init = draft_start(job.content, job.styles, job.params.style_blend, (width, height),
                            job.params.preserve_colors)
     if init is None:
-        return initial_image(run.job.params, first)
+        return jitter(initial_image(run.job.params, first), run.job.params)
     height, width = first.content.shape[-2:]
     resized = init.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
-    return to_tensor(resized).to(first.content.device) * 255.0
+    return jitter(to_tensor(resized).to(first.content.device) * 255.0, run.job.params)
+
+
+JITTER = 8.0  # standard deviation of a seed's jitter, in 0-255 pixel units
+
+
+def jitter(start: torch.Tensor, params: StyleParams) -> torch.Tensor:
+    """A start from the photo or a draft, moved by a little seeded noise when ``seed`` is set (not 0).
+
+    Not in Gatys et al., whose noise start is the only random part: from the photo or a draft the
+    optimisation is deterministic, so without this every seed would paint the same picture. A small
+    jitter sends L-BFGS to a nearby minimum of its own, so a variation (a new seed) differs in its
+    brush strokes, not in its layout. Seed 0 (the default) leaves the start as it was.
+    """
+    if params.seed == 0 or params.init == "noise":  # the noise start is seeded already
+        return start
+    gen = torch.Generator().manual_seed(params.seed)
+    noise = torch.randn(start.shape, generator=gen) * JITTER
+    return (start + noise.to(start.device)).clamp(0.0, 255.0)
 
 
 class Batch:

@@ -226,6 +226,7 @@ async def test_drafts_speak_the_jobs_language(fake: FakeDiscord, make_bot) -> No
     assert options["quick"]["name_localizations"]["ko"] == "빠른_초안"
     assert options["try"]["name_localizations"]["ko"] == "스타일_둘러보기"
     assert quick["embeds"][0]["title"] == "⚡ 빠른 초안" and "제대로 그리기" in quick["embeds"][0]["description"]
-    assert [c.get("label") for row in quick["components"] for c in row["components"]] == ["제대로 그리기", "다른 스타일로", "삭제"]
+    assert [c.get("label") for row in quick["components"] for c in row["components"]] == ["제대로 그리기", "다른 스타일로", "매개변수",
+                                                                                          "삭제"]
     assert sheet["embeds"][0]["title"] == "🎨 저장된 스타일 2개로 그린 사진"
     assert menu(sheet)["placeholder"] == "하나를 골라 제대로 그리기…"

@@ -27,7 +27,7 @@ NO_FILES = discord.Permissions(send_messages=True, read_message_history=True)
 
 def intake(*, accepting: bool = True, allow_dms: bool = True, active: int = 0) -> Intake:
     settings = BotSettings(_env_file=None, allow_dms=allow_dms)
-    tracker = SimpleNamespace(active=lambda user_id, guild_id: active)
+    tracker = SimpleNamespace(active=lambda user_id, guild_id: active, in_channel=lambda channel_id: [])
     return Intake(SimpleNamespace(settings=settings, accepting=accepting, tracker=tracker))  # type: ignore[arg-type]
 
 
@@ -66,10 +66,10 @@ def test_the_restart_refusal_comes_before_any_other() -> None:
         intake(accepting=False, allow_dms=False)._check_place(origin(in_guild=False), GuildConfig())
 
 
-def test_a_member_at_the_servers_job_limit_is_told_to_wait() -> None:
-    intake(active=1)._check_quota(origin(), GuildConfig(user_limit=2))
-    intake(active=9)._check_quota(origin(), GuildConfig())  # no limit set here
+async def test_a_member_at_the_servers_job_limit_is_told_to_wait() -> None:
+    await intake(active=1)._check_quota(origin(), GuildConfig(user_limit=2))
+    await intake(active=9)._check_quota(origin(), GuildConfig())  # no limit set here
     with pytest.raises(UserLimitReached, match="this server allows 2 jobs per member at a time"):
-        intake(active=2)._check_quota(origin(), GuildConfig(user_limit=2))
+        await intake(active=2)._check_quota(origin(), GuildConfig(user_limit=2))
     with pytest.raises(UserLimitReached, match="allows 1 job per member"):
-        intake(active=1)._check_quota(origin(), GuildConfig(user_limit=1))
+        await intake(active=1)._check_quota(origin(), GuildConfig(user_limit=1))

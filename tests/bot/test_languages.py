@@ -57,7 +57,7 @@ async def test_a_korean_clients_slash_style_is_answered_in_korean_to_the_result_
     assert all("Queu" not in s and "Painting" not in s and "Done" not in s for s in said), said
     assert any(s.startswith(("⏳ 대기 중", "🎨 그리는 중")) for s in said), said
     assert done["content"].startswith("✅ ") and "초 만에 완성했어요" in done["content"]
-    assert labels(result) == ["스타일 강하게", "스타일 약하게", "업스케일", "다른 스타일로", "삭제"]
+    assert labels(result) == ["스타일 강하게", "스타일 약하게", "변형", "업스케일", "다른 스타일로", "매개변수", "삭제"]
     embed = result["embeds"][0]
     assert embed["title"] == "🎨 스타일을 입힌 결과" and "β 스타일 강도" in [f["name"] for f in embed["fields"]]
     assert embed["footer"]["text"].startswith("options: ")  # read back by the buttons in any language
@@ -72,7 +72,7 @@ async def test_a_server_set_to_korean_gets_its_style_status_in_korean(fake: Fake
     status = await wait_status(fake, request, "완성했어요")
     said = shown(fake, status["id"])
     assert said[0] == "⏳ 대기열에 넣는 중…" and any(s.startswith(("⏳ 대기 중", "🎨 그리는 중")) for s in said), said
-    assert labels(result) == ["스타일 강하게", "스타일 약하게", "업스케일", "다른 스타일로", "삭제"]
+    assert labels(result) == ["스타일 강하게", "스타일 약하게", "변형", "업스케일", "다른 스타일로", "매개변수", "삭제"]
     back = await fake.send_message(CHANNEL, ADMIN, "!styleconfig set language en")
     await wait_status(fake, back, "✅ `language` is now en.")
 

@@ -61,13 +61,15 @@ async def test_queue_lists_the_callers_jobs_with_place_and_time_and_counts_every
 
         said = await answer(fake, ALICE, "queue")
         lines = said.splitlines()
-        assert lines[0] == "Your 2 jobs:" and lines[-1] == "In all, 3 jobs are waiting or running."
+        assert lines[0] == "Your 2 jobs:" and lines[-2:] == ["In all, 3 jobs are waiting or running.",
+                                                            "3 of the 3 jobs waiting are from this channel."]
         assert re.fullmatch(rf"1\. https://discord.com/channels/{GUILD}/{CHANNEL}/\d+ painting, \d+% done"
                             r"(, .+ left|; the time left is still being estimated)",
                             lines[1]), lines[1]
         assert re.fullmatch(r"2\. \S+ waiting, 1 job ahead of it(, done in .+|; its time is still being estimated)", lines[2]), lines[2]
         assert (await answer(fake, ADMIN, "queue")).splitlines() == [
-            "You have no jobs waiting or running.", "In all, 3 jobs are waiting or running."]
+            "You have no jobs waiting or running.", "In all, 3 jobs are waiting or running.",
+            "3 of the 3 jobs waiting are from this channel."]
     # closing the bot stops the held jobs (they are kept for the next start): none needs to run here
 
 

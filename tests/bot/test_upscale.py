@@ -40,7 +40,7 @@ async def test_upscale_after_a_restart_paints_twice_the_size_from_the_result(fak
     async with running(fake, make_bot()):
         request = await style_message(fake, args=f"{QUICK} beta=300")
         first = await wait_result(fake)
-        assert buttons(first) == ["More style", "Less style", "Upscale", "Restyle", "Delete"]
+        assert buttons(first) == ["More style", "Less style", "Variation", "Upscale", "Restyle", "Parameters", "Delete"]
 
     again = make_bot()  # a new process: the button finds everything on the messages
     async with running(fake, again):
@@ -81,7 +81,8 @@ async def test_a_grid_is_one_labelled_picture_and_each_cell_upscales_itself(fake
     [spec] = bot.queue.submitted
     assert spec.grid == (0.1, 0.25, 1.0, 4.0)
     assert grid["embeds"][0]["title"] == "🎨 Strength grid"
-    assert buttons(grid) == ["Upscale β×0.1", "Upscale β×0.25", "Upscale β×1", "Upscale β×4", "Restyle", "Delete"]
+    assert buttons(grid) == ["Upscale β×0.1", "Upscale β×0.25", "Upscale β×1", "Upscale β×4", "Restyle",
+                             "Parameters", "Delete"]
     fields = {f["name"]: f["value"] for f in grid["embeds"][0]["fields"]}
     assert fields["β style weight per cell"] == "×0.1 = 20 · ×0.25 = 50 · ×1 = 200 · ×4 = 800"
     sheet = decode(fake.attachment_bytes(grid["attachments"][0])).convert("RGB")
@@ -98,5 +99,5 @@ async def test_a_grid_is_one_labelled_picture_and_each_cell_upscales_itself(fake
     corner = np.asarray(sheet, dtype=int)[-bottom:, -right:]
     assert any((corner[y:y + start.shape[0], x:x + start.shape[1]] == start).all()
                for y in range(bottom - start.shape[0] + 1) for x in range(right - start.shape[1] + 1))
-    assert buttons(upscaled) == ["More style", "Less style", "Upscale", "Restyle", "Delete"]
+    assert buttons(upscaled) == ["More style", "Less style", "Variation", "Upscale", "Restyle", "Parameters", "Delete"]
     assert "style_weight=800.0" in footer(upscaled)

@@ -55,21 +55,24 @@ def labels(view: discord.ui.View) -> list[str]:
 
 
 async def test_buttons_are_labelled_in_the_messages_language() -> None:
-    assert labels(result_view(OWNER, PICTURE, lang="ko")) == ["스타일 강하게", "스타일 약하게", "업스케일", "다른 스타일로", "삭제"]
+    assert labels(result_view(OWNER, PICTURE, lang="ko")) == ["스타일 강하게", "스타일 약하게", "변형", "업스케일", "다른 스타일로", "매개변수", "삭제"]
     assert labels(status_view("ab12", OWNER, "ko")) == ["취소"]
 
 
 async def test_a_result_gets_the_buttons_that_fit_it() -> None:
-    assert labels(result_view(OWNER, PICTURE)) == ["More style", "Less style", "Upscale", "Restyle", "Delete"]
+    assert labels(result_view(OWNER, PICTURE)) == ["More style", "Less style", "Variation", "Upscale", "Restyle", "Parameters",
+                                                     "Delete"]
     upscaled = replace(PICTURE, kind=Kind.UPSCALE, upscaled_from=(32, 24))
-    assert labels(result_view(OWNER, upscaled)) == ["More style", "Less style", "Upscale", "Restyle", "Delete"]
-    animation = ["More style", "Less style", "Restyle", "Delete"]
+    assert labels(result_view(OWNER, upscaled)) == ["More style", "Less style", "Variation", "Upscale", "Restyle", "Parameters",
+                                                     "Delete"]
+    animation = ["More style", "Less style", "Variation", "Restyle", "Parameters", "Delete"]
     assert labels(result_view(OWNER, replace(PICTURE, kind=Kind.ANIMATION, animation=Animation("webp", 8)))) == animation
     boxes = ((0, 0, 0.5, 0.5), (0.5, 0, 1, 0.5), (0, 0.5, 0.5, 1), (0.5, 0.5, 1, 1))
     grid = replace(PICTURE, kind=Kind.GRID, boxes=boxes, factors=(0.1, 0.25, 1.0, 4.0))
     assert labels(result_view(OWNER, grid)) == [
-        "Upscale β×0.1", "Upscale β×0.25", "Upscale β×1", "Upscale β×4", "Restyle", "Delete"]
-    assert labels(result_view(OWNER, replace(PICTURE, kind=Kind.QUICK))) == ["Paint it properly", "Restyle", "Delete"]
+        "Upscale β×0.1", "Upscale β×0.25", "Upscale β×1", "Upscale β×4", "Restyle", "Parameters", "Delete"]
+    assert labels(result_view(OWNER, replace(PICTURE, kind=Kind.QUICK))) == ["Paint it properly", "Restyle", "Parameters",
+                                                                                 "Delete"]
     assert labels(status_view("ab12", OWNER)) == ["Cancel"]
     assert all(view.timeout is None for view in (result_view(OWNER, PICTURE), status_view("ab12", OWNER)))
 

@@ -49,6 +49,7 @@ pytestmark = pytest.mark.timeout(120)
 # how long a test held in order by events waits before it calls the bot hung: on a loaded 2-core machine,
 # the first job of a session took minutes to load torch and the weights
 HANG = 8 * RESULT_TIMEOUT
+STARTUP_S = 90  # the local queue loads torch and the weights before the gateway connects: slow on a busy CPU
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -322,7 +323,7 @@ async def test_sigterm_shuts_the_bot_down_and_run_returns_0(fake: FakeDiscord, s
     from bot.__main__ import run
 
     task = asyncio.create_task(run(settings))
-    await fake.wait_until_connected(timeout=10)
+    await fake.wait_until_connected(timeout=STARTUP_S)
     await fake.wait_for(lambda e: e.kind == "commands_sync")  # setup_hook is done: the queue is open
     os.kill(os.getpid(), signal.SIGTERM)
     assert await asyncio.wait_for(task, 30) == 0

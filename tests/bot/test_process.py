@@ -51,6 +51,7 @@ from tests.support.scrape import (
 
 pytestmark = pytest.mark.timeout(240)
 REPO = Path(__file__).resolve().parents[2]
+STARTUP_S = 90  # the local queue loads torch and the weights before the gateway connects: slow on a busy CPU
 
 MISSING_PERMISSIONS = ("stylebot_discord_api_errors_total", (("code", "50013"), ("status", "403")))
 
@@ -119,7 +120,7 @@ async def test_sigterm_during_a_job_keeps_both_jobs_and_the_next_start_answers_e
     before = await read(port)
     bot = asyncio.create_task(run(settings))
     try:
-        await fake.wait_until_connected(timeout=10)
+        await fake.wait_until_connected(timeout=STARTUP_S)
         painting = await style_message(fake, ALICE, args="size=48 steps=150 coarse_steps=1")  # ~10 s on a CPU
         await wait_status(fake, painting, "🎨 Painting", timeout=60)
         waiting = await style_message(fake, BOB, args="size=32 steps=2 coarse_steps=1")

@@ -186,7 +186,9 @@ class Stepper:
         self.images, self.cost = images, cost
         self._frozen: dict[int, torch.Tensor] = {}
         if params.optimizer == "lbfgs":
-            self.lbfgs: BatchedLBFGS | None = BatchedLBFGS(images, history_size(images[0].numel()))
+            # on a GPU, static shapes from the first step (a rung could be one captured CUDA graph)
+            fixed = images.device.type == "cuda"
+            self.lbfgs: BatchedLBFGS | None = BatchedLBFGS(images, history_size(images[0].numel()), fixed=fixed)
             self.adam = None
         else:  # elementwise: one Adam over the batch is each job's own Adam
             self.lbfgs, self.adam = None, torch.optim.Adam([images], lr=params.learning_rate)

@@ -96,6 +96,8 @@ class Stylizer:
                 self._nets[device] = Backbone(self.backbone.name, net, self.backbone.caffe)
                 if device.type == "cuda":  # images of one size come back again and again: tune once
                     torch.backends.cudnn.benchmark = True
+                    # cuDNN's convolutions use TF32 already; the Gram matrices (bmm) only with this
+                    torch.backends.cuda.matmul.allow_tf32 = True
             return self._nets[device]
 
     def _extractor(self, device: torch.device) -> Callable[..., dict[str, torch.Tensor]]:

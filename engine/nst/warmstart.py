@@ -6,12 +6,12 @@ mix of the photo and the photo painted in one forward pass by an arbitrary-style
 onnxruntime; nothing is downloaded). The Gatys optimisation then does all the painting that
 counts: the draft only saves it the first strokes and colours.
 
-The draft enters blurred and diluted (:func:`mix`): it is shrunk to :data:`DRAFT_SIDE` px and
-brought back to the rung's size, then blended :data:`DRAFT_WEIGHT` with the photo. The network's
+The draft enters blurred and diluted (:func:`mix`): blurred to the detail of a :data:`DRAFT_SIDE` px
+picture, then blended :data:`DRAFT_WEIGHT` with the photo. The network's
 own texture (a regular diagonal hatching, a zigzag once upscaled to a 512 px rung) belongs to
 neither the painting nor the photo, and the optimisation keeps what it starts from: started from
 the raw draft, 512 and 1024 px results carried that hatching in the sky instead of the painting's
-strokes, at a lower loss. Shrunk, only the draft's colours and large shapes survive; the photo's
+strokes, at a lower loss. Blurred, only the draft's colours and large shapes survive; the photo's
 half keeps its edges. Measured in bench/warmstart.py and docs/speed.md.
 
 Single-rung jobs (``levels=1``) and blends of several paintings (see :func:`_draw`) start from the
@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from engine.nst.images import keep_colors
 
@@ -36,21 +36,19 @@ log = logging.getLogger(__name__)
 _failed: list[str] = []  # why drafts are unavailable, once known
 
 DRAFT_WEIGHT = 0.5  # the draft's share of the start; the photo has the rest
-DRAFT_SIDE = 64  # px: the draft is shrunk to this longest side (its own texture is finer) before use
+DRAFT_SIDE = 64  # px: the draft is blurred to the detail of a picture this long (its own texture is finer)
 
 
 def mix(photo: Image.Image, draft: Image.Image, weight: float = DRAFT_WEIGHT,
         side: int | None = DRAFT_SIDE) -> Image.Image:
-    """``weight`` of ``draft`` (blurred: shrunk to ``side`` px and back; None: as drawn) over ``photo``, at the
-    photo's size."""
+    """``weight`` of ``draft`` over ``photo``, at the photo's size; the draft first blurred to the detail of a
+    picture ``side`` px long (a Gaussian of radius size/side: shrinking it instead aliased the network's
+    regular hatching into a faint moire), or as drawn with ``side=None``."""
     shape = photo.size
-    if side is not None and max(shape) > side:
-        scale = side / max(shape)
-        small = draft.resize((max(1, round(shape[0] * scale)), max(1, round(shape[1] * scale))),
-                             Image.Resampling.LANCZOS)
-        draft = small.resize(shape, Image.Resampling.BICUBIC)
-    elif draft.size != shape:
+    if draft.size != shape:
         draft = draft.resize(shape, Image.Resampling.LANCZOS)
+    if side is not None and max(shape) > side:
+        draft = draft.filter(ImageFilter.GaussianBlur(radius=max(shape) / side))
     return Image.blend(photo.convert("RGB"), draft.convert("RGB"), weight)
 
 

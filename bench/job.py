@@ -5,7 +5,7 @@ the same job in its own process, alternately: the job path of the bot minus Disc
 (``engine.jobs.runtime.run``, previews on as the bot has them), with no size named but
 ``--size`` (default 512, the bot's default job), after a warm-up job that loads the weights, as
 the bot's start-up does. Printed per run: seconds from submission to the result, to the first
-preview, and the result's naive fp32 loss (../shared/bench/naive_gatys.py's ``evaluate``).
+preview, and the result's naive fp32 loss (the naive reference script's ``evaluate``, ``--naive``).
 
     git worktree add /tmp/before e260a5f
     python -m bench.job --before /tmp/before --size 512

@@ -1,6 +1,6 @@
 """Seconds to the naive loss: how long the engine takes to reach the cost of N naive L-BFGS iterations. Not a test.
 
-One process, one device: the naive script (../shared/bench/naive_gatys.py, or ``--naive``) runs
+One process, one device: the naive reference script (``--naive``) runs
 ``--iters`` iterations and its result is scored with its fp32 ``evaluate``; then the engine paints
 the same pair at the same size with the product's defaults (``--steps`` adds full-size steps so a
 late crossing can still be seen), recording its cost after every reported step. The crossing is

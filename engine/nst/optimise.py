@@ -34,7 +34,7 @@ LBFGS_HISTORY = 100  # neural-style's default (optim.lbfgs' nCorrection)
 LBFGS_HISTORY_BYTES = 1 << 30  # cap the 2*m*numel floats of history per job at large sizes
 #: Levels of the pyramid L-BFGS optimises instead of the pixels (engine.nst.precondition); 1 = the pixels.
 PYRAMID_LEVELS = 1
-PYRAMID_DECAY = 1.0  # weight of level k: decay**k
+PYRAMID_DECAY = 0.5  # weight of level k: decay**k (1.0 overshoots: without a line search, 64 px runs diverged)
 REPORT_EVERY_CUDA = 5  # steps between progress reports on a GPU (each one waits for the device)
 
 Cost = Callable[[torch.Tensor], Terms]  # images (B x 3 x H x W) -> each job's cost terms (B values each)
@@ -229,8 +229,8 @@ class Stepper:
                     self.images[index] = kept
         return {k: v.detach() for k, v in terms.items()}
 
-
     def _pyramid_step(self) -> Terms:
+        """One step of L-BFGS on the pyramid's variables; ``images`` is then the image they stand for."""
         assert self.pyramid is not None and self.lbfgs is not None
         z = self.pyramid.z
         z.grad = None

@@ -1,4 +1,4 @@
-"""Engine vs the naive reference (../shared/bench/naive_gatys.py), side by side, same device, one run.
+"""Engine vs the naive reference script (``--naive``), side by side, same device, one run.
 
 The engine is run the way a user runs it - the CLI with ``--preset classic`` and no
 ``--steps`` - and its output file is scored with the naive script's fp32 ``evaluate``
@@ -113,7 +113,7 @@ def main() -> None:
                     help="the engine's bf16 choice(s), one engine run each (default: off, and auto where the CPU has bf16)")
     ap.add_argument("--variant", action="append", default=[],
                     help="also run the engine with these options, e.g. levels=2,coarse_steps=50,steps=60 "
-                         "(the schedule before issue 16), once per --bf16 choice")
+                         "(e.g. an older default schedule), once per --bf16 choice")
     ap.add_argument("--no-naive", action="store_true", help="the engine only (e.g. 2048 px, where naive takes minutes)")
     a = ap.parse_args()
     cuda = a.device.startswith("cuda")

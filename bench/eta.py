@@ -4,7 +4,7 @@ The jobs go through the bot's own path minus Discord: a calibrated local queue (
 runs at start-up), each job naming no size, so :func:`bot.requests.sizing.fit_size` picks the largest ladder
 size predicted to fit ``--target`` (the bot's TARGET_JOB_S); the ETA is the queued status's, as the
 status message shows it, and the real time runs from submission to the result. One job at a time, so
-each ETA is that job's own prediction. The photos and paintings rotate over ../shared/images.
+each ETA is that job's own prediction. The photos and paintings rotate over the shared images folder.
 
     python -m bench.eta --jobs 10                  # bf16 as the CPU comes
     STYLEBOT_BF16=off python -m bench.eta --jobs 10

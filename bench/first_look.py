@@ -4,7 +4,7 @@ One run, on one machine, with the weights loaded once beforehand:
 
 1. **The job as the bot runs it** (``engine.jobs.runtime.run`` with previews on, the default
    512 px job): seconds from the start of the job to its first preview, and to each later one;
-   the final picture's naive ``evaluate`` loss (../shared/bench/naive_gatys.py, fp32).
+   the final picture's naive ``evaluate`` loss (the naive reference script, ``--naive``, fp32).
 2. **Today's default, plainly**: ``Stylizer.stylize`` with 50 steps at half size, then 60 at
    full size, and the seconds to its first *painted* preview (the end of its first rung).
 3. ``--alternative``: the schedule started one rung lower (128 px, then 256 and 512), which

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The whole GPU comparison in one run, made to fit in under 8 minutes of device time (so a rerun
 # still fits in a 15-minute budget):
+#   0. seconds to the naive loss: the engine's time to reach the loss of the naive script's
+#      NAIVE_ITERS iterations (fp32) at 512 and 1024 px (REACH_SIZES), bench/reach.py
 #   1. latency: the CLI as a user runs it (--preset classic, no --steps) vs naive_gatys.py in the
 #      same run, scored with the naive fp32 evaluate: 512 px (naive fp32 and bf16) and 1024 px (bf16)
 #   2. 2048 px: the engine alone (it must fit in memory; naive would take minutes)
@@ -17,7 +19,7 @@
 # then run (device tool): bash bench/gpu.sh   with carry [".whl", "shared"]
 #
 # Every step can be tried on a CPU first with small sizes (python3 must be the project's venv), e.g.:
-#   PATH=$PWD/.venv/bin:$PATH DEVICE=cpu SIZES="64" BIG=96 TP_SIZE=48 TP_JOBS=4 TP_BATCHES="2" NAIVE_ITERS=20 bash bench/gpu.sh
+#   PATH=$PWD/.venv/bin:$PATH DEVICE=cpu SIZES="64" REACH_SIZES="64" BIG=96 TP_SIZE=48 TP_JOBS=4 TP_BATCHES="2" NAIVE_ITERS=20 bash bench/gpu.sh
 set -euo pipefail
 DEVICE=${DEVICE:-cuda}
 SIZES=${SIZES:-512}
@@ -26,6 +28,7 @@ TP_SIZE=${TP_SIZE:-512}
 TP_JOBS=${TP_JOBS:-32}
 TP_BATCHES=${TP_BATCHES:-16 32}
 NAIVE_ITERS=${NAIVE_ITERS:-500}
+REACH_SIZES=${REACH_SIZES:-512 1024}
 OUT=${OUT:-/tmp}
 SHARED=${SHARED:-$PWD/shared}
 [ -d "$SHARED" ] || SHARED=$PWD/../shared
@@ -37,6 +40,9 @@ fi
 [ -x .whl/redis-server ] && export PATH="$PWD/.whl:$PATH"
 command -v nvidia-smi > /dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 IMAGES=(--content "$SHARED/images/tubingen.jpg" --style "$SHARED/images/starry_night.jpg" --naive "$SHARED/bench/naive_gatys.py")
+
+echo "== 0. seconds to the naive ${NAIVE_ITERS}-iteration loss"
+python3 -m bench.reach --device "$DEVICE" --size $REACH_SIZES --iters "$NAIVE_ITERS" "${IMAGES[@]}"
 
 echo "== 1. latency vs naive"
 python3 -m bench.compare --device "$DEVICE" --size $SIZES --modes fp32 bf16 --iters "$NAIVE_ITERS" "${IMAGES[@]}" \

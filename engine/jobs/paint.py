@@ -26,6 +26,10 @@ if TYPE_CHECKING:
 
 OnProgress = Callable[[Progress], None]
 
+# A small Gatys run shown before a large job's schedule. Off: with previews on, the runtime shows the
+# feed-forward draft (engine.jobs.drafts.first_look) within a second of the job's start, so the look only
+# delayed the result by its seconds (docs/speed.md). True brings it back (a worker without the draft network).
+GATYS_FIRST_LOOK = False
 FIRST_LOOK_SIDE = 128  # px: a picture this small is painted in a few seconds on two CPU cores
 FIRST_LOOK_STEPS = 40  # L-BFGS steps of the first look: enough for the painting's colours and strokes
 # The strength grid: style_weight × each, in reading order. Spread so that every cell looks different:
@@ -127,7 +131,7 @@ def needs_first_look(params: StyleParams, previews: bool) -> bool:
     """Whether the job's first preview would come late: its first rung is larger than a first look."""
     from engine.nst.schedule import schedule
 
-    return previews and schedule(params)[0][0] > FIRST_LOOK_SIDE
+    return GATYS_FIRST_LOOK and previews and schedule(params)[0][0] > FIRST_LOOK_SIDE
 
 
 def paint_one(engine: Engine, content: Image.Image, styles: Sequence[Image.Image], params: StyleParams, *,

@@ -15,6 +15,14 @@ without a single host synchronisation per step:
 
 The history of each item is a ring of ``m`` (s, y) pairs; the Gram products S^T Y and Y^T Y are
 kept up to date one row and column per step instead of being recomputed.
+
+No step takes a decision on the host: the first step (a steepest-descent step scaled by
+1/|g|_1, as torch's) is a per-item ``torch.where`` on a device flag, and all state is updated in
+place. With ``fixed=True`` every step also has the same shapes (all ``m`` slots take part, the
+unused ones masked out), so the tensors a step reads and writes keep their addresses from the
+first step on: a whole rung of steps can be captured once in a CUDA graph and replayed, with
+the loss read back only when a preview or the end needs it. Without it (the CPU default) the
+first ``m`` steps use only the slots filled so far, which costs less while the history is short.
 """
 
 from __future__ import annotations
@@ -28,46 +36,44 @@ NOT_DESCENT = 1.0  # torch skips the step when g.d > -tolerance_change, i.e. > 1
 class BatchedLBFGS:
     """Steps ``x`` (B x ...) given each item's gradient; ``active`` items only (others stay where they are)."""
 
-    def __init__(self, x: torch.Tensor, history: int, lr: float = 1.0):
-        self.x, self.m, self.lr = x, history, lr
+    def __init__(self, x: torch.Tensor, history: int, lr: float = 1.0, fixed: bool = False):
+        self.x, self.m, self.lr, self.fixed = x, history, lr, fixed
         self.batch, self.n = x.shape[0], x[0].numel()
         self.active = torch.ones(self.batch, dtype=torch.bool, device=x.device)
-        self.steps = 0
+        self.steps = 0  # host-side count of calls (never read back from the device)
         self._rows = torch.arange(self.batch, device=x.device)
-        self._S: torch.Tensor | None = None  # (B, m, N) steps s, ring order
-        self._Y: torch.Tensor | None = None  # (B, m, N) gradient changes y
+        self._S = x.new_zeros(self.batch, history, self.n)  # steps s, ring order
+        self._Y = x.new_zeros(self.batch, history, self.n)  # gradient changes y
         self._SY = x.new_zeros(self.batch, history, history)  # [i, j] = s_i . y_j
         self._YY = x.new_zeros(self.batch, history, history)  # [i, j] = y_i . y_j
         self._count = torch.zeros(self.batch, dtype=torch.long, device=x.device)  # pairs kept so far
         self._gamma = x.new_ones(self.batch)  # the initial Hessian scale, s.y / y.y of the newest pair
-        self._d = self._t = self._prev_g = None
+        self._started = torch.zeros(self.batch, dtype=torch.bool, device=x.device)  # a first step was taken
+        self._d = x.new_zeros(self.batch, self.n)  # the last direction
+        self._t = x.new_zeros(self.batch)  # and its step length
+        self._prev_g = x.new_zeros(self.batch, self.n)
 
     @torch.no_grad()
     def step(self, grad: torch.Tensor) -> None:
-        """One L-BFGS iteration from the gradient at the current ``x``."""
+        """One L-BFGS iteration from the gradient at the current ``x`` (no host synchronisation)."""
         g = grad.reshape(self.batch, self.n).float()
-        if self.steps == 0:
-            d = -g
-            t = (1.0 / g.abs().sum(1)).clamp(max=1.0) * self.lr
-        else:
-            s, y = self._d * self._t[:, None], g - self._prev_g
-            ys = (s * y).sum(1)
-            keep = (ys > CURVATURE_EPS) & self.active
-            self._remember(s, y, ys, keep)
-            d = -self._inverse_hessian_times(g)
-            t = torch.full_like(ys, self.lr)
-        self._prev_g = g
+        s, y = self._d * self._t[:, None], g - self._prev_g
+        ys = (s * y).sum(1)
+        keep = (ys > CURVATURE_EPS) & self.active & self._started
+        self._remember(s, y, ys, keep)
+        d = -self._inverse_hessian_times(g)  # -g while no pair is kept (gamma = 1)
+        first = (1.0 / g.abs().sum(1)).clamp(max=1.0) * self.lr  # torch's first step length
+        t = torch.where(self._started, torch.full_like(ys, self.lr), first)
         move = self.active & ((g * d).sum(1) <= NOT_DESCENT)
         self.x.view(self.batch, self.n).add_(torch.where(move, t, torch.zeros_like(t))[:, None] * d)
-        self._d, self._t = d, t
+        self._prev_g.copy_(g)
+        self._d.copy_(d)
+        self._t.copy_(t)
+        self._started.copy_(self._started | self.active)
         self.steps += 1
 
     def _remember(self, s: torch.Tensor, y: torch.Tensor, ys: torch.Tensor, keep: torch.Tensor) -> None:
         """Store (s, y) in each keeping item's ring, and update the small Gram matrices."""
-        if self._S is None:
-            self._S = s.new_zeros(self.batch, self.m, self.n)
-            self._Y = s.new_zeros(self.batch, self.m, self.n)
-        assert self._Y is not None
         rows, slot, used = self._rows, self._count % self.m, self._used()
         k3 = keep[:, None, None]
         self._S[rows, slot] = torch.where(keep[:, None], s, self._S[rows, slot])
@@ -80,20 +86,21 @@ class BatchedLBFGS:
         SY[rows, :used, slot], SY[rows, slot, :used] = s_y_all, s_new_y
         SY[rows, slot, slot] = ys
         YY[rows, :used, slot], YY[rows, slot, :used] = y_y, y_y
-        self._SY, self._YY = torch.where(k3, SY, self._SY), torch.where(k3, YY, self._YY)
-        self._gamma = torch.where(keep, ys / (y * y).sum(1), self._gamma)
-        self._count = self._count + keep.long()
+        self._SY.copy_(torch.where(k3, SY, self._SY))
+        self._YY.copy_(torch.where(k3, YY, self._YY))
+        self._gamma.copy_(torch.where(keep, ys / (y * y).sum(1), self._gamma))
+        self._count.add_(keep.long())
 
     def _used(self) -> int:
-        """Ring slots that may hold a pair: no item has kept more pairs than steps were taken (host-side)."""
-        return min(self.steps, self.m)
+        """Ring slots that take part: all ``m`` with ``fixed`` (static shapes); else those that may hold a
+        pair, since no item has kept more pairs than steps were taken (a host-side count, no sync)."""
+        return self.m if self.fixed else max(1, min(self.steps, self.m))
 
     def _inverse_hessian_times(self, g: torch.Tensor) -> torch.Tensor:
         """H g for each item, H the L-BFGS inverse Hessian of its kept pairs (compact form).
 
         Only the slots in use so far take part, so a short history costs little, as in torch's loop.
         """
-        assert self._S is not None and self._Y is not None
         m, k, gamma = self.m, self._used(), self._gamma
         S, Y = self._S[:, :k], self._Y[:, :k]
         held = self._count.clamp(max=m)

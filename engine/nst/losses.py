@@ -15,7 +15,7 @@ activations, G = F F^T its Gram matrix, A the Gram matrix of the painting.
   That factor is not a constant beta absorbs: it differs per layer. With VGG19's 64, 128, 256,
   512, 512 channels, relu1_1 weighs (512/64)^2 = 64 times more than relu5_1 at equal lambda,
   compared with the paper. We keep it because it is neural-style's cost (our ``classic``
-  preset) and the one ../shared/bench/naive_gatys.py scores; to weigh layers as the paper does,
+  preset) and the one the naive reference script (bench/compare.py --naive) scores; to weigh layers as the paper does,
   scale lambda_l by N_l^2 / 4 (e.g. ``layer_weights=1024,4096,16384,65536,65536`` with a
   correspondingly smaller beta).
 * Total variation is not in the paper; it is off by default (``tv_weight`` 0).

@@ -26,11 +26,15 @@ from engine.errors import JobCancelled, JobDiverged
 from engine.nst.images import preview_jpeg, to_image, to_tensor
 from engine.nst.lbfgs import BatchedLBFGS
 from engine.nst.params import StyleParams
+from engine.nst.precondition import Pyramid
 from engine.nst.types import Job, Progress, Targets, Terms
 from engine.nst.warmstart import draft_start
 
 LBFGS_HISTORY = 100  # neural-style's default (optim.lbfgs' nCorrection)
 LBFGS_HISTORY_BYTES = 1 << 30  # cap the 2*m*numel floats of history per job at large sizes
+#: Levels of the pyramid L-BFGS optimises instead of the pixels (engine.nst.precondition); 1 = the pixels.
+PYRAMID_LEVELS = 1
+PYRAMID_DECAY = 0.5  # weight of level k: decay**k (1.0 overshoots: without a line search, 64 px runs diverged)
 REPORT_EVERY_CUDA = 5  # steps between progress reports on a GPU (each one waits for the device)
 
 Cost = Callable[[torch.Tensor], Terms]  # images (B x 3 x H x W) -> each job's cost terms (B values each)
@@ -203,8 +207,15 @@ class Stepper:
     def __init__(self, params: StyleParams, images: torch.Tensor, cost: Callable[[torch.Tensor], Terms]):
         self.images, self.cost = images, cost
         self._frozen: dict[int, torch.Tensor] = {}
+        self.pyramid: Pyramid | None = None
         if params.optimizer == "lbfgs":
-            self.lbfgs: BatchedLBFGS | None = BatchedLBFGS(images, history_size(images[0].numel()))
+            # on a GPU, static shapes from the first step (a rung could be one captured CUDA graph)
+            fixed = images.device.type == "cuda"
+            variables = images
+            if PYRAMID_LEVELS > 1:  # L-BFGS on the pyramid's variables (engine.nst.precondition)
+                self.pyramid = Pyramid(images, PYRAMID_LEVELS, PYRAMID_DECAY)
+                variables = self.pyramid.z
+            self.lbfgs: BatchedLBFGS | None = BatchedLBFGS(variables, history_size(variables[0].numel()), fixed=fixed)
             self.adam = None
         else:  # elementwise: one Adam over the batch is each job's own Adam
             self.lbfgs, self.adam = None, torch.optim.Adam([images], lr=params.learning_rate)
@@ -221,6 +232,8 @@ class Stepper:
         self._frozen[index] = self.images[index].detach().clone()
 
     def step(self) -> Terms:
+        if self.pyramid is not None:
+            return self._pyramid_step()
         self.images.grad = None
         terms = self.cost(self.images)
         terms["total"].sum().backward()
@@ -232,6 +245,18 @@ class Stepper:
             with torch.no_grad():
                 for index, kept in self._frozen.items():
                     self.images[index] = kept
+        return {k: v.detach() for k, v in terms.items()}
+
+    def _pyramid_step(self) -> Terms:
+        """One step of L-BFGS on the pyramid's variables; ``images`` is then the image they stand for."""
+        assert self.pyramid is not None and self.lbfgs is not None
+        z = self.pyramid.z
+        z.grad = None
+        terms = self.cost(self.pyramid.image())
+        terms["total"].sum().backward()
+        self.lbfgs.step(z.grad)
+        with torch.no_grad():
+            self.images.copy_(self.pyramid.image())
         return {k: v.detach() for k, v in terms.items()}
 
 

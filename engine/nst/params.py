@@ -113,10 +113,10 @@ class StyleParams:
 
 # Presets: named sets of defaults. `classic` is the cost jcjohnson/neural-style minimises (content
 # 5 on relu4_2, style 100 on relu1_1..relu5_1, Gram / (C*H*W), mean squared errors, the Caffe
-# VGG19) and that ../shared/bench/naive_gatys.py's `evaluate` scores, so quality is measurable.
+# VGG19) and that the naive reference script's `evaluate` (bench/compare.py --naive) scores, so quality is measurable.
 # It differs from neural-style's *defaults* on purpose: tv 0 (theirs 1e-3; the scored cost has
-# no TV term), start from a feed-forward draft at the coarse rung (theirs: noise; see
-# engine.nst.warmstart) and a coarse-to-fine schedule of 50 + 50 L-BFGS steps (theirs: 1000 at full
+# no TV term), start the coarse rung from the photo tinted by a blurred feed-forward draft (theirs:
+# noise; see engine.nst.warmstart) and a coarse-to-fine schedule of 50 + 50 L-BFGS steps (theirs: 1000 at full
 # size), which reaches the loss of 300 plain full-size iterations in a fraction of the time
 # (bench/compare.py; from the photo it took 50 + 60 steps, bench/warmstart.py).
 PRESETS: dict[str, dict[str, Any]] = {

@@ -6,9 +6,11 @@ in Redis mode never does), so what the key needs lives here, beside the schedule
 
 from __future__ import annotations
 
-from engine.nst.params import StyleParams
+from engine.nst.params import VGG19_LAYERS, StyleParams
 
 MIN_SIDE = 32
+#: Whether coarse rungs leave out the style layers deeper than the content layer (see :func:`rung_params`).
+LIGHT_COARSE_RUNGS = True
 
 
 def level_shape(image_size: tuple[int, int], size: int) -> tuple[int, int]:
@@ -30,6 +32,25 @@ def schedule(params: StyleParams) -> list[tuple[int, int]]:
     """
     sizes = [max(16, round(params.size / 2 ** (params.levels - 1 - i))) for i in range(params.levels)]
     return [(s, params.steps if i == len(sizes) - 1 else params.coarse_steps) for i, s in enumerate(sizes)]
+
+
+def rung_params(params: StyleParams, coarse: bool) -> StyleParams:
+    """The cost a rung minimises: the job's own at full size; with :data:`LIGHT_COARSE_RUNGS`, a lighter one below.
+
+    Only the full-size result is scored, so a coarse rung only has to lay out colours and strokes
+    for the full-size rung to refine. Style layers deeper than the content layer (relu5_1 with the
+    defaults) feed on the deepest, widest convolutions (conv4_3 to conv5_1, about a quarter of a
+    forward pass) for one term; a coarse rung without them stops the network at the content layer.
+    """
+    if not (coarse and LIGHT_COARSE_RUNGS):
+        return params
+    depth = VGG19_LAYERS.index(params.content_layer)
+    kept = [i for i, layer in enumerate(params.style_layers) if VGG19_LAYERS.index(layer) <= depth]
+    if not kept or len(kept) == len(params.style_layers):
+        return params
+    weights = params.style_layer_weights()
+    return params.replace(style_layers=tuple(params.style_layers[i] for i in kept),
+                          layer_weights=tuple(weights[i] for i in kept))
 
 
 def batch_key(params: StyleParams, content_size: tuple[int, int]) -> str:

@@ -26,7 +26,7 @@ from engine.nst import losses
 from engine.nst.images import keep_colors, to_image, to_tensor
 from engine.nst.optimise import Batch, Cost, Objective, Run
 from engine.nst.params import StyleParams
-from engine.nst.schedule import batch_key, level_shape, schedule
+from engine.nst.schedule import batch_key, level_shape, rung_params, schedule
 from engine.nst.types import ExtraTerms, Job, Outcome, Painted, Targets
 from engine.nst.vgg import Backbone, extract, load_backbone
 from engine.texts import msg
@@ -96,6 +96,8 @@ class Stylizer:
                 self._nets[device] = Backbone(self.backbone.name, net, self.backbone.caffe)
                 if device.type == "cuda":  # images of one size come back again and again: tune once
                     torch.backends.cudnn.benchmark = True
+                    # cuDNN's convolutions use TF32 already; the Gram matrices (bmm) only with this
+                    torch.backends.cuda.matmul.allow_tf32 = True
             return self._nets[device]
 
     def _extractor(self, device: torch.device) -> Callable[..., dict[str, torch.Tensor]]:
@@ -238,15 +240,18 @@ class Stylizer:
     def _rung_objective(self, runs: Sequence[Run]) -> Objective:
         """The loop's objective: rung -> the batch's cost there (:meth:`batch_objective` over ``runs``)."""
         params, extra = [r.job.params for r in runs], [r.job.extra_terms for r in runs]
-        return lambda rung: self.batch_objective(params, [r.levels[rung] for r in runs], extra)
+        last = len(runs[0].levels) - 1
+        return lambda rung: self.batch_objective([rung_params(p, rung < last) for p in params],
+                                                 [r.levels[rung] for r in runs], extra)
 
     def _prepare(self, job: Job) -> Run:
         """Check the job's inputs and compute its targets at every rung; the run has an ``error`` if it cannot start."""
         try:
             _check_inputs(job.content, job.styles, job.params)
             device = resolve_device(job.params.device)
-            return Run(job, [self.targets(job.content, job.styles, job.params, size, steps, device)
-                             for size, steps in schedule(job.params)])
+            rungs = schedule(job.params)
+            return Run(job, [self.targets(job.content, job.styles, rung_params(job.params, i < len(rungs) - 1),
+                                          size, steps, device) for i, (size, steps) in enumerate(rungs)])
         except Exception as exc:  # noqa: BLE001 - one job's bad input must not end the batch
             return Run(job, [], exc)
 

@@ -177,6 +177,7 @@ def test_the_first_preview_is_the_first_rungs_finished_result() -> None:
 
 
 def test_a_large_job_shows_a_small_first_look_then_paints_as_without_it(monkeypatch) -> None:
+    monkeypatch.setattr(paint, "GATYS_FIRST_LOOK", True)  # off by default: the draft is the first look
     monkeypatch.setattr(paint, "FIRST_LOOK_SIDE", 16)  # as a 512 px job has it with 128 px, in miniature
     monkeypatch.setattr(paint, "FIRST_LOOK_STEPS", 2)
     control = Recording()

@@ -37,11 +37,12 @@ def torch_path(seed: int, steps: int, history: int) -> list[torch.Tensor]:
     return path
 
 
-def batched_path(seeds: list[int], steps: int, history: int, frozen: int | None = None) -> list[torch.Tensor]:
+def batched_path(seeds: list[int], steps: int, history: int, frozen: int | None = None,
+                 fixed: bool = False) -> list[torch.Tensor]:
     problems = [problem(s) for s in seeds]
     a, b = torch.stack([p[0] for p in problems]), torch.stack([p[1] for p in problems])
     x = torch.zeros(len(seeds), a.shape[2], requires_grad=True)
-    opt = BatchedLBFGS(x, history)
+    opt = BatchedLBFGS(x, history, fixed=fixed)
     path = []
     for k in range(steps):
         if frozen is not None and k == 3:
@@ -54,10 +55,11 @@ def batched_path(seeds: list[int], steps: int, history: int, frozen: int | None 
     return path
 
 
+@pytest.mark.parametrize("fixed", [False, True])  # True: the static shapes a CUDA graph needs
 @pytest.mark.parametrize("history", [100, 4])  # 4: the ring of pairs wraps around
-def test_each_item_follows_its_own_torch_lbfgs_path(history: int) -> None:
+def test_each_item_follows_its_own_torch_lbfgs_path(history: int, fixed: bool) -> None:
     seeds, steps = [1, 2, 3], 12
-    batched = batched_path(seeds, steps, history)
+    batched = batched_path(seeds, steps, history, fixed=fixed)
     for i, seed in enumerate(seeds):
         alone = torch_path(seed, steps, history)
         for k in range(steps):
@@ -70,3 +72,20 @@ def test_a_frozen_item_stops_and_the_others_go_on_unchanged() -> None:
     assert torch.equal(batched[-1][1], batched[2][1])  # frozen after its third step
     for i, seed in ((0, 1), (2, 3)):
         assert torch.allclose(batched[-1][i], torch_path(seed, steps, 100)[-1], rtol=1e-4, atol=1e-5)
+
+
+def test_fixed_history_steps_keep_their_tensors_in_place_as_a_cuda_graph_needs() -> None:
+    """A captured graph replays on the addresses it saw: every step must read and write the same tensors."""
+    a, b = problem(5)
+    x = torch.zeros(2, a.shape[1], requires_grad=True)
+    opt = BatchedLBFGS(x, 6, fixed=True)
+    state = ("_S", "_Y", "_SY", "_YY", "_count", "_gamma", "_started", "_d", "_t", "_prev_g")
+    addresses = None
+    for _ in range(9):  # past the ring's length, so slots are reused
+        x.grad = None
+        cost(x, a, b).sum().backward()
+        opt.step(x.grad)
+        found = {name: getattr(opt, name).data_ptr() for name in state}
+        assert addresses in (None, found)
+        addresses = found
+    assert int(opt._count.min()) == 8  # every step after the first kept its pair

@@ -13,7 +13,7 @@ as an animated WebP. Printed per method:
 * style: the mean per-frame style cost (beta x sum of Gram losses), the yardstick for "no worse";
 * time: decode + stylize + encode, and the steps the first and each later frame took.
 
-The style image is ``../shared/images/starry_night.jpg`` when present, else the painting that
+The style image is The Starry Night from the shared images (``bench.compare.SHARED``) when present, else the painting that
 ``engine/demo.py`` draws, so the benchmark needs no download either way.
 """
 
@@ -29,13 +29,14 @@ from typing import Any
 import torch
 from PIL import Image
 
+from bench.compare import SHARED
 from engine.demo import astronaut_pan, draw_painting, gif_bytes, moving_scene
 from engine.nst.media import decode_clip, encode_clip
 from engine.nst.params import parse_options
 from engine.nst.stylize import get_stylizer
 from engine.nst.video import stylize_frames, warping_error
 
-STARRY = Path(__file__).resolve().parents[2] / "shared" / "images" / "starry_night.jpg"
+STARRY = SHARED / "images" / "starry_night.jpg"
 
 
 def style_image() -> tuple[Image.Image, str]:

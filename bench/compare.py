@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -24,7 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+# The public-domain photos and paintings and the naive reference script: STYLEBOT_SHARED names their folder
+# (images/, bench/); by default the folder "shared" beside the checkout.
+SHARED = Path(os.environ.get("STYLEBOT_SHARED") or Path(__file__).resolve().parents[2] / "shared")
 
 
 def load_naive(path: Path):

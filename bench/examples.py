@@ -3,7 +3,7 @@
     python -m bench.examples --out docs/images        # CPU: a few minutes
 
 * ``library-sheet.jpg``: the contact sheet ``!style styles`` posts, for the paintings in
-  ../shared/images saved under short names;
+  shared images (``bench.compare.SHARED``) saved under short names;
 * ``grid-256.jpg``: the strength grid of Tübingen in the style of The Starry Night (256 px cells);
 * ``upscale-256-512.jpg``: a 256 px result and its ⬆️ Upscale to 512 px, the same crop of each
   (the 256 px one enlarged as a viewer would), with the seconds each took.

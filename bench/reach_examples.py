@@ -2,7 +2,7 @@
 
     python -m bench.reach_examples --out docs/images      # CPU: a minute or two
 
-An avatar (a square crop of a photo in ../shared/images, as Discord shows avatars) is painted in
+An avatar (a square crop of a shared photo, ``bench.compare.SHARED``, as Discord shows avatars) is painted in
 one saved style, as "Paint avatar" does, then restyled in another, as 🎨 Restyle does (the same
 photo, the result's parameters, another style): ``avatar-restyle-<size>.png``, the three side by
 side. The seconds each job took are printed as a JSON line.

@@ -1,6 +1,6 @@
 """Jobs per minute with N jobs waiting, run one by one or as batches, through the real queues. Not a test.
 
-N jobs of one image shape (mixed photos and paintings from ../shared/images, photos cropped to
+N jobs of one image shape (mixed photos and paintings from the shared images, photos cropped to
 4:3) are submitted at once, from N users, to the in-process queue and to a Redis worker process,
 first with batches of 1 (each job alone), then with each ``--batch`` size. It prints jobs/min
 (first submit to last result), submit-to-result latency p50/p95, peak memory, and each job's
@@ -31,6 +31,7 @@ from typing import Any
 
 from PIL import Image, ImageOps
 
+from bench.compare import SHARED
 from bench.throughput_redis import start_redis
 from engine.jobs import JobQueue, JobSpec
 from engine.jobs.local import LocalJobQueue
@@ -38,9 +39,8 @@ from engine.jobs.settings import QueueSettings, RunnerSettings
 from engine.nst.images import encode_image
 
 ROOT = Path(__file__).resolve().parents[1]
-# ../shared beside the checkout, or a copy inside it (the device machine gets one: bench/gpu.sh)
-IMAGES = next((p for p in (ROOT / "shared" / "images", ROOT.parent / "shared" / "images") if p.is_dir()),
-              ROOT.parent / "shared" / "images")
+# a copy inside the checkout (the device machine gets one: bench/gpu.sh), else bench.compare.SHARED's
+IMAGES = next((p for p in (ROOT / "shared" / "images", SHARED / "images") if p.is_dir()), SHARED / "images")
 PHOTOS = ("tubingen.jpg", "golden_gate.jpg", "hoovertowernight.jpg", "brad_pitt.jpg")
 PAINTINGS = ("starry_night.jpg", "the_scream.jpg", "shipwreck.jpg", "picasso_selfport1907.jpg",
              "woman-with-hat-matisse.jpg", "seated-nude.jpg", "escher_sphere.jpg", "frida_kahlo.jpg")

@@ -28,7 +28,7 @@ OnProgress = Callable[[Progress], None]
 
 # A small Gatys run shown before a large job's schedule. Off: with previews on, the runtime shows the
 # feed-forward draft (engine.jobs.drafts.first_look) within a second of the job's start, so the look only
-# delayed the result by its seconds (docs/speed.md). True brings it back (a worker without the draft network).
+# delayed the result by its seconds (docs/performance.md). True brings it back (a worker without the draft network).
 GATYS_FIRST_LOOK = False
 FIRST_LOOK_SIDE = 128  # px: a picture this small is painted in a few seconds on two CPU cores
 FIRST_LOOK_STEPS = 40  # L-BFGS steps of the first look: enough for the painting's colours and strokes

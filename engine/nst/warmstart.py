@@ -12,7 +12,7 @@ own texture (a regular diagonal hatching, a zigzag once upscaled to a 512 px run
 neither the painting nor the photo, and the optimisation keeps what it starts from: started from
 the raw draft, 512 and 1024 px results carried that hatching in the sky instead of the painting's
 strokes, at a lower loss. Blurred, only the draft's colours and large shapes survive; the photo's
-half keeps its edges. Measured in bench/warmstart.py and docs/speed.md.
+half keeps its edges. Measured in bench/warmstart.py and docs/performance.md.
 
 Single-rung jobs (``levels=1``) and blends of several paintings (see :func:`_draw`) start from the
 photo. Where the draft cannot be drawn (the wheel or onnxruntime missing, a broken model) the job

@@ -201,6 +201,8 @@ async def test_paint_avatar_reads_the_server_avatar_and_names_without_pinging(fa
 
 async def test_an_animated_avatar_is_painted_as_an_animation(fake: FakeDiscord, make_bot) -> None:
     frames = [Image.new("RGB", (32, 32), (120 * i, 90, 200 - 120 * i)) for i in range(2)]
+    for i, frame in enumerate(frames):  # a moving square: two frames that no painting makes alike
+        frame.paste((255, 255, 255), (4 + 16 * i, 8, 12 + 16 * i, 24))
     gif = _gif(frames)
     fake.set_avatar(BOB, gif, animated=True)
     async with running(fake, tiny_bot(make_bot)) as bot:

@@ -16,6 +16,11 @@ def mention_only(user_id: int, *, replied_user: bool = True) -> discord.AllowedM
                                    replied_user=replied_user)
 
 
+def message_link(guild_id: int | None, channel_id: int, message_id: int) -> str:
+    """A link to a message: in its server, or ``@me`` for a direct message."""
+    return f"https://discord.com/channels/{guild_id or '@me'}/{channel_id}/{message_id}"
+
+
 @dataclass(frozen=True)
 class Delivery:
     """Where a job's answers go; stored in ``JobSpec.meta`` (plain ints; the reach fields, two strings and an
@@ -44,7 +49,7 @@ class Delivery:
         """A link to one of this job's messages in its channel. Built from the job's own ids, not
         ``Message.jump_url``: that one falls back to ``@me`` when the guild is not cached, as in a
         server that did not add the bot, and such a link leads nowhere. ``@me`` only for a DM."""
-        return f"https://discord.com/channels/{self.guild_id or '@me'}/{self.channel_id}/{message_id}"
+        return message_link(self.guild_id, self.channel_id, message_id)
 
     def to_meta(self) -> dict[str, Any]:
         meta = asdict(self)

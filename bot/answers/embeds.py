@@ -19,13 +19,25 @@ from bot.requests.options import FOOTER_PREFIX, options_line, read_options_line
 from bot.words import i18n
 from bot.words.i18n import text
 from engine.jobs.report import JobReport, Kind
+from engine.nst.params import StyleParams
 
 EMBED_COLOUR = 0x7A5CFA
 MENU_MAX = 25  # Discord's limit of options in one select menu
 
 
-def _number(value: Any) -> str:
+def number(value: Any) -> str:
+    """A value as the options line writes it (``1e+03`` style floats), to be pasted back."""
     return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def layers_text(params: StyleParams) -> str:
+    """Each style layer with its weight λ: ``relu1_1 1 · relu2_1 1 · …``."""
+    return " · ".join(f"{name} {number(w)}" for name, w in zip(params.style_layers, params.style_layer_weights()))
+
+
+def schedule_text(report: JobReport) -> str:
+    """The rungs a job ran, ``128px×50 → 256px×50`` (its steps where no schedule was reported)."""
+    return " → ".join(f"{size}px×{steps}" for size, steps in report.schedule) or str(report.params.steps)
 
 
 TITLES = {Kind.PAINTING: "result.title", Kind.GRID: "result.title_grid", Kind.UPSCALE: "result.title_upscaled",
@@ -45,24 +57,21 @@ def painting_embed(report: JobReport, filename: str, lang: str = i18n.DEFAULT) -
 
     params = report.params
     embed = discord.Embed(title=say(TITLES[report.kind]), colour=EMBED_COLOUR)
-    embed.add_field(name=say("result.alpha"), value=_number(params.content_weight))
+    embed.add_field(name=say("result.alpha"), value=number(params.content_weight))
     if report.kind is Kind.GRID:
-        cells = " · ".join(f"×{f:g} = {_number(params.style_weight * f)}" for f in report.factors)
+        cells = " · ".join(f"×{f:g} = {number(params.style_weight * f)}" for f in report.factors)
         embed.add_field(name=say("result.beta_per_cell"), value=cells)
     else:
-        embed.add_field(name=say("result.beta"), value=_number(params.style_weight))
-    embed.add_field(name="tv", value=_number(params.tv_weight))
-    weights = zip(params.style_layers, params.style_layer_weights())
-    layers = " · ".join(f"{name} {_number(w)}" for name, w in weights)
-    embed.add_field(name=say("result.lambda"), value=truncate(layers, 1024), inline=False)
-    steps = " → ".join(f"{size}px×{steps}" for size, steps in report.schedule)
-    embed.add_field(name=say("result.schedule"), value=steps or str(params.steps))
+        embed.add_field(name=say("result.beta"), value=number(params.style_weight))
+    embed.add_field(name="tv", value=number(params.tv_weight))
+    embed.add_field(name=say("result.lambda"), value=truncate(layers_text(params), 1024), inline=False)
+    embed.add_field(name=say("result.schedule"), value=schedule_text(report))
     embed.add_field(name=say("result.preset"), value=params.preset)
     embed.add_field(name=say("result.time"), value=i18n.duration(lang, round(report.seconds, 1)))
     if (animation := report.animation) is not None:
         key = "result.frames_fps" if animation.fps else "result.frames_value"
         embed.add_field(name=say("result.frames"), value=say(key, frames=animation.frames, fps=animation.fps or 0,
-                                                           temporal=_number(params.temporal)))
+                                                           temporal=number(params.temporal)))
     if report.upscaled_from is not None:
         embed.add_field(name=say("result.from"), value="{}×{} px".format(*report.upscaled_from))
     # a video plays as the attachment (an embed image cannot be one); a spoiler's embed would unveil it
@@ -99,19 +108,14 @@ def _with_footer(embed: discord.Embed, report: JobReport) -> discord.Embed:
 def link_inputs(embed: discord.Embed, where: Delivery) -> discord.Embed:
     """A result that replies elsewhere than to its inputs links to them from its title (read by inputs_link)."""
     if where.inputs_message_id is not None:
-        embed.url = (f"https://discord.com/channels/{where.guild_id or '@me'}/{where.channel_id}/"
-                     f"{where.inputs_message_id}")
+        embed.url = where.jump_url(where.inputs_message_id)
     return embed
-
-
-def message_link(guild_id: int | None, channel_id: int, message_id: int) -> str:
-    return f"https://discord.com/channels/{guild_id or '@me'}/{channel_id}/{message_id}"
 
 
 def link_parent(embed: discord.Embed, where: Delivery) -> discord.Embed:
     """A remix says which result it was made from (a link to follow the chain back)."""
     if where.parent_id is not None:
-        line = text(where.lang, "remix.from", link=message_link(where.guild_id, where.channel_id, where.parent_id))
+        line = text(where.lang, "remix.from", link=where.jump_url(where.parent_id))
         embed.description = f"{embed.description}\n{line}" if embed.description else line
     return embed
 

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.answers.embeds import message_link
+from bot.answers.delivery import message_link
+from bot.answers.embeds import layers_text, number, schedule_text
 from bot.core.errors import truncate
 from bot.core.records import ResultRecord
 from bot.requests.options import GRID_WORD, QUICK_WORD, TRY_WORD, options_line
@@ -24,10 +25,6 @@ if TYPE_CHECKING:
     from bot.core.host import Host
 
 MESSAGE_MAX = 2000  # Discord's limit of a message's content
-
-
-def _number(value: float) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def repaint_line(record: ResultRecord) -> str:
@@ -56,16 +53,14 @@ def parameters_text(record: ResultRecord, lang: str) -> str:
     elif inputs:
         lines.append(say("params.style.link", link=inputs))
     if report.kind is Kind.GRID:
-        beta = " · ".join(_number(params.style_weight * f) for f in report.factors)
+        beta = " · ".join(number(params.style_weight * f) for f in report.factors)
     else:
-        beta = _number(params.style_weight)
-    lines.append(say("params.weights", alpha=_number(params.content_weight), beta=beta, tv=_number(params.tv_weight)))
-    layers = " · ".join(f"{name} {_number(w)}" for name, w in zip(params.style_layers, params.style_layer_weights()))
-    lines.append(say("params.layers", layers=layers))
+        beta = number(params.style_weight)
+    lines.append(say("params.weights", alpha=number(params.content_weight), beta=beta, tv=number(params.tv_weight)))
+    lines.append(say("params.layers", layers=layers_text(params)))
     lines.append(say("params.run", width=report.width, height=report.height, steps=params.steps, init=params.init,
                      seed=params.seed, preset=params.preset))
-    schedule = " → ".join(f"{size}px×{steps}" for size, steps in report.schedule) or str(params.steps)
-    lines.append(say("params.schedule", schedule=schedule, time_s=round(report.seconds, 1)))
+    lines.append(say("params.schedule", schedule=schedule_text(report), time_s=round(report.seconds, 1)))
     if record.parent_id is not None:
         lines.append(say("params.parent", link=message_link(record.guild_id, record.channel_id, record.parent_id)))
     key = "params.command.saved" if record.styles or report.kind is Kind.TRY else "params.command"

@@ -15,6 +15,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.answers.delivery import message_link
 from bot.core.records import GuildStats, JobRecord
 from bot.words.i18n import text
 from bot.words.language import choose
@@ -36,8 +37,7 @@ def eta(lang: str, seconds: float) -> str:
 def job_line(lang: str, number: int, handle: JobHandle, status: JobStatus) -> str:
     """One job's line; a time not known yet has a sentence of its own (``.estimating``), not a phrase for {eta}."""
     meta = handle.meta
-    where = f"https://discord.com/channels/{meta.get('guild_id') or '@me'}/{meta.get('channel_id')}/" \
-            f"{meta.get('status_message_id')}"
+    where = message_link(meta.get("guild_id"), meta.get("channel_id"), meta.get("status_message_id"))
     seconds = status.eta_s
     if status.state is JobState.QUEUED:
         if seconds is None:

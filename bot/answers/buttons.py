@@ -232,20 +232,37 @@ async def _delete_repost(bot: Host, result_id: int) -> None:
     log.info("gallery repost %s (channel %s) of result %s deleted with it", message_id, channel_id, result_id)
 
 
-class PaintAnotherButton(discord.ui.DynamicItem[discord.ui.Button], template=template("newstyle")):
+class PlainButton(discord.ui.DynamicItem[discord.ui.Button], template=re.compile(r"(?!)")):
+    """A button whose custom_id is ``stylebot:<name>`` alone, for whoever clicks: a subclass names itself
+    (``class X(PlainButton, name=...)``) and says its label key, emoji and style; anything after the name
+    is a damaged button, answered by :class:`BadComponent`."""
+
+    NAME: ClassVar[str]
+    LABEL: ClassVar[str]  # a catalogue key
+    EMOJI: ClassVar[str]
+    STYLE: ClassVar[discord.ButtonStyle]
+
+    def __init_subclass__(cls, *, name: str) -> None:
+        super().__init_subclass__(template=template(name))
+        cls.NAME = name
+
+    def __init__(self, lang: str = i18n.DEFAULT) -> None:
+        super().__init__(discord.ui.Button(label=i18n.text(lang, self.LABEL), emoji=self.EMOJI, style=self.STYLE,
+                                           custom_id=custom_ids.PREFIX + self.NAME))
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+                             match: re.Match[str]) -> PlainButton | BadComponent:
+        return cls() if match["rest"] is None else BadComponent.of(interaction, item, f"nothing follows {cls.NAME}")
+
+
+class PaintAnotherButton(PlainButton, name="newstyle"):
     """🎨 Restyle: the same photo in another of the server's saved styles (a select menu), for whoever clicks.
 
     The new result replies to this one; the photo is found as More/Less style find it.
     """
 
-    def __init__(self, lang: str = i18n.DEFAULT) -> None:
-        super().__init__(discord.ui.Button(label=i18n.text(lang, "button.restyle"), emoji="🎨",
-                                           style=discord.ButtonStyle.primary, custom_id="stylebot:newstyle"))
-
-    @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
-                             match: re.Match[str]) -> PaintAnotherButton | BadComponent:
-        return cls() if match["rest"] is None else BadComponent.of(interaction, item, "nothing follows newstyle")
+    LABEL, EMOJI, STYLE = "button.restyle", "🎨", discord.ButtonStyle.primary
 
     async def callback(self, interaction: discord.Interaction[Host]) -> None:  # type: ignore[override]
         result, bot = interaction.message, interaction.client
@@ -257,20 +274,31 @@ class PaintAnotherButton(discord.ui.DynamicItem[discord.ui.Button], template=tem
         await offer(interaction, bot, "picker.prompt_restyle", paint)
 
 
-class PaintButton(discord.ui.DynamicItem[discord.ui.Button], template=template("paint")):
+class PaintButton(PlainButton, name="paint"):
     """Paints a quick draft's inputs properly (a Gatys job with the same options), for whoever clicks."""
 
-    def __init__(self, lang: str = i18n.DEFAULT) -> None:
-        super().__init__(discord.ui.Button(label=i18n.text(lang, "draft.button.paint"), emoji="🎨",
-                                           style=discord.ButtonStyle.success, custom_id="stylebot:paint"))
-
-    @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
-                             match: re.Match[str]) -> PaintButton | BadComponent:
-        return cls() if match["rest"] is None else BadComponent.of(interaction, item, "nothing follows paint")
+    LABEL, EMOJI, STYLE = "draft.button.paint", "🎨", discord.ButtonStyle.success
 
     async def callback(self, interaction: discord.Interaction[Host]) -> None:  # type: ignore[override]
         await interaction.client.intake.restyle(interaction, 1.0)  # the same options, painted
+
+
+class ParametersButton(PlainButton, name="params"):
+    """📋 Parameters: everything that made the result and the ``!style`` line that repaints it, to whoever clicks."""
+
+    LABEL, EMOJI, STYLE = "button.parameters", "📋", discord.ButtonStyle.secondary
+
+    async def callback(self, interaction: discord.Interaction[Host]) -> None:  # type: ignore[override]
+        await show_parameters(interaction, interaction.message)
+
+
+class VariationButton(PlainButton, name="variation"):
+    """🎲 Variation: the same job with a new random seed, as the clicker's own job (their limits apply)."""
+
+    LABEL, EMOJI, STYLE = "button.variation", "🎲", discord.ButtonStyle.primary
+
+    async def callback(self, interaction: discord.Interaction[Host]) -> None:  # type: ignore[override]
+        await interaction.client.intake.vary(interaction)
 
 
 class TrySelect(discord.ui.DynamicItem[discord.ui.Select], template=template("try")):
@@ -297,42 +325,10 @@ class TrySelect(discord.ui.DynamicItem[discord.ui.Select], template=template("tr
         await interaction.client.intake.paint_saved(interaction, values[0])
 
 
-class ParametersButton(discord.ui.DynamicItem[discord.ui.Button], template=r"stylebot:params"):
-    """📋 Parameters: everything that made the result and the ``!style`` line that repaints it, to whoever clicks."""
-
-    def __init__(self, lang: str = i18n.DEFAULT) -> None:
-        super().__init__(discord.ui.Button(label=i18n.text(lang, "button.parameters"), emoji="📋",
-                                           style=discord.ButtonStyle.secondary, custom_id="stylebot:params"))
-
-    @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
-                             match: re.Match[str]) -> ParametersButton:
-        return cls()
-
-    async def callback(self, interaction: discord.Interaction[Host]) -> None:  # type: ignore[override]
-        await show_parameters(interaction, interaction.message)
-
-
-class VariationButton(discord.ui.DynamicItem[discord.ui.Button], template=r"stylebot:variation"):
-    """🎲 Variation: the same job with a new random seed, as the clicker's own job (their limits apply)."""
-
-    def __init__(self, lang: str = i18n.DEFAULT) -> None:
-        super().__init__(discord.ui.Button(label=i18n.text(lang, "button.variation"), emoji="🎲",
-                                           style=discord.ButtonStyle.primary, custom_id="stylebot:variation"))
-
-    @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
-                             match: re.Match[str]) -> VariationButton:
-        return cls()
-
-    async def callback(self, interaction: discord.Interaction[Host]) -> None:  # type: ignore[override]
-        await interaction.client.intake.vary(interaction)
-
-
 _NAMED: tuple[tuple[str, type[discord.ui.DynamicItem[Any]]], ...] = (
     ("cancel", CancelButton), ("restyle", RestyleButton), ("upscale", UpscaleButton), ("delete", DeleteButton),
-    ("newstyle", PaintAnotherButton), ("paint", PaintButton), ("try", TrySelect),
-    ("params", ParametersButton), ("variation", VariationButton))
+    ("try", TrySelect), *((plain.NAME, plain) for plain in (PaintAnotherButton, PaintButton, ParametersButton,
+                                                             VariationButton)))
 
 
 class UnknownComponent(discord.ui.DynamicItem[discord.ui.Item[Any]],

@@ -31,6 +31,8 @@ CRAFTED = {
     "stylebot:cancel:ab12:x": BAD,
     "stylebot:cancel": BAD,
     "stylebot:paint:again": BAD,
+    "stylebot:params:again": BAD,
+    "stylebot:variation:7": BAD,
     "stylebot:zzz": OLD,  # no button of this version
     "stylebot:upscaler": OLD,
 }

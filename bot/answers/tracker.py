@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -26,7 +25,7 @@ from bot.answers.results import result_embed, result_view
 from bot.answers.upload import Reduced, send_fitted
 from bot.core import spoilers
 from bot.core.errors import UserError, count_discord_error, discord_call, explain
-from bot.core.host import Cancel
+from bot.core.host import Cancel, Say
 from bot.core.records import ResultRecord
 from bot.words import i18n
 from bot.words.language import choose
@@ -42,7 +41,6 @@ log = logging.getLogger(__name__)
 # why a dropped job was cancelled, as the queue keeps it
 GONE = msg("job.unanswerable")
 PAUSED = i18n.text(i18n.DEFAULT, "status.paused")  # in English; a job's own language is in its Delivery
-Say = Callable[[str], str]  # a sentence in the language given
 
 
 def reduction_note(report: JobReport, reduced: Reduced, lang: str = i18n.DEFAULT) -> str:

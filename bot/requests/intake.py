@@ -35,7 +35,7 @@ from bot.requests.sizing import fit_size
 from bot.words import i18n
 from bot.words.language import choose
 from engine.errors import UserLimitReached
-from engine.jobs import JobSpec
+from engine.jobs import JobHandle, JobSpec
 from engine.jobs.contract import MAX_TRY_STYLES
 from engine.jobs.paint import GRID_FACTORS
 from engine.jobs.report import JobReport
@@ -52,8 +52,6 @@ NEEDED = ("send_messages", "attach_files", "embed_links", "read_message_history"
 SEED_MAX = 2**32 - 1  # StyleParams.seed's upper bound
 
 
-
-
 class Intake:
     """Turns requests into queued jobs (or into one clear refusal each)."""
 
@@ -65,8 +63,7 @@ class Intake:
     async def request(self, origin: Origin, gather: Gather) -> None:
         """Validate, download, queue and follow one job; whatever goes wrong becomes one answer."""
         status: discord.Message | None = None
-        origin.lang = await choose(self.bot, interaction=origin.interaction, guild=origin.guild,
-                                   user_id=origin.user.id)
+        await self._speak(origin)
         try:
             config = await self.bot.store.get(origin.guild_id)
             self._check_place(origin, config)
@@ -97,15 +94,12 @@ class Intake:
                 meta={**where.to_meta(), **_asked(wanted)},
                 start_image=start, grid=GRID_FACTORS if wanted.grid else (), draft="quick" if wanted.quick else ""))
         except Exception as exc:  # noqa: BLE001 - every refusal is answered; explain() logs the unexpected
-            self.bot.dispatch("style_job_refused", origin.user.id, exc)
             await self._refuse(origin, status, exc)
             return
-        self.fairness.queued(origin)
         log.info("job %s queued: user %s asked in guild %s, channel %s, message %s for %s",
                  handle.job_id, origin.user.id, origin.guild_id, where.channel_id, _request_id(origin),
                  _what(wanted, options))
-        self.bot.dispatch("style_job_submitted", handle)
-        await self.bot.tracker.start(handle)
+        await self._queued(origin, handle)
 
     async def made_with(self, result: discord.Message) -> tuple[StyleParams, JobReport | None]:
         """The params a posted result was made with, and its report: from the bot's record of the result, or
@@ -192,8 +186,7 @@ class Intake:
         network looks at (:func:`bot.requests.inputs.style_sample`) and travel with the photo, captioned.
         """
         status: discord.Message | None = None
-        origin.lang = await choose(self.bot, interaction=origin.interaction, guild=origin.guild,
-                                   user_id=origin.user.id)
+        await self._speak(origin)
         try:
             config = await self.bot.store.get(origin.guild_id)
             self._check_place(origin, config)
@@ -217,13 +210,10 @@ class Intake:
                 blobs[0], tuple(samples), options, origin.user.id, origin.guild_id, meta=where.to_meta(),
                 draft="try", captions=tuple(names)))
         except Exception as exc:  # noqa: BLE001 - every refusal is answered; explain() logs the unexpected
-            self.bot.dispatch("style_job_refused", origin.user.id, exc)
             await self._refuse(origin, status, exc)
             return
-        self.fairness.queued(origin)
         log.info("job %s (try %d styles) queued for user %s", handle.job_id, len(names), origin.user.id)
-        self.bot.dispatch("style_job_submitted", handle)
-        await self.bot.tracker.start(handle)
+        await self._queued(origin, handle)
 
     async def _style_samples(self, guild_id: int, names: list[str], chunk: int = 8) -> list[bytes]:
         """The saved paintings behind ``names``, shrunk, a few at a time (a library may hold hundreds of MB)."""
@@ -240,8 +230,7 @@ class Intake:
         style for nothing; the request checks everything again, in the same words.
         """
         try:
-            origin.lang = await choose(self.bot, interaction=origin.interaction, guild=origin.guild,
-                                       user_id=origin.user.id)
+            await self._speak(origin)
             config = await self.bot.store.get(origin.guild_id)
             self._check_place(origin, config)
             await self._check_quota(origin, config)
@@ -266,6 +255,17 @@ class Intake:
             return Inputs(photo, options, saved=[style], reply_to=result, note=note)
 
         await self.request(origin, gather)
+
+    async def _speak(self, origin: Origin) -> None:
+        """Choose the language every answer to this request speaks (:func:`bot.words.language.choose`)."""
+        origin.lang = await choose(self.bot, interaction=origin.interaction, guild=origin.guild,
+                                   user_id=origin.user.id)
+
+    async def _queued(self, origin: Origin, handle: JobHandle) -> None:
+        """A job is queued: the member's cooldown starts, listeners hear of it, the tracker shows and follows it."""
+        self.fairness.queued(origin)
+        self.bot.dispatch("style_job_submitted", handle)
+        await self.bot.tracker.start(handle)
 
     # -- checks ------------------------------------------------------------------------------
 
@@ -332,6 +332,8 @@ class Intake:
         return status if self._webhook_token(origin) else origin.channel.get_partial_message(status.id)
 
     async def _refuse(self, origin: Origin, status: discord.Message | None, exc: Exception) -> None:
+        """A request refused: listeners hear of it, and its user reads why (on the status message, if posted)."""
+        self.bot.dispatch("style_job_refused", origin.user.id, exc)
         text = explain(exc, origin.lang)
         with discord_call(log, "cannot answer user %s in channel %s", origin.user.id, origin.channel.id) as call:
             if status is not None:

@@ -23,6 +23,7 @@ from discord.ext import commands
 from bot.answers.buttons import DYNAMIC_ITEMS
 from bot.answers.delivery import mention_only
 from bot.answers.tracker import JobTracker
+from bot.core.challenges import ChallengeBook
 from bot.core.errors import discord_call, explain
 from bot.core.library import StyleLibrary
 from bot.core.settings import BotSettings
@@ -61,6 +62,7 @@ class StyleBot(commands.Bot):
                          allowed_mentions=discord.AllowedMentions.none(), **options)
         self.settings, self.queue, self.store = settings, queue, store
         self.library = library or StyleLibrary(settings.database_path)
+        self.challenges = ChallengeBook(settings.database_path)
         self.links = links or LinkFetcher(settings.max_attachment_bytes)
         self.tracker = JobTracker(self, queue)
         self.intake = Intake(self)
@@ -70,6 +72,7 @@ class StyleBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         from bot.cogs.admin import AdminCog
+        from bot.cogs.challenge import ChallengeCog
         from bot.cogs.help import HelpCog
         from bot.cogs.library import LibraryCog
         from bot.cogs.menus import MenusCog
@@ -78,12 +81,14 @@ class StyleBot(commands.Bot):
 
         await self.store.open()
         await self.library.open()
+        await self.challenges.open()
         await self.queue.start(self._screen)  # logged in: Discord's HTTP API answers, the gateway not yet
         self._queue_open = True
         for cog in (StyleCog(self), LibraryCog(self), AdminCog(self), HelpCog(self)):  # the library extends !style
             await self.add_cog(cog)
         await self.add_cog(QueueCog(self))
         await self.add_cog(MenusCog(self))  # right-click menus (message, member)
+        await self.add_cog(ChallengeCog(self))
         self.add_dynamic_items(*DYNAMIC_ITEMS)
         await self.tree.set_translator(CatalogueTranslator())  # names and descriptions in every language, at sync
         if self.settings.sync_commands:
@@ -134,7 +139,10 @@ class StyleBot(commands.Bot):
         for task in self._tasks:
             task.cancel()
         await self._close_queue(0.0)
+        for name in list(self.cogs):  # before the stores they use: a cog's own task ends its turn first
+            await self.remove_cog(name)
         await self.tracker.close()
         await self.library.close()
+        await self.challenges.close()
         await self.store.close()
         await super().close()

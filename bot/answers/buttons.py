@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import discord
 
 from bot.answers import custom_ids
+from bot.answers.contest import answer_vote
 from bot.answers.custom_ids import Malformed, template
 from bot.answers.embeds import MENU_MAX
 from bot.answers.parameters import show_parameters
@@ -301,6 +302,28 @@ class VariationButton(PlainButton, name="variation"):
         await interaction.client.intake.vary(interaction)
 
 
+class VoteButton(discord.ui.DynamicItem[discord.ui.Button], template=template("vote")):
+    """🗳️ Vote on a challenge entry: one vote per member and challenge, not for one's own, movable."""
+
+    def __init__(self, challenge_id: int, lang: str = i18n.DEFAULT) -> None:
+        self.challenge_id = challenge_id
+        super().__init__(discord.ui.Button(label=i18n.text(lang, "button.vote"), emoji="🗳️",
+                                           style=discord.ButtonStyle.success,
+                                           custom_id=f"stylebot:vote:{challenge_id}"))
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+                             match: re.Match[str]) -> VoteButton | BadComponent:
+        try:
+            [challenge] = custom_ids.parts(match["rest"], 1)
+            return cls(custom_ids.number(challenge, 1, custom_ids.SNOWFLAKE_MAX))
+        except Malformed as exc:
+            return BadComponent.of(interaction, item, exc)
+
+    async def callback(self, interaction: discord.Interaction[Host]) -> None:  # type: ignore[override]
+        await answer_vote(interaction, self.challenge_id)
+
+
 class TrySelect(discord.ui.DynamicItem[discord.ui.Select], template=template("try")):
     """On a sheet of drafts: pick a saved style to paint the photo in it properly, for whoever picks."""
 
@@ -327,7 +350,7 @@ class TrySelect(discord.ui.DynamicItem[discord.ui.Select], template=template("tr
 
 _NAMED: tuple[tuple[str, type[discord.ui.DynamicItem[Any]]], ...] = (
     ("cancel", CancelButton), ("restyle", RestyleButton), ("upscale", UpscaleButton), ("delete", DeleteButton),
-    ("try", TrySelect), *((plain.NAME, plain) for plain in (PaintAnotherButton, PaintButton, ParametersButton,
+    ("try", TrySelect), ("vote", VoteButton), *((plain.NAME, plain) for plain in (PaintAnotherButton, PaintButton, ParametersButton,
                                                              VariationButton)))
 
 

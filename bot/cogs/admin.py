@@ -27,7 +27,7 @@ FIELD_NAMES = {"max_size": "config.field.max_size", "max_steps": "config.field.m
                "library_limit": "config.field.library_limit", "language": "config.field.language",
                "spoiler": "config.field.spoiler", "channels": "config.field.channels",
                "gallery": "config.field.gallery", "channel_limit": "config.field.channel_limit",
-               "cooldown": "config.field.cooldown"}
+               "cooldown": "config.field.cooldown", "challenge_pings": "config.field.challenge_pings"}
 SPOILER_VALUES = {"off": "config.spoiler.off", "on": "config.spoiler.on", "nsfw-channels": "config.spoiler.nsfw"}
 
 
@@ -76,6 +76,7 @@ class AdminCog(commands.Cog):
         field("spoiler", say(SPOILER_VALUES[config.spoiler]) if config.spoiler in SPOILER_VALUES else config.spoiler)
         field("channel_limit", _show(config.channel_limit, lang))
         field("cooldown", i18n.duration(lang, config.cooldown) if config.cooldown else _show(None, lang))
+        field("challenge_pings", say("config.yes" if config.challenge_pings else "config.no"))
         channels = ", ".join(f"<#{c}>" for c in config.channels) or say("config.all_channels")
         field("channels", channels, inline=False)
         gallery = f"<#{config.gallery_channel}>" if config.gallery_channel else say("config.off")

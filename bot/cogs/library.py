@@ -66,29 +66,11 @@ class LibraryCog(commands.Cog):
     async def save(self, ctx: commands.Context, name: str) -> None:
         """Save the attached painting as a style of this server, to use as `!style <name>`."""
         guild_id = await self._check_may_change(ctx)
-        name = check_name(name)
-        config, settings = await self.bot.store.get(guild_id), self.bot.settings
-        limit = config.library_limit or settings.default_library_limit
-        saved = self.bot.library.names(guild_id)  # checked again when storing; this spares a download
-        if name in saved:
-            raise taken(name)
-        if len(saved) >= limit:
-            raise full(limit)
+        await room_for(self.bot, guild_id, name)  # before the attachments: a taken name is said first
         found = [a for a in await images_of(ctx.message) if looks_like_image(a)]
         if len(found) != 1:
             raise UserError("library.save_no_image" if not found else "library.save_many_images", count=len(found))
-        painting = found[0]
-        if painting.size > settings.library_max_bytes:
-            raise UserError("library.painting_too_large", size_bytes=painting.size,
-                            limit_bytes=settings.library_max_bytes)
-        filename = truncate_name(painting.filename)
-        data = await read(painting, UserError("library.download", name=filename))
-        try:
-            thumb = await asyncio.to_thread(thumbnail, data, max_bytes=settings.library_max_bytes)
-        except InputError as exc:
-            raise keyed(InputError, "library.bad_painting", name=filename,
-                        reason=exc.message or {"key": "job.note", "args": {"note": str(exc)}}) from None
-        await self.bot.library.save(guild_id, name, data, thumb, ctx.author.id, limit=limit)
+        name = await save_painting(self.bot, guild_id, name, found[0], ctx.author.id)
         await ctx.reply(i18n.text(await of_context(self.bot, ctx), "library.saved", name=name))
 
     @commands.command(name="styles")
@@ -130,3 +112,34 @@ class LibraryCog(commands.Cog):
         data = await asyncio.to_thread(contact_sheet, entries)
         text = i18n.text(lang, "library.sheet", count=len(entries))
         return text, discord.File(io.BytesIO(data), "styles.jpg")
+
+
+async def room_for(bot: Host, guild_id: int, name: str) -> tuple[str, int]:
+    """The library name for ``name`` and the guild's library limit; UserError if the name is bad or taken, or
+    the library full (checked again when storing; this spares a download)."""
+    name = check_name(name)
+    limit = (await bot.store.get(guild_id)).library_limit or bot.settings.default_library_limit
+    saved = bot.library.names(guild_id)
+    if name in saved:
+        raise taken(name)
+    if len(saved) >= limit:
+        raise full(limit)
+    return name, limit
+
+
+async def save_painting(bot: Host, guild_id: int, name: str, painting: discord.Attachment, user_id: int) -> str:
+    """Save ``painting`` as the guild's style ``name`` (checked: the name, the library's room, the file); the
+    name as saved. The caller has checked that the member may change the library."""
+    name, limit = await room_for(bot, guild_id, name)
+    settings = bot.settings
+    if painting.size > settings.library_max_bytes:
+        raise UserError("library.painting_too_large", size_bytes=painting.size, limit_bytes=settings.library_max_bytes)
+    filename = truncate_name(painting.filename)
+    data = await read(painting, UserError("library.download", name=filename))
+    try:
+        thumb = await asyncio.to_thread(thumbnail, data, max_bytes=settings.library_max_bytes)
+    except InputError as exc:
+        raise keyed(InputError, "library.bad_painting", name=filename,
+                    reason=exc.message or {"key": "job.note", "args": {"note": str(exc)}}) from None
+    await bot.library.save(guild_id, name, data, thumb, user_id, limit=limit)
+    return name

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     import discord
 
+    from bot.core.challenges import ChallengeBook
     from bot.core.library import StyleLibrary
     from bot.core.settings import BotSettings
     from bot.core.store import GuildStore
@@ -65,6 +66,7 @@ class Host(Protocol):
     queue: JobQueue
     store: GuildStore
     library: StyleLibrary
+    challenges: ChallengeBook
     links: Any  # bot.requests.links.LinkFetcher
     tracker: Followers
     intake: Requests

@@ -53,6 +53,7 @@ class GuildConfig:
     spoiler: str = "off"  # results posted as spoilers: off, on, or nsfw-channels (all but age-restricted ones)
     channel_limit: int | None = None  # jobs one channel may have waiting at once (a busy channel stays fair)
     cooldown: float | None = None  # seconds one member waits after a job before asking for the next
+    challenge_pings: bool = False  # the winners' sheet of a style challenge pings its winners
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -151,6 +152,7 @@ SETTABLE: dict[str, tuple[Callable[[str], Any], str]] = {
     "spoiler": (parse_mode, "post results as spoilers: off, on, or nsfw-channels (all but age-restricted ones)"),
     "channel_limit": (_positive_int, "jobs one channel may have waiting at once"),
     "cooldown": (_duration, "how long one member waits between jobs here: 30s, 2m, 1h"),
+    "challenge_pings": (_bool, "whether a style challenge's winners' sheet pings its winners"),
 }
 
 

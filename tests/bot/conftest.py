@@ -126,7 +126,7 @@ async def wait_status(fake: FakeDiscord, request: dict[str, Any], text: str,
 async def wait_done(fake: FakeDiscord, request: dict[str, Any], timeout: float = RESULT_TIMEOUT) -> dict[str, Any]:
     """The result replying to ``request``, once its status message also says it is done."""
     result = await wait_result(fake, int(request["channel_id"]), timeout,
-                               predicate=lambda m: m["message_reference"]["message_id"] == request["id"])
+                               predicate=lambda m: m.get("message_reference", {}).get("message_id") == request["id"])
     await wait_status(fake, request, "✅ Done")
     return result
 

@@ -46,6 +46,7 @@ def placeholders(texts: tuple[str, ...]) -> set[str]:
 def built_tree() -> app_commands.CommandTree:
     """The bot's application commands as ``setup_hook`` adds them (cogs on a bare bot, nothing started)."""
     from bot.cogs.admin import AdminCog
+    from bot.cogs.challenge import ChallengeCog
     from bot.cogs.help import HelpCog
     from bot.cogs.library import LibraryCog
     from bot.cogs.menus import MenusCog
@@ -55,7 +56,7 @@ def built_tree() -> app_commands.CommandTree:
     async def build() -> commands.Bot:
         bot = commands.Bot(command_prefix="!", intents=discord.Intents.default())
         for cog in (StyleCog(bot), LibraryCog(bot), AdminCog(bot), HelpCog(bot), QueueCog(bot),  # type: ignore[arg-type]
-                    MenusCog(bot)):  # type: ignore[arg-type]
+                    MenusCog(bot), ChallengeCog(bot)):  # type: ignore[arg-type]
             await bot.add_cog(cog)
         return bot
 

@@ -15,6 +15,7 @@ from tests.support.fakediscord.world import (
     ATTACH_FILES,
     EMBED_LINKS,
     MANAGE_MESSAGES,
+    PIN_MESSAGES,
     READ_MESSAGE_HISTORY,
     SEND_MESSAGES,
     VIEW_CHANNEL,
@@ -44,6 +45,8 @@ class Rest:
             ("PATCH", "/channels/{channel}/messages/{message}", self._edit_message),
             ("DELETE", "/channels/{channel}/messages/{message}", self._delete_message),
             ("*", "/channels/{channel}/messages/{message}/reactions/{tail:.*}", self._reaction),
+            ("PUT", "/channels/{channel}/messages/pins/{message}", self._pin),
+            ("DELETE", "/channels/{channel}/messages/pins/{message}", self._pin),
             ("GET", "/guilds/{guild}", self._get_guild),
             ("GET", "/guilds/{guild}/members/{user}", self._get_member),
             ("GET", "/applications/{app}/commands", self._get_commands),
@@ -152,6 +155,16 @@ class Rest:
         self.fake.recorder.record("reaction", cid, {"method": request.method,
                                                     "message_id": request.match_info["message"],
                                                     "path": request.match_info["tail"]})
+        return web.Response(status=204)
+
+    async def _pin(self, request: web.Request) -> web.Response:
+        """Pin (PUT) or unpin (DELETE) a message: Pin Messages or Manage Messages."""
+        fake, cid = self.fake, self._channel(request)
+        if not fake.permissions(cid, fake.bot_id) & (PIN_MESSAGES | MANAGE_MESSAGES):
+            raise ApiError(403, 50013, "Missing Permissions")
+        msg = fake.mail.stored(cid, request.match_info["message"])
+        msg["pinned"] = request.method == "PUT"
+        fake.recorder.record("pin" if msg["pinned"] else "unpin", cid, {"message_id": msg["id"]})
         return web.Response(status=204)
 
     # ------------------------------------------------------------------ guilds and members

@@ -75,7 +75,7 @@ def help_embeds(max_size: int, max_steps: int, limits: AnimationLimits,
     second = discord.Embed(title=say("help.ways.title"), colour=EMBED_COLOUR)
     for title, body in (("help.library", "help.library_text"), ("help.more", "help.more_text"),
                         ("help.drafts.title", "help.drafts.body"), ("help.links.title", "help.links"),
-                        ("help.reach.title", "help.reach.body")):
+                        ("help.reach.title", "help.reach.body"), ("help.share.title", "help.share.body")):
         second.add_field(name=say(title), value=say(body), inline=False)
     footer = say("help.limits", size=max_size, steps=max_steps, frames=limits.frames,
                  seconds_s=limits.seconds, cpu=limits.side_for("cpu"), gpu=limits.side_for("cuda"))

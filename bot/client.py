@@ -7,7 +7,9 @@ module's business.
 
 Events for metrics (listen with ``@commands.Cog.listener()``): ``on_style_job_submitted(handle)``,
 ``on_style_job_refused(user_id, exc)``, ``on_style_job_finished(handle, outcome)`` with outcome
-"done"/"failed"/"cancelled", and ``on_style_result_delivered(handle, message)``.
+"done"/"failed"/"cancelled", ``on_style_result_delivered(handle, message)``, and, once a ⭐ on a message is
+handled, ``on_style_star_added(message_id, user_id, stars)`` (stars: the result's count, None when the star
+does not count) and ``on_style_star_removed(message_id, user_id, stars)``.
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ class StyleBot(commands.Bot):
         from bot.cogs.library import LibraryCog
         from bot.cogs.menus import MenusCog
         from bot.cogs.queue import QueueCog
+        from bot.cogs.starboard import StarboardCog
         from bot.cogs.style import StyleCog
 
         await self.store.open()
@@ -89,6 +92,7 @@ class StyleBot(commands.Bot):
         await self.add_cog(QueueCog(self))
         await self.add_cog(MenusCog(self))  # right-click menus (message, member)
         await self.add_cog(ChallengeCog(self))
+        await self.add_cog(StarboardCog(self))  # ⭐ on results (the default intents carry reactions)
         self.add_dynamic_items(*DYNAMIC_ITEMS)
         await self.tree.set_translator(CatalogueTranslator())  # names and descriptions in every language, at sync
         if self.settings.sync_commands:

@@ -219,18 +219,23 @@ class DeleteButton(discord.ui.DynamicItem[discord.ui.Button], template=template(
             lang = await choose(interaction.client, interaction=interaction)
             await interaction.followup.send(explain(exc, lang), ephemeral=True)
             return
-        await _delete_repost(interaction.client, message.id)
+        await delete_repost(interaction.client, message.id)
 
 
-async def _delete_repost(bot: Host, result_id: int) -> None:
-    """The gallery repost of a deleted result goes with it (gone already: nothing to do)."""
-    repost = await bot.store.repost_of(result_id)
+async def delete_repost(bot: Host, result_id: int) -> bool:
+    """The gallery repost of a deleted result goes with it, and its stars are forgotten; whether it had one.
+
+    Called by Delete and by the result's deletion event (:mod:`bot.cogs.starboard`): the first takes the
+    repost from the store, the second finds none. Gone already: nothing to do.
+    """
+    repost = await bot.store.forget_result(result_id)
     if repost is None:
-        return
+        return False
     channel_id, message_id = repost
     with discord_call(log, "cannot delete gallery repost %s of result %s", message_id, result_id):
         await bot.get_partial_messageable(channel_id).get_partial_message(message_id).delete()
     log.info("gallery repost %s (channel %s) of result %s deleted with it", message_id, channel_id, result_id)
+    return True
 
 
 class PlainButton(discord.ui.DynamicItem[discord.ui.Button], template=re.compile(r"(?!)")):

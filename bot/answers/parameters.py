@@ -3,7 +3,8 @@
 Read from the bot's record of the result (:meth:`bot.core.store.GuildStore.result_of`: the job's typed
 report, the saved styles, the message carrying the inputs, the result it remixes), never from the
 embed's text, which is only what people read. Answered to the asker only, by the 📋 button on every
-result and by the "Show parameters" right-click menu on any message.
+result (and on its starred repost in the gallery, which answers with the result's) and by the "Show
+parameters" right-click menu on any message.
 """
 
 from __future__ import annotations
@@ -72,6 +73,6 @@ def parameters_text(record: ResultRecord, lang: str) -> str:
 async def show_parameters(interaction: discord.Interaction[Host], message: discord.Message | None) -> None:
     """Answer ``interaction`` (to its user only) with the parameters of the result ``message``, or say there are none."""
     lang = await choose(interaction.client, interaction=interaction)
-    record = await interaction.client.store.result_of(message.id) if message is not None else None
+    record = await interaction.client.store.original_of(message.id) if message is not None else None
     answer = parameters_text(record, lang) if record is not None else i18n.text(lang, "params.none")
     await interaction.response.send_message(answer, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())

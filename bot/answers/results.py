@@ -1,7 +1,7 @@
 """A result as the bot posts it: the embed and the buttons of each kind of job, from one table.
 
 The table is keyed by the report's :class:`~engine.jobs.report.Kind`; a new kind of job is one row.
-Every result also gets 🎨 Restyle, 📋 Parameters and Delete.
+Every result also gets 🎨 Restyle, 📋 Parameters and Delete; a starred repost in the gallery gets 📋 Parameters.
 """
 
 from __future__ import annotations
@@ -71,4 +71,12 @@ def result_view(owner_id: int, report: JobReport, lang: str = i18n.DEFAULT) -> d
     for item in (*LOOKS[report.kind].buttons(report, lang), PaintAnotherButton(lang), ParametersButton(lang),
                  DeleteButton(owner_id, lang)):
         view.add_item(item)
+    return view
+
+
+def repost_view(lang: str = i18n.DEFAULT) -> discord.ui.View:
+    """The starboard's repost: 📋 Parameters, which answers with the reposted result's own (the other buttons
+    run jobs and delete, which belong beside the result)."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(ParametersButton(lang))
     return view

@@ -20,11 +20,11 @@ from bot.answers.buttons import status_view
 from bot.answers.courier import channel_for
 from bot.answers.delivery import Delivery, mention_only
 from bot.answers.embeds import link_inputs, link_parent
+from bot.answers.gallery import Piece, repost_delivered
 from bot.answers.progress import ProgressMessage, describe
 from bot.answers.results import result_embed, result_view
 from bot.answers.upload import Reduced, send_fitted
-from bot.core import spoilers
-from bot.core.errors import UserError, count_discord_error, discord_call, explain
+from bot.core.errors import count_discord_error, discord_call, explain
 from bot.core.host import Cancel, Say
 from bot.core.records import ResultRecord
 from bot.words import i18n
@@ -235,7 +235,8 @@ class JobTracker:
             return
         seconds = round(result.report.seconds, 1)
         await progress.finish(i18n.text(where.lang, "status.done", time_s=seconds, link=where.jump_url(message.id)))
-        await self._post_to_gallery(handle, where, result, message.id)
+        await repost_delivered(self.bot, where.guild_id, where.channel_id,
+                               Piece(message.id, handle.user_id, result.report, result.image, where.spoiler))
 
     async def _say(self, progress: ProgressMessage, handle: JobHandle, where: Delivery, exc: Exception) -> None:
         """Why a job has no result, on its status message; else (explained once, logged once) by DM."""
@@ -273,31 +274,6 @@ class JobTracker:
             await self.bot.store.record_result(record)
         except Exception:  # the result is posted; its buttons then fall back to the embed's options line
             log.exception("job %s: could not record result %s", handle.job_id, message_id)
-
-    async def _post_to_gallery(self, handle: JobHandle, where: Delivery, result: JobResult, result_id: int) -> None:
-        config = await self.bot.store.get(where.guild_id)
-        gallery: Any = self.bot.get_channel(config.gallery_channel) if config.gallery_channel else None
-        if gallery is None or gallery.id == where.channel_id:
-            return
-
-        lang = await choose(self.bot, guild=gallery.guild)  # the server's language, not the requester's
-
-        async def send(file: discord.File, reduced: Reduced) -> discord.Message:
-            return await gallery.send(i18n.text(lang, "gallery.by", user=f"<@{handle.user_id}>"), file=file,
-                                      embed=result_embed(result.report, file.filename, lang),
-                                      allowed_mentions=discord.AllowedMentions.none())
-
-        # the job's own choice, or the server's setting for the gallery channel (it may be age-restricted)
-        spoiler = where.spoiler or spoilers.wanted(config.spoiler, gallery)
-
-        with discord_call(log, "job %s: cannot post to gallery channel %s", handle.job_id, gallery.id,
-                          level=logging.WARNING):
-            try:
-                repost = await send_fitted(send, result.image, gallery.guild.filesize_limit, name="gallery",
-                                           spoiler=spoiler)
-                await self.bot.store.record_repost(result_id, gallery.id, repost.id)
-            except UserError as exc:  # too large even when shrunk
-                log.warning("job %s: cannot post to gallery channel %s: %s", handle.job_id, gallery.id, exc)
 
     async def notify_directly(self, user_id: int, guild_id: int | None, say: Say) -> None:
         """Tell a user by DM what could not be said in the channel (if the guild allows DMs), in the

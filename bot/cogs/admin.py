@@ -9,7 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.answers.embeds import EMBED_COLOUR
-from bot.core.errors import keyed
+from bot.core.errors import keyed, permission_names
 from bot.core.store import SETTABLE, GuildConfig, parse_setting
 from bot.requests.options import animation_limits
 from bot.words import i18n
@@ -27,8 +27,12 @@ FIELD_NAMES = {"max_size": "config.field.max_size", "max_steps": "config.field.m
                "library_limit": "config.field.library_limit", "language": "config.field.language",
                "spoiler": "config.field.spoiler", "channels": "config.field.channels",
                "gallery": "config.field.gallery", "channel_limit": "config.field.channel_limit",
-               "cooldown": "config.field.cooldown", "challenge_pings": "config.field.challenge_pings"}
+               "cooldown": "config.field.cooldown", "challenge_pings": "config.field.challenge_pings",
+               "gallery_posts": "config.field.gallery_posts", "stars": "config.field.stars"}
 SPOILER_VALUES = {"off": "config.spoiler.off", "on": "config.spoiler.on", "nsfw-channels": "config.spoiler.nsfw"}
+GALLERY_POSTS_VALUES = {"every": "config.gallery_posts.every", "starred": "config.gallery_posts.starred"}
+# what the bot needs in a gallery channel to repost a result there (an embed without Embed Links is dropped)
+GALLERY_PERMISSIONS = ("view_channel", "send_messages", "attach_files", "embed_links")
 
 
 def _show(value: object, lang: str, key: str = "") -> str:
@@ -81,6 +85,9 @@ class AdminCog(commands.Cog):
         field("channels", channels, inline=False)
         gallery = f"<#{config.gallery_channel}>" if config.gallery_channel else say("config.off")
         field("gallery", gallery)
+        field("gallery_posts", say(GALLERY_POSTS_VALUES[config.gallery_posts])
+              if config.gallery_posts in GALLERY_POSTS_VALUES else config.gallery_posts)
+        field("stars", str(config.stars))
         embed.set_footer(text=say("config.footer", keys=", ".join(SETTABLE)))
         return embed
 
@@ -127,9 +134,24 @@ class AdminCog(commands.Cog):
         await ctx.reply(i18n.text(lang, "config.channels_updated"), embed=self._embed(config, lang), ephemeral=True)
 
     @styleconfig.command(name="gallery", description="Also post results in a gallery channel (none: off)")
-    async def gallery(self, ctx: commands.Context, channel: discord.TextChannel | None = None) -> None:
-        """Also post every result in a gallery channel; without a channel, turn it off."""
-        config = await self.bot.store.update(ctx.guild.id,  # type: ignore[union-attr]
-                                             gallery_channel=channel.id if channel else None)
+    @app_commands.describe(mode="every result, or only those starred enough (the stars setting)")
+    async def gallery(self, ctx: commands.Context, channel: discord.TextChannel | None = None,
+                      mode: Literal["every", "starred"] | None = None) -> None:
+        """Also post results in a gallery channel: every one, or those starred enough (``stars``, default 3);
+        a mode alone changes the mode; neither turns the gallery off."""
+        changes: dict[str, object] = {"gallery_posts": mode} if mode else {}
+        if channel is not None or mode is None:
+            changes["gallery_channel"] = channel.id if channel else None
+        config = await self.bot.store.update(ctx.guild.id, **changes)  # type: ignore[union-attr]
         lang = await of_context(self.bot, ctx)
-        await ctx.reply(i18n.text(lang, "config.gallery_updated"), embed=self._embed(config, lang), ephemeral=True)
+        said = [i18n.text(lang, "config.gallery_updated")]
+        if channel is not None and (missing := _missing(channel)):
+            said.append(i18n.text(lang, "config.gallery_cannot_post", channel=channel.mention,
+                                  permissions=permission_names(missing, lang), count=len(missing)))
+        await ctx.reply("\n".join(said), embed=self._embed(config, lang), ephemeral=True)
+
+
+def _missing(channel: discord.TextChannel) -> list[str]:
+    """The permissions the bot lacks in ``channel`` to repost results there."""
+    have = channel.permissions_for(channel.guild.me)
+    return [name for name in GALLERY_PERMISSIONS if not getattr(have, name)]

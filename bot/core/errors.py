@@ -111,7 +111,8 @@ def truncate(text: str, limit: int = MAX_MESSAGE) -> str:
 # The permissions the bot names in its refusals, as Discord's UI calls them (others: title-cased).
 PERMISSIONS = {"manage_guild": "permission.manage_guild", "manage_messages": "permission.manage_messages",
                "send_messages": "permission.send_messages", "attach_files": "permission.attach_files",
-               "embed_links": "permission.embed_links", "read_message_history": "permission.read_message_history"}
+               "embed_links": "permission.embed_links", "read_message_history": "permission.read_message_history",
+               "view_channel": "permission.view_channel"}
 
 
 def permission_names(missing: list[str], lang: str = i18n.DEFAULT) -> str:

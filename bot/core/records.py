@@ -1,11 +1,13 @@
-"""What the bot remembers of finished jobs (for ``/stats``), of posted results (for their buttons) and of
-gallery reposts (for Delete).
+"""What the bot remembers of finished jobs (for ``/stats``), of posted results (for their buttons), of
+gallery reposts (for Delete) and of the stars members give results (for the starboard).
 
 Plain SQL on the guild store's SQLite connection (:class:`bot.core.store.GuildStore` runs these on its
 thread): one row per finished job; one per posted result, with the job's typed report, so More/Less
 style, Restyle and Upscale run it again from what the job really was (not from its embed's text), in
-either queue mode and after a restart; and one per result reposted to a gallery channel, so the
-result's Delete button can remove the repost too.
+either queue mode and after a restart; one per result reposted to a gallery channel, so the
+result's Delete button can remove the repost too, and 📋 Parameters on the repost finds the result; one
+per ⭐ a member gave a result; and one per result whose repost was claimed, so a result reaches the
+gallery once, however many stars arrive at once, come and go, or the bot restarts between them.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import statistics
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -25,12 +28,17 @@ CREATE TABLE IF NOT EXISTS job_records (
 CREATE INDEX IF NOT EXISTS job_records_guild ON job_records (guild_id, finished_at);
 CREATE TABLE IF NOT EXISTS gallery_reposts (
     result_id INTEGER PRIMARY KEY, channel_id INTEGER NOT NULL, message_id INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS gallery_reposts_message ON gallery_reposts (message_id);
+CREATE TABLE IF NOT EXISTS stars (
+    result_id INTEGER NOT NULL, user_id INTEGER NOT NULL, PRIMARY KEY (result_id, user_id));
+CREATE TABLE IF NOT EXISTS gallery_claims (result_id INTEGER PRIMARY KEY, claimed_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS results (
     message_id INTEGER PRIMARY KEY, job_id TEXT NOT NULL, guild_id INTEGER, channel_id INTEGER NOT NULL,
     user_id INTEGER NOT NULL, kind TEXT NOT NULL, report TEXT NOT NULL, posted_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS schema_versions (name TEXT PRIMARY KEY, version INTEGER NOT NULL);
 """
 RESULTS_VERSION = 2  # 2: the saved styles, the inputs message and the parent result (a remix) of each result
+STARBOARD_VERSION = 1  # 1: stars, gallery_claims and the reposts by message (new tables: older rows stay as they are)
 TOP_STYLES = 5
 
 
@@ -77,10 +85,67 @@ def add_repost(db: sqlite3.Connection, result_id: int, channel_id: int, message_
         db.execute("INSERT OR REPLACE INTO gallery_reposts VALUES (?, ?, ?)", (result_id, channel_id, message_id))
 
 
-def repost_of(db: sqlite3.Connection, result_id: int) -> tuple[int, int] | None:
-    row = db.execute("SELECT channel_id, message_id FROM gallery_reposts WHERE result_id = ?",
-                     (result_id,)).fetchone()
+def reposted_result(db: sqlite3.Connection, message_id: int) -> int | None:
+    """The result a gallery message reposts (None: not a repost)."""
+    row = db.execute("SELECT result_id FROM gallery_reposts WHERE message_id = ?", (message_id,)).fetchone()
+    return row[0] if row else None
+
+
+def forget_result(db: sqlite3.Connection, result_id: int) -> tuple[int, int] | None:
+    """A deleted result's repost ``(channel, message)``, now forgotten with its stars and claim; taken once,
+    so the Delete button and the deletion's gateway event never both delete the repost."""
+    with db:
+        row = db.execute("SELECT channel_id, message_id FROM gallery_reposts WHERE result_id = ?",
+                         (result_id,)).fetchone()
+        for table in ("gallery_reposts", "stars", "gallery_claims"):
+            db.execute(f"DELETE FROM {table} WHERE result_id = ?", (result_id,))
     return (row[0], row[1]) if row else None
+
+
+def forget_repost(db: sqlite3.Connection, message_id: int) -> int | None:
+    """A deleted repost: forget it (Delete on its result has nothing left to delete), keep its claim (the
+    result is not reposted again). The result it reposted, if it was one."""
+    with db:
+        result_id = reposted_result(db, message_id)
+        db.execute("DELETE FROM gallery_reposts WHERE message_id = ?", (message_id,))
+    return result_id
+
+
+def add_star(db: sqlite3.Connection, result_id: int, user_id: int) -> int:
+    """A member's ⭐ on a result (given twice, counted once); the result's stars now."""
+    with db:
+        db.execute("INSERT OR IGNORE INTO stars VALUES (?, ?)", (result_id, user_id))
+    return _stars(db, result_id)
+
+
+def remove_star(db: sqlite3.Connection, result_id: int, user_id: int) -> int:
+    with db:
+        db.execute("DELETE FROM stars WHERE result_id = ? AND user_id = ?", (result_id, user_id))
+    return _stars(db, result_id)
+
+
+def _stars(db: sqlite3.Connection, result_id: int) -> int:
+    return db.execute("SELECT COUNT(*) FROM stars WHERE result_id = ?", (result_id,)).fetchone()[0]
+
+
+def claim_repost(db: sqlite3.Connection, result_id: int, needed: int = 0) -> int | None:
+    """Claim the one gallery repost of a result that has at least ``needed`` stars: its stars when this call
+    claimed it; None when it has fewer, or was reposted or claimed before (by a star, by delivery, by
+    another process). One transaction: of two stars that arrive together, one claims."""
+    with db:
+        if db.execute("SELECT 1 FROM gallery_reposts WHERE result_id = ?", (result_id,)).fetchone():
+            return None
+        stars = _stars(db, result_id)
+        if stars < needed:
+            return None
+        claimed = db.execute("INSERT OR IGNORE INTO gallery_claims VALUES (?, ?)", (result_id, time.time()))
+    return stars if claimed.rowcount == 1 else None
+
+
+def release_claim(db: sqlite3.Connection, result_id: int) -> None:
+    """A repost that could not be posted: the next star (or nothing) tries again."""
+    with db:
+        db.execute("DELETE FROM gallery_claims WHERE result_id = ?", (result_id,))
 
 
 @dataclass(frozen=True)
@@ -100,8 +165,17 @@ class ResultRecord:
 
 
 def migrate(db: sqlite3.Connection) -> None:
-    """Bring the ``results`` table of an older version up to :data:`RESULTS_VERSION` (old rows stay readable:
-    the added columns are empty for them)."""
+    """Bring a database of an older version up to :data:`RESULTS_VERSION` and :data:`STARBOARD_VERSION`."""
+    _migrate_results(db)
+    # the starboard's tables and index are new ones, which SCHEMA makes on open: only its version to note
+    with db:
+        db.execute("INSERT INTO schema_versions VALUES ('starboard', ?) ON CONFLICT(name) DO UPDATE "
+                   "SET version = MAX(version, excluded.version)", (STARBOARD_VERSION,))
+
+
+def _migrate_results(db: sqlite3.Connection) -> None:
+    """The ``results`` table of an older version, brought up to :data:`RESULTS_VERSION` (old rows stay
+    readable: the added columns are empty for them)."""
     row = db.execute("SELECT version FROM schema_versions WHERE name = 'results'").fetchone()
     if row is not None and row[0] >= RESULTS_VERSION:
         return

@@ -26,6 +26,8 @@ from engine.ops.sqlite import SqliteThread
 
 log = logging.getLogger(__name__)
 
+GALLERY_POSTS = ("every", "starred")
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS guild_settings (guild_id INTEGER PRIMARY KEY, data TEXT NOT NULL);
 -- the language each user's Discord client last showed (for direct messages)
@@ -44,6 +46,8 @@ class GuildConfig:
     size: int | None = None  # default output size of jobs here
     channels: tuple[int, ...] = ()  # channels where the bot takes jobs (empty: all)
     gallery_channel: int | None = None  # where results are also posted
+    gallery_posts: str = "every"  # which results the gallery gets: every one, or those starred enough
+    stars: int = 3  # the ⭐ a result needs to reach the gallery (its author's own and bots' not counted)
     allow_dms: bool = True  # the bot may DM members (e.g. when it cannot post in a channel)
     max_frames: int | None = None  # most frames of an animated input here (at most the bot's MAX_FRAMES)
     max_duration: float | None = None  # longest animated input here, seconds (at most MAX_DURATION_S)
@@ -128,6 +132,14 @@ def _language(text: str) -> str | None:
     return code
 
 
+def _gallery_posts(text: str) -> str:
+    """Which results the gallery channel gets: ``every`` one at delivery, or those ``starred`` enough."""
+    word = text.strip().lower()
+    if word not in GALLERY_POSTS:
+        raise keyed(ParamError, "setting.not_gallery_posts", value=text)
+    return word
+
+
 def _role(text: str) -> int:
     """A role mention (``<@&123>``) or id."""
     match = re.fullmatch(r"\s*(?:<@&(\d+)>|(\d+))\s*", text)
@@ -153,6 +165,8 @@ SETTABLE: dict[str, tuple[Callable[[str], Any], str]] = {
     "channel_limit": (_positive_int, "jobs one channel may have waiting at once"),
     "cooldown": (_duration, "how long one member waits between jobs here: 30s, 2m, 1h"),
     "challenge_pings": (_bool, "whether a style challenge's winners' sheet pings its winners"),
+    "gallery_posts": (_gallery_posts, "which results the gallery channel gets: every, or starred (enough stars)"),
+    "stars": (_positive_int, "how many ⭐ (not the author's own) bring a result to the gallery"),
 }
 
 
@@ -208,7 +222,7 @@ class GuildStore:
         return config
 
 
-    # -- finished jobs and gallery reposts (bot.core.records) ----------------------------------------
+    # -- finished jobs, results and gallery reposts (bot.core.records) ------------------------------
 
     async def record_job(self, record: records.JobRecord) -> None:
         await self._db.run(records.add_job, record)
@@ -226,8 +240,35 @@ class GuildStore:
         """What the bot knows of the result posted as ``message_id`` (None: not posted by this bot's store)."""
         return await self._db.run(records.result_of, message_id)
 
-    async def repost_of(self, result_id: int) -> tuple[int, int] | None:
-        return await self._db.run(records.repost_of, result_id)
+    async def original_of(self, message_id: int) -> records.ResultRecord | None:
+        """The result posted as ``message_id``, or the one a gallery message reposts."""
+        if (record := await self.result_of(message_id)) is not None:
+            return record
+        result_id = await self._db.run(records.reposted_result, message_id)
+        return await self.result_of(result_id) if result_id is not None else None
+
+    async def forget_result(self, result_id: int) -> tuple[int, int] | None:
+        """A result was deleted: its repost ``(channel, message)`` if it had one, taken once; its stars go."""
+        return await self._db.run(records.forget_result, result_id)
+
+    async def forget_repost(self, message_id: int) -> int | None:
+        """A gallery message was deleted: the result it reposted (None: it was none)."""
+        return await self._db.run(records.forget_repost, message_id)
+
+    # -- the starboard (bot.cogs.starboard) ----------------------------------------------------------
+
+    async def add_star(self, result_id: int, user_id: int) -> int:
+        return await self._db.run(records.add_star, result_id, user_id)
+
+    async def remove_star(self, result_id: int, user_id: int) -> int:
+        return await self._db.run(records.remove_star, result_id, user_id)
+
+    async def claim_repost(self, result_id: int, needed: int = 0) -> int | None:
+        """Whether this caller reposts the result (its stars), see :func:`bot.core.records.claim_repost`."""
+        return await self._db.run(records.claim_repost, result_id, needed)
+
+    async def release_claim(self, result_id: int) -> None:
+        await self._db.run(records.release_claim, result_id)
 
 
 def _user_languages(db: sqlite3.Connection) -> list[tuple[int, str]]:

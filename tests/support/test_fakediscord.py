@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import AsyncIterator
+from typing import Any
 
 import discord
 import pytest
 from discord import app_commands
 from discord.ext import commands
 
-from tests.support.fakediscord import ATTACH_FILES, MIB, FakeDiscord
+from tests.support.fakediscord import ADD_REACTIONS, ATTACH_FILES, MANAGE_MESSAGES, MIB, ApiError, FakeDiscord
 from tests.support.fakediscord import running as run_bot
 
 pytestmark = pytest.mark.timeout(30)
@@ -34,6 +35,7 @@ class ProbeBot(commands.Bot):
         super().__init__(command_prefix="!", intents=intents, guild_ready_timeout=0.05)
         self.ready = asyncio.Event()
         self.outcomes: asyncio.Queue[tuple[str, object]] = asyncio.Queue()
+        self.raw: asyncio.Queue[object] = asyncio.Queue()  # reactions and deletions, as discord.py parsed them
         self.release = asyncio.Event()
         self.slow_delay = 0.0
         self.fruits = ["apple", "banana", "mango"]
@@ -94,6 +96,15 @@ class ProbeBot(commands.Bot):
 
     async def on_ready(self) -> None:
         self.ready.set()
+
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        await self.raw.put(payload)
+
+    async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
+        await self.raw.put(payload)
+
+    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        await self.raw.put(payload)
 
 
 def running(fake: FakeDiscord, bot: ProbeBot | None = None):
@@ -253,3 +264,49 @@ async def test_autocomplete_is_answered_with_choices_and_the_limits_hold(fake: F
         await fake.send_autocomplete(CHANNEL, ALICE, "pick", {"fruit": "fruit"}, "fruit")
         await asyncio.sleep(0.3)
         assert [h.status for h in fake.hits("POST", "/callback$")] == [200, 400]  # the second one refused
+
+
+async def test_members_reactions_and_deletions_reach_the_bot_as_discord_sends_them(fake: FakeDiscord) -> None:
+    bob = fake.add_member(GUILD, fake.add_user("bob"))
+    mod = fake.add_member(GUILD, fake.add_user("mod"), roles=(fake.add_role(GUILD, "mods", MANAGE_MESSAGES),))
+    async with running(fake) as bot:
+        sent = await fake.send_message(CHANNEL, ALICE, "look")
+        message_id = int(sent["id"])
+
+        async def parsed() -> Any:
+            return await asyncio.wait_for(bot.raw.get(), 5)
+
+        assert await fake.add_reaction(CHANNEL, message_id, ALICE, "⭐")
+        assert not await fake.add_reaction(CHANNEL, message_id, ALICE, "⭐")  # the same reaction again: no event
+        assert await fake.add_reaction(CHANNEL, message_id, bob, "⭐")
+        alice = await parsed()
+        assert (alice.event_type, alice.user_id, alice.message_id, alice.channel_id, alice.guild_id) == (
+            "REACTION_ADD", ALICE, message_id, CHANNEL, GUILD)
+        assert str(alice.emoji) == "⭐" and alice.emoji.is_unicode_emoji() and alice.burst is False
+        assert alice.member is not None and alice.member.id == ALICE and alice.message_author_id == ALICE
+        assert (await parsed()).user_id == bob
+        fetched = await bot.get_channel(CHANNEL).fetch_message(message_id)
+        assert [(str(r.emoji), r.count, r.me) for r in fetched.reactions] == [("⭐", 2, False)]
+
+        assert await fake.remove_reaction(CHANNEL, message_id, ALICE, "⭐")
+        assert not await fake.remove_reaction(CHANNEL, message_id, ALICE, "⭐")  # none left to take back
+        removed = await parsed()
+        assert (removed.event_type, removed.user_id, removed.member) == ("REACTION_REMOVE", ALICE, None)
+        assert fake.message(CHANNEL, message_id)["reactions"][0]["count"] == 1
+
+        fake.set_overwrite(CHANNEL, ALICE, deny=ADD_REACTIONS)  # a new emoji needs Add Reactions, a given one not
+        with pytest.raises(ApiError) as refused:
+            await fake.add_reaction(CHANNEL, message_id, ALICE, "🎨")
+        assert refused.value.code == 50013
+        assert await fake.add_reaction(CHANNEL, message_id, ALICE, "⭐")
+        assert (await parsed()).user_id == ALICE
+
+        with pytest.raises(ApiError) as not_theirs:  # another member's message, without Manage Messages
+            await fake.delete_message(CHANNEL, message_id, bob)
+        assert not_theirs.value.code == 50013
+        await fake.delete_message(CHANNEL, message_id, mod)
+        deleted = await parsed()
+        assert isinstance(deleted, discord.RawMessageDeleteEvent)
+        assert (deleted.message_id, deleted.channel_id, deleted.guild_id) == (message_id, CHANNEL, GUILD)
+        assert fake.messages(CHANNEL) == []
+        await fake.wait_for(lambda e: e.kind == "message_delete" and e.data["id"] == sent["id"])

@@ -19,7 +19,8 @@ It listens on 127.0.0.1 only. ``tests/support/test_fakediscord.py`` shows every 
 
 One module per concern: ``world`` (the data model and permission rules), ``rest`` (the REST
 routes), ``interactions`` (slash commands, buttons, callbacks, followups), ``cdn`` (attachments),
-``gateway`` (the websocket), ``messages`` (message plumbing the routes share), ``faults``
+``gateway`` (the websocket), ``messages`` (message plumbing the routes share), ``reactions``
+(members' reactions and their gateway events), ``faults``
 (injected failures), ``events`` (what tests wait for), ``wire`` (Discord's JSON and error shapes)
 and ``server`` (``FakeDiscord``, which ties them together, and ``running``).
 """

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from tests.support.fakediscord.wire import ApiError
-from tests.support.fakediscord.world import EPHEMERAL
+from tests.support.fakediscord.world import EPHEMERAL, MANAGE_MESSAGES, VIEW_CHANNEL
 
 if TYPE_CHECKING:
     from tests.support.fakediscord.server import FakeDiscord
@@ -50,11 +50,22 @@ class Mail:
         return msg
 
     async def delete(self, channel_id: int, msg: dict[str, Any]) -> None:
-        """Forget a message, record it, and send MESSAGE_DELETE."""
+        """Forget a message (and its reactions), record it, and send MESSAGE_DELETE."""
         self.fake.remove_message(channel_id, msg)
+        self.fake.reactions.forget(msg["id"])
         self.fake.recorder.record("message_delete", channel_id, msg)
         ids = {k: msg[k] for k in ("id", "channel_id", "guild_id") if k in msg}
         await self.fake.dispatch("MESSAGE_DELETE", ids)
+
+    async def delete_as_user(self, channel_id: int, message_id: int | str, user_id: int) -> None:
+        """A member deletes a message: their own, or anyone's with Manage Messages; see :meth:`delete`."""
+        msg = self.stored(channel_id, message_id)
+        perms = self.fake.permissions(channel_id, user_id)
+        if not perms & VIEW_CHANNEL:
+            raise ApiError(403, 50001, "Missing Access")
+        if msg["author"]["id"] != str(user_id) and not perms & MANAGE_MESSAGES:
+            raise ApiError(403, 50013, "Missing Permissions")
+        await self.delete(channel_id, msg)
 
     async def post_as_user(
         self, channel_id: int, author_id: int, content: str, attachments: Sequence[tuple[str, bytes, str]],

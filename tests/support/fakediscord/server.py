@@ -3,7 +3,8 @@
 It ties the concerns together: :class:`~.world.World` (the state it inherits), :class:`~.rest.Rest`
 and :class:`~.interactions.Interactions` (the API routes), :class:`~.cdn.Cdn` (attachments),
 :class:`~.gateway.Gateway` (the websocket), :class:`~.messages.Mail` (message plumbing they share),
-:class:`~.faults.Faults` (injected failures) and :class:`~.events.EventRecorder` (what tests wait for).
+:class:`~.reactions.Reactions` (members' reactions), :class:`~.faults.Faults` (injected failures) and
+:class:`~.events.EventRecorder` (what tests wait for).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from tests.support.fakediscord.faults import Faults
 from tests.support.fakediscord.gateway import Gateway
 from tests.support.fakediscord.interactions import Interactions
 from tests.support.fakediscord.messages import Mail
+from tests.support.fakediscord.reactions import Reactions
 from tests.support.fakediscord.rest import Rest
 from tests.support.fakediscord.wire import API_PREFIX, ApiError
 from tests.support.fakediscord.world import MIB, World
@@ -50,6 +52,7 @@ class FakeDiscord(World):
         # One object per concern; those that need the others or the rules above get this one.
         self.cdn = Cdn(self)
         self.mail = Mail(self)
+        self.reactions = Reactions(self)
         self.recorder = EventRecorder()
         self.faults = Faults()
         self.gateway = Gateway(self)
@@ -306,6 +309,21 @@ class FakeDiscord(World):
         Returns the INTERACTION_CREATE payload (type 3, with the message).
         """
         return await self.interactions.click(channel_id, user_id, message_id, custom_id, values)
+
+    async def add_reaction(self, channel_id: int, message_id: int | str, user_id: int, emoji: str) -> bool:
+        """A member reacts to a stored message with a unicode ``emoji`` ("⭐"): the message's ``reactions`` change
+        and MESSAGE_REACTION_ADD goes out. False (and no event) when they had reacted so already; an
+        :class:`ApiError` when Discord would refuse (see :mod:`.reactions`)."""
+        return await self.reactions.add(channel_id, message_id, user_id, emoji)
+
+    async def remove_reaction(self, channel_id: int, message_id: int | str, user_id: int, emoji: str) -> bool:
+        """A member takes their reaction back: MESSAGE_REACTION_REMOVE; False (no event) if they had none."""
+        return await self.reactions.remove(channel_id, message_id, user_id, emoji)
+
+    async def delete_message(self, channel_id: int, message_id: int | str, user_id: int) -> None:
+        """A member deletes a message in Discord (their own, or any with Manage Messages): it is gone and
+        MESSAGE_DELETE goes out, as for the bot's own deletions (recorded as ``message_delete`` too)."""
+        await self.mail.delete_as_user(channel_id, message_id, user_id)
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
         """Send a DISPATCH (op 0) to every session; kept for replay if its socket is down."""

@@ -69,9 +69,11 @@ async def answer_vote(interaction: discord.Interaction[Host], challenge_id: int)
 
 
 def _sheet(images: list[Any]) -> bytes:
-    """The podium side by side, each captioned with its place."""
-    sheet = compose(images, [str(place) for place in range(1, len(images) + 1)], columns=len(images),
-                    cell=(SHEET_CELL, SHEET_CELL))
+    """The podium side by side, each captioned with its place: tiles as large as the largest picture, at most
+    :data:`SHEET_CELL` a side (a deleted entry is an empty tile)."""
+    shown = [i for i in images if i is not None]
+    cell = (min(SHEET_CELL, max(i.width for i in shown)), min(SHEET_CELL, max(i.height for i in shown)))
+    sheet = compose(images, [str(place) for place in range(1, len(images) + 1)], columns=len(images), cell=cell)
     return encode_image(sheet.image, format="JPEG", quality=90)
 
 

@@ -125,8 +125,9 @@ async def test_a_challenge_from_its_pinned_announcement_to_the_winners_sheet(fak
     assert lines[0] == "🏁 **The style challenge in `starry` has ended.**"
     assert lines[1] == f"🥇 <@{ALICE}>, 2 votes: {LINK}{alice['id']}"
     assert lines[2] == f"🥈 <@{BOB}>, 1 vote: {LINK}{bob['id']}"
-    with Image.open(io.BytesIO(fake.attachment_bytes(sheet["attachments"][0]))) as picture:
-        assert picture.width > 1.5 * picture.height  # two winners side by side (and their places below)
+    with Image.open(io.BytesIO(fake.attachment_bytes(alice["attachments"][0]))) as entry, \
+            Image.open(io.BytesIO(fake.attachment_bytes(sheet["attachments"][0]))) as picture:
+        assert picture.width >= 2 * entry.width and picture.height > entry.height  # side by side, places below
     edited = await fake.wait_for_message(CHANNEL, lambda m: m["id"] == posted["id"] and "has ended" in m["content"])
     assert f"{LINK}{sheet['id']}" in edited["content"]
     await fake.wait_for(lambda e: e.kind == "unpin" and e.data["message_id"] == posted["id"])

@@ -43,6 +43,7 @@ outcome = run(JobSpec(content, (style,), {"size": size}), Timed(), preview_every
 seconds = time.perf_counter() - t0
 open(out, "wb").write(outcome.result.image)
 report = outcome.result.report
+report = report if isinstance(report, dict) else report.to_dict()  # a typed JobReport since the house
 print(json.dumps({"seconds": round(seconds, 2), "first_preview_s": round(previews[0], 2) if previews else None,
                   "schedule": report["schedule"], "first_look": report.get("first_look")}))
 """

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.answers.delivery import message_link
+from bot.answers.delivery import message_link, posted_file
 from bot.answers.embeds import EMBED_COLOUR
 from bot.core.challenges import Ballot, Challenge, Entry
 from bot.core.errors import discord_call
@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 SHEET_CELL = 384  # px, one winner's tile on the sheet
 SHEET_NAME = "winners.jpg"
 MEDALS = ("🥇", "🥈", "🥉")
+SHOWN_FORMATS = ("png", "jpeg", "gif", "webp")  # what Discord shows as an embed's picture
 BALLOT_KEYS = {Ballot.VOTED: "challenge.vote.counted", Ballot.MOVED: "challenge.vote.moved",
                Ballot.SAME: "challenge.vote.same", Ballot.OWN: "challenge.vote.own",
                Ballot.NOT_ENTRY: "challenge.vote.not_entry", Ballot.CLOSED: "challenge.vote.closed"}
@@ -42,9 +43,13 @@ def when(seconds: float, style: str = "F") -> str:
 
 
 def announcement(challenge: Challenge, painting: bytes) -> tuple[discord.Embed, discord.File]:
-    """The announcement's embed, with the painting as its picture (a file beside it)."""
+    """The announcement's embed, with the painting as its picture (a file beside it: re-encoded as a PNG unless
+    Discord shows it as it is)."""
     found = peek(painting, None)
-    name = f"painting.{(found[0] if found else 'png').lower()}"
+    kind = found[0].lower() if found else ""
+    if kind not in SHOWN_FORMATS:
+        painting, kind = encode_image(decode_image(painting), format="PNG"), "png"
+    name = f"painting.{kind}"
     lang = challenge.lang
     embed = discord.Embed(title=i18n.text(lang, "challenge.announce.title", style=challenge.style),
                           description=i18n.text(lang, "challenge.announce.rules", style=challenge.style,
@@ -77,14 +82,17 @@ def _sheet(images: list[Any]) -> bytes:
     return encode_image(sheet.image, format="JPEG", quality=90)
 
 
-async def _picture(channel: Any, entry: Entry) -> Any:
-    """An entry's picture, read from its message (None: deleted meanwhile: an empty tile)."""
-    with discord_call(log, "cannot read entry %s for the winners' sheet", entry.message_id, level=logging.WARNING):
-        message = await channel.fetch_message(entry.message_id)
-        if message.attachments:
-            data = await message.attachments[0].read()
-            return await asyncio.to_thread(decode_image, data)
-    return None
+async def _picture(bot: Host, challenge: Challenge, entry: Entry) -> Any:
+    """An entry's picture, read from its message (None: deleted, or unreadable: an empty tile; logged)."""
+    file = await posted_file(bot, challenge.channel_id, challenge.guild_id, entry.message_id)
+    if file is None:
+        return None
+    try:
+        return await asyncio.to_thread(decode_image, await file.read())
+    except Exception:  # one unreadable entry must not keep the others off the sheet
+        log.warning("challenge %s: cannot read entry %s for the winners' sheet", challenge.id, entry.message_id,
+                    exc_info=True)
+        return None
 
 
 async def post_winners(bot: Host, challenge: Challenge, pings: bool) -> int | None:
@@ -106,7 +114,7 @@ async def post_winners(bot: Host, challenge: Challenge, pings: bool) -> int | No
     mentions = discord.AllowedMentions(users=[discord.Object(e.user_id) for e in podium]) if pings \
         else discord.AllowedMentions.none()
     options: dict[str, Any] = {}
-    pictures = [await _picture(channel, entry) for entry in podium]
+    pictures = [await _picture(bot, challenge, entry) for entry in podium]
     if any(p is not None for p in pictures):
         data = await asyncio.to_thread(_sheet, pictures)
         options["file"] = discord.File(io.BytesIO(data), SHEET_NAME)

@@ -1,19 +1,38 @@
-"""Where a job's answers go (:class:`Delivery`, kept in the job's meta), and whom they may ping."""
+"""Where a job's answers go (:class:`Delivery`, kept in the job's meta), whom they may ping, and a posted result's picture."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.core.errors import discord_call
 from bot.words import i18n
+
+if TYPE_CHECKING:
+    from bot.core.host import Host
+
+log = logging.getLogger(__name__)
 
 
 def mention_only(user_id: int, *, replied_user: bool = True) -> discord.AllowedMentions:
     """Every answer may ping its requester, and nobody else."""
     return discord.AllowedMentions(everyone=False, roles=False, users=[discord.Object(user_id)],
                                    replied_user=replied_user)
+
+
+async def posted_file(bot: Host, channel_id: int, guild_id: int | None, message_id: int) -> discord.Attachment | None:
+    """The picture of a posted result (its first file), for a repost or a winners' sheet; None when the
+    message or its file is gone, or Discord failed (logged)."""
+    channel = bot.get_partial_messageable(channel_id, guild_id=guild_id)
+    with discord_call(log, "cannot read the picture of result %s", message_id, level=logging.WARNING):
+        message = await channel.fetch_message(message_id)
+        if message.attachments:
+            return message.attachments[0]
+        log.warning("result %s has no picture left", message_id)
+    return None
 
 
 def message_link(guild_id: int | None, channel_id: int, message_id: int) -> str:

@@ -85,6 +85,9 @@ async def post(bot: Host, config: GuildConfig, gallery: Any, piece: Piece) -> di
                                        spoiler=spoiler)
         except UserError as exc:  # too large even when shrunk
             log.warning("result %s: cannot post to gallery channel %s: %s", piece.result_id, gallery.id, exc)
+        except Exception:  # anything else: the claim goes back (a later star tries again), and it is logged
+            await bot.store.release_claim(piece.result_id)
+            raise
     if repost is None:
         await bot.store.release_claim(piece.result_id)
         return None

@@ -38,7 +38,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+DEFAULT_DAYS = 7.0
 MAX_DAYS = 30.0
+# what the bot needs in the challenge's channel: the announcement (its rules are an embed), the sheet, the entries
+ANNOUNCE_PERMISSIONS = ("view_channel", "send_messages", "attach_files", "embed_links", "read_message_history")
 CHECK_EVERY_S = 60.0  # the clock looks at the end times at least this often (and at the next end exactly)
 STOP_WAIT_S = 10.0  # on shutdown, how long the clock may finish its turn
 
@@ -90,27 +93,31 @@ class ChallengeCog(commands.Cog):
             lines.append(i18n.text(lang, "challenge.status.announcement", link=link))
         await ctx.reply("\n".join(lines), ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
 
-    @stylechallenge.command(name="start", description="Start a style challenge (Manage Server)")
-    @app_commands.default_permissions(manage_guild=True)
+    # Who may start and end a challenge is checked when the command runs (_moderator): Discord's default
+    # member permissions apply to a top-level command only, and `status` and `history` are for everyone.
+    @stylechallenge.command(name="start", description="Start a style challenge (Manage Server)", ignore_extra=False)
     @app_commands.describe(style="a saved style, or the name to save the attached painting under",
                            days="how long it runs, in days (default 7)",
                            channel="where entries are painted and the winners posted (default: here)",
                            painting="a painting to save as the style first (optional)")
-    async def start(self, ctx: commands.Context, style: str, days: float = 7.0,
+    async def start(self, ctx: commands.Context, style: str, days: float | None = None,
                     channel: discord.TextChannel | None = None, painting: discord.Attachment | None = None) -> None:
-        """Start a challenge: a saved style (or attach a painting to save it under that name), how many days,
-        and the channel (this one if none)."""
+        """Start a challenge: a saved style (or attach a painting to save it under that name), how many days
+        (7 if not given), and the channel (this one if none)."""
         guild = _moderator(ctx)
+        await ctx.defer(ephemeral=True)  # the painting is read (and maybe saved), posted and pinned: seconds
         lang = await of_context(self.bot, ctx)
+        days = DEFAULT_DAYS if days is None else days
         if not 0 < days <= MAX_DAYS:
             raise UserError("challenge.bad_days", days=days, most=MAX_DAYS)
         where = channel or ctx.channel
         if not isinstance(where, discord.TextChannel) or where.guild.id != guild.id:
             raise UserError("challenge.bad_channel")
+        missing = [p for p in ANNOUNCE_PERMISSIONS if not getattr(where.permissions_for(guild.me), p)]
+        if missing:  # without Embed Links the rules would vanish from the announcement, silently
+            raise commands.BotMissingPermissions(missing)
         if await self.bot.challenges.running(guild.id) is not None:
             raise UserError("challenge.already_running")
-        if ctx.interaction is not None and painting is not None:
-            await ctx.defer(ephemeral=True)  # downloading and saving the painting may take a moment
         name = normal_name(style)
         if painting is not None:
             name = await save_painting(self.bot, guild.id, style, painting, ctx.author.id)
@@ -123,13 +130,13 @@ class ChallengeCog(commands.Cog):
                                                     server_lang)
         if challenge is None:  # another moderator was quicker
             raise UserError("challenge.already_running")
-        embed, file = announcement(challenge, image)
+        embed, file = await asyncio.to_thread(announcement, challenge, image)
         try:
             posted = await where.send(embed=embed, file=file, allowed_mentions=discord.AllowedMentions.none())
         except discord.HTTPException:
             await self.bot.challenges.withdraw(challenge.id)
             raise UserError("challenge.cannot_announce", channel=f"<#{where.id}>") from None
-        await self.bot.challenges.set_announcement(challenge.id, posted.id)
+        await self.bot.challenges.announced(challenge.id, posted.id)
         log.info("guild %s: challenge %s started by user %s in channel %s, style %r, ends %s", guild.id,
                  challenge.id, ctx.author.id, where.id, name, challenge.ends_at)
         with discord_call(log, "challenge %s: cannot pin the announcement", challenge.id) as pin:
@@ -142,7 +149,6 @@ class ChallengeCog(commands.Cog):
         await ctx.reply(text, ephemeral=True)
 
     @stylechallenge.command(name="end", description="End this server's style challenge now (Manage Server)")
-    @app_commands.default_permissions(manage_guild=True)
     async def end(self, ctx: commands.Context) -> None:
         """End the running challenge now and post its winners."""
         guild = _moderator(ctx)
@@ -152,8 +158,11 @@ class ChallengeCog(commands.Cog):
             raise UserError("challenge.none")
         await ctx.defer(ephemeral=True)
         ended = await self._close(challenge.id)
+        if ended is None:  # the clock closed it meanwhile
+            raise UserError("challenge.none")
         log.info("guild %s: challenge %s ended early by user %s", guild.id, challenge.id, ctx.author.id)
-        key = "challenge.ended_early" if ended is not None else "challenge.none"
+        sheet = await self.bot.challenges.get(challenge.id)
+        key = "challenge.ended_early" if sheet is not None and sheet.sheet_id is not None else "challenge.ended_early.later"
         await ctx.reply(i18n.text(lang, key, style=challenge.style), ephemeral=True)
 
     @stylechallenge.command(name="history", description="Past style challenges and their winners")
@@ -177,7 +186,8 @@ class ChallengeCog(commands.Cog):
 
     @commands.Cog.listener()
     async def on_style_result_delivered(self, handle: JobHandle, message: discord.Message) -> None:
-        """A painting in the running challenge's style and channel becomes its member's entry, with 🗳️ Vote."""
+        """A painting in the running challenge's style and channel becomes its member's entry, with 🗳️ Vote;
+        the entry it replaces loses its Vote."""
         where = Delivery.from_meta(handle.meta)
         if where is None or where.guild_id is None:
             return
@@ -187,13 +197,18 @@ class ChallengeCog(commands.Cog):
         record = await self.bot.store.result_of(message.id)
         if record is None or record.report.kind is not Kind.PAINTING or challenge.style not in record.styles:
             return
-        if not await self.bot.challenges.enter(challenge, handle.user_id, message.id, self.clock()):
+        entered, replaced = await self.bot.challenges.enter(challenge.id, handle.user_id, message.id, self.clock())
+        if not entered:
             return
         log.info("challenge %s: result %s is user %s's entry", challenge.id, message.id, handle.user_id)
         view = result_view(handle.user_id, record.report, where.lang)
         view.add_item(VoteButton(challenge.id, where.lang))
         with discord_call(log, "challenge %s: cannot add the vote button to entry %s", challenge.id, message.id):
             await message.edit(view=view)
+        if replaced is not None and (old := await self.bot.store.result_of(replaced)) is not None:
+            earlier = message.channel.get_partial_message(replaced)
+            with discord_call(log, "challenge %s: cannot take the vote button off entry %s", challenge.id, replaced):
+                await earlier.edit(view=result_view(old.user_id, old.report, where.lang))
 
     @commands.Cog.listener()
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
@@ -201,10 +216,16 @@ class ChallengeCog(commands.Cog):
         if payload.guild_id is not None:
             await self.bot.challenges.withdraw_entry(payload.message_id)
 
+    @commands.Cog.listener()
+    async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
+        for message_id in payload.message_ids:
+            await self.bot.challenges.withdraw_entry(message_id)
+
     # -- the clock -------------------------------------------------------------------------------------
 
     async def _keep_time(self) -> None:
-        """Close each challenge when its end time passes, and post the sheets not out yet, until the bot stops."""
+        """Close each challenge when its end time passes, and post the sheets not out yet, until the bot stops.
+        Each challenge's trouble is its own (logged; its sheet is tried again next turn, a few times)."""
         while not self._stopping:
             self._wake.clear()
             try:
@@ -213,9 +234,10 @@ class ChallengeCog(commands.Cog):
                 for challenge in await self.bot.challenges.unposted():
                     await self._post(challenge)
                 next_end = await self.bot.challenges.next_end()
-            except Exception:  # one bad turn must not stop the clock (logged, and tried again next turn)
+            except Exception:  # the book itself failed: the next turn tries again
                 log.exception("the challenge clock's turn failed")
                 next_end = None
+            self.bot.dispatch("style_challenge_clock_turn")
             wait = CHECK_EVERY_S if next_end is None else min(CHECK_EVERY_S, max(0.0, next_end - self.clock()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), wait + 0.05)
@@ -225,20 +247,24 @@ class ChallengeCog(commands.Cog):
         ended = await self.bot.challenges.end(challenge_id, self.clock())
         if ended is not None:
             log.info("challenge %s ended: %d on the podium", challenge_id, len(ended.winners))
-            try:
-                await self._post(ended)
-            except Exception:  # the clock posts it on a later turn (it is among the unposted)
-                log.exception("challenge %s: cannot post the winners' sheet yet", challenge_id)
+            await self._post(ended)
         return ended
 
     async def _post(self, challenge: Challenge) -> None:
-        """Post an ended challenge's winners' sheet, unless it is out already (a Discord failure: next turn)."""
+        """Post an ended challenge's winners' sheet, unless it is settled already; a failure is counted, and
+        the sheet is given up after a few (the clock tries again meanwhile)."""
         async with self._posting:  # the clock and a moderator's `end` may both get here: one sheet
             current = await self.bot.challenges.get(challenge.id)
-            if current is None or current.sheet_id is not None:
+            if current is None or current.sheet_settled:
                 return
-            pings = (await self.bot.store.get(challenge.guild_id)).challenge_pings
-            sheet_id = await post_winners(self.bot, current, pings)
+            try:
+                pings = (await self.bot.store.get(challenge.guild_id)).challenge_pings
+                sheet_id = await post_winners(self.bot, current, pings)
+            except Exception:  # Discord's trouble or ours (an entry that will not decode): counted, logged
+                given_up = await self.bot.challenges.sheet_failed(challenge.id)
+                log.exception("challenge %s: cannot post the winners' sheet%s", challenge.id,
+                              "; given up" if given_up else " yet")
+                return
             await self.bot.challenges.sheet_posted(challenge.id, sheet_id)
 
 

@@ -21,9 +21,8 @@ import discord
 from discord.ext import commands
 
 from bot.answers.buttons import delete_repost
-from bot.answers.delivery import message_link
+from bot.answers.delivery import message_link, posted_file
 from bot.answers.gallery import Piece, gallery_for, post
-from bot.core.errors import discord_call
 from bot.core.records import ResultRecord
 
 if TYPE_CHECKING:
@@ -49,6 +48,17 @@ class StarboardCog(commands.Cog):
         if _star_in_a_server(payload):  # only members' stars on results were kept: nothing else to take back
             stars = await self.bot.store.remove_star(payload.message_id, payload.user_id)
             self.bot.dispatch("style_star_removed", payload.message_id, payload.user_id, stars)
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_clear(self, payload: discord.RawReactionClearEvent) -> None:
+        """A moderator cleared every reaction of a message: its stars are gone too (a repost stays)."""
+        if payload.guild_id is not None:
+            await self.bot.store.clear_stars(payload.message_id)
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_clear_emoji(self, payload: discord.RawReactionClearEmojiEvent) -> None:
+        if payload.guild_id is not None and _is_star(payload.emoji):
+            await self.bot.store.clear_stars(payload.message_id)
 
     async def _star(self, payload: discord.RawReactionActionEvent) -> int | None:
         """Count a ⭐ and repost the result when it has enough: its stars now (None: not counted)."""
@@ -87,30 +97,25 @@ class StarboardCog(commands.Cog):
         claimed = await self.bot.store.claim_repost(record.message_id, config.stars)
         if claimed is None:
             return  # reposted (or being reposted) already, or a star was taken back meanwhile
-        picture = await self._picture(record)
-        if picture is None:
+        try:
+            file = await posted_file(self.bot, record.channel_id, record.guild_id, record.message_id)
+            image = await file.read() if file is not None else None
+        except Exception:  # the claim goes back whatever went wrong: a later star tries again
+            await self.bot.store.release_claim(record.message_id)
+            raise
+        if file is None or image is None:
             await self.bot.store.release_claim(record.message_id)
             return
-        image, spoiler = picture
         link = message_link(record.guild_id, record.channel_id, record.message_id)
         await post(self.bot, config, gallery,
-                   Piece(record.message_id, record.user_id, record.report, image, spoiler, claimed, link))
+                   Piece(record.message_id, record.user_id, record.report, image, file.is_spoiler(), claimed, link))
 
-    async def _picture(self, record: ResultRecord) -> tuple[bytes, bool] | None:
-        """The result's picture as posted, and whether it is a spoiler (None: the result or its file is gone)."""
-        channel = self.bot.get_partial_messageable(record.channel_id, guild_id=record.guild_id)
-        with discord_call(log, "result %s: cannot read its picture for the gallery", record.message_id,
-                          level=logging.WARNING):
-            message = await channel.fetch_message(record.message_id)
-            if message.attachments:
-                attachment = message.attachments[0]
-                return await attachment.read(), attachment.is_spoiler()
-            log.warning("result %s has no picture left to repost", record.message_id)
-        return None
+
+def _is_star(emoji: discord.PartialEmoji) -> bool:
+    """A plain ⭐ (not a custom emoji named so), with or without the emoji presentation selector."""
+    return emoji.is_unicode_emoji() and (emoji.name or "").removesuffix("\ufe0f") == STAR
 
 
 def _star_in_a_server(payload: discord.RawReactionActionEvent) -> bool:
-    """A plain ⭐ (not a custom emoji named so; with or without the emoji presentation selector) in a server:
-    a DM has no gallery."""
-    return (payload.guild_id is not None and payload.emoji.is_unicode_emoji()
-            and (payload.emoji.name or "").removesuffix("\ufe0f") == STAR)
+    """A ⭐ in a server: a DM has no gallery."""
+    return payload.guild_id is not None and _is_star(payload.emoji)

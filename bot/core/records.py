@@ -107,6 +107,8 @@ def forget_repost(db: sqlite3.Connection, message_id: int) -> int | None:
     result is not reposted again). The result it reposted, if it was one."""
     with db:
         result_id = reposted_result(db, message_id)
+        if result_id is not None:  # a repost from before the claims had none: it is claimed now, for good
+            db.execute("INSERT OR IGNORE INTO gallery_claims VALUES (?, ?)", (result_id, time.time()))
         db.execute("DELETE FROM gallery_reposts WHERE message_id = ?", (message_id,))
     return result_id
 
@@ -122,6 +124,11 @@ def remove_star(db: sqlite3.Connection, result_id: int, user_id: int) -> int:
     with db:
         db.execute("DELETE FROM stars WHERE result_id = ? AND user_id = ?", (result_id, user_id))
     return _stars(db, result_id)
+
+
+def clear_stars(db: sqlite3.Connection, result_id: int) -> None:
+    with db:
+        db.execute("DELETE FROM stars WHERE result_id = ?", (result_id,))
 
 
 def _stars(db: sqlite3.Connection, result_id: int) -> int:

@@ -263,6 +263,10 @@ class GuildStore:
     async def remove_star(self, result_id: int, user_id: int) -> int:
         return await self._db.run(records.remove_star, result_id, user_id)
 
+    async def clear_stars(self, result_id: int) -> None:
+        """Every reaction (or every ⭐) of the message was cleared by a moderator."""
+        await self._db.run(records.clear_stars, result_id)
+
     async def claim_repost(self, result_id: int, needed: int = 0) -> int | None:
         """Whether this caller reposts the result (its stars), see :func:`bot.core.records.claim_repost`."""
         return await self._db.run(records.claim_repost, result_id, needed)

@@ -27,6 +27,7 @@ from tests.bot.conftest import (
     OTHER_CHANNEL,
     RESULT_TIMEOUT,
     TINY,
+    PayloadSpy,
     bot_messages,
     running,
     style_message,
@@ -36,7 +37,7 @@ from tests.bot.conftest import (
 from tests.bot.test_buttons import button
 from tests.bot.test_menus import STARRY, first_answer, save_styles
 from tests.bot.test_redis_mode import redis_bot, redis_worker  # noqa: F401 - the module's fixture
-from tests.support.fakediscord import EPHEMERAL, PIN_MESSAGES, FakeDiscord
+from tests.support.fakediscord import EMBED_LINKS, EPHEMERAL, PIN_MESSAGES, FakeDiscord
 from tests.support.redis import RedisServer
 
 pytestmark = pytest.mark.timeout(180)
@@ -60,12 +61,14 @@ def announcement(fake: FakeDiscord) -> dict[str, Any]:
     return posted
 
 
-async def enter(fake: FakeDiscord, user: int, channel: int = CHANNEL) -> dict[str, Any]:
-    """``user`` paints a photo in `starry` in ``channel``; their result once it is an entry (with 🗳️ Vote)."""
+async def enter(fake: FakeDiscord, user: int, channel: int = CHANNEL, *, entry: bool = True) -> dict[str, Any]:
+    """``user`` paints a photo in `starry` in ``channel``; their result, once it is an entry (with 🗳️ Vote)
+    when ``entry``, else once the bot has handled its delivery."""
     request = await style_message(fake, user, f"starry {TINY}", channel, attachments=(CONTENT,))
     result = await wait_result(fake, channel, predicate=lambda m: m["content"].startswith(f"<@{user}>")
                                and int(m["id"]) > int(request["id"]))  # it replies to the status (with the inputs)
-    if channel != CHANNEL:
+    if not entry:
+        await wait_text(fake, channel, f"/{result['id']}")  # the status says Done (after the delivery's events)
         return result
     return await fake.wait_for_message(CHANNEL, lambda m: m["id"] == result["id"] and has_vote(m), 10)
 
@@ -97,12 +100,12 @@ async def test_a_challenge_from_its_pinned_announcement_to_the_winners_sheet(fak
     assert "`!style starry`" in posted["embeds"][0]["description"] and f"<#{CHANNEL}>" in posted["embeds"][0]["description"]
 
     alice, bob = await enter(fake, ALICE), await enter(fake, BOB)
-    elsewhere = await enter(fake, ADMIN, OTHER_CHANNEL)  # not in the challenge's channel: no entry
+    elsewhere = await enter(fake, ADMIN, OTHER_CHANNEL, entry=False)  # not in the challenge's channel: no entry
     assert not has_vote(elsewhere)
 
     assert await vote(fake, BOB, alice) == f"🗳️ Your vote is for <@{ALICE}>'s entry. You can move it to another " \
                                             "entry until the challenge ends."
-    assert "your own entry" in await vote(fake, ALICE, alice)
+    assert await vote(fake, ALICE, alice) == "You cannot vote for your own entry; vote for someone else's."
     assert "your own entry" in await vote(fake, BOB, bob)
     assert "already for" in await vote(fake, BOB, alice)
     assert "is for" in await vote(fake, ADMIN, bob)
@@ -132,7 +135,7 @@ async def test_a_challenge_from_its_pinned_announcement_to_the_winners_sheet(fak
     assert f"{LINK}{sheet['id']}" in edited["content"]
     await fake.wait_for(lambda e: e.kind == "unpin" and e.data["message_id"] == posted["id"])
 
-    assert "has ended; its votes are counted" in await vote(fake, BOB, bob)
+    assert await vote(fake, BOB, bob) == "This style challenge has ended; its votes are counted."
     await fake.send_message(CHANNEL, ALICE, "!stylechallenge history")
     history = await wait_text(fake, CHANNEL, "Past style challenges")
     assert "`starry`, ended <t:" in history["content"] and f"<@{ALICE}> (2), <@{BOB}> (1)" in history["content"]
@@ -160,8 +163,8 @@ async def test_the_clock_ends_a_challenge_and_a_picture_after_it_is_no_entry(fak
     await start(fake, "starry 0.00004")  # about 3.5 s
     sheet = await winners_sheet(fake, timeout=30)
     assert "No entry got a vote" in sheet["content"] and not sheet["attachments"]
-    late = await enter(fake, ALICE, OTHER_CHANNEL)
-    assert not has_vote(late)
+    late = await enter(fake, ALICE, entry=False)  # in its style and channel, but after its end
+    assert not has_vote(late) and not has_vote(fake.message(CHANNEL, late["id"]))
     assert await bot.challenges.running(GUILD) is None
 
 
@@ -189,9 +192,14 @@ async def test_a_challenge_across_restarts_ends_once_while_the_bot_was_down(
     async with running(fake, make_bot()):
         sheet = await winners_sheet(fake)
         assert f"🥇 <@{ALICE}>, 1 vote: {LINK}{alice['id']}" in sheet["content"]
-    async with running(fake, make_bot()) as bot:  # once: the next start posts nothing more
-        await bot.wait_until_ready()
-        await asyncio.sleep(1.0)  # the clock's first turn runs at once after ready
+    restarted, turned = make_bot(), asyncio.Event()
+
+    async def turn() -> None:
+        turned.set()
+
+    restarted.add_listener(turn, "on_style_challenge_clock_turn")
+    async with running(fake, restarted) as bot:  # once: the next start posts nothing more
+        await asyncio.wait_for(turned.wait(), 30)  # the clock's first turn (at once) has seen the ended challenge
         assert len(sheets(fake)) == 1
         [past] = await bot.challenges.history(GUILD)
         assert [(w.user_id, w.votes) for w in past.winners] == [(ALICE, 1)] and past.sheet_id == int(sheet["id"])
@@ -218,7 +226,9 @@ async def test_slash_status_and_end(fake: FakeDiscord, bot) -> None:
     assert answer["data"]["content"].startswith("No style challenge is running") and answer["data"]["flags"] & EPHEMERAL
     await save_styles(bot, {"starry": STARRY})
     started = await fake.send_slash(CHANNEL, ADMIN, "stylechallenge start", {"style": "starry", "days": 2.5})
-    assert "has started" in (await first_answer(fake, started))["data"]["content"]
+    assert (await first_answer(fake, started))["type"] == 5  # deferred: the answer follows, to the moderator only
+    answer = await wait_text(fake, CHANNEL, "has started")
+    assert answer["flags"] & EPHEMERAL
     challenge = await bot.challenges.running(GUILD)
     assert round(challenge.ends_at - challenge.starts_at) == 2.5 * 86400
     ended = await fake.send_slash(CHANNEL, ADMIN, "stylechallenge end")
@@ -252,3 +262,67 @@ async def test_an_entry_painted_on_a_redis_worker_gets_its_vote(
         await start(fake)
         alice = await asyncio.wait_for(enter(fake, ALICE), RESULT_TIMEOUT)
         assert "is for" in await vote(fake, BOB, alice)
+
+
+async def test_a_later_entry_replaces_the_earlier_and_a_deleted_one_is_off_the_podium(
+        fake: FakeDiscord, bot) -> None:
+    await save_styles(bot, {"starry": STARRY})
+    await start(fake)
+    first = await enter(fake, ALICE)
+    assert "is for" in await vote(fake, BOB, first)
+    second = await enter(fake, ALICE)  # Alice paints again: her latest is her entry, and keeps Bob's vote
+    await fake.wait_for_message(CHANNEL, lambda m: m["id"] == first["id"] and not has_vote(m))
+    click = await fake.click_button(CHANNEL, ADMIN, first["id"], button(first, "Vote"))  # an old message's button
+    assert (await first_answer(fake, click))["data"]["content"].startswith("This picture is no longer an entry")
+    challenge = await bot.challenges.running(GUILD)
+    assert [(e.user_id, e.message_id, e.votes) for e in await bot.challenges.standings(challenge.id)] == \
+        [(ALICE, int(second["id"]), 1)]
+
+    bob = await enter(fake, BOB)
+    assert "is for" in await vote(fake, ALICE, bob)
+    await fake.delete_message(CHANNEL, bob["id"], ADMIN)  # a moderator deletes Bob's entry: off the podium
+    for _ in range(100):  # the bot hears of it over the gateway
+        if [e.user_id for e in await bot.challenges.standings(challenge.id)] == [ALICE]:
+            break
+        await asyncio.sleep(0.05)
+    await fake.send_message(CHANNEL, ADMIN, "!stylechallenge end")
+    sheet = await winners_sheet(fake)
+    assert f"🥇 <@{ALICE}>, 1 vote" in sheet["content"] and f"<@{BOB}>" not in sheet["content"]
+
+
+async def test_winners_are_pinged_only_where_the_server_opts_in(fake: FakeDiscord, bot) -> None:
+    spy = PayloadSpy(bot)
+    await save_styles(bot, {"starry": STARRY})
+    await bot.store.update(GUILD, challenge_pings=True)
+    await start(fake)
+    alice = await enter(fake, ALICE)
+    await vote(fake, BOB, alice)
+    await fake.send_message(CHANNEL, ADMIN, "!stylechallenge end")
+    await winners_sheet(fake)
+    [mentions] = [body["allowed_mentions"] for _, body in spy.bodies if "has ended.**" in (body.get("content") or "")]
+    assert mentions["users"] == [ALICE] and mentions["parse"] == []
+
+
+async def test_a_channel_where_the_bot_cannot_announce_is_refused(fake: FakeDiscord, make_bot) -> None:
+    fake.set_overwrite(OTHER_CHANNEL, fake.bot_id, deny=EMBED_LINKS)  # the rules would vanish from the post
+    async with running(fake, make_bot()) as bot:
+        await save_styles(bot, {"starry": STARRY})
+        refused = await start(fake, f"starry 7 <#{OTHER_CHANNEL}>")
+        assert "Embed Links" in refused["content"] and await bot.challenges.running(GUILD) is None
+        answer = await start(fake, f"starry <#{CHANNEL}>")  # days left out: a week
+        assert "has started" in answer["content"]
+        challenge = await bot.challenges.running(GUILD)
+        assert round(challenge.ends_at - challenge.starts_at) == 7 * 86400
+
+
+async def test_korean_refusals(fake: FakeDiscord, bot) -> None:
+    await bot.store.update(GUILD, language="ko")
+    await save_styles(bot, {"starry": STARRY})
+    refused = await start(fake, user=ALICE)
+    assert "서버 관리" in refused["content"]
+    await start(fake)
+    alice = await enter(fake, ALICE)
+    fake.user_locales[ALICE] = "ko"  # a button answers in the presser's own Discord language
+    click = await fake.click_button(CHANNEL, ALICE, alice["id"], button(alice, "투표"))
+    answer = await first_answer(fake, click)
+    assert answer["data"]["content"] == "자기 참가작에는 투표할 수 없어요. 다른 사람의 참가작에 투표해 주세요."

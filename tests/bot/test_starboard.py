@@ -316,3 +316,21 @@ async def test_a_database_from_before_the_starboard_keeps_its_rows_and_gains_the
     with sqlite3.connect(path) as db:
         assert dict(db.execute("SELECT name, version FROM schema_versions")) == {"results": 2, "starboard": 1}
         assert db.execute("SELECT * FROM gallery_reposts").fetchall() == [(11, GALLERY, 12)]
+
+
+async def test_stars_a_moderator_clears_are_forgotten(fake: FakeDiscord, starboard: StyleBot, carol: int) -> None:
+    result = await a_result(fake)
+    assert await star(fake, starboard, result, BOB) == 1
+    cleared = asyncio.ensure_future(starboard.wait_for("raw_reaction_clear", timeout=10))
+    await fake.dispatch("MESSAGE_REACTION_REMOVE_ALL", {"channel_id": str(CHANNEL), "message_id": result["id"],
+                                                        "guild_id": str(GUILD)})
+    await cleared
+    for _ in range(100):  # the listener forgets them on the store's thread
+        with sqlite3.connect(starboard.settings.database_path) as db:
+            if db.execute("SELECT COUNT(*) FROM stars WHERE result_id = ?", (int(result["id"]),)).fetchone() == (0,):
+                break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("Bob's cleared star still counts")
+    assert await star(fake, starboard, result, carol) == 1  # one star again, not two: no repost
+    assert not bot_messages(fake, GALLERY)

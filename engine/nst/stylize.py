@@ -142,8 +142,11 @@ class Stylizer:
         return device.type == "cpu" and bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
     def uses_winograd(self, device: torch.device) -> bool:
-        """Whether convolutions on ``device`` go through Winograd (:mod:`engine.nst.winograd`)."""
-        return winograd.choose(self.conv, device, self.uses_autocast(device))
+        """Whether convolutions on ``device`` go through Winograd (:mod:`engine.nst.winograd`).
+
+        Never under torch.compile: NNPACK's convolution has no kernel for the fake tensors it traces with.
+        """
+        return self.compile == "off" and winograd.choose(self.conv, device, self.uses_autocast(device))
 
     def features(self, rgb255: torch.Tensor, layers: frozenset[str] | set[str]) -> dict[str, torch.Tensor]:
         """Activations of ``layers`` for an RGB 0..255 batch, on the batch's device."""

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from engine.errors import InputError, JobCancelled
@@ -62,15 +63,16 @@ def test_one_batched_step_is_each_jobs_own_step(fp32, photos, paintings):
 
 def test_batched_jobs_end_near_their_runs_alone_each_with_its_own_result(fp32, photos, paintings):
     # L-BFGS amplifies float rounding (its second step divides by a difference of two nearly equal
-    # gradients), so batched and alone runs part ways a little as steps go on; at the default
-    # schedule they end within 2 % (bench/throughput.py measures it). Here: a short run, a wide margin.
-    short = {"size": 32, "steps": 30, "levels": 1}
+    # gradients), so batched and alone runs part ways as steps go on, each to a nearby minimum of its
+    # own: on these 32 px jobs within 2 % after 10 steps, up to 11 % after 30, either way and with
+    # either convolution (bench/throughput.py measures it at the default schedule). Here: 10 steps.
+    short = {"size": 32, "steps": 10, "levels": 1}
     jobs = [replace(job, params=job.params.replace(**short)) for job in jobs_of(photos[:2], paintings)]
     batched = fp32.stylize_many(jobs)
     alone = [fp32.stylize(j.content, j.styles, j.params) for j in jobs]
     for (_, report), (_, report_alone) in zip(batched, alone):
         assert report["batch"] == 2 and report_alone["batch"] == 1
-        assert report["final_loss"]["total"] == pytest.approx(report_alone["final_loss"]["total"], rel=0.1)
+        assert report["final_loss"]["total"] == pytest.approx(report_alone["final_loss"]["total"], rel=0.05)
     for i, (image, _) in enumerate(batched):  # each result is its own job's, not a neighbour's
         gaps = [np.abs(np.asarray(image, float) - np.asarray(other, float)).mean() for other, _ in alone]
         assert int(np.argmin(gaps)) == i and gaps[i] < gaps[1 - i] / 2
@@ -105,11 +107,13 @@ def test_jobs_of_different_shapes_are_not_batched(fp32, photos, paintings):
 
 def test_the_compiled_feature_stack_gives_the_plain_paths_costs(fp32, photos, paintings):
     """torch.compile's graph capture of forward and backward (aot_eager: no code generation, which the CPU
-    suite cannot afford) changes no cost; a batch of two goes through the same graph as one."""
+    suite cannot afford) changes no cost; a batch of two goes through the same graph as one. Compiled
+    stacks keep oneDNN's convolutions (NNPACK's cannot be traced), so the plain path here does too."""
     compiled = Stylizer(fp32.backbone, autocast=False, compile="aot_eager")
+    assert not compiled.uses_winograd(torch.device("cpu"))
     params = parse_options({"size": 32, "steps": 3, "levels": 1, "device": "cpu"})
     jobs = [Job(photo, [paintings[0]], params) for photo in photos[:2]]
-    plain = fp32.stylize_many(jobs)
+    plain = Stylizer(fp32.backbone, autocast=False, conv="direct").stylize_many(jobs)
     graph = compiled.stylize_many([Job(photo, [paintings[0]], params) for photo in photos[:2]])
     for (_, a), (_, b) in zip(plain, graph):
         assert b["final_loss"]["total"] == pytest.approx(a["final_loss"]["total"], rel=1e-4)

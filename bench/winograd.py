@@ -14,6 +14,7 @@ a load that comes and goes touches both alike. Not a test; it times nothing it a
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 
@@ -105,7 +106,7 @@ def main() -> None:
     if not winograd.available():
         raise SystemExit("this torch has no NNPACK: nothing to compare")
     print(f"cpu capability {torch.backends.cpu.get_cpu_capability()}, torch {torch.__version__}, "
-          f"OMP_WAIT_POLICY {__import__('os').environ.get('OMP_WAIT_POLICY')}")
+          f"OMP_WAIT_POLICY {os.environ.get('OMP_WAIT_POLICY')}, GOMP_SPINCOUNT {os.environ.get('GOMP_SPINCOUNT')}")
     for size in a.size:
         height, width = size * 3 // 4, size  # Tübingen's 4:3
         print(f"{size} px")

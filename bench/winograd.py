@@ -52,7 +52,7 @@ def layer_rows(height: int, width: int, rounds: int) -> None:
         for i in range(1, n + 1):
             direct, wino = pair_ms(torch.randn(1, cin, h, w), torch.randn(cout, cin, 3, 3), rounds)
             back_direct, back_wino = pair_ms(torch.randn(1, cout, h, w), torch.randn(cin, cout, 3, 3), rounds)
-            chosen = "winograd" if winograd.pays(h, w) else "direct"
+            chosen = "winograd" if winograd.worth_it(height, width) and winograd.pays(h, w) else "direct"
             total_direct += direct + back_direct
             total_winograd += wino + back_wino if chosen == "winograd" else direct + back_direct
             print(f"  conv{block}_{i} {cin:>3}->{cout:<3} {h:>3}x{w:<3}  forward: direct {direct:7.2f} ms, "

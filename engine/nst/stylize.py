@@ -153,10 +153,14 @@ class Stylizer:
         """
         return self.compile == "off" and winograd.choose(self.conv, device, self.uses_autocast(device))
 
+    def through_winograd(self, images: torch.Tensor) -> bool:
+        """Whether a batch of this size, on its device, goes through the Winograd network (see :mod:`winograd`)."""
+        return self.uses_winograd(images.device) and winograd.worth_it(images.shape[2], images.shape[3])
+
     def features(self, rgb255: torch.Tensor, layers: frozenset[str] | set[str]) -> dict[str, torch.Tensor]:
         """Activations of ``layers`` for an RGB 0..255 batch, on the batch's device."""
         device = rgb255.device
-        if self.uses_winograd(device) and winograd.worth_it(rgb255.shape[2], rgb255.shape[3]):
+        if self.through_winograd(rgb255):
             x = self.backbone.preprocess(rgb255).contiguous()  # NNPACK reads NCHW; fp32, never compiled
             return extract(self.winograd_network(), x, frozenset(layers))
         x = self.backbone.preprocess(rgb255).contiguous(memory_format=torch.channels_last)
@@ -290,7 +294,7 @@ class Stylizer:
             "backbone": self.backbone.name,
             "device": str(run.levels[0].content.device),
             "bf16": self.uses_autocast(run.levels[0].content.device),
-            "conv": "winograd" if self.uses_winograd(run.levels[0].content.device) else "direct",
+            "conv": "winograd" if self.through_winograd(run.levels[-1].content) else "direct",  # at full size
             "preset": job.params.preset,
             "schedule": [[lv.size, lv.steps] for lv in run.levels],
             "batch": batch,

@@ -85,6 +85,7 @@ def test_a_step_of_the_real_network_is_the_same_either_way(shared_images):
         total = stylizer.objective(params, targets)(image)["total"]
         total.backward()
         assert (stylizer._winograd is not None) == (conv == "winograd")  # the Winograd network did the work
+        assert stylizer.through_winograd(image) == (conv == "winograd")
         results[conv] = (total.detach(), image.grad, targets.style_grams["relu1_1"])
     (cost_d, grad_d, gram_d), (cost_w, grad_w, gram_w) = results["direct"], results["winograd"]
     assert relative(gram_w, gram_d) < 1e-5
@@ -102,4 +103,4 @@ def test_small_images_stay_with_onednn():
     layers = frozenset({"relu1_1", "relu4_2"})
     a, b = direct.features(x, layers), wino.features(x, layers)
     assert all(torch.equal(a[k], b[k]) for k in layers)
-    assert wino._winograd is None
+    assert wino._winograd is None and not wino.through_winograd(x)
